@@ -1,0 +1,1 @@
+"""Qt-free capture: ITM demultiplexing, byte sources and capture sessions."""

@@ -1,0 +1,1 @@
+"""Qt-free pool layouts: demand, optimizer, distribution, config files."""

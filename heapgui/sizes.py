@@ -1,0 +1,41 @@
+"""Drone's size strings: "10K", "1M", "0x400", "0400" (octal), "300"."""
+
+from heapgui.errors import HeapguiError
+
+KIB = 1024
+MIB = 1024 * 1024
+
+
+def format_size(size: int) -> str:
+    """Render a byte count the way drone-config does (0 stays "0", not "0M")."""
+    if size > 0 and size % MIB == 0:
+        return f"{size // MIB}M"
+    if size > 0 and size % KIB == 0:
+        return f"{size // KIB}K"
+    return str(size)
+
+
+def parse_size(text: str) -> int:
+    """Parse a size string; raises HeapguiError naming the text when it is not one."""
+    s = text.strip()
+    multiplier = 1
+    if s[-1:] in ("K", "k"):
+        multiplier, s = KIB, s[:-1]
+    elif s[-1:] in ("M", "m"):
+        multiplier, s = MIB, s[:-1]
+    if not (s.isascii() and s.isalnum()):
+        raise HeapguiError(
+            f"invalid size {text!r}: expected a number with an optional K or M suffix"
+        )
+    try:
+        if s[:2] in ("0x", "0X"):
+            value = int(s[2:], 16)
+        elif s.startswith("0") and len(s) > 1:
+            value = int(s[1:], 8)
+        else:
+            value = int(s, 10)
+    except ValueError:
+        raise HeapguiError(
+            f"invalid size {text!r}: expected a number with an optional K or M suffix"
+        ) from None
+    return value * multiplier

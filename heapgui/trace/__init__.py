@@ -1,0 +1,1 @@
+"""Qt-free trace decoding, encoding, detection and statistics."""

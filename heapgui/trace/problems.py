@@ -1,0 +1,85 @@
+"""Counting what went wrong in a trace without stopping at the first fault."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Problem kinds, and how each reads in plain words.
+SKIPPED_BYTES = "skipped_bytes"
+INVALID_FRAME = "invalid_frame"
+INVALID_SEQUENCE = "invalid_sequence"
+INVALID_VALUE = "invalid_value"
+UNMATCHED_DEALLOC = "unmatched_dealloc"
+OVERSIZE_ALLOC = "oversize_alloc"
+ZERO_SIZE_ALLOC = "zero_size_alloc"
+
+DESCRIPTIONS = {
+    SKIPPED_BYTES: "bytes skipped while resynchronising after corrupt data",
+    INVALID_FRAME: "words with an invalid frame header or non-zero padding",
+    INVALID_SEQUENCE: "continuation words with no open frame of their kind",
+    INVALID_VALUE: "records holding a forbidden value (a stored zero)",
+    UNMATCHED_DEALLOC: "deallocations that match no live allocation of their size",
+    OVERSIZE_ALLOC: "allocations larger than the whole heap",
+    ZERO_SIZE_ALLOC: "allocations of size 0",
+}
+
+QUIRK_HINT = (
+    "This looks like the drone-core 0.12-0.14 firmware quirk: the first trace word "
+    "carries size >> 24 instead of size >> 8, so sizes of 256 bytes and more lose "
+    "bits 8-23 (1024 reads as 0, 300 as 44). Statistics for those sizes are wrong; "
+    "update drone-core or treat large pools with care."
+)
+
+
+@dataclass
+class Problem:
+    kind: str
+    size: int | None
+    count: int
+    first_offset: int
+
+    def describe(self) -> str:
+        what = DESCRIPTIONS.get(self.kind, self.kind)
+        size = f" (size {self.size})" if self.size is not None else ""
+        return f"{self.count} {what}{size}, first at byte offset {self.first_offset}"
+
+    def to_json(self) -> dict:
+        return {
+            "kind": self.kind,
+            "size": self.size,
+            "count": self.count,
+            "first_offset": self.first_offset,
+        }
+
+
+class ProblemLog:
+    """Problems keyed by (kind, size): a count and the first byte offset."""
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, int | None], Problem] = {}
+
+    def add(self, kind: str, offset: int, count: int = 1, size: int | None = None) -> None:
+        key = (kind, size)
+        item = self._items.get(key)
+        if item is None:
+            self._items[key] = Problem(kind, size, count, offset)
+        else:
+            item.count += count
+            item.first_offset = min(item.first_offset, offset)
+
+    def merge(self, other: ProblemLog) -> None:
+        for p in other:
+            self.add(p.kind, p.first_offset, p.count, p.size)
+
+    def __iter__(self):
+        return iter(sorted(self._items.values(), key=lambda p: (p.first_offset, p.kind)))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def total(self, kind: str) -> int:
+        return sum(p.count for p in self._items.values() if p.kind == kind)
+
+    def shows_firmware_quirk(self) -> bool:
+        """Size-0 allocations or unmatched deallocations are the quirk's symptoms."""
+        return bool(self.total(ZERO_SIZE_ALLOC) or self.total(UNMATCHED_DEALLOC))

@@ -1,0 +1,121 @@
+"""Decoded heap operations as columns of numpy arrays.
+
+A trace of ten million records must fit comfortably in memory and be processed
+without a Python loop per record, so records are a struct of compact arrays
+rather than a list of objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# Kind codes equal the tag bytes of the `tagged` format.
+ALLOC = 0
+DEALLOC = 1
+GROW = 2
+SHRINK = 3
+KIND_NAMES = ("alloc", "dealloc", "grow", "shrink")
+
+
+@dataclass
+class Records:
+    """A run of records in trace order.
+
+    `size` is the allocation size (the *old* size for grow/shrink); `new_size`
+    is the new size for grow/shrink and 0 otherwise. `offset` is the byte
+    offset of the record's first byte in the decoded stream. `first_index` is
+    the record index of the first row, so chunks from a streaming decoder keep
+    their place in the whole trace. `timestamp` is filled in by capture.
+    """
+
+    kind: np.ndarray
+    size: np.ndarray
+    new_size: np.ndarray
+    offset: np.ndarray
+    first_index: int = 0
+    timestamp: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.kind.shape[0])
+
+    @property
+    def index(self) -> np.ndarray:
+        """Record indices, computed rather than stored to save 8 bytes a record."""
+        return np.arange(self.first_index, self.first_index + len(self), dtype=np.int64)
+
+    @classmethod
+    def empty(cls, first_index: int = 0) -> Records:
+        return cls(
+            kind=np.empty(0, np.uint8),
+            size=np.empty(0, np.uint32),
+            new_size=np.empty(0, np.uint32),
+            offset=np.empty(0, np.int64),
+            first_index=first_index,
+        )
+
+    @classmethod
+    def build(
+        cls,
+        kind: np.ndarray,
+        size: np.ndarray,
+        new_size: np.ndarray,
+        offset: np.ndarray,
+        first_index: int = 0,
+    ) -> Records:
+        """Make records from any integer arrays, converting to the compact dtypes."""
+        return cls(
+            kind=np.asarray(kind, np.uint8),
+            size=np.asarray(size, np.uint32),
+            new_size=np.asarray(new_size, np.uint32),
+            offset=np.asarray(offset, np.int64),
+            first_index=first_index,
+        )
+
+    @classmethod
+    def from_tuples(cls, ops: list[tuple], first_index: int = 0) -> Records:
+        """Build from `("alloc", 12)` / `("grow", 12, 40)` tuples; for tests and examples."""
+        kinds = [KIND_NAMES.index(op[0]) for op in ops]
+        sizes = [op[1] for op in ops]
+        new_sizes = [op[2] if len(op) > 2 else 0 for op in ops]
+        return cls.build(kinds, sizes, new_sizes, np.zeros(len(ops)), first_index)
+
+    def to_tuples(self) -> list[tuple]:
+        """The inverse of `from_tuples`; grow/shrink keep both sizes."""
+        out: list[tuple] = []
+        for k, s, n in zip(self.kind.tolist(), self.size.tolist(), self.new_size.tolist()):
+            out.append((KIND_NAMES[k], s, n) if k >= GROW else (KIND_NAMES[k], s))
+        return out
+
+    @classmethod
+    def concat(cls, parts: list[Records]) -> Records:
+        """Join consecutive chunks; the result starts at the first chunk's index."""
+        parts = [p for p in parts if len(p)] or parts[:1]
+        if not parts:
+            return cls.empty()
+        if len(parts) == 1:
+            return parts[0]
+        stamps = [p.timestamp for p in parts]
+        timestamp = None
+        if all(t is not None for t in stamps):
+            timestamp = np.concatenate(stamps)  # type: ignore[arg-type]
+        return cls(
+            kind=np.concatenate([p.kind for p in parts]),
+            size=np.concatenate([p.size for p in parts]),
+            new_size=np.concatenate([p.new_size for p in parts]),
+            offset=np.concatenate([p.offset for p in parts]),
+            first_index=parts[0].first_index,
+            timestamp=timestamp,
+        )
+
+    def slice(self, start: int, stop: int) -> Records:
+        ts = None if self.timestamp is None else self.timestamp[start:stop]
+        return Records(
+            self.kind[start:stop],
+            self.size[start:stop],
+            self.new_size[start:stop],
+            self.offset[start:stop],
+            self.first_index + start,
+            ts,
+        )
