@@ -1,0 +1,268 @@
+"""The `framed` format of Drone 0.12-0.14: XOR-keyed 32-bit words, records split in frames.
+
+Each little-endian word, XORed with the key, carries a header in its top byte
+and three payload bytes. A record is opened by its `*1` word and closed by its
+last word; an interrupt may emit whole records between the words of another, so
+open frames are kept on one LIFO stack per record kind.
+
+The fast path recognises records whose words lie next to each other with
+shifted comparisons over the whole word array. Everything else (nested
+records, orphans, garbage, frames split across chunks) goes through a careful
+stack machine that only ever sees those few leftover words.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from heapgui.errors import DecodeError
+from heapgui.trace.decoder import Decoder
+from heapgui.trace.problems import INVALID_FRAME, INVALID_SEQUENCE
+from heapgui.trace.records import ALLOC, DEALLOC, GROW, SHRINK, Records
+
+KEY = 0xC5ACCE55
+
+# header -> (kind, position of the word inside its record, words in the record)
+HEADERS = {
+    0xA1: (ALLOC, 0, 2),
+    0xA2: (ALLOC, 1, 2),
+    0xD1: (DEALLOC, 0, 2),
+    0xD2: (DEALLOC, 1, 2),
+    0xB1: (GROW, 0, 3),
+    0xB2: (GROW, 1, 3),
+    0xB3: (GROW, 2, 3),
+    0xC1: (SHRINK, 0, 3),
+    0xC2: (SHRINK, 1, 3),
+    0xC3: (SHRINK, 2, 3),
+}
+OPENERS = {ALLOC: 0xA1, DEALLOC: 0xD1, GROW: 0xB1, SHRINK: 0xC1}
+EXPECTED_HEADER = "a frame header (A1 A2 D1 D2 B1 B2 B3 C1 C2 C3)"
+
+_VALID = np.zeros(256, dtype=bool)
+_VALID[list(HEADERS)] = True
+
+# A resync point must start this many valid words in a row: one valid header
+# byte in random data is a 4% chance, three in a row is 1 in 16000.
+RESYNC_RUN = 3
+
+
+def encode_framed(records: Records, quirk: bool = False) -> bytes:
+    """Encode records word after word, as the firmware writes them.
+
+    With `quirk=True` the opening word carries `size >> 24` like drone-core
+    0.12-0.14 firmware, so sizes of 256 and more lose bits 8-23 on decoding.
+    """
+    n = len(records)
+    kind = records.kind
+    size = records.size.astype(np.uint32)
+    new = records.new_size.astype(np.uint32)
+    two = (kind == ALLOC) | (kind == DEALLOC)
+    nwords = np.where(two, 2, 3)
+    ends = np.cumsum(nwords)
+    starts = ends - nwords
+    out = np.zeros(int(ends[-1]) if n else 0, dtype=np.uint32)
+    first_hdr = np.array([0xA1, 0xD1, 0xB1, 0xC1], np.uint32)[kind]
+    out[starts] = (first_hdr << 24) | (size >> (24 if quirk else 8))
+    s2, k2, z2 = starts[two], kind[two], size[two]
+    out[s2 + 1] = (np.where(k2 == ALLOC, 0xA2, 0xD2).astype(np.uint32) << 24) | (z2 & 0xFF)
+    three = ~two
+    s3, k3, z3, n3 = starts[three], kind[three], size[three], new[three]
+    hdr2 = np.where(k3 == GROW, 0xB2, 0xC2).astype(np.uint32)
+    hdr3 = np.where(k3 == GROW, 0xB3, 0xC3).astype(np.uint32)
+    out[s3 + 1] = (hdr2 << 24) | ((z3 & 0xFF) << 16) | (n3 >> 16)
+    out[s3 + 2] = (hdr3 << 24) | (n3 & 0xFFFF)
+    return (out ^ np.uint32(KEY)).astype("<u4").tobytes()
+
+
+class _Phases:
+    """The buffer read as words at each of the four byte alignments, computed on demand.
+
+    Garbage whose length is not a multiple of four shifts the word alignment, so
+    resynchronisation has to look at every alignment.
+    """
+
+    def __init__(self, buf: bytes, final: bool) -> None:
+        self.buf = buf
+        self.final = final
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def get(self, phase: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(words, headers, indices of invalid words, byte offsets where a valid run starts)."""
+        if phase not in self._cache:
+            count = max(0, (len(self.buf) - phase) // 4)
+            words = np.frombuffer(self.buf, "<u4", count=count, offset=phase) ^ np.uint32(KEY)
+            header = (words >> 24).astype(np.uint8)
+            valid = _VALID[header]
+            # At the end of the stream a shorter run that reaches the end also counts.
+            padded = np.concatenate([valid, np.full(RESYNC_RUN - 1, self.final)])
+            run = padded[:count].copy()
+            for k in range(1, RESYNC_RUN):
+                run &= padded[k:count + k]
+            runs = np.flatnonzero(run) * 4 + phase
+            self._cache[phase] = (words, header, np.flatnonzero(~valid), runs)
+        return self._cache[phase]
+
+    def resync(self, first: int) -> tuple[int, bool]:
+        """The first byte offset >= `first` that starts a valid run.
+
+        Returns (offset, True) when found. Otherwise returns (offset, False):
+        every position before `offset` has been judged garbage, and the rest can
+        only be judged with more data (or is the end of the stream).
+        """
+        best = len(self.buf)
+        for phase in range(4):
+            runs = self.get(phase)[3]
+            k = np.searchsorted(runs, first)
+            if k < len(runs):
+                best = min(best, int(runs[k]))
+        if best < len(self.buf):
+            return best, True
+        if self.final:
+            return len(self.buf), False
+        return max(first, len(self.buf) - 4 * RESYNC_RUN + 1), False
+
+
+class FramedDecoder(Decoder):
+    name = "framed"
+
+    def __init__(self, strict: bool = False) -> None:
+        super().__init__(strict)
+        # Open frames per kind: (stream offset of the opening word, collected bytes).
+        self._stacks: dict[int, list[tuple[int, bytearray]]] = {k: [] for k in OPENERS}
+        self._resyncing = False  # the carried bytes continue a garbage region
+
+    def _decode(self, buf: bytes, base: int, final: bool) -> tuple[Records, int]:
+        phases = _Phases(buf, final)
+        parts: list[Records] = []
+        at = 0
+        if self._resyncing:
+            at = self._skip_garbage(phases, 0, base, "")
+        while self._resyncing is False and at < len(buf):
+            phase = at % 4
+            words, header, bad, _ = phases.get(phase)
+            first = (at - phase) // 4
+            k = np.searchsorted(bad, first)
+            stop = int(bad[k]) if k < len(bad) else len(words)
+            parts.append(self._decode_words(words[first:stop], header[first:stop], base + at))
+            at = phase + 4 * stop
+            if stop == len(words):
+                break
+            at = self._skip_garbage(phases, at, base, f"header 0x{int(header[stop]):02X}")
+        used = len(buf) if final else at
+        return Records.concat(parts) if parts else Records.empty(), used
+
+    def _skip_garbage(self, phases: _Phases, at: int, base: int, found: str) -> int:
+        """Skip from `at` to the next valid run; returns where decoding resumes."""
+        resume, judged = phases.resync(at + 1 if not self._resyncing else at)
+        if resume > at:
+            self._skip(base + at, resume - at, EXPECTED_HEADER, found or "garbage")
+        self._resyncing = not judged
+        return resume
+
+    def _decode_words(self, words: np.ndarray, header: np.ndarray, base: int) -> Records:
+        """Decode a run of valid-header words: vectorised pairs/triples, the rest stacked."""
+        n = len(words)
+        payload = words & np.uint32(0xFFFFFF)
+        nxt1 = np.zeros(n, np.uint8)
+        nxt2 = np.zeros(n, np.uint8)
+        nxt1[:-1] = header[1:]
+        nxt2[:-2] = header[2:]
+        pay1 = np.zeros(n, np.uint32)
+        pay2 = np.zeros(n, np.uint32)
+        pay1[:-1] = payload[1:]
+        pay2[:-2] = payload[2:]
+        idx = np.arange(n)
+        two = ((header == 0xA1) & (nxt1 == 0xA2)) | ((header == 0xD1) & (nxt1 == 0xD2))
+        two &= (pay1 >> 8) == 0
+        three = ((header == 0xB1) & (nxt1 == 0xB2) & (nxt2 == 0xB3)) | (
+            (header == 0xC1) & (nxt1 == 0xC2) & (nxt2 == 0xC3)
+        )
+        three &= (pay2 >> 16) == 0
+        # Matches never overlap: A2/D2 can't open a pair, B2/B3/C2/C3 can't open a
+        # triple, so every word belongs to at most one fast record.
+        starts_two = idx[two]
+        starts_three = idx[three]
+        fast = np.zeros(n, bool)
+        fast[starts_two] = True
+        fast[starts_two + 1] = True
+        fast[starts_three] = True
+        fast[starts_three + 1] = True
+        fast[starts_three + 2] = True
+        fast_kind = np.concatenate([np.where(header[starts_two] == 0xA1, ALLOC, DEALLOC),
+                                    np.where(header[starts_three] == 0xB1, GROW, SHRINK)])
+        fast_size = np.concatenate([
+            (payload[starts_two] << 8) | (pay1[starts_two] & 0xFF),
+            (payload[starts_three] << 8) | (pay1[starts_three] >> 16),
+        ])
+        fast_new = np.concatenate([
+            np.zeros(len(starts_two), np.uint32),
+            ((pay1[starts_three] & 0xFFFF) << 16) | (pay2[starts_three] & 0xFFFF),
+        ])
+        # A record is emitted when its last word arrives.
+        fast_end = np.concatenate([starts_two + 1, starts_three + 2])
+        fast_start = np.concatenate([starts_two, starts_three])
+        slow = np.flatnonzero(~fast)
+        self.record_bytes += 4 * (n - len(slow))
+        if len(slow) == 0 and len(fast_end):
+            order = np.argsort(fast_end, kind="stable")
+            return Records.build(fast_kind[order], fast_size[order], fast_new[order],
+                                 fast_start[order] * 4 + base)
+        sk, ss, sn, so, se = self._stack_machine(slow, header, payload, base)
+        kind = np.concatenate([fast_kind, sk])
+        size = np.concatenate([fast_size, ss])
+        new = np.concatenate([fast_new, sn])
+        offset = np.concatenate([fast_start.astype(np.int64) * 4 + base, so])
+        end = np.concatenate([fast_end, se])
+        order = np.argsort(end, kind="stable")
+        return Records.build(kind[order], size[order], new[order], offset[order])
+
+    def _stack_machine(self, slow: np.ndarray, header: np.ndarray, payload: np.ndarray,
+                       base: int) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
+        """Drone's parser, word by word, for the few words the fast path left over."""
+        kinds: list[int] = []
+        sizes: list[int] = []
+        news: list[int] = []
+        offsets: list[int] = []
+        ends: list[int] = []
+        for i in slow.tolist():
+            h = int(header[i])
+            p = int(payload[i])
+            at = base + 4 * i
+            kind, part, length = HEADERS[h]
+            stack = self._stacks[kind]
+            pbytes = p.to_bytes(3, "big")
+            if part == 0:
+                stack.append((at, bytearray(pbytes)))
+                continue
+            if not stack:
+                self._word_problem(INVALID_SEQUENCE, at, h, "an opening word before it")
+                continue
+            if part < length - 1:  # B2/C2: append to the newest open frame
+                opened, frame = stack[-1]
+                if len(frame) + 3 > 8:
+                    self._word_problem(INVALID_SEQUENCE, at, h, "at most one middle word")
+                    continue
+                frame.extend(pbytes)
+                continue
+            # Like drone, the frame is consumed even when the closing word is bad.
+            opened, frame = stack.pop()
+            zeros = 2 if length == 2 else 1
+            if any(pbytes[:zeros]):
+                self._word_problem(INVALID_FRAME, at, h, "zero padding in the closing word")
+                continue
+            frame.extend(pbytes[zeros:])
+            if len(frame) != 4 * (length - 1):
+                self._word_problem(INVALID_SEQUENCE, at, h, "a complete frame")
+                continue
+            kinds.append(kind)
+            sizes.append(int.from_bytes(frame[:4], "big"))
+            news.append(int.from_bytes(frame[4:8], "big") if length == 3 else 0)
+            offsets.append(opened)
+            ends.append(i)
+            self.record_bytes += 4 * length
+        return kinds, sizes, news, offsets, ends
+
+    def _word_problem(self, kind: str, at: int, header: int, expected: str) -> None:
+        if self.strict:
+            raise DecodeError(at, expected, f"header 0x{header:02X}")
+        self.problems.add(kind, at)
