@@ -1,0 +1,82 @@
+"""From a trace's demand to a complete pool layout for a heap of a given size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from heapgui.errors import HeapguiError
+from heapgui.layout.distribute import distribute, starter_layout
+from heapgui.layout.pools import Partition, Partitioner, Pool
+from heapgui.sizes import format_size
+
+MAX_POOLS = 32
+
+
+class LayoutDoesNotFit(HeapguiError):
+    """The trace's demand, in the pools asked for, is larger than the heap."""
+
+    def __init__(self, needed: int, heap_size: int, pools: int, fits_with: int | None) -> None:
+        self.needed = needed
+        self.heap_size = heap_size
+        self.pools = pools
+        self.fits_with = fits_with
+        more = f"; {fits_with} pools would fit" if fits_with else ""
+        super().__init__(
+            f"the trace does not fit a heap of {format_size(heap_size)} in {pools} pools: "
+            f"it needs a heap of at least {needed} bytes{more}"
+        )
+
+
+@dataclass(frozen=True)
+class Layout:
+    heap_size: int
+    pools: tuple[Pool, ...]  # ascending blocks; capacity-0 pools are dropped when written
+    fragmentation: int
+    demand: tuple[tuple[int, int], ...]
+    partition: Partition | None  # None for the starter layout
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(p.bytes for p in self.pools)
+
+    @property
+    def written_pools(self) -> list[Pool]:
+        return [p for p in self.pools if p.capacity]
+
+    def fragmentation_percent(self) -> float:
+        return self.fragmentation / self.heap_size * 100.0 if self.heap_size else 0.0
+
+    def sizes_served(self) -> list[list[int]]:
+        """The demand sizes each pool serves (empty lists for the starter layout)."""
+        if self.partition is None:
+            return [[] for _ in self.pools]
+        return [[self.demand[k][0] for k in range(a, b + 1)] for a, b in self.partition.groups]
+
+
+def check_pool_count(pools: int) -> None:
+    if not 1 <= pools <= MAX_POOLS:
+        raise HeapguiError(f"invalid pool count {pools}: expected 1 to {MAX_POOLS}")
+
+
+def generate(
+    demand: list[tuple[int, int]],
+    heap_size: int,
+    pools: int,
+    partitioner: Partitioner | None = None,
+) -> Layout:
+    """The minimum-fragmentation layout, spread over the heap as drone spreads it.
+
+    An empty demand gives drone's starter layout. Pass a `partitioner` built
+    once for the demand to answer many pool counts (the GUI's spinner).
+    """
+    check_pool_count(pools)
+    if not demand:
+        return Layout(heap_size, tuple(starter_layout(heap_size, pools)), 0, (), None)
+    partitioner = partitioner or Partitioner(demand, MAX_POOLS)
+    part = partitioner.partition(pools)
+    if part.bytes > heap_size:
+        fits = [p for p in range(1, partitioner.max_pools + 1)
+                if partitioner.partition(p).bytes <= heap_size]
+        raise LayoutDoesNotFit(part.bytes, heap_size, len(part.pools), fits[0] if fits else None)
+    spread = distribute(part.pools, heap_size)
+    return Layout(heap_size, tuple(spread), part.fragmentation, tuple(demand), part)

@@ -1,0 +1,50 @@
+"""The three trace formats by name, and detection of which one a file holds."""
+
+from __future__ import annotations
+
+import importlib
+
+from heapgui.errors import DecodeError
+from heapgui.trace.decoder import Decoder
+
+FORMATS = ("framed", "legacy", "tagged")
+DETECT_PREFIX = 64 * 1024
+DETECT_THRESHOLD = 0.9  # share of the prefix that must decode into valid records
+
+_CLASSES = {
+    "framed": ("heapgui.trace.framed", "FramedDecoder"),
+    "legacy": ("heapgui.trace.legacy", "LegacyDecoder"),
+    "tagged": ("heapgui.trace.tagged", "TaggedDecoder"),
+}
+
+
+def make_decoder(name: str, strict: bool = False) -> Decoder:
+    module, cls = _CLASSES[name]
+    decoder: Decoder = getattr(importlib.import_module(module), cls)(strict=strict)
+    return decoder
+
+
+def detect(prefix: bytes) -> str:
+    """Name the format that turns most of `prefix` into valid records.
+
+    A damaged capture still scores far higher under its own format than under
+    the others, so only a prefix that no decoder explains is an error.
+    """
+    prefix = prefix[:DETECT_PREFIX]
+    if not prefix:
+        return "framed"
+    scores: list[tuple[float, str, Decoder]] = []
+    for name in FORMATS:
+        decoder = make_decoder(name)
+        decoder.feed(prefix)
+        decoder.finish()
+        scores.append((decoder.record_bytes / len(prefix), name, decoder))
+    score, name, decoder = max(scores, key=lambda item: item[0])
+    if score >= DETECT_THRESHOLD:
+        return name
+    failed = min((p.first_offset for p in decoder.problems), default=0)
+    raise DecodeError(
+        failed,
+        "a heap trace (framed, legacy or tagged)",
+        f"data that is at best {score:.0%} {name}, which fails at offset {failed}",
+    )
