@@ -27,6 +27,13 @@ from tomlkit.exceptions import ParseError
 from tomlkit.toml_document import TOMLDocument
 
 from heapgui.errors import HeapguiError
+from heapgui.layout.config_flexible import (
+    Amount,
+    Share,
+    heap_sizes,
+    parse_amount,
+    pool_counts,
+)
 from heapgui.sizes import parse_size
 
 logger = logging.getLogger(__name__)
@@ -127,14 +134,8 @@ def load_config(path: Path | str, *, data_size: int | None = None) -> HeapConfig
     doc = parse_document(path, text)
     kind = config_kind(path, doc)
     plain = doc.unwrap()
-    if kind == "layout":
-        # Imported here: config_flexible needs this module's types.
-        from heapgui.layout.config_flexible import layout_heaps
-
-        heaps = layout_heaps(path, plain, data_size)
-    else:
-        heaps = drone_heaps(path, plain)
-    return HeapConfig(path, kind, heaps, swo_settings(path, plain), fingerprint)
+    heaps = _layout_heaps(path, plain, data_size) if kind == "layout" else _drone_heaps(path, plain)
+    return HeapConfig(path, kind, heaps, _swo_settings(path, plain), fingerprint)
 
 
 def read_config_text(path: Path) -> tuple[str, Fingerprint]:
@@ -173,7 +174,7 @@ def config_kind(path: Path, doc: TOMLDocument) -> ConfigKind:
     return "layout" if "ram" in doc and "memory" not in doc else "drone"
 
 
-def drone_heap_tables(path: Path, plain: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _drone_heap_tables(path: Path, plain: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Heap name -> its table, for both the 0.12-0.13 and the 0.14 shape."""
     heap = plain.get("heap")
     if heap is None:
@@ -196,43 +197,43 @@ def drone_heap_tables(path: Path, plain: dict[str, Any]) -> dict[str, dict[str, 
     return tables
 
 
-def drone_heaps(path: Path, plain: dict[str, Any]) -> dict[str, HeapSpec]:
+def _drone_heaps(path: Path, plain: dict[str, Any]) -> dict[str, HeapSpec]:
     heaps = {}
-    for name, table in drone_heap_tables(path, plain).items():
+    for name, table in _drone_heap_tables(path, plain).items():
         where = f"heap.{name}"
-        size = size_value(path, f"{where}.size", required(path, table, "size", where))
+        size = _size_value(path, f"{where}.size", _required(path, table, "size", where))
         pools = [
             Pool(
-                size_value(path, f"{where}.pools[{i}].block", required(path, pool, "block", w)),
-                count_value(path, f"{w}.capacity", required(path, pool, "capacity", w)),
+                _size_value(path, f"{where}.pools[{i}].block", _required(path, pool, "block", w)),
+                _size_value(path, f"{w}.capacity", _required(path, pool, "capacity", w)),
             )
-            for i, pool, w in pool_tables(path, table, where)
+            for i, pool, w in _pool_tables(path, table, where)
         ]
         heaps[name] = HeapSpec(name, size, pools)
     return heaps
 
 
-def pool_tables(path: Path, table: dict[str, Any], where: str) -> list[tuple[int, Any, str]]:
+def _pool_tables(path: Path, table: dict[str, Any], where: str) -> list[tuple[int, Any, str]]:
     """(index, pool table, "heap.x.pools[i]") for each pool, checking the shape."""
-    pools = required(path, table, "pools", where)
+    pools = _required(path, table, "pools", where)
     if not isinstance(pools, list):
         raise HeapguiError(f"{path}: {where}.pools: expected an array of tables")
     result = []
     for i, pool in enumerate(pools):
         w = f"{where}.pools[{i}]"
         if not isinstance(pool, dict):
-            raise HeapguiError(f"{path}: {w}: expected a table like {{ block = \"4\", ... }}")
+            raise HeapguiError(f'{path}: {w}: expected a table like {{ block = "4", ... }}')
         result.append((i, pool, w))
     return result
 
 
-def required(path: Path, table: dict[str, Any], key: str, where: str) -> Any:
+def _required(path: Path, table: dict[str, Any], key: str, where: str) -> Any:
     if key not in table:
         raise HeapguiError(f"{path}: {where}: missing {key!r}")
     return table[key]
 
 
-def size_value(path: Path, where: str, value: Any) -> int:
+def _size_value(path: Path, where: str, value: Any) -> int:
     """A size written as a string ("10K", "0x400", "0400") or as an integer."""
     if isinstance(value, bool):
         raise HeapguiError(f"{path}: {where}: expected a size, found {value!r}")
@@ -250,12 +251,101 @@ def size_value(path: Path, where: str, value: Any) -> int:
     return result
 
 
-def count_value(path: Path, where: str, value: Any) -> int:
-    """A block count: drone writes an integer; a size-like string is accepted too."""
-    return size_value(path, where, value)
+def _amount_value(path: Path, where: str, value: Any) -> Amount:
+    """layout.toml's flexible value: a size or count, or a percentage string."""
+    if isinstance(value, str) and value.endswith("%"):
+        try:
+            return parse_amount(value)
+        except HeapguiError as exc:
+            raise HeapguiError(f"{path}: {where}: {exc}") from None
+    return _size_value(path, where, value)
 
 
-def swo_settings(path: Path, plain: dict[str, Any]) -> SwoSettings | None:
+def _named_tables(path: Path, plain: dict[str, Any], key: str) -> dict[str, dict[str, Any]]:
+    """`[key.<name>]` tables (or `[key]` with inline tables), checked to be tables."""
+    tables = plain.get(key, {})
+    if not isinstance(tables, dict):
+        raise HeapguiError(f"{path}: {key}: expected a table")
+    for name, table in tables.items():
+        if not isinstance(table, dict):
+            raise HeapguiError(f"{path}: {key}.{name}: expected a table")
+    return tables
+
+
+class _LayoutHeap(NamedTuple):
+    ram: str
+    size: Amount
+    pools: list[tuple[int, Amount]]
+
+
+def _placed_size(
+    path: Path, table: dict[str, Any], where: str, rams: dict[str, Any]
+) -> tuple[str, Amount]:
+    """(RAM region, size) of a layout.toml section, the region checked against [ram]."""
+    ram = _required(path, table, "ram", where)
+    if ram not in rams:
+        available = ", ".join(rams) or "none"
+        raise HeapguiError(
+            f"{path}: {where}.ram: expected a RAM region from [ram] (available: {available}),"
+            f" found {ram!r}"
+        )
+    return str(ram), _amount_value(path, f"{where}.size", _required(path, table, "size", where))
+
+
+def _layout_heaps(path: Path, plain: dict[str, Any], data_size: int | None) -> dict[str, HeapSpec]:
+    """Heaps of a layout.toml, with sizes and counts resolved the way drone-config does."""
+    rams = _named_tables(path, plain, "ram")
+    stacks = [
+        _placed_size(path, t, f"stack.{n}", rams)
+        for n, t in _named_tables(path, plain, "stack").items()
+    ]
+    streams = []
+    for name, table in _named_tables(path, plain, "stream").items():
+        ram, size = _placed_size(path, table, f"stream.{name}", rams)
+        if not isinstance(size, int):
+            raise HeapguiError(f"{path}: stream.{name}.size: expected a fixed size, not a share")
+        streams.append((ram, size))
+    heaps = {}
+    for name, table in _named_tables(path, plain, "heap").items():
+        where = f"heap.{name}"
+        pools = [
+            (
+                _size_value(path, f"{w}.block", _required(path, pool, "block", w)),
+                _amount_value(path, f"{w}.count", _required(path, pool, "count", w)),
+            )
+            for _, pool, w in _pool_tables(path, table, where)
+        ]
+        heaps[name] = _LayoutHeap(*_placed_size(path, table, where, rams), pools)
+    data = plain.get("data")
+    data_ram = data.get("ram") if isinstance(data, dict) else None
+    specs = {}
+    for ram in dict.fromkeys(heap.ram for heap in heaps.values()):
+        names = [name for name, heap in heaps.items() if heap.ram == ram]
+        where = f"ram.{ram}"
+        ram_size = _size_value(path, f"{where}.size", _required(path, rams[ram], "size", where))
+        holds_data = data_ram == ram
+        try:
+            sizes = heap_sizes(
+                ram_size,
+                [size for r, size in stacks if r == ram],
+                [size for r, size in streams if r == ram],
+                [(heaps[name].size, len(heaps[name].pools)) for name in names],
+                (data_size or 0) if holds_data else None,
+            )
+        except HeapguiError as exc:
+            raise HeapguiError(f"{path}: {where}: {exc}") from None
+        for name, size in zip(names, sizes, strict=True):
+            try:
+                counts = pool_counts(size, heaps[name].pools)
+            except HeapguiError as exc:
+                raise HeapguiError(f"{path}: heap.{name}: {exc}") from None
+            # An unknown .data size (taken as 0) makes a share of its region an upper bound.
+            estimated = holds_data and data_size is None and isinstance(heaps[name].size, Share)
+            specs[name] = HeapSpec(name, size, [Pool(*c) for c in counts], estimated)
+    return {name: specs[name] for name in heaps}
+
+
+def _swo_settings(path: Path, plain: dict[str, Any]) -> SwoSettings | None:
     swo = plain.get("log", {}).get("swo") if isinstance(plain.get("log"), dict) else None
     if swo is None:
         return None
@@ -263,7 +353,7 @@ def swo_settings(path: Path, plain: dict[str, Any]) -> SwoSettings | None:
         raise HeapguiError(f"{path}: log.swo: expected a table")
     values = []
     for key in ("reset-freq", "baud-rate"):
-        value = required(path, swo, key, "log.swo")
+        value = _required(path, swo, key, "log.swo")
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise HeapguiError(f"{path}: log.swo.{key}: expected a positive integer (Hz)")
         values.append(value)
