@@ -9,7 +9,7 @@ from heapgui.layout.distribute import distribute, starter_layout
 from heapgui.layout.pools import Partition, Partitioner, Pool
 from heapgui.sizes import format_size
 
-MAX_POOLS = 32
+MAX_POOLS = 32  # the GUI's spinner range; the CLI accepts more, like drone
 
 
 class LayoutDoesNotFit(HeapguiError):
@@ -54,8 +54,8 @@ class Layout:
 
 
 def check_pool_count(pools: int) -> None:
-    if not 1 <= pools <= MAX_POOLS:
-        raise HeapguiError(f"invalid pool count {pools}: expected 1 to {MAX_POOLS}")
+    if pools < 1:
+        raise HeapguiError(f"invalid pool count {pools}: expected at least 1")
 
 
 def generate(
@@ -72,7 +72,8 @@ def generate(
     check_pool_count(pools)
     if not demand:
         return Layout(heap_size, tuple(starter_layout(heap_size, pools)), 0, (), None)
-    partitioner = partitioner or Partitioner(demand, MAX_POOLS)
+    if partitioner is None or partitioner.max_pools < min(pools, len(demand)):
+        partitioner = Partitioner(demand, max(pools, MAX_POOLS))
     part = partitioner.partition(pools)
     if part.bytes > heap_size:
         fits = [p for p in range(1, partitioner.max_pools + 1)

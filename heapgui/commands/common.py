@@ -1,0 +1,69 @@
+"""Options and steps shared by the subcommands that read a trace."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from heapgui.errors import HeapguiError
+from heapgui.layout.config import HeapConfig, find_config, load_config
+from heapgui.sizes import parse_size
+from heapgui.trace.formats import FORMATS
+from heapgui.trace.load import Trace, read_trace
+
+DEFAULT_TRACE = "heaptrace"
+
+
+def add_trace_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-f", "--file", help=f"heap trace file (default: {DEFAULT_TRACE})")
+    parser.add_argument("-s", "--size", help="heap size, e.g. 10K (default: from the config)")
+    parser.add_argument("-c", "--config", help="Drone.toml or layout.toml (default: ./Drone.toml)")
+    parser.add_argument("--heap", help="heap name in the config (default: main)")
+    parser.add_argument(
+        "--format", choices=("auto", *FORMATS), default="auto", help="trace format"
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="stop on the first corruption, as drone does"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def warn(message: str) -> None:
+    sys.stderr.write(f"heapgui-cli: warning: {message}\n")
+
+
+def config_of(args: argparse.Namespace) -> HeapConfig | None:
+    """The config named by -c, or the one in the current directory, or None."""
+    if args.config:
+        return load_config(args.config)
+    found = find_config(Path.cwd())
+    return load_config(found) if found else None
+
+
+def heap_size_of(args: argparse.Namespace) -> int:
+    """-s wins; otherwise the chosen heap's size from the config."""
+    if args.size is not None:
+        size = parse_size(args.size)
+        if size == 0:
+            raise HeapguiError(f"invalid size {args.size!r}: the heap size must be above 0")
+        return size
+    config = config_of(args)
+    if config is None:
+        raise HeapguiError(
+            "no heap size: pass -s SIZE, or -c CONFIG, or run where Drone.toml or layout.toml is"
+        )
+    return config.heap(args.heap).size
+
+
+def trace_path(args: argparse.Namespace) -> Path:
+    return Path(args.file or DEFAULT_TRACE)
+
+
+def load(args: argparse.Namespace, heap_size: int) -> Trace:
+    return read_trace(trace_path(args), args.format, args.strict, heap_size)
+
+
+def percent(part: int, whole: int) -> str:
+    """`used / percent%` with two decimals, as drone prints it."""
+    return f"{part} / {part / whole * 100.0:.2f}%"

@@ -1,0 +1,75 @@
+"""`heapgui-cli stats`: drone's heap table, then what drone does not show."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from heapgui.commands.common import add_trace_options, heap_size_of, load, percent, warn
+from heapgui.sizes import format_size
+from heapgui.trace.load import Trace
+from heapgui.trace.stats import Statistics
+
+TITLES = ("Block Size", "Max Load", "Total Allocations")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("stats", help="block statistics of a heap trace (drone heap)")
+    add_trace_options(parser)
+    parser.set_defaults(run=run)
+
+
+def drone_table(stats: Statistics) -> str:
+    """The table and the usage line exactly as `drone heap` prints them."""
+    cells = [(format_size(r.size), str(r.max_load), str(r.total)) for r in stats.rows()]
+    widths = [max([len(t)] + [len(c[k]) for c in cells]) for k, t in enumerate(TITLES)]
+
+    def line(values: tuple[str, ...]) -> str:
+        return "|".join(f" {v.rjust(w)} " for v, w in zip(values, widths)).rstrip()
+
+    rows = [line(TITLES), "+".join("-" * (w + 2) for w in widths)]
+    rows += [line(c) for c in cells]
+    assert stats.heap_size is not None
+    rows += ["", f"Maximum memory usage: {percent(stats.max_usage, stats.heap_size)}"]
+    return "\n".join(rows) + "\n"
+
+
+def extra_lines(trace: Trace) -> str:
+    stats = trace.stats
+    assert stats.heap_size is not None
+    lines = [
+        f"Simultaneous peak: {percent(stats.peak_usage, stats.heap_size)} "
+        f"at record {stats.peak_record}",
+        f"Format: {trace.format}, {len(trace.records)} records",
+    ]
+    lines += [f"Problem: {hint}" for hint in trace.hints()]
+    return "\n".join(lines) + "\n"
+
+
+def as_json(trace: Trace) -> dict:
+    stats = trace.stats
+    return {
+        "format": trace.format,
+        "heap_size": stats.heap_size,
+        "records": len(trace.records),
+        "sizes": [{"size": r.size, "max_load": r.max_load, "total": r.total}
+                  for r in stats.rows()],
+        "max_usage": stats.max_usage,
+        "peak_usage": stats.peak_usage,
+        "peak_record": stats.peak_record,
+        "skipped_bytes": trace.skipped_bytes,
+        "problems": [p.to_json() for p in trace.problems],
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    trace = load(args, heap_size_of(args))
+    if args.json:
+        sys.stdout.write(json.dumps(as_json(trace), indent=1) + "\n")
+        return 0
+    if not len(trace.records):
+        warn(f"file `{trace.source}` is empty.")
+        return 0
+    sys.stdout.write(drone_table(trace.stats) + "\n" + extra_lines(trace))
+    return 0
