@@ -1,0 +1,74 @@
+"""Statistics against the samples' expected figures and a plain-loop oracle."""
+
+import json
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from oracles import brute_stats
+
+from heapgui.trace.framed import FramedDecoder
+from heapgui.trace.problems import OVERSIZE_ALLOC, UNMATCHED_DEALLOC, ZERO_SIZE_ALLOC
+from heapgui.trace.records import Records
+from heapgui.trace.stats import Statistics
+
+SMALL = st.sampled_from([0, 1, 4, 12, 28, 32, 128, 300, 70000, 2**31])
+OP = st.one_of(
+    st.tuples(st.sampled_from(["alloc", "alloc", "dealloc"]), SMALL),
+    st.tuples(st.sampled_from(["grow", "shrink"]), SMALL, SMALL),
+)
+
+
+def _rows(stats: Statistics):
+    return [(r.size, r.max_load, r.total, r.live) for r in stats.rows()]
+
+
+def test_samples_match_expected(samples):
+    for name in ("seed-example", "workload-40k"):
+        expected = json.loads((samples / f"{name}.expected.json").read_text())
+        decoder = FramedDecoder()
+        records = decoder.feed((samples / f"{name}.framed").read_bytes())
+        stats = Statistics.of(records, expected["heap_size"])
+        got = [{"size": r.size, "max_load": r.max_load, "total": r.total} for r in stats.rows()]
+        assert got == expected["sizes"]
+        assert stats.max_usage == expected["max_usage"]
+        oracle = brute_stats(records.to_tuples(), expected["heap_size"])
+        assert (stats.peak_usage, stats.peak_record) == (oracle["peak"], oracle["peak_record"])
+        assert stats.peak_usage <= stats.max_usage
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(OP, max_size=80), st.lists(st.integers(0, 80), max_size=5))
+def test_matches_brute_force_in_any_batches(ops, cuts):
+    heap = 1 << 20
+    records = Records.from_tuples(ops)
+    stats = Statistics(heap)
+    bounds = sorted({0, len(ops), *(c for c in cuts if c <= len(ops))})
+    for a, b in zip(bounds, bounds[1:]):
+        stats.update(records.slice(a, b))
+    oracle = brute_stats(ops, heap)
+    assert _rows(stats) == [r for r in oracle["rows"]]
+    assert stats.timeline.tolist() == oracle["timeline"]
+    assert stats.max_usage == oracle["max_usage"]
+    if oracle["peak"] > 0:
+        assert (stats.peak_usage, stats.peak_record) == (oracle["peak"], oracle["peak_record"])
+    assert stats.problems.total(UNMATCHED_DEALLOC) == oracle["unmatched"]
+    oversize = sum(1 for op in ops for s in ([op[1]] if op[0] == "alloc" else op[2:]) if s > heap)
+    assert stats.problems.total(OVERSIZE_ALLOC) == oversize
+
+
+def test_problems_name_size_and_first_offset():
+    records = Records.from_tuples([("alloc", 8), ("dealloc", 16), ("alloc", 0), ("dealloc", 16)])
+    records.offset[:] = np.array([0, 8, 16, 24])
+    stats = Statistics.of(records, 1024)
+    problems = {(p.kind, p.size): (p.count, p.first_offset) for p in stats.problems}
+    assert problems == {(UNMATCHED_DEALLOC, 16): (2, 8), (ZERO_SIZE_ALLOC, 0): (1, 16)}
+    assert stats.problems.shows_firmware_quirk()
+
+
+def test_many_distinct_large_sizes():
+    rng = np.random.default_rng(1)
+    sizes = rng.choice(np.array([3, 70000, 2**20 + 7, 2**31 - 1], np.uint32), 500)
+    ops = [("alloc", int(s)) for s in sizes] + [("dealloc", int(s)) for s in sizes[:250]]
+    stats = Statistics.of(Records.from_tuples(ops), None)
+    assert _rows(stats) == brute_stats(ops)["rows"]
