@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -131,6 +132,17 @@ def load_config(path: Path | str, *, data_size: int | None = None) -> HeapConfig
     """
     path = Path(path)
     text, fingerprint = read_config_text(path)
+    return config_from_text(path, text, fingerprint, data_size=data_size)
+
+
+def config_from_text(
+    path: Path,
+    text: str,
+    fingerprint: Fingerprint | None = None,
+    *,
+    data_size: int | None = None,
+) -> HeapConfig:
+    """load_config on text already read; `path` names the file in errors and picks the kind."""
     doc = parse_document(path, text)
     kind = config_kind(path, doc)
     plain = doc.unwrap()
@@ -174,6 +186,11 @@ def config_kind(path: Path, doc: TOMLDocument) -> ConfigKind:
     return "layout" if "ram" in doc and "memory" not in doc else "drone"
 
 
+def is_single_heap(heap: Mapping[str, Any]) -> bool:
+    """True for Drone 0.12-0.13's lone `[heap]` (keys right in it), not `[heap.<name>]`."""
+    return "size" in heap or "pools" in heap
+
+
 def _drone_heap_tables(path: Path, plain: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Heap name -> its table, for both the 0.12-0.13 and the 0.14 shape."""
     heap = plain.get("heap")
@@ -181,7 +198,7 @@ def _drone_heap_tables(path: Path, plain: dict[str, Any]) -> dict[str, dict[str,
         return {}
     if not isinstance(heap, dict):
         raise HeapguiError(f"{path}: heap: expected a table")
-    if "size" in heap or "pools" in heap:
+    if is_single_heap(heap):
         nested = [key for key, value in heap.items() if isinstance(value, dict)]
         if nested:
             raise HeapguiError(
