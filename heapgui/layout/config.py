@@ -35,6 +35,7 @@ from heapgui.layout.config_flexible import (
     parse_amount,
     pool_counts,
 )
+from heapgui.layout.pools import Pool
 from heapgui.sizes import parse_size
 
 logger = logging.getLogger(__name__)
@@ -46,16 +47,9 @@ DEFAULT_HEAP = "main"
 ConfigKind = Literal["drone", "layout"]
 
 
-class Pool(NamedTuple):
-    """`capacity` blocks of `block` bytes (layout.toml calls the capacity `count`)."""
-
-    block: int
-    capacity: int
-
-
 @dataclass(frozen=True)
 class HeapSpec:
-    """One heap with absolute numbers.
+    """One heap with absolute numbers (layout.toml's pool `count` is the capacity).
 
     `estimated` is True when a layout.toml percentage depends on the size of
     the linked .data/.bss, which a config file cannot know; the numbers then
@@ -358,7 +352,7 @@ def _layout_heaps(path: Path, plain: dict[str, Any], data_size: int | None) -> d
                 raise HeapguiError(f"{path}: heap.{name}: {exc}") from None
             # An unknown .data size (taken as 0) makes a share of its region an upper bound.
             estimated = holds_data and data_size is None and isinstance(heaps[name].size, Share)
-            specs[name] = HeapSpec(name, size, [Pool(*c) for c in counts], estimated)
+            specs[name] = HeapSpec(name, size, [Pool(b, c) for b, c in counts], estimated)
     return {name: specs[name] for name in heaps}
 
 

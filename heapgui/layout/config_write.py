@@ -72,7 +72,7 @@ class WritePlan:
 def render_heap_section(
     heap_name: str,
     size: int,
-    pools: Sequence[Pool | tuple[int, int]],
+    pools: Sequence[Pool],
     kind: ConfigKind = "drone",
     header_style: HeaderStyle = "auto",
     *,
@@ -108,11 +108,12 @@ def heap_key(name: str) -> str:
     return name if _BARE_KEY.fullmatch(name) else tomlkit.string(name).as_string()
 
 
-def checked_pools(heap_name: str, size: int, pools: Sequence[Pool | tuple[int, int]]) -> list[Pool]:
+def checked_pools(heap_name: str, size: int, pools: Sequence[Pool]) -> list[Pool]:
     """Pools without the empty ones, refusing what drone would refuse or misread."""
     result = []
     previous = 0
-    for block, capacity in pools:
+    for pool in pools:
+        block, capacity = int(pool.block), int(pool.capacity)
         if block <= 0 or capacity < 0:
             raise HeapguiError(
                 f"heap {heap_name}: pool {block} x {capacity}: expected a positive "
@@ -125,8 +126,8 @@ def checked_pools(heap_name: str, size: int, pools: Sequence[Pool | tuple[int, i
             )
         previous = block
         if capacity:
-            result.append(Pool(int(block), int(capacity)))
-    used = sum(block * capacity for block, capacity in result)
+            result.append(Pool(block, capacity))
+    used = sum(pool.block * pool.capacity for pool in result)
     if used != size:
         raise HeapguiError(
             f"heap {heap_name}: pools add up to {used} bytes but size is {size}; "
@@ -138,10 +139,10 @@ def checked_pools(heap_name: str, size: int, pools: Sequence[Pool | tuple[int, i
 def pools_text(pools: Sequence[Pool], kind: ConfigKind, *, multiline: bool, nl: str = "\n") -> str:
     """The pools array: multi-line like drone's output, or on one line."""
     items = [
-        f'{{ block = "{format_size(block)}", capacity = {capacity} }}'
+        f'{{ block = "{format_size(p.block)}", capacity = {p.capacity} }}'
         if kind == "drone"
-        else f'{{ block = "{format_size(block)}", count = "{capacity}" }}'
-        for block, capacity in pools
+        else f'{{ block = "{format_size(p.block)}", count = "{p.capacity}" }}'
+        for p in pools
     ]
     if not multiline:
         return "[" + ", ".join(items) + "]"
@@ -152,7 +153,7 @@ def plan_write(
     path: Path | str,
     heap_name: str | None,
     size: int,
-    pools: Sequence[Pool | tuple[int, int]],
+    pools: Sequence[Pool],
 ) -> WritePlan:
     """Read `path` and compute its text with heap `heap_name` set to `size` and `pools`.
 
