@@ -13,6 +13,8 @@ stack machine that only ever sees those few leftover words.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from heapgui.errors import DecodeError
@@ -40,6 +42,13 @@ EXPECTED_HEADER = "a frame header (A1 A2 D1 D2 B1 B2 B3 C1 C2 C3)"
 
 _VALID = np.zeros(256, dtype=bool)
 _VALID[list(HEADERS)] = True
+_TOP_BYTE = 3 if sys.byteorder == "little" else 0
+_LENGTH = np.zeros(256, np.uint8)  # words in the record a header opens, 0 if it opens none
+_KIND = np.zeros(256, np.uint8)
+for _header, (_kind, _part, _words) in HEADERS.items():
+    _KIND[_header] = _kind
+    if _part == 0:
+        _LENGTH[_header] = _words
 
 # A resync point must start this many valid words in a row: one valid header
 # byte in random data is a 4% chance, three in a row is 1 in 16000.
@@ -91,7 +100,8 @@ class _Phases:
         if phase not in self._cache:
             count = max(0, (len(self.buf) - phase) // 4)
             words = np.frombuffer(self.buf, "<u4", count=count, offset=phase) ^ np.uint32(KEY)
-            header = (words >> 24).astype(np.uint8)
+            # The header is the top byte of each native word: a strided view, no shift.
+            header = words.view(np.uint8)[_TOP_BYTE::4]
             valid = _VALID[header]
             # At the end of the stream a shorter run that reaches the end also counts.
             padded = np.concatenate([valid, np.full(RESYNC_RUN - 1, self.final)])
@@ -162,59 +172,42 @@ class FramedDecoder(Decoder):
     def _decode_words(self, words: np.ndarray, header: np.ndarray, base: int) -> Records:
         """Decode a run of valid-header words: vectorised pairs/triples, the rest stacked."""
         n = len(words)
-        payload = words & np.uint32(0xFFFFFF)
-        nxt1 = np.zeros(n, np.uint8)
-        nxt2 = np.zeros(n, np.uint8)
-        nxt1[:-1] = header[1:]
-        nxt2[:-2] = header[2:]
-        pay1 = np.zeros(n, np.uint32)
-        pay2 = np.zeros(n, np.uint32)
-        pay1[:-1] = payload[1:]
-        pay2[:-2] = payload[2:]
-        idx = np.arange(n)
-        two = ((header == 0xA1) & (nxt1 == 0xA2)) | ((header == 0xD1) & (nxt1 == 0xD2))
-        two &= (pay1 >> 8) == 0
-        three = ((header == 0xB1) & (nxt1 == 0xB2) & (nxt2 == 0xB3)) | (
-            (header == 0xC1) & (nxt1 == 0xC2) & (nxt2 == 0xC3)
+        length = _LENGTH[header]
+        # Continuation headers are the opener plus one (and two): A1 A2, B1 B2 B3.
+        step = (header[1:] - header[:-1]) == 1
+        pad2 = (words & np.uint32(0xFFFF00)) == 0  # a closing A2/D2 word's zero bytes
+        pad3 = (words & np.uint32(0xFF0000)) == 0  # a closing B3/C3 word's zero byte
+        start = np.zeros(n, bool)
+        start[:-1] = (length[:-1] == 2) & step & pad2[1:]
+        start[:-2] |= (length[:-2] == 3) & step[:-1] & step[1:] & pad3[2:]
+        # Matches never overlap: a continuation can't open a record, so every word
+        # belongs to at most one fast record.
+        rs = np.flatnonzero(start)
+        triple = length[rs] == 3
+        covered = 2 * len(rs) + int(np.count_nonzero(triple))
+        first = words[rs] & np.uint32(0xFFFFFF)
+        second = words[rs + 1] & np.uint32(0xFFFFFF)
+        size = (first << 8) | np.where(triple, second >> 16, second & 0xFF)
+        new = np.zeros(len(rs), np.uint32)
+        rs3 = rs[triple]
+        new[triple] = ((second[triple] & 0xFFFF) << 16) | (words[rs3 + 2] & 0xFFFF)
+        kind = _KIND[header[rs]]
+        offset = rs.astype(np.int64) * 4 + base
+        self.record_bytes += 4 * covered
+        if covered == n:
+            return Records(kind, size, new, offset)
+        in_fast = start.copy()
+        in_fast[1:] |= start[:-1]
+        in_fast[rs3 + 2] = True
+        slow = np.flatnonzero(~in_fast)
+        sk, ss, sn, so, se = self._stack_machine(slow, header, words & np.uint32(0xFFFFFF), base)
+        # Records are emitted when their last word arrives: merge by end word.
+        end = rs + np.where(triple, 2, 1)
+        at = np.searchsorted(end, np.asarray(se, np.int64))
+        return Records.build(
+            np.insert(kind, at, sk), np.insert(size, at, ss), np.insert(new, at, sn),
+            np.insert(offset, at, so),
         )
-        three &= (pay2 >> 16) == 0
-        # Matches never overlap: A2/D2 can't open a pair, B2/B3/C2/C3 can't open a
-        # triple, so every word belongs to at most one fast record.
-        starts_two = idx[two]
-        starts_three = idx[three]
-        fast = np.zeros(n, bool)
-        fast[starts_two] = True
-        fast[starts_two + 1] = True
-        fast[starts_three] = True
-        fast[starts_three + 1] = True
-        fast[starts_three + 2] = True
-        fast_kind = np.concatenate([np.where(header[starts_two] == 0xA1, ALLOC, DEALLOC),
-                                    np.where(header[starts_three] == 0xB1, GROW, SHRINK)])
-        fast_size = np.concatenate([
-            (payload[starts_two] << 8) | (pay1[starts_two] & 0xFF),
-            (payload[starts_three] << 8) | (pay1[starts_three] >> 16),
-        ])
-        fast_new = np.concatenate([
-            np.zeros(len(starts_two), np.uint32),
-            ((pay1[starts_three] & 0xFFFF) << 16) | (pay2[starts_three] & 0xFFFF),
-        ])
-        # A record is emitted when its last word arrives.
-        fast_end = np.concatenate([starts_two + 1, starts_three + 2])
-        fast_start = np.concatenate([starts_two, starts_three])
-        slow = np.flatnonzero(~fast)
-        self.record_bytes += 4 * (n - len(slow))
-        if len(slow) == 0 and len(fast_end):
-            order = np.argsort(fast_end, kind="stable")
-            return Records.build(fast_kind[order], fast_size[order], fast_new[order],
-                                 fast_start[order] * 4 + base)
-        sk, ss, sn, so, se = self._stack_machine(slow, header, payload, base)
-        kind = np.concatenate([fast_kind, sk])
-        size = np.concatenate([fast_size, ss])
-        new = np.concatenate([fast_new, sn])
-        offset = np.concatenate([fast_start.astype(np.int64) * 4 + base, so])
-        end = np.concatenate([fast_end, se])
-        order = np.argsort(end, kind="stable")
-        return Records.build(kind[order], size[order], new[order], offset[order])
 
     def _stack_machine(self, slow: np.ndarray, header: np.ndarray, payload: np.ndarray,
                        base: int) -> tuple[list[int], list[int], list[int], list[int], list[int]]:

@@ -147,14 +147,20 @@ class Statistics:
     def update(self, records: Records) -> np.ndarray:
         """Fold a batch of records in; returns the timeline of this batch."""
         ev = _Events.of(records)
-        counted = self._flag_problems(records, ev)
+        step = np.where(ev.up, 1, -1).astype(np.int8)
+        self._flag_problems(records, ev, step)
         self._add_sizes(_distinct(ev.size))
-        ids = _ids(ev.size, self.sizes)
-        change = self._count(ids, ev.up, counted, records, ev)
-        # Bytes in use after each record: the per-event change summed per record.
-        weights = change * ev.size.astype(np.int64)
-        per_record = np.bincount(ev.record, weights=weights, minlength=len(records))
-        timeline = np.cumsum(per_record.astype(np.int64)) + self.in_use
+        dropped = self._count(_ids(ev.size, self.sizes), step)
+        if len(dropped):
+            self._report(UNMATCHED_DEALLOC, ev, dropped, records)
+        # Bytes in use after each record; the few events that changed nothing are undone.
+        change = _byte_change(records)
+        ignored = np.flatnonzero(step == 0)
+        ignored = np.concatenate([ignored, dropped]) if len(dropped) else ignored
+        if len(ignored):
+            nominal = np.where(ev.up[ignored], 1, -1) * ev.size[ignored].astype(np.int64)
+            np.subtract.at(change, ev.record[ignored], nominal)
+        timeline = np.cumsum(change) + self.in_use
         if len(timeline):
             top = int(np.argmax(timeline))
             if timeline[top] > self.peak_usage:
@@ -165,21 +171,17 @@ class Statistics:
         self._timeline.append(timeline)
         return timeline
 
-    def _flag_problems(self, records: Records, ev: _Events) -> np.ndarray:
-        """Count size-0 and oversize allocations; returns which events count."""
-        counted = np.ones(len(ev.size), bool)
-        zero = ev.up & (ev.size == 0)
-        self._report(ZERO_SIZE_ALLOC, ev, zero, records)
+    def _flag_problems(self, records: Records, ev: _Events, step: np.ndarray) -> None:
+        """Count size-0 and oversize allocations; oversize ones are neutralised in `step`."""
+        self._report(ZERO_SIZE_ALLOC, ev, np.flatnonzero(ev.up & (ev.size == 0)), records)
         if self.heap_size is not None:
-            oversize = ev.up & (ev.size > self.heap_size)
+            oversize = np.flatnonzero(ev.up & (ev.size > self.heap_size))
             self._report(OVERSIZE_ALLOC, ev, oversize, records)
-            counted &= ~oversize
-        return counted
+            step[oversize] = 0
 
-    def _report(self, kind: str, ev: _Events, mask: np.ndarray, records: Records) -> None:
-        if not mask.any():
+    def _report(self, kind: str, ev: _Events, where: np.ndarray, records: Records) -> None:
+        if not len(where):
             return
-        where = np.flatnonzero(mask)
         sizes = ev.size[where]
         offsets = records.offset[ev.record[where]]
         for size in np.unique(sizes).tolist():
@@ -197,45 +199,52 @@ class Statistics:
             setattr(self, name, grown)
         self.sizes = merged
 
-    def _count(self, ids: np.ndarray, up: np.ndarray, counted: np.ndarray,
-               records: Records, ev: _Events) -> np.ndarray:
-        """Update live/max/total per size; returns each event's effective ±1/0 change."""
+    def _count(self, ids: np.ndarray, step: np.ndarray) -> np.ndarray:
+        """Update live/max/total per size; returns the unmatched deallocation events.
+
+        Within one size the live count is a walk from the carried-in count x0
+        that is floored at zero: x_t = W_t - min(0, min W_k<=t), W the plain
+        cumulative sum from x0. Lifting each size's W by a per-size step keeps
+        one running minimum over all sizes from leaking between them.
+        """
         nsizes = len(self.sizes)
-        key = ids.astype(np.uint16 if nsizes <= 1 << 16 else np.int32)
-        order = np.argsort(key, kind="stable")  # a radix sort for 16-bit keys
-        delta = np.where(up, 1, -1).astype(np.int64)
-        delta[~counted] = 0
-        d = delta[order]
-        group = ids[order]
+        order = np.argsort(ids.astype(np.uint16 if nsizes <= 1 << 16 else np.int32),
+                           kind="stable")  # a radix sort for 16-bit keys
+        d = step[order]
         counts = np.bincount(ids, minlength=nsizes)
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-        # Per-group prefix sums S_t, and the running minimum of S within each group.
-        s = np.cumsum(d)
-        before = np.concatenate([[0], s])[starts]  # sum of earlier groups
-        s -= np.repeat(before, counts)
-        spread = 2 * len(d) + 2
-        offset = (nsizes - group).astype(np.int64) * spread
-        running_min = np.minimum.accumulate(s + offset) - offset
-        np.minimum(running_min, 0, out=running_min)
-        # The live count floored at zero: x_t = S_t + max(x0, -min(0, min S_k<=t)).
-        x0 = np.repeat(self.live, counts)
-        live = s + np.maximum(x0, -running_min)
-        previous = np.empty_like(live)
-        previous[1:] = live[:-1]
-        previous[starts[counts > 0]] = self.live[counts > 0]
-        change_sorted = live - previous
-        unmatched = (d < 0) & (change_sorted == 0)
-        if unmatched.any():
-            mask = np.zeros(len(ids), bool)
-            mask[order[unmatched]] = True
-            self._report(UNMATCHED_DEALLOC, ev, mask, records)
+        ends = np.cumsum(counts)
+        starts = ends - counts
+        s = np.cumsum(d, dtype=np.int64)
+        before = np.concatenate([[0], s])[starts]  # the sum over earlier sizes
+        big = 2 * (len(d) + int(self.live.max(initial=0))) + 2
+        lift = np.arange(nsizes, dtype=np.int64) * big
+        lowered = s - np.repeat(before - self.live + lift, counts)  # W minus the lift
+        walk = lowered + np.repeat(lift, counts)
+        live = np.maximum(walk, lowered - np.minimum.accumulate(lowered))
         nonempty = counts > 0
-        if nonempty.any():
-            peaks = np.maximum.reduceat(live, starts[nonempty])
-            self.max_load[nonempty] = np.maximum(self.max_load[nonempty], peaks)
-            last = starts[nonempty] + counts[nonempty] - 1
-            self.live[nonempty] = live[last]
-        self.total += np.bincount(ids, weights=(delta > 0), minlength=nsizes).astype(np.int64)
-        change = np.empty_like(change_sorted)
-        change[order] = change_sorted
-        return change
+        if not nonempty.any():
+            return np.empty(0, np.int64)
+        last = ends[nonempty] - 1
+        peaks = np.maximum.reduceat(live, starts[nonempty])
+        self.max_load[nonempty] = np.maximum(self.max_load[nonempty], peaks)
+        self.total += np.bincount(ids[step > 0], minlength=nsizes)
+        clamped = live[last] - walk[last]  # unmatched deallocations per size
+        self.live[nonempty] = live[last]
+        if not clamped.any():
+            return np.empty(0, np.int64)
+        floor = live - walk  # grows by one at each unmatched deallocation
+        grew = np.empty(len(floor), bool)
+        grew[1:] = floor[1:] > floor[:-1]
+        grew[starts[nonempty]] = floor[starts[nonempty]] > 0
+        return np.sort(order[grew])
+
+
+# Per kind, the sign with which the first size leaves the heap: alloc adds it.
+_FIRST_SIGN = np.array([-1, 1, 1, 1], np.int64)
+
+
+def _byte_change(records: Records) -> np.ndarray:
+    """Bytes each record adds to the heap if every event counts: new_size − sign·size."""
+    change = records.new_size.astype(np.int64)
+    change -= records.size * _FIRST_SIGN[records.kind]
+    return change
