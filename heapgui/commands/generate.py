@@ -17,7 +17,7 @@ from heapgui.commands.common import (
     warn,
 )
 from heapgui.errors import HeapguiError
-from heapgui.layout.config import load_config
+from heapgui.layout.config import DEFAULT_HEAP, load_config
 from heapgui.layout.config_write import apply_write, plan_write, render_heap_section
 from heapgui.layout.generate import Layout, generate
 from heapgui.layout.pools import demand
@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         config = config_of(args) if args.config else None
         kind = config.kind if config else "drone"
-        section = render_heap_section(args.heap, layout.total_bytes, layout.written_pools, kind)
+        name = args.heap or DEFAULT_HEAP
+        section = render_heap_section(name, layout.total_bytes, layout.written_pools, kind)
         sys.stderr.write(f"\n{BANNER}\n")
         sys.stderr.flush()
         sys.stdout.write(section)

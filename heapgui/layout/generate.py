@@ -21,8 +21,9 @@ class LayoutDoesNotFit(HeapguiError):
         self.pools = pools
         self.fits_with = fits_with
         more = f"; {fits_with} pools would fit" if fits_with else ""
+        noun = "pool" if pools == 1 else "pools"
         super().__init__(
-            f"the trace does not fit a heap of {format_size(heap_size)} in {pools} pools: "
+            f"the trace does not fit a heap of {format_size(heap_size)} in {pools} {noun}: "
             f"it needs a heap of at least {needed} bytes{more}"
         )
 
