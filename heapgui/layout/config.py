@@ -215,17 +215,17 @@ def _drone_heaps(path: Path, plain: dict[str, Any]) -> dict[str, HeapSpec]:
         size = _size_value(path, f"{where}.size", _required(path, table, "size", where))
         pools = [
             Pool(
-                _size_value(path, f"{where}.pools[{i}].block", _required(path, pool, "block", w)),
+                _size_value(path, f"{w}.block", _required(path, pool, "block", w)),
                 _size_value(path, f"{w}.capacity", _required(path, pool, "capacity", w)),
             )
-            for i, pool, w in _pool_tables(path, table, where)
+            for pool, w in _pool_tables(path, table, where)
         ]
         heaps[name] = HeapSpec(name, size, pools)
     return heaps
 
 
-def _pool_tables(path: Path, table: dict[str, Any], where: str) -> list[tuple[int, Any, str]]:
-    """(index, pool table, "heap.x.pools[i]") for each pool, checking the shape."""
+def _pool_tables(path: Path, table: dict[str, Any], where: str) -> list[tuple[Any, str]]:
+    """(pool table, "heap.x.pools[i]") for each pool, checking the shape."""
     pools = _required(path, table, "pools", where)
     if not isinstance(pools, list):
         raise HeapguiError(f"{path}: {where}.pools: expected an array of tables")
@@ -234,7 +234,7 @@ def _pool_tables(path: Path, table: dict[str, Any], where: str) -> list[tuple[in
         w = f"{where}.pools[{i}]"
         if not isinstance(pool, dict):
             raise HeapguiError(f'{path}: {w}: expected a table like {{ block = "4", ... }}')
-        result.append((i, pool, w))
+        result.append((pool, w))
     return result
 
 
@@ -324,7 +324,7 @@ def _layout_heaps(path: Path, plain: dict[str, Any], data_size: int | None) -> d
                 _size_value(path, f"{w}.block", _required(path, pool, "block", w)),
                 _amount_value(path, f"{w}.count", _required(path, pool, "count", w)),
             )
-            for _, pool, w in _pool_tables(path, table, where)
+            for pool, w in _pool_tables(path, table, where)
         ]
         heaps[name] = _LayoutHeap(*_placed_size(path, table, where, rams), pools)
     data = plain.get("data")
@@ -363,9 +363,9 @@ def _swo_settings(path: Path, plain: dict[str, Any]) -> SwoSettings | None:
     if not isinstance(swo, dict):
         raise HeapguiError(f"{path}: log.swo: expected a table")
     values = []
-    for key in ("reset-freq", "baud-rate"):
+    for key, unit in (("reset-freq", "Hz"), ("baud-rate", "baud")):
         value = _required(path, swo, key, "log.swo")
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise HeapguiError(f"{path}: log.swo.{key}: expected a positive integer (Hz)")
+            raise HeapguiError(f"{path}: log.swo.{key}: expected a positive integer ({unit})")
         values.append(value)
     return SwoSettings(*values)

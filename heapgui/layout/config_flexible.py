@@ -43,7 +43,7 @@ def f32(value: float) -> float:
 
 
 def parse_amount(text: str) -> Amount:
-    """ "75%" -> Share(0.75); anything else is a size ("4K", "0x400", "896")."""
+    """A percentage as a Share ("75%" is 0.75), anything else as a size ("4K", "896")."""
     if not text.endswith("%"):
         return parse_size(text)
     try:
@@ -126,6 +126,8 @@ def pool_counts(heap_size: int, pools: list[tuple[int, Amount]]) -> list[tuple[i
     """(block, count) sorted by block: shares of the bytes the fixed counts leave, then
     what rounding leaves over goes to the largest pools that can take it."""
     pools = sorted(pools, key=lambda pool: pool[0])
+    if pools and pools[0][0] <= 0:
+        raise HeapguiError(f"block size {pools[0][0]}: expected a positive number of bytes")
     fixed = sum(block * count for block, count in pools if isinstance(count, int))
     if fixed > heap_size:
         raise HeapguiError(f"size is not enough to store all pools ({heap_size} < {fixed})")

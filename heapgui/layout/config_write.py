@@ -225,8 +225,10 @@ def _added_section(
     ram = None
     if kind == "layout":
         # drone needs the heap's RAM region; the one holding .data is the usual home.
-        rams = [str(key) for key in doc.get("ram", {})]
-        data_ram = str(doc.get("data", {}).get("ram", ""))
+        plain = doc.unwrap()
+        rams = list(plain.get("ram", {}))
+        data = plain.get("data")
+        data_ram = data.get("ram") if isinstance(data, dict) else None
         ram = data_ram if data_ram in rams else (rams[0] if rams else None)
         if ram is None:
             raise HeapguiError(f"{path}: no [ram] region to place a new heap {name} in")
@@ -236,8 +238,8 @@ def _added_section(
         style = "named"
     else:
         # Drone 0.14 is the release whose [linker] names a platform; it wants [heap.main].
-        linker = doc.get("linker", {})
-        style = "named" if "platform" in linker else "auto"
+        linker = doc.get("linker")
+        style = "named" if isinstance(linker, dict) and "platform" in linker else "auto"
     if kind == "drone" and name != DEFAULT_HEAP:
         notes.append("Drone 0.14 needs an origin for extra heaps: add it")
     section = render_heap_section(name, size, pools, kind, style, ram=ram)
@@ -249,7 +251,7 @@ def _added_section(
 def _summary(
     name: str, old: HeapSpec | None, size: int, pools: list[Pool], notes: list[str]
 ) -> str:
-    """ "heap main: size 10K -> 12K; pools 5 -> 4" or "heap main: no change"."""
+    """One line such as `heap main: size 10K -> 12K; pools 5 -> 4` or `heap main: no change`."""
     if old is None:
         parts = [f"new heap, size {format_size(size)}, {_pools_count(len(pools))}", *notes]
         return f"heap {name}: " + "; ".join(parts)
