@@ -1,0 +1,145 @@
+"""Fragmentation against pool count: where more pools stop paying off."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QPointF, Qt, Signal
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QWidget
+
+logger = logging.getLogger(__name__)
+
+
+class _BytesAxis(pg.AxisItem):
+    """Whole bytes with thousands separators, never SI prefixes (kB would mean 1000)."""
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+        return [f"{round(v * scale):,}" for v in values]
+
+
+class FragmentationChart(pg.PlotWidget):
+    """One point per pool count; a marker on the current count; a click picks a count."""
+
+    pool_count_clicked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, axisItems={"left": _BytesAxis("left")})
+        self.setAccessibleName("Fragmentation by pool count")
+        self.setAccessibleDescription(
+            "Fragmentation bytes of the best layout for each pool count; "
+            "click a pool count to choose it"
+        )
+        self.setToolTip(
+            "Fragmentation of the best layout for each pool count.\n"
+            "Click a pool count to choose it."
+        )
+        self.setMinimumHeight(160)
+        item = self.getPlotItem()
+        item.setMenuEnabled(False)
+        item.hideButtons()
+        item.setMouseEnabled(x=False, y=False)
+        item.setLabel("bottom", "Pools")
+        item.setLabel("left", "Fragmentation (bytes)")
+        item.showGrid(x=True, y=True, alpha=0.25)
+        self._curve = item.plot([], [], symbol="o", symbolSize=6)
+        self._marker = pg.ScatterPlotItem(size=13, symbol="o")
+        self._marker.setZValue(10)
+        item.addItem(self._marker)
+        self._cursor = pg.InfiniteLine(angle=90, movable=False)
+        item.addItem(self._cursor)
+        self._value = pg.TextItem(anchor=(0, 1))
+        item.addItem(self._value)
+        self._fragmentation: np.ndarray = np.zeros(0, np.int64)
+        self._current = 1
+        self.scene().sigMouseClicked.connect(self._clicked)
+        self._apply_palette()
+
+    def set_fragmentation(self, fragmentation: Sequence[int]) -> None:
+        """`fragmentation[p - 1]` is the least fragmentation with p pools."""
+        self._fragmentation = np.asarray(fragmentation, np.int64)
+        n = len(self._fragmentation)
+        self._curve.setData(np.arange(1, n + 1), self._fragmentation)
+        item = self.getPlotItem()
+        item.setXRange(0.5, max(n, 1) + 0.5, padding=0)
+        top = int(self._fragmentation.max()) if n else 0
+        item.setYRange(0, max(top, 1) * 1.08, padding=0)
+        self._place_marker()
+
+    def set_current(self, pools: int) -> None:
+        self._current = pools
+        self._place_marker()
+
+    def curve_data(self) -> tuple[np.ndarray, np.ndarray]:
+        """(pool counts, fragmentation bytes) as plotted."""
+        return self._curve.getData()
+
+    def marker_position(self) -> tuple[float, float] | None:
+        points = self._marker.data
+        if len(points) == 0:
+            return None
+        return float(points["x"][0]), float(points["y"][0])
+
+    def scene_position(self, pools: int) -> QPointF:
+        """Where the point for `pools` is drawn, in scene coordinates (for clicks in tests too)."""
+        y = float(self._fragmentation[pools - 1]) if len(self._fragmentation) >= pools else 0.0
+        return self.getPlotItem().getViewBox().mapViewToScene(QPointF(pools, y))
+
+    def _place_marker(self) -> None:
+        n = len(self._fragmentation)
+        if not n:
+            self._marker.setData([], [])
+            self._cursor.hide()
+            self._value.hide()
+            return
+        # The core caps the pool count at the number of sizes; so does the marker.
+        shown = min(max(self._current, 1), n)
+        value = int(self._fragmentation[shown - 1])
+        self._marker.setData([shown], [value])
+        self._cursor.setValue(shown)
+        self._cursor.show()
+        self._value.setText(f"{shown} pools: {value:,} bytes")
+        # Past the middle the label goes left of the cursor so it stays inside the plot.
+        self._value.setAnchor((1, 1) if shown > (n + 1) / 2 else (0, 1))
+        self._value.setPos(shown, float(self._fragmentation.max()) * 0.9)
+        self._value.show()
+
+    def _clicked(self, event: object) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or not len(self._fragmentation):
+            return
+        box = self.getPlotItem().getViewBox()
+        scene_pos = event.scenePos()
+        if not box.sceneBoundingRect().contains(scene_pos):
+            return
+        x = box.mapSceneToView(scene_pos).x()
+        pools = min(max(round(x), 1), len(self._fragmentation))
+        event.accept()
+        self.pool_count_clicked.emit(pools)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        # PlotWidget changes its palette while it is being built, before our items exist.
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "_cursor"):
+            self._apply_palette()
+        super().changeEvent(event)
+
+    def _apply_palette(self) -> None:
+        """Colours come from the palette so the chart follows light and dark themes."""
+        palette = self.palette()
+        text = palette.color(QPalette.ColorRole.Text)
+        accent = palette.color(QPalette.ColorRole.Highlight)
+        self.setBackground(palette.color(QPalette.ColorRole.Base))
+        item = self.getPlotItem()
+        for name in ("left", "bottom"):
+            axis = item.getAxis(name)
+            axis.setPen(pg.mkPen(text))
+            axis.setTextPen(pg.mkPen(text))
+        self._curve.setPen(pg.mkPen(text, width=1.5))
+        self._curve.setSymbolPen(pg.mkPen(text))
+        self._curve.setSymbolBrush(pg.mkBrush(palette.color(QPalette.ColorRole.Base)))
+        self._marker.setPen(pg.mkPen(accent, width=2))
+        self._marker.setBrush(pg.mkBrush(accent))
+        self._cursor.setPen(pg.mkPen(accent, style=Qt.PenStyle.DashLine))
+        self._value.setColor(text)

@@ -1,0 +1,606 @@
+"""The layout panel: heap size and pool count in, the best pool layout and its TOML out.
+
+The optimizer's partitions for every pool count are computed once per trace
+(`Partitioner`), so the spinner and the chart only look results up. Writing
+goes through the core writer: the change is shown as a diff first, and the
+writer refuses when the file changed on disk.
+
+Dialogs are methods (`confirm_write`, `choose_config_path`, `show_error`) so
+tests can replace them on the instance and never block.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QSignalBlocker, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QFontDatabase, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QStackedWidget,
+    QStyle,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from heapgui.errors import HeapguiError
+from heapgui.layout.config import DEFAULT_HEAP, DRONE_TOML, HeapConfig, find_config, load_config
+from heapgui.layout.config_write import WritePlan, apply_write, plan_write, render_heap_section
+from heapgui.layout.generate import MAX_POOLS, Layout, LayoutDoesNotFit, generate
+from heapgui.layout.pools import Partitioner, demand
+from heapgui.sizes import format_size, parse_size
+from heapgui.trace.load import Trace
+from heapgui.ui.diff_dialog import DiffDialog
+from heapgui.ui.frag_chart import FragmentationChart
+from heapgui.ui.layout_model import SIZES, PoolTableModel
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HEAP_SIZE = 10 * 1024
+"""Used when neither a config file nor the trace names a heap size (the seed's example heap)."""
+DEFAULT_POOLS = 8
+SIZE_TIP = "Heap size in bytes: decimal, 0x hex or 0-prefixed octal, with an optional K or M suffix"
+MAX_HEAP_SIZE = 2**32 - 1
+"""drone keeps heap sizes in 32 bits."""
+
+
+def fragmentation_line(layout: Layout) -> str:
+    """drone's own summary line, e.g. "Fragmentation: 0 / 0.00%"."""
+    return f"Fragmentation: {layout.fragmentation} / {layout.fragmentation_percent():.2f}%"
+
+
+class LayoutPanel(QWidget):
+    """Pool layout for the loaded trace (or drone's starter layout without one)."""
+
+    heap_size_changed = Signal(int)
+    layout_changed = Signal(object)
+    """The current `Layout`, or None while there is none (invalid size, does not fit)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._trace: Trace | None = None
+        self._trace_path: Path | None = None
+        self._config: HeapConfig | None = None
+        self._config_path: Path | None = None
+        self._partitioner: Partitioner | None = None
+        self._traced_sizes: list[int] = []
+        self._heap_size = DEFAULT_HEAP_SIZE
+        self._layout: Layout | None = None
+        self._text = ""
+        self._prefilling = False
+        self._build()
+        self._use_config(None, prefill=False)
+        self.set_trace(None, None)
+
+    # ---- public API -------------------------------------------------------------------------
+
+    def set_trace(self, trace: Trace | None, path: Path | None) -> None:
+        """Optimize for `trace`; None offers drone's starter layout instead.
+
+        The config file next to `path` (Drone.toml, else layout.toml) prefills the
+        heap size; without a `path` the config chosen so far stays.
+        """
+        self._trace = trace
+        self._trace_path = Path(path) if path is not None else None
+        rows = trace.stats.rows() if trace is not None else []
+        trace_demand = demand((row.size, row.max_load) for row in rows)
+        self._traced_sizes = [row.size for row in rows if row.size and row.max_load]
+        # One partitioner per trace: every spinner step afterwards is a lookup.
+        self._partitioner = Partitioner(trace_demand, MAX_POOLS) if trace_demand else None
+        if self._partitioner is not None:
+            self.chart.set_fragmentation(
+                [
+                    self._partitioner.fragmentation(p)
+                    for p in range(1, self._partitioner.max_pools + 1)
+                ]
+            )
+        self.chart_box.setVisible(self._partitioner is not None)
+        # Without a trace no pool serves a traced size: the column would only hold dashes.
+        self.table.setColumnHidden(SIZES, self._partitioner is None)
+        self._show_source()
+        if self._trace_path is not None:
+            self._use_config(find_config(self._trace_path.parent))
+        else:
+            self._prefill()
+        self._recompute()
+
+    def layout_text(self) -> str:
+        """The current TOML section (with drone's fragmentation comment), or "" without a layout."""
+        return self._text
+
+    def current_layout(self) -> Layout | None:
+        return self._layout
+
+    def heap_size(self) -> int:
+        """The heap size in bytes (the last valid value typed)."""
+        return self._heap_size
+
+    def heap_name(self) -> str:
+        return self.heap_combo.currentText() or DEFAULT_HEAP
+
+    def config_path(self) -> Path | None:
+        return self._config_path
+
+    @Slot()
+    def copy_layout(self) -> None:
+        if not self._text:
+            return
+        QGuiApplication.clipboard().setText(self._text)
+        self._status(f"Copied the [heap] section for heap {self.heap_name()} to the clipboard.")
+
+    @Slot()
+    def write_layout(self) -> None:
+        """Show the change as a diff, then write it through the core writer."""
+        layout = self._layout
+        if layout is None:
+            return
+        path = self._config_path or self.choose_config_path()
+        if path is None:
+            return
+        try:
+            plan = plan_write(path, self.heap_name(), layout.total_bytes, layout.written_pools)
+        except HeapguiError as exc:
+            self._fail(str(exc))
+            return
+        if not self.confirm_write(plan):
+            self._status("Nothing written.")
+            return
+        try:
+            apply_write(plan)
+        except HeapguiError as exc:
+            self._fail(str(exc))
+            return
+        heap = self.heap_name()
+        self._use_config(path, prefill=False)
+        self.heap_combo.setCurrentText(heap)
+        if plan.changed:
+            self._status(f"Wrote {plan.summary} to {path} (previous file kept as {path.name}.bak).")
+        else:
+            self._status(f"{path} already holds this layout; nothing written.")
+
+    @Slot()
+    def choose_config(self) -> None:
+        path = self.choose_config_path()
+        if path is not None:
+            self._use_config(path)
+            self._recompute()
+
+    # ---- dialogs (replaced in tests) --------------------------------------------------------
+
+    def confirm_write(self, plan: WritePlan) -> bool:
+        dialog = DiffDialog(
+            f"Write heap {plan.heap_name} to {plan.path.name}", plan.summary, plan.diff, self
+        )
+        return dialog.exec() == QDialog.DialogCode.Accepted
+
+    def choose_config_path(self) -> Path | None:
+        start = self._config_path or self._trace_path
+        directory = str(start.parent) if start is not None else ""
+        name, _ = QFileDialog.getOpenFileName(
+            self,
+            "Choose the Drone.toml or layout.toml",
+            directory,
+            "Drone configuration (Drone.toml layout.toml);;TOML files (*.toml);;All files (*)",
+        )
+        return Path(name) if name else None
+
+    def show_error(self, message: str) -> None:
+        QMessageBox.warning(self, "Layout not written", message)
+
+    # ---- building ---------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.size_edit = QLineEdit()
+        self.size_edit.setPlaceholderText("e.g. 10K, 0x2800, 10240")
+        self.size_edit.setAccessibleName("Heap size")
+        self.size_edit.setToolTip(SIZE_TIP)
+        self.size_edit.setMaximumWidth(160)
+        self.size_error = QLabel()
+        self.size_error.setAccessibleName("Heap size error")
+        self.size_error.setWordWrap(True)
+        self.size_error.hide()
+        self.heap_combo = QComboBox()
+        self.heap_combo.setAccessibleName("Heap")
+        self.heap_combo.setToolTip("The heap to lay out: main, or a named heap from the config")
+        self.heap_combo.setMinimumContentsLength(8)
+        self.pools_spin = QSpinBox()
+        self.pools_spin.setRange(1, MAX_POOLS)
+        self.pools_spin.setValue(DEFAULT_POOLS)
+        self.pools_spin.setAccessibleName("Pool count")
+        self.pools_spin.setToolTip(
+            "Largest number of pools: fewer pools allocate faster but fragment more"
+        )
+        self.config_button = QPushButton("C&onfig…")
+        self.config_button.setToolTip("Choose the Drone.toml or layout.toml to read and write")
+        self.config_label = QLabel()
+        self.config_label.setAccessibleName("Config file")
+        self.config_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.source_label = QLabel()
+        self.source_label.setAccessibleName("Layout source")
+        self.source_label.setWordWrap(True)
+
+        inputs = QGridLayout()
+        for column, (text, field) in enumerate(
+            (
+                ("Heap &size:", self.size_edit),
+                ("He&ap:", self.heap_combo),
+                ("&Pools:", self.pools_spin),
+            )
+        ):
+            label = QLabel(text)
+            label.setBuddy(field)
+            inputs.addWidget(label, 0, 2 * column)
+            inputs.addWidget(field, 0, 2 * column + 1)
+        inputs.addWidget(self.config_button, 0, 6)
+        inputs.addWidget(self.config_label, 0, 7)
+        inputs.setColumnStretch(7, 1)
+        inputs.addWidget(self.size_error, 1, 0, 1, 8)
+
+        self.fragmentation_label = QLabel()
+        self.fragmentation_label.setAccessibleName("Fragmentation")
+        self.fragmentation_label.setToolTip(
+            "Bytes lost to blocks larger than the sizes they serve, at the traced peak loads, "
+            "and their share of the heap"
+        )
+        font = self.fragmentation_label.font()
+        font.setBold(True)
+        self.fragmentation_label.setFont(font)
+
+        self.model = PoolTableModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setAccessibleName("Pools")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(SIZES, QHeaderView.ResizeMode.Stretch)
+
+        self.no_fit = self._build_no_fit()
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.table)
+        self.stack.addWidget(self.no_fit)
+
+        self.preview = QPlainTextEdit()
+        self.preview.setReadOnly(True)
+        self.preview.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.preview.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.preview.setAccessibleName("TOML preview")
+        self.preview.setToolTip("The heap section to put into Drone.toml")
+        self.preview.setPlaceholderText("No layout: see the message on the left.")
+
+        self.copy_action = QAction("&Copy section", self)
+        self.copy_action.setShortcut(QKeySequence("Ctrl+Shift+C"))
+        self.copy_action.setToolTip("Copy the heap section to the clipboard (Ctrl+Shift+C)")
+        self.copy_action.triggered.connect(self.copy_layout)
+        self.write_action = QAction("&Write to Drone.toml…", self)
+        self.write_action.setShortcut(QKeySequence("Ctrl+Shift+W"))
+        self.write_action.triggered.connect(self.write_layout)
+        for action in (self.copy_action, self.write_action):
+            # Scoped to the panel so the main window's own shortcuts never clash.
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.addAction(action)
+        # Push buttons, not tool buttons: a tool button drops the "…" that says a dialog follows.
+        self.copy_button = _button_for(self.copy_action)
+        self.write_button = _button_for(self.write_action)
+
+        left = QWidget()
+        left_box = QVBoxLayout(left)
+        left_box.setContentsMargins(0, 0, 0, 0)
+        left_box.addWidget(self.fragmentation_label)
+        left_box.addWidget(self.stack, 1)
+        right = QWidget()
+        right_box = QVBoxLayout(right)
+        right_box.setContentsMargins(0, 0, 0, 0)
+        right_box.addWidget(self.preview, 1)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.copy_button)
+        buttons.addWidget(self.write_button)
+        right_box.addLayout(buttons)
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(left)
+        top.addWidget(right)
+        top.setStretchFactor(0, 3)
+        top.setStretchFactor(1, 2)
+
+        self.chart = FragmentationChart()
+        self.chart_box = QGroupBox("Fragmentation by pool count")
+        chart_layout = QVBoxLayout(self.chart_box)
+        chart_layout.addWidget(self.chart)
+        main = QSplitter(Qt.Orientation.Vertical)
+        main.addWidget(top)
+        main.addWidget(self.chart_box)
+        main.setStretchFactor(0, 3)
+        main.setStretchFactor(1, 2)
+
+        self.status_label = QLabel()
+        self.status_label.setAccessibleName("Layout status")
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        box = QVBoxLayout(self)
+        box.addLayout(inputs)
+        box.addWidget(self.source_label)
+        box.addWidget(main, 1)
+        box.addWidget(self.status_label)
+
+        self.size_edit.textChanged.connect(self._size_edited)
+        self.pools_spin.valueChanged.connect(self._pools_changed)
+        self.heap_combo.currentTextChanged.connect(self._heap_chosen)
+        self.config_button.clicked.connect(self.choose_config)
+        self.chart.pool_count_clicked.connect(self.pools_spin.setValue)
+
+    def _build_no_fit(self) -> QWidget:
+        page = QWidget()
+        page.setAccessibleName("Layout does not fit")
+        icon = QLabel()
+        size = self.style().pixelMetric(QStyle.PixelMetric.PM_MessageBoxIconSize)
+        icon.setPixmap(
+            self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(size)
+        )
+        icon.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.no_fit_label = QLabel()
+        self.no_fit_label.setWordWrap(True)
+        self.no_fit_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.no_fit_label.setAccessibleName("Why the layout does not fit")
+        self.use_needed_button = QPushButton()
+        self.use_needed_button.setToolTip("Set the heap size to the least that holds the trace")
+        self.use_needed_button.clicked.connect(self._use_needed_size)
+        self.use_fitting_button = QPushButton()
+        self.use_fitting_button.setToolTip("Set the pool count to the fewest pools that fit")
+        self.use_fitting_button.clicked.connect(self._use_fitting_pools)
+        text = QVBoxLayout()
+        text.addWidget(self.no_fit_label)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.use_needed_button)
+        buttons.addWidget(self.use_fitting_button)
+        buttons.addStretch(1)
+        text.addLayout(buttons)
+        text.addStretch(1)
+        row = QHBoxLayout(page)
+        row.addWidget(icon)
+        row.addLayout(text, 1)
+        self._needed = 0
+        self._fits_with: int | None = None
+        return page
+
+    # ---- state ------------------------------------------------------------------------------
+
+    def _use_config(self, path: Path | None, prefill: bool = True) -> None:
+        """Read `path` (None: no config); errors are shown next to the button, not raised."""
+        self._config_path = path
+        self._config = None
+        if path is None:
+            where = self._trace_path.parent if self._trace_path is not None else None
+            self.config_label.setText(
+                f"No Drone.toml or layout.toml in {where}" if where else "No config file"
+            )
+            self.config_label.setToolTip("")
+        else:
+            try:
+                self._config = load_config(path)
+            except HeapguiError as exc:
+                logger.info("%s", exc)
+                self.config_label.setText(f"⚠ {exc}")
+                self.config_label.setToolTip(str(exc))
+            else:
+                self.config_label.setText(path.name)
+                self.config_label.setToolTip(str(path))
+        name = self._config_path.name if self._config_path is not None else DRONE_TOML
+        self.write_action.setText(f"&Write to {name}…")
+        self.write_action.setToolTip(
+            f"Show the change to {name} as a diff, then write it (Ctrl+Shift+W)"
+        )
+        heaps = list(self._config.heaps) if self._config is not None else []
+        with QSignalBlocker(self.heap_combo):
+            self.heap_combo.clear()
+            self.heap_combo.addItems(heaps or [DEFAULT_HEAP])
+            if DEFAULT_HEAP in heaps:
+                self.heap_combo.setCurrentText(DEFAULT_HEAP)
+        if prefill:
+            self._prefill()
+
+    def _prefill(self) -> None:
+        """Heap size (and pool count) from the chosen heap, else the trace, else a default."""
+        spec = None
+        if self._config is not None and self.heap_name() in self._config.heaps:
+            spec = self._config.heaps[self.heap_name()]
+        if spec is not None:
+            size = spec.size
+        elif self._trace is not None and self._trace.stats.heap_size:
+            size = self._trace.stats.heap_size
+        else:
+            size = self._heap_size
+        with QSignalBlocker(self.size_edit), QSignalBlocker(self.pools_spin):
+            self.size_edit.setText(format_size(size))
+            if spec is not None and spec.pools:
+                self.pools_spin.setValue(min(len(spec.pools), MAX_POOLS))
+        tip = SIZE_TIP
+        if spec is not None and self._config_path is not None:
+            tip += f"\nPrefilled from heap {spec.name} in {self._config_path}"
+            if spec.estimated:
+                tip += " (an estimate: the size of .data is unknown)"
+        self.size_edit.setToolTip(tip)
+        self._parse_size()
+
+    def _show_source(self) -> None:
+        if self._trace is None:
+            self.source_label.setText(
+                "No trace loaded: showing drone's starter layout (blocks growing up to 1/20 of "
+                "the heap). Load a trace to optimize the pools for it."
+            )
+        elif self._partitioner is None:
+            self.source_label.setText(
+                f"{Path(self._trace.source).name} has no allocations: showing drone's starter "
+                "layout."
+            )
+        else:
+            sizes = len(self._partitioner.demand)
+            self.source_label.setText(
+                f"Optimized for {Path(self._trace.source).name}: {sizes} distinct word-aligned "
+                f"sizes; exact minimum fragmentation for each pool count."
+            )
+
+    def _parse_size(self) -> bool:
+        """Validate the size field; a bad value shows a message and keeps the last good size."""
+        text = self.size_edit.text()
+        try:
+            size = parse_size(text)
+            if not 0 < size <= MAX_HEAP_SIZE:
+                raise HeapguiError(
+                    f"invalid size {text!r}: expected 1 to {MAX_HEAP_SIZE} bytes (drone stores "
+                    "heap sizes in 32 bits)"
+                )
+        except HeapguiError as exc:
+            self.size_error.setText(f"⚠ Heap size: {exc}")
+            self.size_error.show()
+            self.size_edit.setAccessibleDescription(str(exc))
+            return False
+        self.size_error.hide()
+        self.size_edit.setAccessibleDescription("")
+        if size != self._heap_size:
+            self._heap_size = size
+            self.heap_size_changed.emit(size)
+        return True
+
+    @Slot(str)
+    def _size_edited(self, _text: str) -> None:
+        if self._parse_size():
+            self._recompute()
+        else:
+            self._set_layout(None, "")
+
+    @Slot(int)
+    def _pools_changed(self, pools: int) -> None:
+        self.chart.set_current(pools)
+        if self.size_error.isHidden():
+            self._recompute()
+
+    @Slot(str)
+    def _heap_chosen(self, _name: str) -> None:
+        self._prefill()
+        self._recompute()
+
+    def _recompute(self) -> None:
+        if not self.size_error.isHidden():
+            return
+        pools = self.pools_spin.value()
+        self.chart.set_current(pools)
+        trace_demand = self._partitioner.demand if self._partitioner is not None else []
+        try:
+            layout = generate(trace_demand, self._heap_size, pools, self._partitioner)
+        except LayoutDoesNotFit as exc:
+            self._show_no_fit(exc)
+            self._set_layout(None, "")
+            return
+        try:
+            text = self._render(layout)
+        except HeapguiError as exc:
+            # The starter layout of a tiny heap can leave no pool with any capacity.
+            self.no_fit_label.setText(str(exc))
+            self.use_needed_button.hide()
+            self.use_fitting_button.hide()
+            self.stack.setCurrentWidget(self.no_fit)
+            self._set_layout(None, "")
+            return
+        self.stack.setCurrentWidget(self.table)
+        self._set_layout(layout, text)
+
+    def _render(self, layout: Layout) -> str:
+        kind = self._config.kind if self._config is not None else "drone"
+        # A Drone.toml with several heaps is the 0.14 shape, where main is [heap.main] too.
+        named = self._config is not None and len(self._config.heaps) > 1
+        text = render_heap_section(
+            self.heap_name(),
+            layout.total_bytes,
+            layout.pools,
+            kind,
+            "named" if named else "auto",
+        )
+        if layout.partition is not None:
+            text += f"# {fragmentation_line(layout)}\n"
+        return text
+
+    def _set_layout(self, layout: Layout | None, text: str) -> None:
+        self._layout = layout
+        self._text = text
+        self.model.set_layout(layout, self._traced_sizes)
+        self.preview.setPlainText(text)
+        self.copy_action.setEnabled(bool(text))
+        self.write_action.setEnabled(layout is not None)
+        if layout is None:
+            self.fragmentation_label.setText("Fragmentation: —")
+        elif layout.partition is None:
+            self.fragmentation_label.setText("Fragmentation: — (no trace)")
+        else:
+            used = len(layout.partition.pools)
+            more = (
+                f"  (the trace has {used} sizes: {used} pools used)"
+                if used < self.pools_spin.value()
+                else ""
+            )
+            self.fragmentation_label.setText(fragmentation_line(layout) + more)
+        self.layout_changed.emit(layout)
+
+    def _show_no_fit(self, exc: LayoutDoesNotFit) -> None:
+        self._needed = exc.needed
+        self._fits_with = exc.fits_with
+        message = str(exc)
+        self.no_fit_label.setText(message[:1].upper() + message[1:] + ".")
+        self.use_needed_button.setText(f"Use a heap of {exc.needed:,} bytes")
+        self.use_needed_button.show()
+        self.use_fitting_button.setVisible(exc.fits_with is not None)
+        if exc.fits_with is not None:
+            self.use_fitting_button.setText(f"Use {exc.fits_with} pools")
+        self.stack.setCurrentWidget(self.no_fit)
+
+    @Slot()
+    def _use_needed_size(self) -> None:
+        self.size_edit.setText(format_size(self._needed))
+
+    @Slot()
+    def _use_fitting_pools(self) -> None:
+        if self._fits_with is not None:
+            self.pools_spin.setValue(self._fits_with)
+
+    def _status(self, message: str) -> None:
+        logger.info("%s", message)
+        self.status_label.setText(message)
+
+    def _fail(self, message: str) -> None:
+        self._status(f"⚠ {message}")
+        self.show_error(message)
+
+
+def _button_for(action: QAction) -> QPushButton:
+    """A push button that triggers `action` and follows its text, tooltip and enabled state."""
+    button = QPushButton()
+
+    def sync() -> None:
+        button.setText(action.text())
+        button.setToolTip(action.toolTip())
+        button.setEnabled(action.isEnabled())
+
+    action.changed.connect(sync)
+    button.clicked.connect(action.trigger)
+    sync()
+    return button
