@@ -677,3 +677,14 @@ def test_f32_matters_for_large_heaps():
     expected = drone_pool_counts(43831656, blocks, percents)
     assert expected == [138770, 36801, 44604]
     assert resolve(43831656, blocks, percents) == expected
+
+
+def test_write_through_a_symlink_keeps_the_link(tmp_path):
+    real = write(tmp_path, "Drone.real.toml", DRONE_012)
+    (tmp_path / "project").mkdir()
+    link = tmp_path / "project" / "Drone.toml"
+    link.symlink_to(real)
+    apply_write(plan_write(link, None, 12 * 1024, NEW_POOLS))
+    assert link.is_symlink()
+    assert load_config(link).heap().pools == NEW_POOLS
+    assert (tmp_path / "Drone.real.toml.bak").read_text() == DRONE_012
