@@ -167,8 +167,9 @@ class LayoutPanel(QWidget):
             self._fail(str(exc))
             return
         heap = self.heap_name()
-        self._use_config(path, prefill=False)
-        self.heap_combo.setCurrentText(heap)
+        # Re-read for the new fingerprint, keeping what the user set up.
+        self._use_config(path, prefill=False, heap=heap)
+        self._recompute()
         if plan.changed:
             self._status(f"Wrote {plan.summary} to {path} (previous file kept as {path.name}.bak).")
         else:
@@ -385,8 +386,13 @@ class LayoutPanel(QWidget):
 
     # ---- state ------------------------------------------------------------------------------
 
-    def _use_config(self, path: Path | None, prefill: bool = True) -> None:
-        """Read `path` (None: no config); errors are shown next to the button, not raised."""
+    def _use_config(
+        self, path: Path | None, prefill: bool = True, heap: str = DEFAULT_HEAP
+    ) -> None:
+        """Read `path` (None: no config) and select `heap` if it has one.
+
+        Errors are shown next to the Config button, not raised.
+        """
         self._config_path = path
         self._config = None
         if path is None:
@@ -414,8 +420,9 @@ class LayoutPanel(QWidget):
         with QSignalBlocker(self.heap_combo):
             self.heap_combo.clear()
             self.heap_combo.addItems(heaps or [DEFAULT_HEAP])
-            if DEFAULT_HEAP in heaps:
-                self.heap_combo.setCurrentText(DEFAULT_HEAP)
+            chosen = heap if heap in heaps else DEFAULT_HEAP
+            if chosen in heaps:
+                self.heap_combo.setCurrentText(chosen)
         if prefill:
             self._prefill()
 
@@ -491,9 +498,10 @@ class LayoutPanel(QWidget):
 
     @Slot(int)
     def _pools_changed(self, pools: int) -> None:
-        self.chart.set_current(pools)
         if self.size_error.isHidden():
             self._recompute()
+        else:
+            self.chart.set_current(pools)
 
     @Slot(str)
     def _heap_chosen(self, _name: str) -> None:
