@@ -1,0 +1,141 @@
+"""`heapgui [FILE] [--screenshot OUT.png] [--demo]`: the desktop application's entry point."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from heapgui import __version__
+from heapgui.ui.main_window import APPLICATION, ORGANIZATION, MainWindow, open_settings
+from heapgui.ui.theme import apply_theme
+
+logger = logging.getLogger(__name__)
+
+SCREENSHOT_SIZE = (1400, 900)
+EXIT_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="heapgui", description="Heap traces of Drone OS firmware: statistics, charts, layouts"
+    )
+    parser.add_argument("file", nargs="?", help="heap trace to open")
+    parser.add_argument("--version", action="version", version=f"heapgui {__version__}")
+    parser.add_argument(
+        "--screenshot",
+        metavar="OUT.png",
+        help="render the window (with FILE loaded) to a PNG and exit",
+    )
+    parser.add_argument("--demo", action="store_true", help="start a simulated live capture")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    # For benchmarks/gui.py: write the time and memory use once data is on screen, then quit.
+    parser.add_argument("--ready-file", type=Path, help=argparse.SUPPRESS)
+    return parser
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(f"heapgui: error: {message}\n")
+    return EXIT_ERROR
+
+
+def resident_kib() -> int:
+    """Resident memory now (Linux); elsewhere the peak, which is what the OS reports."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+class _ReadyProbe(QObject):
+    """Notes the first paint of the charts after the data arrived, for the GUI benchmark."""
+
+    def __init__(self, window: MainWindow, path: Path, expect_trace: bool) -> None:
+        super().__init__(window)
+        self._path = path
+        self._armed = not expect_trace
+        self._done = False
+        self._viewport = window.charts.graphics.viewport()
+        self._viewport.installEventFilter(self)
+        window.trace_loaded.connect(self._arm)
+        window.load_failed.connect(lambda message: QApplication.exit(EXIT_ERROR))
+
+    def _arm(self) -> None:
+        self._armed = True
+        self._viewport.update()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if self._armed and not self._done and event.type() == QEvent.Type.Paint:
+            self._done = True
+            QTimer.singleShot(0, self._ready)  # after this paint has finished
+        return False
+
+    def _ready(self) -> None:
+        self._path.write_text(json.dumps({"time": time.time(), "rss_kib": resident_kib()}))
+        QApplication.exit(0)
+
+
+def _screenshot(window: MainWindow, args: argparse.Namespace) -> int:
+    failures: list[str] = []
+    window.load_failed.connect(failures.append)
+    window.resize(*SCREENSHOT_SIZE)
+    window.show()
+    if args.file:
+        window.open_file(args.file)
+    if failures:
+        return _fail(failures[0])
+    for _ in range(3):  # let docks, layouts and plots settle at the final size
+        QApplication.processEvents()
+    pixmap = window.grab()
+    if not pixmap.save(args.screenshot):
+        return _fail(f"{args.screenshot}: cannot write a PNG there")
+    window.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="heapgui: %(message)s"
+    )
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationVersion(__version__)
+    apply_theme(app, str(open_settings().value("theme", "system")))
+
+    if args.screenshot:
+        # A screenshot shows the default window and must not touch the user's settings.
+        with tempfile.TemporaryDirectory(prefix="heapgui-screenshot-") as scratch:
+            QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, scratch)
+            return _screenshot(MainWindow(sync_load=True, error_dialogs=False), args)
+    window = MainWindow()
+    if args.ready_file is not None:
+        _ReadyProbe(window, args.ready_file, expect_trace=bool(args.file))
+    window.show()
+    if args.demo:
+        window.statusBar().showMessage("Demo capture is not available yet.", 10000)
+    if args.file:
+        window.open_file(args.file)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,371 @@
+"""The three charts: heap load over time, live blocks per selected size, allocation sizes.
+
+Every curve is created once and fed with `setData`; pyqtgraph downsamples
+(peak method, so spikes survive) and clips to the visible x range, which
+needs increasing x values and x auto-range off. The x range is therefore set
+explicitly to the whole trace on load, and the mouse zooms x only while y
+follows the visible data.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from pyqtgraph.exporters import ImageExporter, SVGExporter
+from PySide6.QtCore import QEvent, QPointF, Qt, Signal, Slot
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from heapgui.sizes import format_size
+from heapgui.trace.load import Trace
+from heapgui.trace.records import KIND_NAMES, Records
+from heapgui.ui.curves import (
+    live_count_curve,
+    live_rows,
+    record_at,
+    statistics_until,
+    timeline_x,
+)
+from heapgui.ui.loader import Task
+from heapgui.ui.theme import series_colour
+
+logger = logging.getLogger(__name__)
+
+MAX_TICK_LABELS = 24
+FILL_ALPHA = 60
+INSPECT_HINT = "Click the load chart to see what was live at a record."
+
+
+def _configure_curve(curve: pg.PlotDataItem) -> None:
+    curve.setDownsampling(auto=True, method="peak")
+    curve.setClipToView(True)
+
+
+class ChartsPanel(QWidget):
+    """Charts for one trace; `show_sizes` picks the per-size curves."""
+
+    inspected = Signal(int)
+    """A record was inspected; the text is in `inspect_label` once computed."""
+
+    def __init__(self, parent: QWidget | None = None, sync: bool = False) -> None:
+        super().__init__(parent)
+        self._sync = sync
+        self._trace: Trace | None = None
+        self._x: np.ndarray | None = None
+        self._heap_size = 0
+        self._size_curves: dict[int, pg.PlotDataItem] = {}
+        self._selected: list[int] = []
+        self._sizes = np.empty(0, np.int64)
+        self._totals = np.empty(0, np.int64)
+        self._inspect_task: Task | None = None
+
+        self.graphics = pg.GraphicsLayoutWidget(self)
+        self.graphics.setAccessibleName("Charts")
+        self.graphics.setToolTip(
+            "Wheel or drag to zoom and pan the time axis; click the load chart to inspect a "
+            "record; the A button fits all data."
+        )
+        self._build_load_plot()
+        self._build_live_plot()
+        self._build_histogram()
+
+        self.inspect_label = QLabel(INSPECT_HINT, self)
+        self.inspect_label.setWordWrap(True)
+        self.inspect_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.inspect_label.setAccessibleName("Record inspector")
+        self.inspect_label.setToolTip("What was allocated right after the clicked record")
+        self.log_check = QCheckBox("Log scale", self)
+        self.log_check.setChecked(True)
+        self.log_check.setToolTip("Allocation-size histogram with a logarithmic count axis")
+        self.log_check.setAccessibleName("Histogram log scale")
+        self.log_check.toggled.connect(self._draw_histogram)
+
+        below = QHBoxLayout()
+        below.addWidget(self.inspect_label, 1)
+        below.addWidget(self.log_check, 0, Qt.AlignmentFlag.AlignTop)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.graphics, 1)
+        layout.addLayout(below)
+        self._apply_palette()
+
+    # -- construction --------------------------------------------------------
+
+    def _build_load_plot(self) -> None:
+        plot = self.graphics.addPlot(row=0, col=0)
+        plot.setTitle("Heap in use")
+        plot.setLabel("left", "bytes in use")
+        plot.setLabel("bottom", "record")
+        plot.showGrid(x=True, y=True, alpha=0.2)
+        plot.setMouseEnabled(x=True, y=False)
+        plot.vb.setAutoVisible(y=True)
+        self.load_plot = plot
+        self.load_curve = plot.plot(name="in use")
+        _configure_curve(self.load_curve)
+        self.load_curve.setFillLevel(0)
+        self.heap_line = pg.InfiniteLine(
+            angle=0,
+            movable=False,
+            label="heap",
+            labelOpts={"position": 0.02, "anchors": [(0, 0), (0, 0)]},
+        )
+        plot.addItem(self.heap_line)  # counts for the y range: the heap stays in sight
+        self.peak_marker = pg.ScatterPlotItem(size=9, symbol="o")
+        plot.addItem(self.peak_marker)
+        self.peak_label = pg.TextItem(anchor=(-0.05, 0.0))
+        plot.addItem(self.peak_label, ignoreBounds=True)
+        self.inspect_line = pg.InfiniteLine(angle=90, movable=False)
+        self.inspect_line.hide()
+        plot.addItem(self.inspect_line, ignoreBounds=True)
+        plot.scene().sigMouseClicked.connect(self._clicked)
+
+    def _build_live_plot(self) -> None:
+        plot = self.graphics.addPlot(row=1, col=0)
+        plot.setTitle("Live blocks of the selected sizes")
+        plot.setLabel("left", "live blocks")
+        plot.setLabel("bottom", "record")
+        plot.showGrid(x=True, y=True, alpha=0.2)
+        plot.setMouseEnabled(x=True, y=False)
+        plot.vb.setAutoVisible(y=True)
+        # Linked views align by pixel position, so both plots share column 0.
+        plot.setXLink(self.load_plot)
+        self.legend = plot.addLegend(offset=(-10, 10))
+        self.live_plot = plot
+        self.live_hint = pg.TextItem("Select sizes in the table", anchor=(0.5, 0.5))
+        plot.addItem(self.live_hint, ignoreBounds=True)
+
+    def _build_histogram(self) -> None:
+        # Horizontal bars: one row per size reads well however many sizes there are.
+        plot = self.graphics.addPlot(row=0, col=1, rowspan=2)
+        plot.setTitle("Allocations per size")
+        plot.setLabel("left", "block size")
+        plot.setLabel("bottom", "allocations")
+        plot.setMouseEnabled(x=False, y=False)
+        plot.hideButtons()
+        plot.invertY(True)  # smallest size on top, as in the table
+        self.hist_plot = plot
+        self.hist_bars = pg.BarGraphItem(x0=[], y=[], width=[], height=0.8)
+        plot.addItem(self.hist_bars)
+        grid = self.graphics.ci.layout
+        grid.setRowStretchFactor(0, 3)
+        grid.setRowStretchFactor(1, 2)
+        grid.setColumnStretchFactor(0, 3)
+        grid.setColumnStretchFactor(1, 1)
+
+    # -- data ----------------------------------------------------------------
+
+    def set_trace(self, trace: Trace | None) -> None:
+        self._cancel_inspection()
+        self._trace = trace
+        for size in list(self._size_curves):
+            self._drop_curve(size)
+        self._selected = []
+        self.inspect_line.hide()
+        self.inspect_label.setText(INSPECT_HINT)
+        records = trace.records if trace is not None else Records.empty()
+        if trace is None or not len(records):
+            self._x = None
+            self.load_curve.setData([], [])
+            self.peak_marker.setData([], [])
+            self.peak_label.setText("")
+            self._sizes = self._totals = np.empty(0, np.int64)
+        else:
+            stats = trace.stats
+            self._x = timeline_x(records)
+            self.load_curve.setData(self._x, stats.timeline)
+            x_label = "timestamp" if records.timestamp is not None else "record"
+            self.load_plot.setLabel("bottom", x_label)
+            self.live_plot.setLabel("bottom", x_label)
+            first, last = float(self._x[0]), float(self._x[-1])
+            span = max(last - first, 1.0)
+            for plot in (self.load_plot, self.live_plot):
+                plot.setLimits(xMin=first - span * 0.01, xMax=last + span * 0.01)
+            self.load_plot.vb.disableAutoRange(axis=pg.ViewBox.XAxis)
+            self.load_plot.setXRange(first, last, padding=0.01)
+            if stats.peak_record >= 0:
+                peak_x = float(self._x[stats.peak_record - records.first_index])
+                self.peak_marker.setData([peak_x], [stats.peak_usage])
+                self.peak_label.setText(f"peak {stats.peak_usage:,} B")
+                self.peak_label.setPos(peak_x, stats.peak_usage)
+            rows = stats.rows()
+            self._sizes = np.array([r.size for r in rows], np.int64)
+            self._totals = np.array([r.total for r in rows], np.int64)
+        self.live_hint.setVisible(trace is not None)
+        self._place_live_hint()
+        self._draw_histogram()
+
+    def set_heap_size(self, heap_size: int) -> None:
+        self._heap_size = heap_size
+        self.heap_line.setValue(heap_size)
+        self.heap_line.label.setFormat(f"heap {format_size(heap_size)}")
+
+    def show_sizes(self, sizes: list[int]) -> None:
+        """One live-count curve per size, computed from the records when first shown."""
+        if self._trace is None:
+            return
+        self._selected = [s for s in sizes if s in set(self._sizes.tolist())]
+        for size in list(self._size_curves):
+            if size not in self._selected:
+                self._drop_curve(size)
+        records = self._trace.records
+        for size in self._selected:
+            if size in self._size_curves:
+                continue
+            index, count = live_count_curve(records, size)
+            x = index if records.timestamp is None else records.timestamp[index]
+            curve = self.live_plot.plot(name=f"{format_size(size)} B", stepMode="left")
+            _configure_curve(curve)
+            curve.setData(x, count)
+            self._size_curves[size] = curve
+        self.live_hint.setVisible(not self._selected)
+        self._apply_series_colours()
+        self._draw_histogram()
+
+    def size_curve(self, size: int) -> pg.PlotDataItem | None:
+        return self._size_curves.get(size)
+
+    def _drop_curve(self, size: int) -> None:
+        curve = self._size_curves.pop(size)
+        self.live_plot.removeItem(curve)
+        self.legend.removeItem(curve)
+
+    def _place_live_hint(self) -> None:
+        x0, x1 = self.load_plot.vb.viewRange()[0]
+        self.live_hint.setPos((x0 + x1) / 2, 0.5)
+
+    @Slot()
+    def _draw_histogram(self) -> None:
+        count = len(self._sizes)
+        log = self.log_check.isChecked()
+        # Bars start at 1 allocation (10^0) in log mode; every listed size has at least one.
+        lengths = np.log10(self._totals) if log else self._totals.astype(float)
+        palette = self.palette()
+        normal = pg.mkBrush(palette.color(QPalette.ColorRole.Highlight))
+        selected = set(self._selected)
+        brushes = [
+            pg.mkBrush(series_colour(self._selected.index(size), palette))
+            if size in selected
+            else normal
+            for size in self._sizes.tolist()
+        ]
+        self.hist_bars.setOpts(
+            x0=0,
+            y=np.arange(count),
+            width=lengths,
+            height=0.8,
+            brushes=brushes,
+            pen=pg.mkPen(palette.color(QPalette.ColorRole.Text), width=0.5),
+        )
+        self.hist_plot.getAxis("bottom").setLogMode(log)
+        step = max(1, -(-count // MAX_TICK_LABELS))
+        labelled = [(i, format_size(int(s))) for i, s in enumerate(self._sizes) if i % step == 0]
+        self.hist_plot.getAxis("left").setTicks([labelled, [(i, "") for i in range(count)]])
+        self.hist_plot.setYRange(-0.6, max(count, 1) - 0.4, padding=0)
+        longest = float(lengths.max()) if count else 1.0
+        self.hist_plot.setXRange(0, max(longest, 1.0) * 1.05, padding=0)
+
+    # -- inspecting a record ---------------------------------------------------
+
+    def _clicked(self, event) -> None:
+        if self._x is None or event.button() != Qt.MouseButton.LeftButton:
+            return
+        if not self.load_plot.vb.sceneBoundingRect().contains(event.scenePos()):
+            return
+        point: QPointF = self.load_plot.vb.mapSceneToView(event.scenePos())
+        self.inspect_record(record_at(self._trace.records, point.x()))
+
+    def inspect_record(self, position: int) -> None:
+        """Show what was live right after the record at `position` (0-based in the trace)."""
+        trace = self._trace
+        if trace is None or not 0 <= position < len(trace.records):
+            return
+        self._cancel_inspection()
+        records = trace.records
+        self.inspect_line.setValue(float(self._x[position]))
+        self.inspect_line.show()
+        self.inspect_label.setText(f"Record {records.first_index + position:,}: computing…")
+
+        def job(progress, cancelled):
+            return statistics_until(records, position)
+
+        task = Task(job, self._sync, self)
+        task.succeeded.connect(lambda stats: self._show_inspection(position, stats))
+        task.failed.connect(self.inspect_label.setText)
+        self._inspect_task = task
+        task.start()
+
+    def _show_inspection(self, position: int, stats) -> None:
+        records = self._trace.records
+        kind = int(records.kind[position])
+        what = f"{KIND_NAMES[kind]} {int(records.size[position])} B"
+        if records.new_size[position]:
+            what += f" → {int(records.new_size[position])} B"
+        in_use = int(self._trace.stats.timeline[position])
+        live = ", ".join(f"{format_size(r.size)} B × {r.live:,}" for r in live_rows(stats))
+        heap = self._trace.stats
+        percent = f" ({heap.percent_of_heap(in_use):.2f}% of heap)" if heap.heap_size else ""
+        self.inspect_label.setText(
+            f"<b>Record {records.first_index + position:,}</b> ({what}): {in_use:,} B in use"
+            f"{percent}. Live blocks: {live or 'none'}"
+        )
+        self.inspected.emit(position)
+
+    def _cancel_inspection(self) -> None:
+        if self._inspect_task is not None:
+            self._inspect_task.cancel()
+            self._inspect_task = None
+
+    # -- looks and export --------------------------------------------------------
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            self._apply_palette()
+        super().changeEvent(event)
+
+    def _apply_palette(self) -> None:
+        palette = self.palette()
+        text = palette.color(QPalette.ColorRole.Text)
+        highlight = palette.color(QPalette.ColorRole.Highlight)
+        self.graphics.setBackground(palette.color(QPalette.ColorRole.Base))
+        for plot in (self.load_plot, self.live_plot, self.hist_plot):
+            for name in ("left", "bottom"):
+                axis = plot.getAxis(name)
+                axis.setPen(pg.mkPen(text))
+                axis.setTextPen(pg.mkPen(text))
+            plot.titleLabel.setText(plot.titleLabel.text, color=text)
+        fill = QColor(highlight)
+        fill.setAlpha(FILL_ALPHA)
+        self.load_curve.setPen(pg.mkPen(highlight, width=1))
+        self.load_curve.setBrush(pg.mkBrush(fill))
+        self.heap_line.setPen(pg.mkPen(text, width=1, style=Qt.PenStyle.DashLine))
+        self.heap_line.label.setColor(text)
+        self.peak_marker.setPen(pg.mkPen(text))
+        self.peak_marker.setBrush(pg.mkBrush(palette.color(QPalette.ColorRole.Base)))
+        self.peak_label.setColor(text)
+        self.live_hint.setColor(palette.color(QPalette.ColorRole.PlaceholderText))
+        self.inspect_line.setPen(pg.mkPen(palette.color(QPalette.ColorRole.Link), width=1))
+        self.legend.setLabelTextColor(text)
+        legend_fill = palette.color(QPalette.ColorRole.Base)
+        legend_fill.setAlpha(200)
+        self.legend.setBrush(pg.mkBrush(legend_fill))
+        self._apply_series_colours()
+        self._draw_histogram()
+
+    def _apply_series_colours(self) -> None:
+        for i, size in enumerate(self._selected):
+            curve = self._size_curves.get(size)
+            if curve is not None:
+                curve.setPen(pg.mkPen(series_colour(i, self.palette()), width=1.5))
+
+    def export(self, path: Path) -> None:
+        """All three charts as one picture; the suffix (.png or .svg) picks the format."""
+        scene_item = self.graphics.ci
+        exporter = (
+            SVGExporter(scene_item)
+            if path.suffix.lower() == ".svg"
+            else (ImageExporter(scene_item))
+        )
+        exporter.export(str(path))

@@ -1,0 +1,191 @@
+"""Long work off the GUI thread: a parentless worker moved to a QThread, results by signal.
+
+A `Task` wraps one call `job(progress, cancelled)`. Cancelling is decided on
+the GUI side: once `cancel()` returns, whatever the worker still sends is
+dropped, so the window's state cannot change behind the user's back even if
+the worker was already past its last check. With `sync=True` the job runs in
+the calling thread, which lets tests drive the window without threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from heapgui.errors import HeapguiError
+from heapgui.layout.config import find_config, load_config
+from heapgui.trace.load import Cancelled, Trace, read_trace
+from heapgui.ui.curves import default_heap_size
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[float], None]
+IsCancelled = Callable[[], bool]
+Job = Callable[[Progress, IsCancelled], Any]
+
+_started: dict[QThread, QObject] = {}
+"""Every thread started here with its worker, kept alive until the thread has finished:
+a worker collected while its thread runs would be deleted from the wrong thread."""
+
+
+def running_threads() -> list[QThread]:
+    """Threads still running; finished ones are forgotten (and freed) here, in the GUI thread."""
+    for thread in [t for t in _started if t.isFinished()]:
+        del _started[thread]
+    return list(_started)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line for the user; tracebacks only go to the log."""
+    if isinstance(exc, HeapguiError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        name = f"{exc.filename}: " if exc.filename is not None else ""
+        return f"{name}{exc.strerror or exc}"
+    logger.error("unexpected failure in background task", exc_info=exc)
+    return f"internal error: {type(exc).__name__}: {exc}"
+
+
+class _Worker(QObject):
+    """Lives in the task's thread; holds no widget and only talks through signals."""
+
+    progressed = Signal(float)
+    succeeded = Signal(object)
+    failed = Signal(str)
+    stopped = Signal()
+
+    def __init__(self, job: Job, stop: threading.Event) -> None:
+        super().__init__()
+        self._job = job
+        self._stop = stop
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self._job(self.progressed.emit, self._stop.is_set)
+        except Cancelled:
+            self.stopped.emit()
+        except Exception as exc:  # noqa: BLE001 - every failure must reach the GUI as one line
+            self.failed.emit(describe_failure(exc))
+        else:
+            self.succeeded.emit(result)
+
+
+class Task(QObject):
+    """One background job; emits exactly one of succeeded/failed/cancelled."""
+
+    progressed = Signal(float)
+    succeeded = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, job: Job, sync: bool = False, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._job = job
+        self._sync = sync
+        self._stop = threading.Event()
+        self._over = False
+        self._thread: QThread | None = None
+
+    @property
+    def active(self) -> bool:
+        return not self._over
+
+    def start(self) -> None:
+        if self._sync:
+            worker = _Worker(self._job, self._stop)
+            self._connect(worker)
+            worker.run()
+            return
+        thread = QThread()
+        worker = _Worker(self._job, self._stop)
+        worker.moveToThread(thread)
+        self._connect(worker)
+        thread.started.connect(worker.run)
+        for done in (worker.succeeded, worker.failed, worker.stopped):
+            done.connect(thread.quit)
+        self._thread = thread
+        running_threads()
+        _started[thread] = worker
+        thread.start()
+
+    def cancel(self) -> None:
+        """Stop the job; from now on nothing it produces reaches the GUI."""
+        if self._over:
+            return
+        self._stop.set()
+        self._over = True
+        self.cancelled.emit()
+
+    def wait(self, msecs: int = 30_000) -> bool:
+        return self._thread is None or self._thread.wait(msecs)
+
+    def _connect(self, worker: _Worker) -> None:
+        worker.progressed.connect(self._progressed)
+        worker.succeeded.connect(self._succeeded)
+        worker.failed.connect(self._failed)
+        worker.stopped.connect(self._stopped)
+
+    @Slot(float)
+    def _progressed(self, fraction: float) -> None:
+        if not self._over:
+            self.progressed.emit(fraction)
+
+    @Slot(object)
+    def _succeeded(self, result: object) -> None:
+        if not self._over:
+            self._over = True
+            self.succeeded.emit(result)
+
+    @Slot(str)
+    def _failed(self, message: str) -> None:
+        if not self._over:
+            self._over = True
+            self.failed.emit(message)
+
+    @Slot()
+    def _stopped(self) -> None:
+        if not self._over:
+            self._over = True
+            self.cancelled.emit()
+
+
+@dataclass(frozen=True)
+class LoadedTrace:
+    trace: Trace
+    path: Path
+
+
+def config_heap_size(directory: Path) -> int | None:
+    """The main heap's size from Drone.toml/layout.toml in `directory`, if there is a usable one.
+
+    A broken config does not stop the trace from loading; the layout panel
+    shows its error next to the heap size.
+    """
+    config = find_config(directory)
+    if config is None:
+        return None
+    try:
+        return load_config(config).heap().size
+    except HeapguiError as exc:
+        logger.info("%s", exc)
+        return None
+
+
+def load_trace(path: Path, progress: Progress, cancelled: IsCancelled) -> LoadedTrace:
+    """The load job: heap size from the config beside the trace, else a default from the trace."""
+    trace = read_trace(
+        path,
+        heap_size=config_heap_size(path.parent),
+        progress=progress,
+        cancelled=cancelled,
+    )
+    if trace.stats.heap_size is None:
+        trace.stats.heap_size = default_heap_size(trace.stats)
+    return LoadedTrace(trace, path)

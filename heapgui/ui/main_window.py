@@ -1,0 +1,526 @@
+"""The main window: menus, docks, loading with progress, the problems banner and exports.
+
+Dialogs go through the module-level functions `show_error` and `ask_save_path`,
+so tests replace them with monkeypatch and never block on a modal dialog.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from functools import partial
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+import PySide6
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal, Slot, qVersion
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QShortcut,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QStyle,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from heapgui import __version__
+from heapgui.commands.stats import as_json
+from heapgui.sizes import format_size
+from heapgui.trace.load import Trace
+from heapgui.ui.banner import ProblemBanner
+from heapgui.ui.charts import ChartsPanel
+from heapgui.ui.layout_panel import LayoutPanel
+from heapgui.ui.loader import LoadedTrace, Task, load_trace
+from heapgui.ui.stats_panel import StatsPanel
+from heapgui.ui.theme import THEMES, apply_theme
+
+logger = logging.getLogger(__name__)
+
+ORGANIZATION = "heapgui"
+APPLICATION = "heapgui"
+MAX_RECENT = 10
+DEFAULT_SIZE = (1400, 900)
+STATS_WIDTH = 590
+LAYOUT_HEIGHT = 400
+DEFAULT_SELECTED_SIZES = 3
+"""After loading, chart the sizes with the most peak bytes so the live chart is not empty."""
+TRACE_FILTER = "Heap traces (heaptrace *.framed *.legacy *.tagged *.bin *.swo);;All files (*)"
+
+
+def open_settings() -> QSettings:
+    """INI settings in the user scope; tests move them with QSettings.setPath."""
+    return QSettings(
+        QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION
+    )
+
+
+def show_error(parent: QWidget, message: str) -> None:
+    QMessageBox.critical(parent, "heapgui", message)
+
+
+def ask_open_path(parent: QWidget, directory: str) -> Path | None:
+    name, _ = QFileDialog.getOpenFileName(parent, "Open heap trace", directory, TRACE_FILTER)
+    return Path(name) if name else None
+
+
+def ask_save_path(parent: QWidget, caption: str, suggested: str, filters: str) -> Path | None:
+    name, _ = QFileDialog.getSaveFileName(parent, caption, suggested, filters)
+    return Path(name) if name else None
+
+
+def versions() -> dict[str, str]:
+    def installed(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    return {
+        "heapgui": __version__,
+        "Qt": qVersion(),
+        "PySide6": PySide6.__version__,
+        "pyqtgraph": pg.__version__,
+        "numpy": np.__version__,
+        "pyocd": installed("pyocd"),
+        "Python": sys.version.split()[0],
+    }
+
+
+class MainWindow(QMainWindow):
+    trace_loaded = Signal()
+    load_failed = Signal(str)
+
+    def __init__(self, sync_load: bool = False, error_dialogs: bool = True) -> None:
+        super().__init__()
+        self._sync = sync_load
+        self._error_dialogs = error_dialogs
+        self._task: Task | None = None
+        self.trace: Trace | None = None
+        self.trace_path: Path | None = None
+        self.setWindowTitle("heapgui")
+        self.setAcceptDrops(True)
+        self.setAccessibleName("heapgui main window")
+
+        self.banner = ProblemBanner(self)
+        self.charts = ChartsPanel(self, sync=sync_load)
+        central = QWidget(self)
+        column = QVBoxLayout(central)
+        column.setContentsMargins(4, 4, 4, 4)
+        column.addWidget(self.banner)
+        column.addWidget(self.charts, 1)
+        self.setCentralWidget(central)
+
+        self.stats_panel = StatsPanel(self)
+        self.stats_panel.sizes_selected.connect(self.charts.show_sizes)
+        self.stats_dock = self._dock(
+            "Statistics", "statistics", self.stats_panel, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.layout_panel = LayoutPanel(self)
+        self.layout_panel.heap_size_changed.connect(self._apply_heap_size)
+        self.layout_dock = self._dock(
+            "Pool layout", "layout", self.layout_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        # The statistics column runs the full height; the layout sits under the charts.
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+
+        self._build_status_bar()
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self.cancel_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        self.cancel_shortcut.activated.connect(self.cancel_load)
+        self.cancel_shortcut.setEnabled(False)
+        self._restore_settings()
+        self._show_trace_info()
+
+    # -- construction --------------------------------------------------------
+
+    def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{name}_dock")
+        dock.setWidget(widget)
+        dock.setAccessibleName(f"{title} panel")
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.format_label = QLabel(self)
+        self.format_label.setToolTip("Trace format, detected from the file's first bytes")
+        self.records_label = QLabel(self)
+        self.records_label.setToolTip("Decoded records: allocations, deallocations, resizes")
+        self.problems_label = QLabel(self)
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 1000)
+        self.progress.setMaximumWidth(220)
+        self.progress.setAccessibleName("Loading progress")
+        self.progress.setToolTip("Reading the trace file")
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setToolTip("Stop loading and keep the current trace (Esc)")
+        self.cancel_button.setAccessibleName("Cancel loading")
+        self.cancel_button.clicked.connect(self.cancel_load)
+        for widget in (self.progress, self.cancel_button):
+            bar.addPermanentWidget(widget)
+            widget.hide()
+        for label in (self.format_label, self.records_label, self.problems_label):
+            label.setAccessibleName(label.toolTip() or "Problems")
+            bar.addPermanentWidget(label)
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "", icon=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        action.setToolTip(tip or text.replace("&", "").rstrip("…"))
+        action.setStatusTip(action.toolTip())
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        pix = QStyle.StandardPixmap
+        self.open_action = self._action(
+            "&Open…",
+            self.choose_file,
+            QKeySequence.StandardKey.Open,
+            "Open a heap trace file (framed, legacy or tagged)",
+            pix.SP_DialogOpenButton,
+        )
+        self.export_csv_action = self._action(
+            "Export statistics as &CSV…",
+            partial(self._export_statistics_as, "csv"),
+            tip="Save the statistics table as comma-separated values",
+        )
+        self.export_json_action = self._action(
+            "Export statistics as &JSON…",
+            partial(self._export_statistics_as, "json"),
+            tip="Save the statistics as JSON (the same shape as heapgui-cli stats --json)",
+        )
+        self.export_png_action = self._action(
+            "Export chart as &PNG…",
+            partial(self._export_chart_as, "png"),
+            tip="Save the three charts as a PNG image",
+            icon=pix.SP_DialogSaveButton,
+        )
+        self.export_svg_action = self._action(
+            "Export chart as &SVG…",
+            partial(self._export_chart_as, "svg"),
+            tip="Save the three charts as an SVG drawing",
+        )
+        self.quit_action = self._action("&Quit", self.close, "Ctrl+Q", "Quit heapgui")
+        self.copy_layout_action = self._action(
+            "&Copy layout",
+            self.layout_panel.copy_layout,
+            "Ctrl+Shift+C",
+            "Copy the suggested [heap] section to the clipboard",
+            pix.SP_FileDialogDetailedView,
+        )
+        self.about_action = self._action("&About heapgui", self.show_about)
+        self.show_banner_action = self._action(
+            "Show &problems", self._show_banner, tip="Show the problems banner again"
+        )
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.setToolTipsVisible(True)
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addSeparator()
+        for action in (
+            self.export_csv_action,
+            self.export_json_action,
+            self.export_png_action,
+            self.export_svg_action,
+        ):
+            file_menu.addAction(action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+
+        menu.addMenu("&Edit").addAction(self.copy_layout_action)
+
+        view_menu = menu.addMenu("&View")
+        view_menu.addAction(self.stats_dock.toggleViewAction())
+        view_menu.addAction(self.layout_dock.toggleViewAction())
+        view_menu.addAction(self.show_banner_action)
+        self.theme_menu = view_menu.addMenu("&Theme")
+        self.theme_group = QActionGroup(self)
+        for name in THEMES:
+            action = self.theme_menu.addAction(name.capitalize())
+            action.setCheckable(True)
+            action.setData(name)
+            action.setToolTip(f"Use the {name} colour palette")
+            self.theme_group.addAction(action)
+        self.theme_group.triggered.connect(self._theme_chosen)
+        self.view_menu = view_menu
+
+        menu.addMenu("&Help").addAction(self.about_action)
+
+    def _build_toolbar(self) -> None:
+        toolbar = QToolBar("Main toolbar", self)
+        toolbar.setObjectName("main_toolbar")
+        toolbar.setAccessibleName("Main toolbar")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for action in (self.open_action, self.export_png_action, self.copy_layout_action):
+            toolbar.addAction(action)
+        self.addToolBar(toolbar)
+        self.view_menu.insertAction(self.show_banner_action, toolbar.toggleViewAction())
+        self.toolbar = toolbar
+
+    # -- opening ---------------------------------------------------------------
+
+    @Slot()
+    def choose_file(self) -> None:
+        start = str(self.trace_path.parent) if self.trace_path is not None else ""
+        path = ask_open_path(self, start)
+        if path is not None:
+            self.open_file(path)
+
+    def open_file(self, path: str | Path) -> None:
+        """Load in the background; the current trace stays until the new one is complete."""
+        path = Path(path)
+        self.cancel_load()
+        task = Task(partial(load_trace, path), self._sync, self)
+        task.progressed.connect(self._load_progressed)
+        task.succeeded.connect(self._loaded)
+        task.failed.connect(self._load_failed)
+        task.cancelled.connect(self._load_cancelled)
+        self._task = task
+        self.progress.setValue(0)
+        self.progress.show()
+        self.cancel_button.show()
+        self.cancel_shortcut.setEnabled(True)
+        self.statusBar().showMessage(f"Loading {path}…")
+        task.start()
+
+    @Slot()
+    def cancel_load(self) -> None:
+        if self._task is not None and self._task.active:
+            self._task.cancel()
+
+    def loading(self) -> bool:
+        return self._task is not None and self._task.active
+
+    def wait_for_threads(self) -> None:
+        if self._task is not None:
+            self._task.wait()
+
+    @Slot(float)
+    def _load_progressed(self, fraction: float) -> None:
+        self.progress.setValue(round(fraction * self.progress.maximum()))
+
+    def _load_ended(self) -> None:
+        self.progress.hide()
+        self.cancel_button.hide()
+        self.cancel_shortcut.setEnabled(False)
+
+    @Slot(object)
+    def _loaded(self, loaded: LoadedTrace) -> None:
+        self._load_ended()
+        self.trace, self.trace_path = loaded.trace, loaded.path
+        trace = loaded.trace
+        self.stats_panel.set_stats(trace.stats)
+        self.charts.set_trace(trace)
+        self.layout_panel.set_trace(trace, loaded.path)
+        self._apply_heap_size(self.layout_panel.heap_size())
+        self.banner.set_hints(trace.hints())
+        self._show_trace_info()
+        self._remember(loaded.path)
+        self.setWindowTitle(f"{loaded.path.name} — heapgui")
+        self.statusBar().showMessage(f"Loaded {loaded.path}", 5000)
+        rows = sorted(trace.stats.rows(), key=lambda r: r.peak_bytes, reverse=True)
+        self.stats_panel.select_sizes([r.size for r in rows[:DEFAULT_SELECTED_SIZES]])
+        self.trace_loaded.emit()
+
+    @Slot(str)
+    def _load_failed(self, message: str) -> None:
+        self._load_ended()
+        self.statusBar().showMessage(message, 10000)
+        self.load_failed.emit(message)
+        if self._error_dialogs:
+            show_error(self, message)
+
+    @Slot()
+    def _load_cancelled(self) -> None:
+        self._load_ended()
+        self.statusBar().showMessage("Loading cancelled", 5000)
+
+    @Slot(int)
+    def _apply_heap_size(self, heap_size: int) -> None:
+        """The layout panel owns the heap size; the statistics carry it for the percentages."""
+        if self.trace is None:
+            return
+        self.trace.stats.heap_size = heap_size
+        self.stats_panel.heap_size_changed()
+        self.charts.set_heap_size(heap_size)
+        self._show_trace_info()
+
+    def _show_trace_info(self) -> None:
+        trace = self.trace
+        if trace is None:
+            self.format_label.setText("No trace")
+            self.records_label.setText("")
+            self.problems_label.setText("")
+            self.show_banner_action.setEnabled(False)
+            return
+        heap = trace.stats.heap_size
+        self.format_label.setText(f"Format: {trace.format}")
+        self.records_label.setText(
+            f"{len(trace.records):,} records · heap {format_size(heap) if heap else '?'}"
+        )
+        hints = trace.hints()
+        self.problems_label.setText(
+            f"⚠ {len(hints)} problem{'s' if len(hints) != 1 else ''}" if hints else "No problems"
+        )
+        self.problems_label.setToolTip("\n".join(hints) or "The trace decoded cleanly")
+        self.show_banner_action.setEnabled(bool(hints))
+
+    @Slot()
+    def _show_banner(self) -> None:
+        if self.trace is not None:
+            self.banner.set_hints(self.trace.hints())
+
+    # -- drag and drop -----------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        files = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if files:
+            event.acceptProposedAction()
+            self.open_file(files[0])
+
+    # -- recent files and settings -------------------------------------------------
+
+    def recent_files(self) -> list[str]:
+        value = open_settings().value("recent_files", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _remember(self, path: Path) -> None:
+        name = str(path.resolve())
+        recent = [name] + [p for p in self.recent_files() if p != name]
+        open_settings().setValue("recent_files", recent[:MAX_RECENT])
+
+    @Slot()
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.recent_files()
+        for name in recent:
+            action = self.recent_menu.addAction(Path(name).name)
+            action.setToolTip(name)
+            action.triggered.connect(partial(self.open_file, name))
+        if not recent:
+            self.recent_menu.addAction("No recent files").setEnabled(False)
+
+    def _restore_settings(self) -> None:
+        settings = open_settings()
+        geometry = settings.value("geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(*DEFAULT_SIZE)
+            self.resizeDocks([self.stats_dock], [STATS_WIDTH], Qt.Orientation.Horizontal)
+            self.resizeDocks([self.layout_dock], [LAYOUT_HEIGHT], Qt.Orientation.Vertical)
+        state = settings.value("window_state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        theme = str(settings.value("theme", "system"))
+        for action in self.theme_group.actions():
+            action.setChecked(action.data() == theme)
+
+    @Slot(QAction)
+    def _theme_chosen(self, action: QAction) -> None:
+        name = str(action.data())
+        open_settings().setValue("theme", name)
+        apply_theme(QApplication.instance(), name)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.cancel_load()
+        self.wait_for_threads()
+        settings = open_settings()
+        settings.setValue("geometry", self.saveGeometry())
+        settings.setValue("window_state", self.saveState())
+        super().closeEvent(event)
+
+    # -- exports and about ------------------------------------------------------------
+
+    def _suggested(self, suffix: str) -> str:
+        if self.trace_path is None:
+            return f"heapgui.{suffix}"
+        return str(self.trace_path.with_suffix(f".{suffix}"))
+
+    def _export_statistics_as(self, kind: str) -> None:
+        filters = "CSV files (*.csv)" if kind == "csv" else "JSON files (*.json)"
+        path = ask_save_path(self, "Export statistics", self._suggested(kind), filters)
+        if path is not None:
+            self.export_statistics(path)
+
+    def _export_chart_as(self, kind: str) -> None:
+        filters = "PNG images (*.png)" if kind == "png" else "SVG drawings (*.svg)"
+        path = ask_save_path(self, "Export chart", self._suggested(kind), filters)
+        if path is not None:
+            self.export_chart(path)
+
+    def export_statistics(self, path: Path) -> None:
+        """CSV for a .csv path, else JSON; failures are reported, never raised."""
+        if path.suffix.lower() == ".csv":
+            text = self.stats_panel.model.to_csv()
+        elif self.trace is not None:
+            text = json.dumps(as_json(self.trace), indent=1) + "\n"
+        else:
+            self._report(f"{path}: no trace loaded, nothing to export")
+            return
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            self._report(f"{path}: cannot write: {exc.strerror}")
+            return
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+
+    def export_chart(self, path: Path) -> None:
+        try:
+            self.charts.export(path)
+        except OSError as exc:
+            self._report(f"{path}: cannot write: {exc.strerror}")
+            return
+        if not path.exists():
+            self._report(f"{path}: the chart could not be saved")
+            return
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+
+    def _report(self, message: str) -> None:
+        self.statusBar().showMessage(message, 10000)
+        if self._error_dialogs:
+            show_error(self, message)
+
+    @Slot()
+    def show_about(self) -> None:
+        rows = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in versions().items())
+        QMessageBox.about(
+            self,
+            "About heapgui",
+            "<p><b>heapgui</b>: heap traces of Drone OS firmware, their statistics and the "
+            f"best pool layout.</p><table>{rows}</table>",
+        )

@@ -1,0 +1,250 @@
+"""The statistics table: a thin Qt adapter over the core `Statistics` rows.
+
+The model never recomputes a number: every cell is a field of a core
+`SizeRow` or a call on `Statistics`. Live capture calls `update_from` with
+the grown statistics; new sizes are inserted in place and only the rows that
+changed are reported, so views keep their selection and scroll position.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+
+from heapgui.errors import HeapguiError
+from heapgui.sizes import format_size, parse_size
+from heapgui.trace.stats import SizeRow, Statistics
+
+logger = logging.getLogger(__name__)
+
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+"""The cell's number, for numeric sorting and filtering."""
+SIZE_ROLE = Qt.ItemDataRole.UserRole + 2
+"""The row's block size, in any column: selections map back to sizes with it."""
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    tooltip: str
+    value: Callable[[SizeRow, Statistics], float]
+    text: Callable[[float], str]
+
+
+def _count(value: float) -> str:
+    return f"{int(value):,}"
+
+
+COLUMNS = (
+    Column(
+        "Block Size",
+        "Bytes requested per allocation (drone's Block Size)",
+        lambda r, s: r.size,
+        lambda v: format_size(int(v)),
+    ),
+    Column(
+        "Max Load",
+        "Most blocks of this size alive at the same time (drone's Max Load)",
+        lambda r, s: r.max_load,
+        _count,
+    ),
+    Column(
+        "Total Allocations",
+        "Allocations of this size over the whole trace",
+        lambda r, s: r.total,
+        _count,
+    ),
+    Column(
+        "Live",
+        "Blocks of this size still allocated at the end of the trace",
+        lambda r, s: r.live,
+        _count,
+    ),
+    Column(
+        "Peak Bytes",
+        "Block size × max load: this size's share of drone's maximum usage",
+        lambda r, s: r.peak_bytes,
+        _count,
+    ),
+    Column(
+        "% of Heap",
+        "Peak bytes as a percentage of the heap size",
+        lambda r, s: s.percent_of_heap(r.peak_bytes),
+        lambda v: f"{v:.2f}",
+    ),
+)
+PERCENT_COLUMN = len(COLUMNS) - 1
+
+
+class StatsModel(QAbstractTableModel):
+    """One row per block size, in the core's ascending order."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._stats = Statistics()
+        self._rows: list[SizeRow] = []
+
+    # -- Qt model interface ------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not self.checkIndex(index, QAbstractTableModel.CheckIndexOption.IndexIsValid):
+            return None
+        row = self._rows[index.row()]
+        column = COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return column.text(column.value(row, self._stats))
+        if role == SORT_ROLE:
+            return column.value(row, self._stats)
+        if role == SIZE_ROLE:
+            return row.size
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{format_size(row.size)} ({row.size} bytes): {column.tooltip.lower()}"
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> object:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section].title
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return COLUMNS[section].tooltip
+        return None
+
+    # -- updates -------------------------------------------------------------
+
+    @property
+    def stats(self) -> Statistics:
+        return self._stats
+
+    def set_stats(self, stats: Statistics) -> None:
+        """Show another trace's statistics (a reset: nothing carries over)."""
+        self.beginResetModel()
+        self._stats = stats
+        self._rows = stats.rows()
+        self.endResetModel()
+
+    def update_from(self, stats: Statistics) -> None:
+        """Take grown statistics of the same trace: insert new sizes, report changed rows."""
+        self._stats = stats
+        fresh = stats.rows()
+        known = {row.size for row in self._rows}
+        for position, row in enumerate(fresh):
+            if row.size not in known:
+                # Sizes never disappear, so fresh[:position] is already in self._rows.
+                self.beginInsertRows(QModelIndex(), position, position)
+                self._rows.insert(position, row)
+                self.endInsertRows()
+        changed = [
+            i for i, (old, new) in enumerate(zip(self._rows, fresh, strict=True)) if old != new
+        ]
+        self._rows = fresh
+        if changed:
+            self.dataChanged.emit(
+                self.index(changed[0], 0), self.index(changed[-1], len(COLUMNS) - 1)
+            )
+
+    def heap_size_changed(self) -> None:
+        """The heap size lives in the statistics; only the percentage column depends on it."""
+        if self._rows:
+            self.dataChanged.emit(
+                self.index(0, PERCENT_COLUMN), self.index(len(self._rows) - 1, PERCENT_COLUMN)
+            )
+
+    def size_at(self, row: int) -> int:
+        return self._rows[row].size
+
+    # -- export ----------------------------------------------------------------
+
+    def to_csv(self) -> str:
+        """Every row with the numbers as they are (not as displayed), with the table's titles."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([column.title for column in COLUMNS])
+        for row in self._rows:
+            writer.writerow([_plain(column.value(row, self._stats)) for column in COLUMNS])
+        return out.getvalue()
+
+
+def _plain(value: float) -> str:
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
+_RANGE = re.compile(r"^(\w+)\s*-\s*(\w+)$")
+_COMPARE = re.compile(r"^(<=|>=|<|>)\s*(\w+)$")
+_TESTS = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+def parse_size_filter(text: str) -> Callable[[int], bool]:
+    """A predicate on block sizes from text like "24, 1K, 16-64, >=256" (any term may match).
+
+    Raises HeapguiError naming the term that is not a size, a range or a comparison.
+    """
+    terms = [t.strip() for t in re.split(r"[,;]", text) if t.strip()]
+    tests: list[Callable[[int], bool]] = []
+    for term in terms:
+        try:
+            if match := _COMPARE.match(term):
+                op, bound = match[1], parse_size(match[2])
+                tests.append(lambda size, op=op, bound=bound: _TESTS[op](size, bound))
+            elif match := _RANGE.match(term):
+                low, high = parse_size(match[1]), parse_size(match[2])
+                tests.append(lambda size, low=low, high=high: low <= size <= high)
+            else:
+                exact = parse_size(term)
+                tests.append(lambda size, exact=exact: size == exact)
+        except HeapguiError:
+            raise HeapguiError(
+                f"filter {term!r}: expected a size (24, 1K), a range (16-64) "
+                "or a comparison (>=256)"
+            ) from None
+    return lambda size: not tests or any(test(size) for test in tests)
+
+
+class StatsFilterProxy(QSortFilterProxyModel):
+    """Numeric sorting through SORT_ROLE and filtering by block size."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+        self._accepts: Callable[[int], bool] = lambda size: True
+
+    def set_size_filter(self, text: str) -> None:
+        """Raises HeapguiError (and keeps the previous filter) when the text does not parse."""
+        accepts = parse_size_filter(text)
+        self.beginFilterChange()
+        self._accepts = accepts
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        source = self.sourceModel()
+        size = source.data(source.index(source_row, 0, source_parent), SIZE_ROLE)
+        return size is not None and self._accepts(int(size))

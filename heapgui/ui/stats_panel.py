@@ -1,0 +1,139 @@
+"""The statistics table with its size filter and drone's usage line next to the true peak."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from heapgui.commands.common import percent
+from heapgui.errors import HeapguiError
+from heapgui.trace.stats import Statistics
+from heapgui.ui.stats_model import SIZE_ROLE, StatsFilterProxy, StatsModel
+
+logger = logging.getLogger(__name__)
+
+FILTER_TIP = (
+    "Show only some block sizes: sizes (24, 1K), ranges (16-64) or comparisons (>=256), "
+    "separated by commas"
+)
+
+
+class StatsPanel(QWidget):
+    """Emits the selected block sizes, which the charts draw one curve each for."""
+
+    sizes_selected = Signal(list)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = StatsModel(self)
+        self.proxy = StatsFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+
+        self.filter_edit = QLineEdit(self)
+        self.filter_edit.setPlaceholderText("Filter sizes: 24, 1K, 16-64, >=256")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setToolTip(FILTER_TIP)
+        self.filter_edit.setAccessibleName("Block size filter")
+        self.filter_edit.textChanged.connect(self._filter_changed)
+        self.filter_error = QLabel(self)
+        self.filter_error.setWordWrap(True)
+        self.filter_error.setAccessibleName("Filter error")
+        self.filter_error.hide()
+
+        self.table = QTableView(self)
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setAccessibleName("Block statistics")
+        self.table.setToolTip(
+            "One row per block size; click headers to sort, select rows to chart their live "
+            "blocks over time"
+        )
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+
+        self.summary = QLabel(self)
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary.setAccessibleName("Memory usage summary")
+        self.summary.setToolTip(
+            "drone's maximum memory usage adds every size's own peak, an upper bound; the "
+            "simultaneous peak is the most bytes that were really in use at one time"
+        )
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.filter_edit)
+        layout.addWidget(self.filter_error)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.summary)
+        self.set_stats(None)
+
+    def set_stats(self, stats: Statistics | None) -> None:
+        self.model.set_stats(stats if stats is not None else Statistics())
+        self._update_summary()
+
+    def heap_size_changed(self) -> None:
+        self.model.heap_size_changed()
+        self._update_summary()
+
+    def _update_summary(self) -> None:
+        stats = self.model.stats
+        if not stats.records or not stats.heap_size:
+            self.summary.setText("No trace loaded." if not stats.records else "")
+            return
+        heap = stats.heap_size
+        self.summary.setText(
+            f"Maximum memory usage (drone, Σ size × max load): "
+            f"<b>{percent(stats.max_usage, heap)}</b><br>"
+            f"Simultaneous peak: <b>{percent(stats.peak_usage, heap)}</b> "
+            f"at record {stats.peak_record:,}"
+        )
+
+    def select_sizes(self, sizes: list[int]) -> None:
+        selection = QItemSelection()
+        wanted = set(sizes)
+        for row in range(self.proxy.rowCount()):
+            index = self.proxy.index(row, 0)
+            if index.data(SIZE_ROLE) in wanted:
+                selection.select(index, index)
+        self.table.selectionModel().select(
+            selection,
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows,
+        )
+
+    def selected_sizes(self) -> list[int]:
+        rows = self.table.selectionModel().selectedRows()
+        return sorted(int(index.data(SIZE_ROLE)) for index in rows)
+
+    @Slot()
+    def _selection_changed(self) -> None:
+        self.sizes_selected.emit(self.selected_sizes())
+
+    @Slot(str)
+    def _filter_changed(self, text: str) -> None:
+        try:
+            self.proxy.set_size_filter(text)
+        except HeapguiError as exc:
+            self.filter_error.setText(f"⚠ {exc}")
+            self.filter_error.show()
+            self.filter_edit.setAccessibleDescription(str(exc))
+            return
+        self.filter_error.hide()
+        self.filter_edit.setAccessibleDescription("")

@@ -1,0 +1,32 @@
+"""Qt test setup: offscreen, isolated settings, and no thread may outlive its test."""
+
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before anything imports Qt
+
+import pytest  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path_factory):
+    """Recent files, geometry and theme go to a fresh directory, never the user's."""
+    where = tmp_path_factory.mktemp("settings")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(where))
+    return where
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left(qapp):
+    """Fail a test that leaves a background thread running (and stop it for the next test)."""
+    yield
+    from heapgui.ui.loader import running_threads
+
+    left = running_threads()
+    if left:
+        for thread in left:
+            thread.quit()
+            thread.wait(10_000)
+        running_threads()
+        pytest.fail(f"{len(left)} background thread(s) still running after the test")
