@@ -68,7 +68,8 @@ def fragmentation_line(layout: Layout) -> str:
 class LayoutPanel(QWidget):
     """Pool layout for the loaded trace (or drone's starter layout without one)."""
 
-    heap_size_changed = Signal(int)
+    heap_size_changed = Signal("qint64")
+    """The heap size in bytes; 64-bit because heaps up to 4 GiB overflow a Qt int."""
     layout_changed = Signal(object)
     """The current `Layout`, or None while there is none (invalid size, does not fit)."""
 
@@ -352,7 +353,7 @@ class LayoutPanel(QWidget):
 
     def _build_no_fit(self) -> QWidget:
         page = QWidget()
-        page.setAccessibleName("Layout does not fit")
+        page.setAccessibleName("No layout")
         icon = QLabel()
         size = self.style().pixelMetric(QStyle.PixelMetric.PM_MessageBoxIconSize)
         icon.setPixmap(
@@ -362,7 +363,7 @@ class LayoutPanel(QWidget):
         self.no_fit_label = QLabel()
         self.no_fit_label.setWordWrap(True)
         self.no_fit_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.no_fit_label.setAccessibleName("Why the layout does not fit")
+        self.no_fit_label.setAccessibleName("Why there is no layout")
         self.use_needed_button = QPushButton()
         self.use_needed_button.setToolTip("Set the heap size to the least that holds the trace")
         self.use_needed_button.clicked.connect(self._use_needed_size)
@@ -494,6 +495,7 @@ class LayoutPanel(QWidget):
         if self._parse_size():
             self._recompute()
         else:
+            self._show_message("No layout until the heap size is valid (see the message above).")
             self._set_layout(None, "")
 
     @Slot(int)
@@ -524,10 +526,7 @@ class LayoutPanel(QWidget):
             text = self._render(layout)
         except HeapguiError as exc:
             # The starter layout of a tiny heap can leave no pool with any capacity.
-            self.no_fit_label.setText(str(exc))
-            self.use_needed_button.hide()
-            self.use_fitting_button.hide()
-            self.stack.setCurrentWidget(self.no_fit)
+            self._show_message(str(exc))
             self._set_layout(None, "")
             return
         self.stack.setCurrentWidget(self.table)
@@ -573,12 +572,18 @@ class LayoutPanel(QWidget):
         self._needed = exc.needed
         self._fits_with = exc.fits_with
         message = str(exc)
-        self.no_fit_label.setText(message[:1].upper() + message[1:] + ".")
+        self._show_message(message[:1].upper() + message[1:] + ".")
         self.use_needed_button.setText(f"Use a heap of {exc.needed:,} bytes")
         self.use_needed_button.show()
-        self.use_fitting_button.setVisible(exc.fits_with is not None)
         if exc.fits_with is not None:
             self.use_fitting_button.setText(f"Use {exc.fits_with} pools")
+            self.use_fitting_button.show()
+
+    def _show_message(self, message: str) -> None:
+        """Why there is no layout, in place of the table."""
+        self.no_fit_label.setText(message)
+        self.use_needed_button.hide()
+        self.use_fitting_button.hide()
         self.stack.setCurrentWidget(self.no_fit)
 
     @Slot()

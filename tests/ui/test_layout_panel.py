@@ -256,6 +256,14 @@ def test_heap_size_accepts_drone_spellings(qtbot, panel, text):
     assert panel.size_error.isHidden()
 
 
+def test_heap_sizes_up_to_4_gib_reach_listeners(qtbot, panel):
+    with qtbot.waitSignal(panel.heap_size_changed) as emitted:
+        set_size(panel, "0xFFFFFFFF")
+    assert emitted.args == [2**32 - 1] and panel.size_error.isHidden()
+    set_size(panel, "4194304K")  # 4 GiB: one byte more than drone's 32 bits hold
+    assert not panel.size_error.isHidden() and panel.heap_size() == 2**32 - 1
+
+
 @pytest.mark.parametrize("text", ["", "10Q", "0x", "-4", "5G", "0", "8M8"])
 def test_invalid_heap_size_shows_a_message_not_a_crash(qtbot, panel, text):
     set_size(panel, "10K")
@@ -266,6 +274,8 @@ def test_invalid_heap_size_shows_a_message_not_a_crash(qtbot, panel, text):
     assert "Heap size" in panel.size_error.text()
     assert panel.heap_size() == 10240  # the last good value stays
     assert panel.layout_text() == "" and not panel.copy_action.isEnabled()
+    assert panel.stack.currentWidget() is panel.no_fit
+    assert "until the heap size is valid" in panel.no_fit_label.text()
     set_size(panel, "10K")
     assert panel.size_error.isHidden() and panel.layout_text()
 
