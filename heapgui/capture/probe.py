@@ -187,7 +187,9 @@ class ProbeSource:
         try:
             session.close()
         except (exceptions.Error, OSError) as err:
-            logger.warning("%s: closing the session failed: %s", self.name, _one_line(err))
+            # Expected when the probe is gone; worth a warning otherwise.
+            log = logger.debug if self._lost else logger.warning
+            log("%s: closing the session failed: %s", self.name, _one_line(err))
         self._itm = None
         self._itm_changed = self._swo_started = False
 
