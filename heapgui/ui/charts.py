@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from pyqtgraph.exporters import ImageExporter, SVGExporter
 from PySide6.QtCore import QEvent, QPointF, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from heapgui.sizes import format_size
@@ -360,12 +360,21 @@ class ChartsPanel(QWidget):
             if curve is not None:
                 curve.setPen(pg.mkPen(series_colour(i, self.palette()), width=1.5))
 
-    def export(self, path: Path) -> None:
-        """All three charts as one picture; the suffix (.png or .svg) picks the format."""
-        scene_item = self.graphics.ci
-        exporter = (
-            SVGExporter(scene_item)
-            if path.suffix.lower() == ".svg"
-            else (ImageExporter(scene_item))
-        )
-        exporter.export(str(path))
+    def export(self, path: Path) -> bool:
+        """All three charts as one picture; the suffix (.png or .svg) picks the format.
+
+        Qt renders the view itself: pyqtgraph's SVG exporter fails on filled curves.
+        """
+        if path.suffix.lower() != ".svg":
+            return self.graphics.grab().save(str(path), "PNG")
+        view = self.graphics
+        generator = QSvgGenerator()
+        generator.setFileName(str(path))
+        generator.setSize(view.viewport().size())
+        generator.setViewBox(view.viewport().rect())
+        generator.setTitle("heapgui charts")
+        painter = QPainter()
+        if not painter.begin(generator):
+            return False
+        view.render(painter)
+        return painter.end()

@@ -365,7 +365,7 @@ class MainWindow(QMainWindow):
         self._load_ended()
         self.statusBar().showMessage("Loading cancelled", 5000)
 
-    @Slot(int)
+    @Slot("qint64")
     def _apply_heap_size(self, heap_size: int) -> None:
         """The layout panel owns the heap size; the statistics carry it for the percentages."""
         if self.trace is None:
@@ -500,13 +500,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved {path}", 5000)
 
     def export_chart(self, path: Path) -> None:
-        try:
-            self.charts.export(path)
-        except OSError as exc:
-            self._report(f"{path}: cannot write: {exc.strerror}")
-            return
-        if not path.exists():
-            self._report(f"{path}: the chart could not be saved")
+        if not self.charts.export(path):
+            self._report(f"{path}: cannot write the chart there")
             return
         self.statusBar().showMessage(f"Saved {path}", 5000)
 
