@@ -145,7 +145,7 @@ def test_capture_holds_exactly_what_the_firmware_emitted(device):
     assert by_pyocd[0] == bytes(device.emitted[0])
     assert by_pyocd[0].startswith(b"boot\ntick 1\n")
     demux = ItmDemux()
-    chunks = [demux.feed(swo[i:i + 4096]) for i in range(0, len(swo), 4096)] + [demux.finish()]
+    chunks = [demux.feed(swo[i : i + 4096]) for i in range(0, len(swo), 4096)] + [demux.finish()]
     assert b"".join(chunk.payload(31) for chunk in chunks) == heaptrace
     # The heap trace is well-formed framed data, interrupted records included.
     decoder = FramedDecoder(strict=True)
@@ -216,12 +216,15 @@ def test_target_reset_is_caught_by_the_health_check(device):
             capture(source, 0.3)
 
 
-@pytest.mark.parametrize(("error", "on", "text"), [
-    (exceptions.ProbeError("USB pipe stalled"), "swo_read", "probe error while reading SWO"),
-    (exceptions.TransferTimeoutError("no ACK"), "dap", "target stopped answering"),
-    (exceptions.TransferFaultError("FAULT"), "swo_read", "target stopped answering"),
-    (OSError(5, "Input/output error"), "swo_read", "USB error while reading SWO"),
-])
+@pytest.mark.parametrize(
+    ("error", "on", "text"),
+    [
+        (exceptions.ProbeError("USB pipe stalled"), "swo_read", "probe error while reading SWO"),
+        (exceptions.TransferTimeoutError("no ACK"), "dap", "target stopped answering"),
+        (exceptions.TransferFaultError("FAULT"), "swo_read", "target stopped answering"),
+        (OSError(5, "Input/output error"), "swo_read", "USB error while reading SWO"),
+    ],
+)
 def test_probe_errors_mid_capture_become_one_line_failures(error, on, text):
     with simulated_probe() as dev:
         with ProbeSource(settings(dev), health_interval=0.05) as source:
@@ -260,4 +263,3 @@ def test_connect_failure_is_one_line(device):
         ProbeSource(settings(device)).open()
     assert "USB timeout" in str(failure.value)
     assert "\n" not in str(failure.value)
-

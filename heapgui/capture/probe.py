@@ -22,8 +22,10 @@ import usb.core
 from pyocd.core import exceptions
 from pyocd.core.helpers import ConnectHelper
 from pyocd.core.session import Session
+from pyocd.coresight.coresight_target import CoreSightTarget
 from pyocd.coresight.cortex_m import CortexM
 from pyocd.coresight.itm import ITM
+from pyocd.coresight.rom_table import CoreSightComponentID
 from pyocd.coresight.tpiu import TPIU
 from pyocd.probe.aggregator import DebugProbeAggregator
 from pyocd.probe.debug_probe import DebugProbe
@@ -40,8 +42,12 @@ HEAP_PORT = 31
 # The heap trace on port 31, the firmware's stdout and stderr on ports 0 and 1.
 ITM_PORTS = 1 << HEAP_PORT | 1 << 1 | 1 << 0
 TRACE_BUS_ID = 1
-ITM_TCR = (TRACE_BUS_ID << ITM.TCR_TRACEBUSID_SHIFT | ITM.TCR_SYNCENA_MASK
-           | ITM.TCR_TSENA_MASK | ITM.TCR_ITMENA_MASK)
+ITM_TCR = (
+    TRACE_BUS_ID << ITM.TCR_TRACEBUSID_SHIFT
+    | ITM.TCR_SYNCENA_MASK
+    | ITM.TCR_TSENA_MASK
+    | ITM.TCR_ITMENA_MASK
+)
 HEALTH_INTERVAL = 0.5  # seconds between checks that the probe and target still answer
 IDLE_WAIT = 0.01  # seconds read() waits for data before answering b""
 
@@ -94,8 +100,10 @@ def list_target_types() -> list[str]:
     """pyocd's built-in target types and those of installed CMSIS packs, `cortex_m` first."""
     names = set(TARGET)
     try:
-        names.update(normalise_target_type_name(device.part_number)
-                     for device in ManagedPacks.get_installed_targets())
+        names.update(
+            normalise_target_type_name(device.part_number)
+            for device in ManagedPacks.get_installed_targets()
+        )
     except Exception as err:  # a broken pack cache must not hide the built-in targets
         logger.warning("cannot list CMSIS pack targets: %s", _one_line(err))
     names.discard(DEFAULT_TARGET)
@@ -105,8 +113,12 @@ def list_target_types() -> list[str]:
 class ProbeSource:
     """SWO bytes from one probe. Create, open, read and close it in the same thread."""
 
-    def __init__(self, settings: ProbeSettings, health_interval: float = HEALTH_INTERVAL,
-                 idle_wait: float = IDLE_WAIT) -> None:
+    def __init__(
+        self,
+        settings: ProbeSettings,
+        health_interval: float = HEALTH_INTERVAL,
+        idle_wait: float = IDLE_WAIT,
+    ) -> None:
         self.settings = settings
         self._health_interval = health_interval
         self._idle_wait = idle_wait
@@ -198,11 +210,15 @@ class ProbeSource:
     def _check_clocks(self) -> None:
         s = self.settings
         if s.core_clock <= 0 or s.swo_baud <= 0:
-            raise ProbeFailure(f"{self.name}: core clock and SWO baud rate must be positive, "
-                               f"got {s.core_clock} Hz and {s.swo_baud} baud")
+            raise ProbeFailure(
+                f"{self.name}: core clock and SWO baud rate must be positive, "
+                f"got {s.core_clock} Hz and {s.swo_baud} baud"
+            )
         if s.swo_baud > s.core_clock:
-            raise ProbeFailure(f"{self.name}: SWO baud rate {s.swo_baud} exceeds the core clock "
-                               f"{s.core_clock} Hz it is divided from")
+            raise ProbeFailure(
+                f"{self.name}: SWO baud rate {s.swo_baud} exceeds the core clock "
+                f"{s.core_clock} Hz it is divided from"
+            )
 
     def _find_probe(self) -> DebugProbe:
         try:
@@ -252,19 +268,25 @@ class ProbeSource:
             raise ProbeFailure(f"{self.name}: the target's TPIU cannot send SWO in UART mode")
         if self._saved_itm is None:
             logger.warning("%s: ITM settings were read after pyocd reset them", self.name)
-            self._saved_itm = (itm.ap.read32(itm.address + ITM.TERn),
-                               itm.ap.read32(itm.address + ITM.TCR))
+            self._saved_itm = (
+                itm.ap.read32(itm.address + ITM.TERn),
+                itm.ap.read32(itm.address + ITM.TCR),
+            )
         demcr = target.read32(CortexM.DEMCR)
         if not demcr & CortexM.DEMCR_TRCENA:
             target.write32(CortexM.DEMCR, demcr | CortexM.DEMCR_TRCENA)
 
         if not tpiu.set_swo_clock(s.swo_baud, s.core_clock):
-            raise ProbeFailure(f"{self.name}: SWO baud rate {s.swo_baud} cannot be divided from "
-                               f"the {s.core_clock} Hz core clock within 3%")
+            raise ProbeFailure(
+                f"{self.name}: SWO baud rate {s.swo_baud} cannot be divided from "
+                f"the {s.core_clock} Hz core clock within 3%"
+            )
         prescaler = s.core_clock // s.swo_baud - 1
         if tpiu.ap.read32(tpiu.address + TPIU.ACPR) != prescaler:
-            raise ProbeFailure(f"{self.name}: the TPIU cannot divide the {s.core_clock} Hz core "
-                               f"clock by {prescaler + 1}; choose a higher SWO baud rate")
+            raise ProbeFailure(
+                f"{self.name}: the TPIU cannot divide the {s.core_clock} Hz core "
+                f"clock by {prescaler + 1}; choose a higher SWO baud rate"
+            )
 
         try:
             probe.swo_stop()  # the probe may still be receiving for an earlier session
@@ -278,22 +300,31 @@ class ProbeSource:
         self._itm_changed = True
         itm.ap.write32(itm.address + ITM.TCR, ITM_TCR)
         itm.ap.write32(itm.address + ITM.TERn, ITM_PORTS)
-        logger.info("%s: SWO at %d baud from a %d Hz core clock, ITM ports 0x%08X",
-                    self.name, s.swo_baud, s.core_clock, ITM_PORTS)
+        logger.info(
+            "%s: SWO at %d baud from a %d Hz core clock, ITM ports 0x%08X",
+            self.name,
+            s.swo_baud,
+            s.core_clock,
+            ITM_PORTS,
+        )
 
-    def save_itm(self, target) -> None:
+    def save_itm(self, target: CoreSightTarget) -> None:
         """Read TER and TCR before pyocd's ITM setup clears them (called during discovery)."""
         for ap in target.dp.aps.values():
             if ap.rom_table is not None:
-                ap.rom_table.for_each(self._save_itm_registers,
-                                      filter=lambda cmpid: cmpid.factory == ITM.factory)
+                ap.rom_table.for_each(
+                    self._save_itm_registers, filter=lambda cmpid: cmpid.factory == ITM.factory
+                )
 
-    def _save_itm_registers(self, cmpid) -> None:
+    def _save_itm_registers(self, cmpid: CoreSightComponentID) -> None:
         if self._saved_itm is None:
-            self._saved_itm = (cmpid.ap.read32(cmpid.address + ITM.TERn),
-                               cmpid.ap.read32(cmpid.address + ITM.TCR))
-            logger.debug("%s: ITM TER 0x%08X TCR 0x%08X before capture", self.name,
-                         *self._saved_itm)
+            self._saved_itm = (
+                cmpid.ap.read32(cmpid.address + ITM.TERn),
+                cmpid.ap.read32(cmpid.address + ITM.TCR),
+            )
+            logger.debug(
+                "%s: ITM TER 0x%08X TCR 0x%08X before capture", self.name, *self._saved_itm
+            )
 
     # Capturing ------------------------------------------------------------------
 
@@ -312,8 +343,10 @@ class ProbeSource:
             raise self._failure(err, "checking the target") from None
         if not dhcsr & CortexM.C_DEBUGEN:
             self._lost = True
-            raise ProbeLost(f"{self.name}: the target left debug mode "
-                            f"(DHCSR 0x{dhcsr:08X}); was it reset or powered off?")
+            raise ProbeLost(
+                f"{self.name}: the target left debug mode "
+                f"(DHCSR 0x{dhcsr:08X}); was it reset or powered off?"
+            )
 
     def _restore_itm(self) -> None:
         if not self._itm_changed or self._saved_itm is None or self._itm is None:
@@ -331,12 +364,15 @@ class ProbeSource:
         logger.debug("%s failed while %s", self.name, doing, exc_info=err)
         text = _one_line(err)
         if isinstance(err, exceptions.ProbeDisconnected) or (
-                isinstance(err, usb.core.USBError) and err.errno == errno.ENODEV):
+            isinstance(err, usb.core.USBError) and err.errno == errno.ENODEV
+        ):
             self._lost = True
             return ProbeLost(f"{self.name} was disconnected while {doing} ({text})")
         if isinstance(err, exceptions.TransferError):
-            return ProbeFailure(f"{self.name}: the target stopped answering while {doing} "
-                                f"({type(err).__name__}: {text})")
+            return ProbeFailure(
+                f"{self.name}: the target stopped answering while {doing} "
+                f"({type(err).__name__}: {text})"
+            )
         if isinstance(err, exceptions.ProbeError):
             return ProbeFailure(f"{self.name}: probe error while {doing}: {text}")
         if isinstance(err, OSError):
@@ -354,11 +390,12 @@ class _ItmSnapshot:
     def __init__(self, source: ProbeSource) -> None:
         self._source = source
 
-    def will_init_target(self, target, init_sequence: CallSequence) -> None:
+    def will_init_target(self, target: CoreSightTarget, init_sequence: CallSequence) -> None:
         def hook_discovery(discovery: CallSequence | None) -> CallSequence | None:
             if discovery is not None and discovery.has_task("create_components"):
-                discovery.insert_before("create_components", (
-                    "heapgui_save_itm", lambda: self._source.save_itm(target)))
+                discovery.insert_before(
+                    "create_components", ("heapgui_save_itm", lambda: self._source.save_itm(target))
+                )
             return discovery
 
         if init_sequence.has_task("discovery"):

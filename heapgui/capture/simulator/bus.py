@@ -8,6 +8,7 @@ for themselves what a read or write of one of their registers does.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +71,12 @@ def coresight_ids(part: int, component_class: int, revision: int = 0) -> dict[in
 class SystemBus:
     """Routes word accesses to peripherals or the sparse memory, faulting outside `regions`."""
 
-    def __init__(self, regions: list[tuple[int, int]], peripherals: list[Peripheral],
-                 trace_enabled) -> None:
+    def __init__(
+        self,
+        regions: list[tuple[int, int]],
+        peripherals: list[Peripheral],
+        trace_enabled: Callable[[], bool],
+    ) -> None:
         self._regions = regions
         self._peripherals = {p.base: p for p in peripherals}
         self._trace_enabled = trace_enabled

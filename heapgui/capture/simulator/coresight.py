@@ -76,14 +76,16 @@ class Scs(Peripheral):
     def __init__(self, cpuid: int = CPUID_CORTEX_M4) -> None:
         super().__init__()
         self.id_registers = coresight_ids(0x00C, GENERIC_CLASS)
-        self.id_registers.update({
-            self.CPUID: cpuid,
-            0x004: 0x00000001,  # ICTR: 64 interrupt lines
-            0xD6C: 0x01111131,  # ID_ISAR3: SIMD (DSP) instructions present
-            0xD90: 0x00000800,  # MPU_TYPE: 8 regions
-            0xF40: 0x10110021,  # MVFR0: single-precision FPv4
-            0xF44: 0x11000011,  # MVFR1
-        })
+        self.id_registers.update(
+            {
+                self.CPUID: cpuid,
+                0x004: 0x00000001,  # ICTR: 64 interrupt lines
+                0xD6C: 0x01111131,  # ID_ISAR3: SIMD (DSP) instructions present
+                0xD90: 0x00000800,  # MPU_TYPE: 8 regions
+                0xF40: 0x10110021,  # MVFR0: single-precision FPv4
+                0xF44: 0x11000011,  # MVFR1
+            }
+        )
         self.dhcsr_control = 0
         self.demcr = 0
         self.dfsr = 0
@@ -265,13 +267,15 @@ class Tpiu(Peripheral):
     def __init__(self) -> None:
         super().__init__()
         self.id_registers = coresight_ids(0x9A1, CORESIGHT_CLASS)
-        self.id_registers.update({
-            0x000: 0x1,  # SSPSR: only a 1-bit port
-            0xFBC: 0x0,  # DEVARCH: none
-            0xFC8: 0xCA1,  # DEVID: NRZ and Manchester SWO supported
-            0xFCC: 0x11,  # DEVTYPE: trace sink, port
-            self.FFSR: 0x8,  # FtNonStop
-        })
+        self.id_registers.update(
+            {
+                0x000: 0x1,  # SSPSR: only a 1-bit port
+                0xFBC: 0x0,  # DEVARCH: none
+                0xFC8: 0xCA1,  # DEVID: NRZ and Manchester SWO supported
+                0xFCC: 0x11,  # DEVTYPE: trace sink, port
+                self.FFSR: 0x8,  # FtNonStop
+            }
+        )
         # Reset values: Manchester, formatter in continuous mode.
         self.acpr = 0
         self.sppr = self.SPPR_MANCHESTER

@@ -27,15 +27,11 @@ DP_RESEND = 0x8  # read
 DP_RDBUFF = 0xC
 
 CDBGPWRUPREQ = 1 << 28
-CDBGPWRUPACK = 1 << 29
 CSYSPWRUPREQ = 1 << 30
-CSYSPWRUPACK = 1 << 31
 CDBGRSTREQ = 1 << 26
-CDBGRSTACK = 1 << 27
 STICKYORUN = 1 << 1
 STICKYCMP = 1 << 4
 STICKYERR = 1 << 5
-READOK = 1 << 6
 WDATAERR = 1 << 7
 CTRL_WRITABLE = CSYSPWRUPREQ | CDBGPWRUPREQ | CDBGRSTREQ | 0x00FFFF0D
 
@@ -135,7 +131,7 @@ class DebugPort:
         if addr == DP_DPIDR:
             return self.DPIDR
         if addr == DP_CTRL_STAT:
-            # Power and reset requests are acknowledged at once.
+            # Power and reset requests are acknowledged at once (each ACK is its REQ bit + 1).
             acks = (self.ctrl & (CSYSPWRUPREQ | CDBGPWRUPREQ | CDBGRSTREQ)) << 1
             return self.ctrl | acks | self.sticky
         if addr == DP_RDBUFF or addr == DP_RESEND:

@@ -51,7 +51,8 @@ class SimulatorConfig:
     different one, the TPIU runs at the wrong baud and the probe reads garbage.
     `itm_ter`/`itm_tcr`/`demcr` are what the firmware set up before a debugger
     attached. `backlog` bounds the bytes waiting in the trace path before the
-    firmware stalls on a full ITM FIFO.
+    firmware stalls on a full ITM FIFO, so a `byte_rate` above what the baud
+    rate carries slows the firmware down instead of losing data.
     """
 
     unique_id: str = "heapgui-sim-0"
@@ -64,7 +65,7 @@ class SimulatorConfig:
     itm_ter: int = 0
     itm_tcr: int = 0
     demcr: int = 0
-    backlog: int = 1 << 20
+    backlog: int = 4096
     record_emitted: bool = True
     swo_as_list: bool = False
 
@@ -83,8 +84,9 @@ class SimulatedDevice:
         peripherals = [RomTable(), self.scs, self.itm, self.dwt, Fpb(), self.tpiu]
         self.bus = SystemBus(MEMORY_REGIONS, peripherals, lambda: self.scs.trcena)
         self.dp = DebugPort(MemAp(self.bus))
-        self.firmware = Firmware(cfg.seed, cfg.core_clock, cfg.tick_interval,
-                                 cfg.interrupt_share, cfg.quirk)
+        self.firmware = Firmware(
+            cfg.seed, cfg.core_clock, cfg.tick_interval, cfg.interrupt_share, cfg.quirk
+        )
         self.encoder = ItmEncoder(self.scs, self.itm, self.dwt)
         self.emitted: dict[int, bytearray] = {}
         self.lock = threading.RLock()
@@ -146,8 +148,9 @@ class SimulatedDevice:
                 if not self._silent:
                     raise exceptions.ProbeDisconnected("debug probe was disconnected")
                 if operation != "swo_read":
-                    raise usb.core.USBError("No such device (it may have been disconnected)",
-                                            errno=ENODEV)
+                    raise usb.core.USBError(
+                        "No such device (it may have been disconnected)", errno=ENODEV
+                    )
             for fault in self._faults:
                 if fault[0] == operation:
                     fault[2] -= 1
@@ -175,7 +178,9 @@ class SimulatedDevice:
             now = time.monotonic()
             elapsed, self._last = now - self._last, now
             cfg = self.config
-            if not (self.scs.halted or self.reset_asserted) and len(self._pending) < cfg.backlog:
+            # A batch may overshoot the backlog; only a longer queue means a full FIFO.
+            backlog = max(cfg.backlog, 2 * cfg.byte_rate * BATCH_TIME)
+            if not (self.scs.halted or self.reset_asserted) and len(self._pending) < backlog:
                 self._firmware_due += elapsed * cfg.byte_rate
                 self._run_firmware()
             wire_rate = swo_baud(cfg.core_clock, self.tpiu.acpr) / 10
@@ -196,8 +201,9 @@ class SimulatedDevice:
         while self._firmware_due > 0:
             records = int(self._firmware_due / WIRE_BYTES_PER_RECORD) + 1
             start = self.encoder.cycle
-            writes = self.firmware.next_writes(min(max(records, least), 1 << 16), start,
-                                               cycles_per_byte)
+            writes = self.firmware.next_writes(
+                min(max(records, least), 1 << 16), start, cycles_per_byte
+            )
             data, accepted = self.encoder.emit(writes, cycles_per_byte)
             self._pending += data
             self._firmware_due -= (self.encoder.cycle - start) / cycles_per_byte

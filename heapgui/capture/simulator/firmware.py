@@ -34,8 +34,12 @@ def text_writes(text: str, port: int = LOG_PORT) -> StimulusWrites:
     data = np.frombuffer(text.encode(), np.uint8)
     burst_end = np.zeros(len(data), bool)
     burst_end[-1:] = True
-    return StimulusWrites(np.full(len(data), port, np.uint8), np.ones(len(data), np.uint8),
-                          data.astype(np.uint32), burst_end)
+    return StimulusWrites(
+        np.full(len(data), port, np.uint8),
+        np.ones(len(data), np.uint8),
+        data.astype(np.uint32),
+        burst_end,
+    )
 
 
 class Firmware:
@@ -45,16 +49,25 @@ class Firmware:
     into batches: records come from blocks of BLOCK_RECORDS generated in turn.
     """
 
-    def __init__(self, seed: int = 0, core_clock: float = 72e6, tick_interval: float = 0.5,
-                 interrupt_share: float = 0.02, quirk: bool = False) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        core_clock: float = 72e6,
+        tick_interval: float = 0.5,
+        interrupt_share: float = 0.02,
+        quirk: bool = False,
+    ) -> None:
         self._rng = np.random.default_rng(seed)
         self._tick_cycles = tick_interval * core_clock
         self._interrupt_share = interrupt_share
         self._quirk = quirk
         self._booted = False
         self._ticks = 0
-        self._heap = _slice(self._heap_writes(Records.from_tuples(
-            [("alloc", size) for size in BOOT_SIZES])), 0, None)
+        self._heap = _slice(
+            self._heap_writes(Records.from_tuples([("alloc", size) for size in BOOT_SIZES])),
+            0,
+            None,
+        )
 
     def next_writes(self, records: int, cycle: float, cycles_per_byte: float) -> StimulusWrites:
         """The next `records` heap records, with log lines where they fall.
@@ -103,15 +116,22 @@ class Firmware:
         hit[1:] &= ~hit[:-1]  # the interrupting record is not itself interrupted
         for i in np.flatnonzero(hit).tolist():
             s, n, m = int(start[i]), int(length[i]), int(length[i + 1])
-            order[s + 1:s + 1 + m] = np.arange(s + n, s + n + m)
-            order[s + 1 + m:s + n + m] = np.arange(s + 1, s + n)
+            order[s + 1 : s + 1 + m] = np.arange(s + n, s + n + m)
+            order[s + 1 + m : s + n + m] = np.arange(s + 1, s + n)
         burst_end = np.zeros(len(words), bool)
         burst_end[end - 1] = True
-        return StimulusWrites(np.full(len(words), HEAP_PORT, np.uint8),
-                              np.full(len(words), 4, np.uint8), words[order].astype(np.uint32),
-                              burst_end)
+        return StimulusWrites(
+            np.full(len(words), HEAP_PORT, np.uint8),
+            np.full(len(words), 4, np.uint8),
+            words[order].astype(np.uint32),
+            burst_end,
+        )
 
 
 def _slice(writes: StimulusWrites, start: int, stop: int | None) -> StimulusWrites:
-    return StimulusWrites(writes.port[start:stop], writes.size[start:stop],
-                          writes.value[start:stop], writes.burst_end[start:stop])
+    return StimulusWrites(
+        writes.port[start:stop],
+        writes.size[start:stop],
+        writes.value[start:stop],
+        writes.burst_end[start:stop],
+    )

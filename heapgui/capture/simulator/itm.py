@@ -42,8 +42,12 @@ class StimulusWrites:
 
     @classmethod
     def concat(cls, parts: list[StimulusWrites]) -> StimulusWrites:
-        return cls(*(np.concatenate([getattr(p, f) for p in parts])
-                     for f in ("port", "size", "value", "burst_end")))
+        return cls(
+            *(
+                np.concatenate([getattr(p, f) for p in parts])
+                for f in ("port", "size", "value", "burst_end")
+            )
+        )
 
     def payload_bytes(self) -> np.ndarray:
         """Each write's payload bytes, little-endian, concatenated (uint8)."""
@@ -79,8 +83,9 @@ class ItmEncoder:
         wire = np.cumsum(1 + writes.size.astype(np.int64))
         done = start + wire * cycles_per_byte
         keep = self._accepts(writes)
-        accepted = StimulusWrites(writes.port[keep], writes.size[keep], writes.value[keep],
-                                  writes.burst_end[keep])
+        accepted = StimulusWrites(
+            writes.port[keep], writes.size[keep], writes.value[keep], writes.burst_end[keep]
+        )
         data = self._encode(accepted, done[keep]) if len(accepted) else b""
         # Timestamps and syncs take wire time too.
         self.cycle = start + max(len(data), int(wire[-1])) * cycles_per_byte
@@ -117,8 +122,9 @@ class ItmEncoder:
             self._sync_index = None
             return np.zeros(done.shape[0], np.int64)
         index = done.astype(np.int64) >> period
-        previous = np.concatenate([[index[0] if self._sync_index is None else self._sync_index],
-                                   index[:-1]])
+        previous = np.concatenate(
+            [[index[0] if self._sync_index is None else self._sync_index], index[:-1]]
+        )
         self._sync_index = int(index[-1])
         return (index > previous).astype(np.int64)
 
@@ -146,8 +152,9 @@ class ItmEncoder:
         return stamp_len, stamp_delta
 
     @staticmethod
-    def _write_stamps(out: np.ndarray, at: np.ndarray, length: np.ndarray,
-                      delta: np.ndarray) -> None:
+    def _write_stamps(
+        out: np.ndarray, at: np.ndarray, length: np.ndarray, delta: np.ndarray
+    ) -> None:
         short = length == 1
         out[at[short]] = (delta[short] << 4).astype(np.uint8)
         long = length > 1

@@ -44,8 +44,9 @@ def receive(data: bytes, tpiu: Tpiu, trace_id: int, core_clock: float, rx_baud: 
 def nrz_levels(data: bytes) -> np.ndarray:
     """Line levels, one per bit: start bit 0, eight data bits LSB first, stop bit 1."""
     bits = np.unpackbits(np.frombuffer(data, np.uint8)[:, None], axis=1, bitorder="little")
-    frame = np.concatenate([np.zeros((len(data), 1), np.uint8), bits,
-                            np.ones((len(data), 1), np.uint8)], axis=1)
+    frame = np.concatenate(
+        [np.zeros((len(data), 1), np.uint8), bits, np.ones((len(data), 1), np.uint8)], axis=1
+    )
     return frame.ravel()
 
 
@@ -77,7 +78,7 @@ def formatter_frames(data: bytes, trace_id: int) -> bytes:
     """
     count = -(-len(data) // FRAME_DATA)
     payload = np.zeros(count * FRAME_DATA, np.uint8)
-    payload[:len(data)] = np.frombuffer(data, np.uint8)
+    payload[: len(data)] = np.frombuffer(data, np.uint8)
     payload = payload.reshape(count, FRAME_DATA)
     frames = np.zeros((count, 16), np.uint8)
     frames[:, 0] = (trace_id << 1 | 1) & 0xFF

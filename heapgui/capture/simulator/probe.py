@@ -27,8 +27,9 @@ class SimulatedProbe(DebugProbe):
     devices: ClassVar[dict[str, SimulatedDevice]] = {}
 
     @classmethod
-    def get_all_connected_probes(cls, unique_id: str | None = None,
-                                 is_explicit: bool = False) -> list[SimulatedProbe]:
+    def get_all_connected_probes(
+        cls, unique_id: str | None = None, is_explicit: bool = False
+    ) -> list[SimulatedProbe]:
         return [cls(device) for device in list(cls.devices.values()) if device.plugged]
 
     @classmethod
@@ -130,8 +131,9 @@ class SimulatedProbe(DebugProbe):
         with device.lock:
             device.dp.write_ap(addr, data)
 
-    def read_ap_multiple(self, addr: int, count: int = 1,
-                         now: bool = True) -> Sequence[int] | Callable[[], Sequence[int]]:
+    def read_ap_multiple(
+        self, addr: int, count: int = 1, now: bool = True
+    ) -> Sequence[int] | Callable[[], Sequence[int]]:
         device = self._transfer()
         with device.lock:
             values = [device.dp.read_ap(addr) for _ in range(count)]
