@@ -290,16 +290,16 @@ class LayoutPanel(QWidget):
         self.preview.setPlaceholderText("No layout: see the message on the left.")
 
         self.copy_action = QAction("&Copy section", self)
-        self.copy_action.setShortcut(QKeySequence("Ctrl+Shift+C"))
-        self.copy_action.setToolTip("Copy the heap section to the clipboard (Ctrl+Shift+C)")
+        # No shortcut here: the main window's Edit ▸ Copy layout (Ctrl+Shift+C) calls
+        # copy_layout, and a second binding of the same keys would make both ambiguous.
+        self.copy_action.setToolTip("Copy the heap section to the clipboard")
         self.copy_action.triggered.connect(self.copy_layout)
         self.write_action = QAction("&Write to Drone.toml…", self)
         self.write_action.setShortcut(QKeySequence("Ctrl+Shift+W"))
         self.write_action.triggered.connect(self.write_layout)
-        for action in (self.copy_action, self.write_action):
-            # Scoped to the panel so the main window's own shortcuts never clash.
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            self.addAction(action)
+        # Scoped to the panel: writing a config file is only offered where the layout is shown.
+        self.write_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.addAction(self.write_action)
         # Push buttons, not tool buttons: a tool button drops the "…" that says a dialog follows.
         self.copy_button = _button_for(self.copy_action)
         self.write_button = _button_for(self.write_action)
