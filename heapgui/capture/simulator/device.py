@@ -12,6 +12,7 @@ test can compare a capture with what the firmware really sent.
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
@@ -38,7 +39,6 @@ MEMORY_REGIONS = [
     (0x40000000, 0x20000000),
     (0xE0000000, 0x00100000),
 ]
-ENODEV = 19
 BATCH_TIME = 0.005  # seconds of firmware run time generated at least per batch
 OPERATIONS = ("dap", "swo_read")
 
@@ -49,15 +49,23 @@ class SimulatorConfig:
 
     `core_clock` is the board's real clock: when the capture settings claim a
     different one, the TPIU runs at the wrong baud and the probe reads garbage.
-    `itm_ter`/`itm_tcr`/`demcr` are what the firmware set up before a debugger
-    attached. `backlog` bounds the bytes waiting in the trace path before the
-    firmware stalls on a full ITM FIFO, so a `byte_rate` above what the baud
-    rate carries slows the firmware down instead of losing data.
+    `byte_rate` is the SWO bytes per second the firmware produces while
+    running (several MB/s work if the baud rate carries them: 10 bits a byte).
+    `seed` fixes the heap trace; `tick_interval` is the seconds of firmware
+    time between "tick" lines; `interrupt_share` is the share of records
+    interrupted by the next one; `quirk` encodes sizes like drone-core
+    0.12-0.14. `itm_ter`/`itm_tcr`/`demcr` are what the firmware set up before
+    a debugger attached. `backlog` bounds the bytes waiting in the trace path
+    before the firmware stalls on a full ITM FIFO, so a `byte_rate` above what
+    the baud rate carries slows the firmware down instead of losing data.
+    `record_emitted` keeps every emitted payload byte in `emitted` (turn it off
+    for long demos). `swo_as_list` makes `swo_read` return a list of ints, as
+    some pyocd probes do.
     """
 
     unique_id: str = "heapgui-sim-0"
     core_clock: float = 72_000_000
-    byte_rate: float = 200_000
+    byte_rate: float = 100_000
     seed: int = 0
     tick_interval: float = 0.5
     interrupt_share: float = 0.02
@@ -65,9 +73,16 @@ class SimulatorConfig:
     itm_ter: int = 0
     itm_tcr: int = 0
     demcr: int = 0
-    backlog: int = 4096
+    backlog: int = 65536
     record_emitted: bool = True
     swo_as_list: bool = False
+
+
+@dataclass
+class _Fault:
+    operation: str
+    error: Exception
+    remaining: int
 
 
 class SimulatedDevice:
@@ -93,7 +108,7 @@ class SimulatedDevice:
         self.reset_asserted = False
         self.plugged = True
         self._silent = False
-        self._faults: list[list] = []
+        self._faults: list[_Fault] = []
         self._rx_baud: float | None = None
         self._last = 0.0
         self._firmware_due = 0.0
@@ -139,7 +154,7 @@ class SimulatedDevice:
         if on not in OPERATIONS:
             raise ValueError(f"unknown operation {on!r}: expected one of {OPERATIONS}")
         with self.lock:
-            self._faults.append([on, error, count])
+            self._faults.append(_Fault(on, error, count))
 
     def check(self, operation: str) -> None:
         """Raise the fault due for a probe `operation`, if any."""
@@ -149,14 +164,14 @@ class SimulatedDevice:
                     raise exceptions.ProbeDisconnected("debug probe was disconnected")
                 if operation != "swo_read":
                     raise usb.core.USBError(
-                        "No such device (it may have been disconnected)", errno=ENODEV
+                        "No such device (it may have been disconnected)", errno=errno.ENODEV
                     )
             for fault in self._faults:
-                if fault[0] == operation:
-                    fault[2] -= 1
-                    if fault[2] == 0:
+                if fault.operation == operation:
+                    fault.remaining -= 1
+                    if fault.remaining == 0:
                         self._faults.remove(fault)
-                    raise fault[1]
+                    raise fault.error
 
     # SWO --------------------------------------------------------------------
 
@@ -181,7 +196,8 @@ class SimulatedDevice:
             # A batch may overshoot the backlog; only a longer queue means a full FIFO.
             backlog = max(cfg.backlog, 2 * cfg.byte_rate * BATCH_TIME)
             if not (self.scs.halted or self.reset_asserted) and len(self._pending) < backlog:
-                self._firmware_due += elapsed * cfg.byte_rate
+                # A reader that stops polling stalls the firmware once the backlog is full.
+                self._firmware_due = min(self._firmware_due + elapsed * cfg.byte_rate, backlog)
                 self._run_firmware()
             wire_rate = swo_baud(cfg.core_clock, self.tpiu.acpr) / 10
             # An idle line cannot bank time for later bytes.

@@ -1,8 +1,9 @@
 """A Drone-like firmware for the simulated target: heap tracing on port 31, log text on port 0.
 
 The heap workload is `heapgui.trace.workload` in consecutive self-contained
-batches, after a few long-lived boot allocations, written word by word in the
-`framed` format of drone-core 0.12-0.14. Like an interrupt handler that
+blocks, each with a burst of same-size buffers, after a few long-lived boot
+allocations, written word by word in the `framed` format of drone-core
+0.12-0.14. Like an interrupt handler that
 allocates, a record sometimes lands between the words of the record being
 written. The log prints "boot" once and "tick N" every `tick_interval`
 seconds of firmware time. The ITM decides what reaches the wire.
@@ -26,7 +27,8 @@ LOG_PORT = 0
 # Wire bytes a record takes on average: 2.1 words of 5 bytes plus a timestamp.
 WIRE_BYTES_PER_RECORD = 13
 BOOT_SIZES = (64, 128, 256, 512, 1024, 32, 32, 16)
-BLOCK_RECORDS = 4096  # the workload is generated in blocks of this many records
+BLOCK_RECORDS = 4096  # the workload is generated in blocks of about this many records
+BURST_SIZES = (32, 64, 128, 256)
 
 
 def text_writes(text: str, port: int = LOG_PORT) -> StimulusWrites:
@@ -97,11 +99,29 @@ class Firmware:
     def _take(self, records: int) -> StimulusWrites:
         """The writes of the next `records` records of the heap workload."""
         while int(np.count_nonzero(self._heap.burst_end)) < records:
-            block = workload(BLOCK_RECORDS, seed=int(self._rng.integers(1 << 62)))
+            block = self._block()
             self._heap = StimulusWrites.concat([self._heap, self._heap_writes(block)])
         cut = int(np.flatnonzero(self._heap.burst_end)[records - 1]) + 1
         taken, self._heap = _slice(self._heap, 0, cut), _slice(self._heap, cut, None)
         return taken
+
+    def _block(self) -> Records:
+        """A workload block with one burst inside it.
+
+        The burst is a pool of same-size buffers allocated one after another
+        and freed in reverse order, as a driver filling a queue does.
+        """
+        block = workload(BLOCK_RECORDS, seed=int(self._rng.integers(1 << 62)))
+        depth = int(self._rng.integers(8, 33))
+        size = int(self._rng.choice(BURST_SIZES))
+        burst = Records.build(
+            np.repeat([ALLOC, DEALLOC], depth),
+            np.full(2 * depth, size),
+            np.zeros(2 * depth),
+            np.zeros(2 * depth),
+        )
+        at = int(self._rng.integers(0, len(block) + 1))
+        return Records.concat([block.slice(0, at), burst, block.slice(at, len(block))])
 
     def _heap_writes(self, records: Records) -> StimulusWrites:
         """The records' framed words as port-31 writes, some interrupted by the next record."""
