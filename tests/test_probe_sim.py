@@ -197,6 +197,19 @@ def test_unplug_raises_probe_lost(device):
     assert "heapgui-sim-0" in message and "disconnected" in message
 
 
+def test_source_reopens_after_the_probe_comes_back(device):
+    source = ProbeSource(settings(device))
+    source.open()
+    device.unplug()
+    with pytest.raises(ProbeLost):
+        source.read()
+    source.close()
+    device.replug()
+    with source:
+        assert capture(source, 0.2)
+        assert device.peek32(ITM_TER) == (1 << 31) | (1 << 1) | (1 << 0)
+
+
 def test_silent_unplug_is_caught_by_the_health_check(device):
     with ProbeSource(settings(device), health_interval=0.05) as source:
         capture(source, 0.1)

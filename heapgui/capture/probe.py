@@ -150,6 +150,8 @@ class ProbeSource:
         """Connect without halting the target, then start SWO reception and the ITM ports."""
         if self._session is not None:
             raise HeapguiError(f"{self.name} is already open")
+        self._saved_itm = None
+        self._lost = False
         self._check_clocks()
         probe = self._find_probe()
         session = self._create_session(probe)
@@ -232,7 +234,12 @@ class ProbeSource:
     def _create_session(self, probe: DebugProbe) -> Session:
         s = self.settings
         project_dir = s.project_dir or Path(tempfile.gettempdir()) / "heapgui-pyocd"
-        project_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            project_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ProbeFailure(
+                f"cannot create pyocd's project directory {project_dir}: {_one_line(err)}"
+            ) from None
         options = {
             "project_dir": str(project_dir),
             "connect_mode": s.connect_mode,
