@@ -36,12 +36,20 @@ logger = logging.getLogger(__name__)
 
 MAX_TICK_LABELS = 24
 FILL_ALPHA = 60
+DOWNSAMPLE_FACTOR = 1.0
 INSPECT_HINT = "Click the load chart to see what was live at a record."
 
 
-def _configure_curve(curve: pg.PlotDataItem) -> None:
+def _curve(plot: pg.PlotItem, **options) -> pg.PlotDataItem:
+    """A curve that stays fast at ten million points.
+
+    Peak downsampling keeps each pixel's minimum and maximum, so one sample per
+    pixel (pyqtgraph's default is five) already draws the exact envelope.
+    """
+    curve = plot.plot(autoDownsampleFactor=DOWNSAMPLE_FACTOR, **options)
     curve.setDownsampling(auto=True, method="peak")
     curve.setClipToView(True)
+    return curve
 
 
 class ChartsPanel(QWidget):
@@ -103,8 +111,7 @@ class ChartsPanel(QWidget):
         plot.setMouseEnabled(x=True, y=False)
         plot.vb.setAutoVisible(y=True)
         self.load_plot = plot
-        self.load_curve = plot.plot(name="in use")
-        _configure_curve(self.load_curve)
+        self.load_curve = _curve(plot, name="in use")
         self.load_curve.setFillLevel(0)
         self.heap_line = pg.InfiniteLine(
             angle=0,
@@ -216,8 +223,7 @@ class ChartsPanel(QWidget):
                 continue
             index, count = live_count_curve(records, size)
             x = index if records.timestamp is None else records.timestamp[index]
-            curve = self.live_plot.plot(name=f"{format_size(size)} B", stepMode="left")
-            _configure_curve(curve)
+            curve = _curve(self.live_plot, name=f"{format_size(size)} B", stepMode="left")
             curve.setData(x, count)
             self._size_curves[size] = curve
         self.live_hint.setVisible(not self._selected)
@@ -358,7 +364,7 @@ class ChartsPanel(QWidget):
         for i, size in enumerate(self._selected):
             curve = self._size_curves.get(size)
             if curve is not None:
-                curve.setPen(pg.mkPen(series_colour(i, self.palette()), width=1.5))
+                curve.setPen(pg.mkPen(series_colour(i, self.palette()), width=1))
 
     def export(self, path: Path) -> bool:
         """All three charts as one picture; the suffix (.png or .svg) picks the format.

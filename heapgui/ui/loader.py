@@ -9,6 +9,7 @@ the calling thread, which lets tests drive the window without threads.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import threading
 from collections.abc import Callable
@@ -178,6 +179,20 @@ def config_heap_size(directory: Path) -> int | None:
         return None
 
 
+def release_free_memory() -> None:
+    """Hand freed heap pages back to the OS (glibc only; elsewhere nothing to do).
+
+    Decoding frees hundreds of megabytes of chunk buffers, partly in the worker
+    thread's own malloc arena; glibc keeps them resident until asked.
+    """
+    try:
+        libc = ctypes.CDLL(None)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
+
+
 def load_trace(path: Path, progress: Progress, cancelled: IsCancelled) -> LoadedTrace:
     """The load job: heap size from the config beside the trace, else a default from the trace."""
     trace = read_trace(
@@ -188,4 +203,6 @@ def load_trace(path: Path, progress: Progress, cancelled: IsCancelled) -> Loaded
     )
     if trace.stats.heap_size is None:
         trace.stats.heap_size = default_heap_size(trace.stats)
+    # Join the per-chunk load timeline here, off the GUI thread that charts it.
+    trace.stats.timeline  # noqa: B018 - the property caches the joined array
     return LoadedTrace(trace, path)

@@ -48,7 +48,7 @@ from heapgui.trace.load import Trace
 from heapgui.ui.banner import ProblemBanner
 from heapgui.ui.charts import ChartsPanel
 from heapgui.ui.layout_panel import LayoutPanel
-from heapgui.ui.loader import LoadedTrace, Task, load_trace
+from heapgui.ui.loader import LoadedTrace, Task, load_trace, release_free_memory
 from heapgui.ui.stats_panel import StatsPanel
 from heapgui.ui.theme import THEMES, apply_theme
 
@@ -350,6 +350,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Loaded {loaded.path}", 5000)
         rows = sorted(trace.stats.rows(), key=lambda r: r.peak_bytes, reverse=True)
         self.stats_panel.select_sizes([r.size for r in rows[:DEFAULT_SELECTED_SIZES]])
+        release_free_memory()  # the decoder's buffers and the previous trace are garbage now
         self.trace_loaded.emit()
 
     @Slot(str)
