@@ -174,9 +174,6 @@ class StatsModel(QAbstractTableModel):
                 self.index(0, PERCENT_COLUMN), self.index(len(self._rows) - 1, PERCENT_COLUMN)
             )
 
-    def size_at(self, row: int) -> int:
-        return self._rows[row].size
-
     # -- export ----------------------------------------------------------------
 
     def to_csv(self) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
 logger = logging.getLogger(__name__)
@@ -80,8 +80,3 @@ def series_colour(index: int, palette: QPalette) -> QColor:
     hue = (index * golden) % 1.0
     dark_base = palette.color(QPalette.ColorRole.Base).lightnessF() < 0.5
     return QColor.fromHslF(hue, 0.7, 0.65 if dark_base else 0.42)
-
-
-def is_dark(palette: QPalette | None = None) -> bool:
-    palette = palette or QGuiApplication.palette()
-    return palette.color(QPalette.ColorRole.Window).lightnessF() < 0.5

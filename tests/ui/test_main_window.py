@@ -315,3 +315,35 @@ def test_read_trace_matches_the_expected_sample(samples, expected):
     # The window shows the core's numbers; make sure the core read the sample the same way.
     trace = read_trace(samples / WORKLOAD, heap_size=expected["heap_size"])
     assert [(r.size, r.max_load, r.total) for r in trace.stats.rows()] == expected_rows(expected)
+
+
+def test_copy_layout_from_the_edit_menu(qtbot, window, samples):
+    window.show()
+    with qtbot.waitActive(window):
+        window.activateWindow()
+    window.open_file(samples / WORKLOAD)
+    text = window.layout_panel.layout_text()
+    assert text.startswith("[heap]")
+    QApplication.clipboard().clear()
+    window.copy_layout_action.trigger()
+    assert QApplication.clipboard().text() == text
+    QApplication.clipboard().clear()
+    window.stats_panel.table.setFocus()
+    qtbot.keyClick(
+        window.stats_panel.table,
+        Qt.Key.Key_C,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    assert QApplication.clipboard().text() == text
+
+
+def test_view_menu_toggles_panels(qtbot, window):
+    window.show()
+    qtbot.waitExposed(window)
+    texts = [a.text() for a in window.view_menu.actions()]
+    assert {"Statistics", "Pool layout", "Main toolbar"} <= set(texts)
+    toggle = next(a for a in window.view_menu.actions() if a.text() == "Statistics")
+    toggle.trigger()
+    assert window.stats_dock.isHidden()
+    toggle.trigger()
+    assert window.stats_dock.isVisible()
