@@ -297,7 +297,7 @@ class ChartsPanel(QWidget):
         def job(progress, cancelled):
             return statistics_until(records, position)
 
-        task = Task(job, self._sync, self)
+        task = Task(job, self._sync)  # unparented: dropped with the next click
         task.succeeded.connect(lambda stats: self._show_inspection(position, stats))
         task.failed.connect(self.inspect_label.setText)
         self._inspect_task = task

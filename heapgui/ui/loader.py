@@ -86,13 +86,12 @@ class Task(QObject):
     failed = Signal(str)
     cancelled = Signal()
 
-    def __init__(self, job: Job, sync: bool = False, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, job: Job, sync: bool = False) -> None:
+        super().__init__()
         self._job = job
         self._sync = sync
         self._stop = threading.Event()
         self._over = False
-        self._thread: QThread | None = None
 
     @property
     def active(self) -> bool:
@@ -111,8 +110,7 @@ class Task(QObject):
         thread.started.connect(worker.run)
         for done in (worker.succeeded, worker.failed, worker.stopped):
             done.connect(thread.quit)
-        self._thread = thread
-        running_threads()
+        running_threads()  # forgets (and frees) the threads that have finished
         _started[thread] = worker
         thread.start()
 
@@ -123,9 +121,6 @@ class Task(QObject):
         self._stop.set()
         self._over = True
         self.cancelled.emit()
-
-    def wait(self, msecs: int = 30_000) -> bool:
-        return self._thread is None or self._thread.wait(msecs)
 
     def _connect(self, worker: _Worker) -> None:
         worker.progressed.connect(self._progressed)

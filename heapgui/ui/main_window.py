@@ -48,7 +48,13 @@ from heapgui.trace.load import Trace
 from heapgui.ui.banner import ProblemBanner
 from heapgui.ui.charts import ChartsPanel
 from heapgui.ui.layout_panel import LayoutPanel
-from heapgui.ui.loader import LoadedTrace, Task, load_trace, release_free_memory
+from heapgui.ui.loader import (
+    LoadedTrace,
+    Task,
+    load_trace,
+    release_free_memory,
+    running_threads,
+)
 from heapgui.ui.stats_panel import StatsPanel
 from heapgui.ui.theme import THEMES, apply_theme
 
@@ -300,7 +306,7 @@ class MainWindow(QMainWindow):
         """Load in the background; the current trace stays until the new one is complete."""
         path = Path(path)
         self.cancel_load()
-        task = Task(partial(load_trace, path), self._sync, self)
+        task = Task(partial(load_trace, path), self._sync)  # unparented: freed when replaced
         task.progressed.connect(self._load_progressed)
         task.succeeded.connect(self._loaded)
         task.failed.connect(self._load_failed)
@@ -322,8 +328,9 @@ class MainWindow(QMainWindow):
         return self._task is not None and self._task.active
 
     def wait_for_threads(self) -> None:
-        if self._task is not None:
-            self._task.wait()
+        """Cancelled jobs still run to their next check; let them end before the app does."""
+        for thread in running_threads():
+            thread.wait()
 
     @Slot(float)
     def _load_progressed(self, fraction: float) -> None:
