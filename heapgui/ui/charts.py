@@ -351,6 +351,9 @@ class ChartsPanel(QWidget):
         self.peak_marker.setPen(pg.mkPen(text))
         self.peak_marker.setBrush(pg.mkBrush(palette.color(QPalette.ColorRole.Base)))
         self.peak_label.setColor(text)
+        label_fill = palette.color(QPalette.ColorRole.Base)
+        label_fill.setAlpha(200)
+        self.peak_label.fill = pg.mkBrush(label_fill)  # TextItem paints this behind its text
         self.live_hint.setColor(palette.color(QPalette.ColorRole.PlaceholderText))
         self.inspect_line.setPen(pg.mkPen(palette.color(QPalette.ColorRole.Link), width=1))
         self.legend.setLabelTextColor(text)
