@@ -1,0 +1,91 @@
+"""The `legacy` trace format (Drone 0.9-0.11).
+
+A record is a 2-byte header, `AB CD` alloc(size), `DC BA` dealloc(size),
+`BC DE` grow-in-place(old, new) or `ED CB` shrink-in-place(old, new),
+followed by 32-bit values stored XOR 0xC5ACCE55, little-endian unless the
+firmware enabled the big-endian option. A stored value of 0 is invalid (drone:
+"Invalid packet value"); the tolerant decoder drops such records and counts them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from heapgui.errors import DecodeError
+from heapgui.trace.chain import DEAD
+from heapgui.trace.problems import INVALID_VALUE
+from heapgui.trace.records import GROW, Records
+from heapgui.trace.varlen import ChainDecoder, pack_records, value_view
+
+logger = logging.getLogger(__name__)
+
+KEY = 0xC5ACCE55
+HEADERS = np.array([[0xAB, 0xCD], [0xDC, 0xBA], [0xBC, 0xDE], [0xED, 0xCB]], np.uint8)
+
+# Record length by the two header bytes read as a big-endian 16-bit number.
+_STEP = np.full(1 << 16, DEAD, np.int64)
+_STEP[HEADERS[:, 0].astype(np.int64) << 8 | HEADERS[:, 1]] = [6, 6, 10, 10]
+_KIND = np.zeros(256, np.uint8)
+_KIND[HEADERS[:, 0]] = np.arange(4)
+
+
+class LegacyDecoder(ChainDecoder):
+    name = "legacy"
+    max_length = 10
+    header_length = 2
+    expected = "one of the legacy headers AB CD, DC BA, BC DE, ED CB"
+
+    def __init__(self, strict: bool = False, big_endian: bool = False) -> None:
+        super().__init__(strict)
+        self.big_endian = big_endian
+
+    def _advance(self, data: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        first = data.take(pos, mode="clip").astype(np.uint16)
+        return pos + _STEP.take(first << 8 | data.take(pos + 1, mode="clip"))
+
+    def _assemble(self, buf: bytes, data: np.ndarray, starts: np.ndarray, base: int) -> Records:
+        if not starts.size:
+            return Records.empty()
+        kind = _KIND.take(data.take(starts))
+        stored = value_view(buf, 2, self.big_endian)[starts]
+        pair = np.flatnonzero(kind >= GROW)
+        stored_new = np.zeros(starts.size, np.uint32)
+        stored_new[pair] = value_view(buf, 6, self.big_endian)[starts[pair]]
+        invalid = stored == 0
+        invalid[pair] |= stored_new[pair] == 0
+        if invalid.any():
+            bad = np.flatnonzero(invalid)
+            offset = base + int(starts[bad[0]])
+            if self.strict:
+                raise DecodeError(offset, "a non-zero stored value", "0x00000000")
+            self.problems.add(INVALID_VALUE, offset, int(bad.size))
+            keep = ~invalid
+            kind, starts, stored, stored_new = (
+                kind[keep],
+                starts[keep],
+                stored[keep],
+                stored_new[keep],
+            )
+            pair = np.flatnonzero(kind >= GROW)
+        key = np.uint32(KEY)
+        new_size = np.zeros(starts.size, np.uint32)
+        new_size[pair] = stored_new[pair] ^ key
+        self.record_bytes += 6 * starts.size + 4 * pair.size
+        offset = starts + base if base else starts
+        return Records.build(kind, stored ^ key, new_size, offset)
+
+    def _found(self, data: np.ndarray, pos: int) -> str:
+        return "0x" + data[pos : pos + 2].tobytes().hex().upper()
+
+
+def encode_legacy(records: Records, big_endian: bool = False) -> bytes:
+    """The `legacy` bytes for `records` (offsets are ignored).
+
+    A size equal to the key would be stored as the forbidden value 0.
+    """
+    sizes = np.concatenate([records.size, records.new_size[records.kind >= GROW]])
+    if np.any(sizes == KEY):
+        raise ValueError(f"size {KEY:#x} cannot be stored in the legacy format (stored value 0)")
+    return pack_records(records, HEADERS, big_endian, KEY)
