@@ -1,0 +1,525 @@
+"""Replaying a trace against a pool layout with the Drone allocator's rule.
+
+The allocator serves a request from the first pool, in ascending block order,
+whose block fits and which has a free block, so a full pool overflows into a
+larger one. grow and shrink free the old block and then take a new one.
+
+A trace records sizes, not addresses, so which pool a deallocation returns a
+block to must be inferred. The rule here: each size keeps a stack of the pools
+its live blocks came from, and a deallocation of size s frees the most recently
+allocated live block of size s (LIFO). Overflow happens in bursts, and the
+blocks of a burst are the ones freed when it ends, which LIFO models; the
+long-lived blocks taken before the burst stay in their own pool. A
+deallocation that finds no live block of its size is skipped and counted, as
+the statistics do, and so is the later deallocation of a failed allocation
+when no other block of that size is live. Allocations of size 0 take no block
+(the demand drops them), and with a heap size given, allocations larger than
+the heap are left out as the statistics leave them out.
+
+Speed: while no pool is full, every request lands in its first-fit pool and
+the replay is a per-size and a per-pool clamped cumulative sum, done with numpy
+over windows of events. The window's first request that meets a full pool ends
+it; from there events are replayed one at a time until no pool has been met
+full for a while, then windows resume (small at first, doubling while they run
+clean). Windows start from any state, including stacks that hold overflowed
+blocks, so a block that never drains does not keep the replay sequential.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from heapgui.layout.pools import Pool
+from heapgui.trace.records import Records
+from heapgui.trace.stats import _distinct, _Events, _ids
+
+logger = logging.getLogger(__name__)
+
+FIRST_WINDOW = 4096  # events in the first vectorised window after a sequential stretch
+LAST_WINDOW = 1 << 21  # windows stop doubling here to bound their memory
+QUIET = 512  # events without a full first-fit pool before windows resume
+
+
+# -- segmented walks, shared with the timeline optimizer -------------------
+
+
+def group_heads(counts: np.ndarray) -> np.ndarray:
+    """Index of each group's first item when items are sorted by group."""
+    return np.cumsum(counts) - counts
+
+
+def segmented_cumsum(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Cumulative sum restarting at every group, as int64."""
+    total = np.cumsum(values, dtype=np.int64)
+    before = np.concatenate([[0], total])[group_heads(counts)]
+    return total - np.repeat(before, counts)
+
+
+def segmented_running_min(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Running minimum restarting at every group.
+
+    Each group is lowered below all earlier ones by more than the value range,
+    so one global running minimum never carries across a group boundary.
+    """
+    if not len(values):
+        return values.astype(np.int64)
+    span = int(values.max()) - int(values.min()) + 1
+    lift = np.repeat(np.arange(len(counts), dtype=np.int64) * span, counts)
+    return np.minimum.accumulate(values - lift) + lift
+
+
+def clamped_walk(
+    counts: np.ndarray, steps: np.ndarray, start: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Live counts of items sorted by group: (after each step, before each step).
+
+    Group g starts at start[g]; a -1 step at a count of 0 changes nothing (an
+    unmatched deallocation), so the walk is floored at zero:
+    x_t = W_t - min(0, min_{k<=t} W_k) with W the plain walk.
+    """
+    walk = segmented_cumsum(steps, counts) + np.repeat(start.astype(np.int64), counts)
+    after = walk - np.minimum(segmented_running_min(walk, counts), 0)
+    before = np.empty_like(after)
+    before[1:] = after[:-1]
+    heads = group_heads(counts)[counts > 0]
+    before[heads] = start[counts > 0]
+    return after, before
+
+
+# -- results -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    record: int
+    size: int
+    time: int | None
+
+
+@dataclass
+class Replay:
+    """What a layout did with a trace.
+
+    Arrays are per pool of `pools` (the layout as given, ascending blocks).
+    `event_pool` holds, for each event (one per record, two for grow/shrink),
+    the pool whose block it took or freed, or -1 when it did neither.
+    """
+
+    pools: tuple[Pool, ...]
+    failed_event: np.ndarray  # int64, ascending
+    pool_peak: np.ndarray  # most blocks in use at once
+    pool_peak_record: np.ndarray  # first record at which the peak is reached, -1 if unused
+    pool_overflow: np.ndarray  # allocations a pool took for a request with a smaller first fit
+    peak_bytes: int  # block bytes in use at their maximum
+    peak_requested: int  # bytes the live allocations asked for at that moment
+    peak_record: int
+    unmatched: int  # deallocations that matched no live block (skipped)
+    skipped: int  # zero-size allocations, and larger-than-heap ones when a heap size is given
+    event_pool: np.ndarray
+    _records: Records
+    _events: _Events
+
+    @property
+    def holds(self) -> bool:
+        return not len(self.failed_event)
+
+    @property
+    def overflows(self) -> int:
+        return int(self.pool_overflow.sum())
+
+    @property
+    def wasted_at_peak(self) -> int:
+        """Bytes inside blocks that their allocations did not ask for, at the peak."""
+        return self.peak_bytes - self.peak_requested
+
+    @property
+    def failed_record(self) -> np.ndarray:
+        return self._events.record[self.failed_event] + self._records.first_index
+
+    @property
+    def failed_size(self) -> np.ndarray:
+        return self._events.size[self.failed_event]
+
+    def failures(self, limit: int | None = None) -> list[Failure]:
+        events = self.failed_event[:limit]
+        rows = self._events.record[events]
+        stamps = self._records.timestamp
+        times = [None] * len(rows) if stamps is None else stamps[rows].tolist()
+        return [
+            Failure(int(r) + self._records.first_index, int(s), t)
+            for r, s, t in zip(rows, self._events.size[events], times, strict=True)
+        ]
+
+    def occupancy(self, pool: int) -> np.ndarray:
+        """Blocks of `pool` in use after each record."""
+        mine = self.event_pool == pool
+        sign = np.where(self._events.up[mine], 1, -1)
+        change = np.zeros(len(self._records), np.int64)
+        np.add.at(change, self._events.record[mine], sign)
+        return np.cumsum(change)
+
+
+# -- the replay ----------------------------------------------------------------
+
+
+def replay(
+    records: Records, pools: list[Pool] | tuple[Pool, ...], heap_size: int | None = None
+) -> Replay:
+    """Replay `records` against `pools` (any order; served in ascending block order)."""
+    return _Replayer(records, tuple(pools), heap_size).run()
+
+
+class _Replayer:
+    """State of one replay; see the module docstring for the method."""
+
+    def __init__(self, records: Records, pools: tuple[Pool, ...], heap_size: int | None) -> None:
+        self.records = records
+        self.layout = pools
+        ev = _Events.of(records)
+        self.ev = ev
+        m = len(ev.size)
+        # Capacity-0 pools can never serve, so first fit skips them.
+        served = [
+            k
+            for k in sorted(range(len(pools)), key=lambda k: pools[k].block)
+            if pools[k].capacity > 0
+        ]
+        self.pool_index = np.array(served, np.int64)
+        self.block = np.array([pools[k].block for k in served], np.int64)
+        self.cap = np.array([pools[k].capacity for k in served], np.int64)
+        self.block_or_none = np.append(self.block, 0)  # indexed by pool, -1 for none
+        npools = len(served)
+
+        self.sizes = _distinct(ev.size)
+        self.sid = _ids(ev.size, self.sizes)
+        self.first = np.searchsorted(self.block, self.sizes.astype(np.int64), "left")
+        step = np.where(ev.up, 1, -1).astype(np.int8)
+        neutral = ev.size == 0
+        skipped = ev.up & neutral
+        if heap_size is not None:
+            oversize = ev.up & (ev.size > heap_size)
+            skipped |= oversize
+            neutral |= oversize
+        step[neutral] = 0
+        self.skipped = int(np.count_nonzero(skipped))
+        # A request larger than every block fails whatever the state.
+        never = (step > 0) & (self.first[self.sid] == npools)
+        step[never] = 0
+        self.step = step
+        self.failed: list[np.ndarray] = [np.flatnonzero(never)]
+
+        nsizes = len(self.sizes)
+        self.live = np.zeros(nsizes, np.int64)
+        self.occ = np.zeros(npools, np.int64)
+        # Stacks of sizes holding a block outside their first-fit pool, as
+        # [pool, count] runs from the bottom; every other size's stack is
+        # live[s] blocks of its first-fit pool.
+        self.runs: dict[int, list[list[int]]] = {}
+        self.peak = np.zeros(npools, np.int64)
+        self.peak_event = np.full(npools, -1, np.int64)
+        self.overflow = np.zeros(npools, np.int64)
+        self.reserved = 0
+        self.requested = 0
+        self.peak_bytes = 0
+        self.peak_requested = 0
+        self.peak_at = -1
+        self.unmatched = 0
+        self.event_pool = np.full(m, -1, np.int16 if npools < 1 << 15 else np.int32)
+
+    def run(self) -> Replay:
+        m = len(self.step)
+        pos, window = 0, FIRST_WINDOW
+        sequential = 0
+        while pos < m:
+            hi = min(m, pos + window)
+            conflict = self._window(pos, hi)
+            if conflict is None:
+                pos, window = hi, min(window * 2, LAST_WINDOW)
+                continue
+            if conflict > pos:
+                self._window(pos, conflict)
+            end = self._sequential(conflict)
+            sequential += end - conflict
+            pos, window = end, FIRST_WINDOW
+        logger.debug("replay: %d of %d events replayed one at a time", sequential, m)
+        return self._result()
+
+    # -- vectorised windows --------------------------------------------------
+
+    def _window(self, lo: int, hi: int) -> int | None:
+        """Replay events lo..hi-1 assuming every request fits its first-fit pool.
+
+        Returns the first event where that fails, committing nothing; or
+        None after committing the whole window.
+        """
+        nsizes = len(self.sizes)
+        sid = self.sid[lo:hi]
+        key = sid.astype(np.uint16) if nsizes <= 1 << 16 else sid
+        order = np.argsort(key, kind="stable")  # a radix sort for 16-bit keys
+        counts = np.bincount(sid, minlength=nsizes)
+        steps = self.step[lo:hi][order].astype(np.int64)
+        after, before = clamped_walk(counts, steps, self.live)
+        group = sid[order]
+        push = steps > 0
+        pop = (steps < 0) & (before > 0)
+        pool = np.where(push | pop, self.first[group], -1)
+        lowest = self._take_from_below(counts, after, before, pop, pool)
+
+        delta = np.zeros(hi - lo, np.int64)
+        delta[order] = push.astype(np.int64) - pop
+        pool_w = np.empty(hi - lo, np.int64)
+        pool_w[order] = pool
+        npools = len(self.block)
+        pkey = (pool_w + 1).astype(np.uint8 if npools < 255 else np.int32)
+        porder = np.argsort(pkey, kind="stable")
+        pcounts = np.bincount(pkey, minlength=npools + 1)
+        used = porder[pcounts[0] :]  # events that take or free a block, grouped by pool
+        pcounts = pcounts[1:]
+        pdelta = delta[used]
+        occ = segmented_cumsum(pdelta, pcounts) + np.repeat(self.occ, pcounts)
+        over = (pdelta > 0) & (occ > np.repeat(self.cap, pcounts))
+        if over.any():
+            return lo + int(used[over].min())
+        self._commit_window(lo, hi, counts, after, lowest, pool_w, delta, pcounts, used, occ)
+        return None
+
+    def _take_from_below(
+        self,
+        counts: np.ndarray,
+        after: np.ndarray,
+        before: np.ndarray,
+        pop: np.ndarray,
+        pool: np.ndarray,
+    ) -> np.ndarray:
+        """Pools of pops that reach below the window's start; returns each size's lowest level.
+
+        A pop that takes the stack below every level seen so far in the window
+        frees a block pushed before the window: the one at index after[t].
+        """
+        nsizes = len(self.sizes)
+        lowest = self.live.copy()
+        present = counts > 0
+        if not present.any():
+            return lowest
+        level = np.minimum(segmented_running_min(after, counts), np.repeat(self.live, counts))
+        lowest[present] = level[np.cumsum(counts)[present] - 1]
+        if not self.runs:
+            return lowest
+        floor_before = np.empty_like(level)
+        floor_before[1:] = level[:-1]
+        heads = group_heads(counts)[present]
+        floor_before[heads] = self.live[present]
+        below = pop & (before == floor_before)
+        for s in self.runs:
+            if s >= nsizes or not counts[s]:
+                continue
+            head = int(group_heads(counts)[s])
+            span = slice(head, head + int(counts[s]))
+            hit = np.flatnonzero(below[span]) + head
+            if len(hit):
+                runs = self.runs[s]
+                ends = np.cumsum([c for _, c in runs])
+                which = np.searchsorted(ends, after[hit], "right")
+                pool[hit] = np.array([p for p, _ in runs], np.int64)[which]
+        return lowest
+
+    def _commit_window(
+        self,
+        lo: int,
+        hi: int,
+        counts: np.ndarray,
+        after: np.ndarray,
+        lowest: np.ndarray,
+        pool_w: np.ndarray,
+        delta: np.ndarray,
+        pcounts: np.ndarray,
+        used: np.ndarray,
+        occ: np.ndarray,
+    ) -> None:
+        present = counts > 0
+        self.live[present] = after[np.cumsum(counts)[present] - 1]
+        for s in list(self.runs):
+            if counts[s]:
+                self._rebase(s, int(lowest[s]))
+        pools_used = pcounts > 0
+        if pools_used.any():
+            ends = np.cumsum(pcounts)
+            self.occ[pools_used] = occ[ends[pools_used] - 1]
+            for p in np.flatnonzero(pools_used):
+                seg = slice(int(ends[p] - pcounts[p]), int(ends[p]))
+                top = int(np.argmax(occ[seg]))
+                if occ[seg][top] > self.peak[p]:
+                    self.peak[p] = occ[seg][top]
+                    self.peak_event[p] = lo + int(used[seg][top])
+        bytes_w = np.cumsum(self.block_or_none[pool_w] * delta) + self.reserved
+        asked = np.cumsum(self.sizes[self.sid[lo:hi]].astype(np.int64) * delta) + self.requested
+        if hi > lo:
+            top = int(np.argmax(bytes_w))
+            if bytes_w[top] > self.peak_bytes:
+                self.peak_bytes = int(bytes_w[top])
+                self.peak_requested = int(asked[top])
+                self.peak_at = lo + top
+            self.reserved = int(bytes_w[-1])
+            self.requested = int(asked[-1])
+        self.unmatched += int(np.count_nonzero((self.step[lo:hi] < 0) & (delta == 0)))
+        self.event_pool[lo:hi] = pool_w
+
+    def _rebase(self, s: int, level: int) -> None:
+        """Cut size s's stack to `level` blocks, then push first-fit blocks up to live[s]."""
+        runs = self.runs[s]
+        kept: list[list[int]] = []
+        left = level
+        for p, c in runs:
+            if left <= 0:
+                break
+            kept.append([p, min(c, left)])
+            left -= c
+        first = int(self.first[s])
+        extra = int(self.live[s]) - level
+        if extra:
+            if kept and kept[-1][0] == first:
+                kept[-1][1] += extra
+            else:
+                kept.append([first, extra])
+        if all(p == first for p, _ in kept):
+            del self.runs[s]
+        else:
+            self.runs[s] = kept
+
+    # -- one event at a time -------------------------------------------------
+
+    def _sequential(self, start: int) -> int:
+        """Replay from `start` until QUIET events pass without a full first-fit pool."""
+        m = len(self.step)
+        live = self.live.tolist()
+        occ = self.occ.tolist()
+        cap = self.cap.tolist()
+        block = self.block.tolist()
+        first = self.first.tolist()
+        sizes = self.sizes.tolist()
+        peak = self.peak.tolist()
+        peak_event = self.peak_event.tolist()
+        overflow = self.overflow.tolist()
+        runs = self.runs
+        npools = len(cap)
+        reserved, requested = self.reserved, self.requested
+        failed: list[int] = []
+        unmatched = 0
+        last_conflict = start
+        i = start
+        chunk = FIRST_WINDOW
+        while i < m and i - last_conflict < QUIET:
+            stop = min(m, i + chunk)
+            sids = self.sid[i:stop].tolist()
+            steps = self.step[i:stop].tolist()
+            out = self.event_pool[i:stop]
+            for k in range(stop - i):
+                d = steps[k]
+                if not d:
+                    continue
+                s = sids[k]
+                e = i + k
+                if d > 0:
+                    f = first[s]
+                    p = f
+                    if occ[p] >= cap[p]:
+                        last_conflict = e
+                        p += 1
+                        while p < npools and occ[p] >= cap[p]:
+                            p += 1
+                        if p == npools:
+                            failed.append(e)
+                            continue
+                        overflow[p] += 1
+                    occ[p] += 1
+                    live[s] += 1
+                    stack = runs.get(s)
+                    if stack is not None:
+                        if stack[-1][0] == p:
+                            stack[-1][1] += 1
+                        else:
+                            stack.append([p, 1])
+                    elif p != f:
+                        below = live[s] - 1
+                        runs[s] = [[f, below], [p, 1]] if below else [[p, 1]]
+                    reserved += block[p]
+                    requested += sizes[s]
+                    if occ[p] > peak[p]:
+                        peak[p] = occ[p]
+                        peak_event[p] = e
+                    if reserved > self.peak_bytes:
+                        self.peak_bytes, self.peak_requested, self.peak_at = (
+                            reserved,
+                            requested,
+                            e,
+                        )
+                else:
+                    if not live[s]:
+                        unmatched += 1
+                        continue
+                    live[s] -= 1
+                    stack = runs.get(s)
+                    if stack is None:
+                        p = first[s]
+                    else:
+                        top = stack[-1]
+                        p = top[0]
+                        top[1] -= 1
+                        if not top[1]:
+                            stack.pop()
+                        if not stack or (len(stack) == 1 and stack[0][0] == first[s]):
+                            del runs[s]
+                    occ[p] -= 1
+                    reserved -= block[p]
+                    requested -= sizes[s]
+                out[k] = p
+                if e - last_conflict >= QUIET:
+                    stop = e + 1
+                    break
+            i = stop
+        self.live = np.array(live, np.int64)
+        self.occ = np.array(occ, np.int64)
+        self.peak = np.array(peak, np.int64)
+        self.peak_event = np.array(peak_event, np.int64)
+        self.overflow = np.array(overflow, np.int64)
+        self.reserved, self.requested = reserved, requested
+        self.unmatched += unmatched
+        self.failed.append(np.array(failed, np.int64))
+        return i
+
+    # -- result ----------------------------------------------------------------
+
+    def _result(self) -> Replay:
+        n = len(self.layout)
+        record = self.ev.record
+        first_index = self.records.first_index
+
+        def per_pool(values: np.ndarray, fill: int) -> np.ndarray:
+            out = np.full(n, fill, np.int64)
+            out[self.pool_index] = values
+            return out
+
+        reached = self.peak_event >= 0
+        peak_record = np.full(len(self.peak_event), -1, np.int64)
+        peak_record[reached] = record[self.peak_event[reached]] + first_index
+        event_pool = self.event_pool.astype(np.int32)
+        used = event_pool >= 0
+        event_pool[used] = self.pool_index[event_pool[used]]
+        return Replay(
+            pools=self.layout,
+            failed_event=np.sort(np.concatenate(self.failed)),
+            pool_peak=per_pool(self.peak, 0),
+            pool_peak_record=per_pool(peak_record, -1),
+            pool_overflow=per_pool(self.overflow, 0),
+            peak_bytes=self.peak_bytes,
+            peak_requested=self.peak_requested,
+            peak_record=int(record[self.peak_at]) + first_index if self.peak_at >= 0 else -1,
+            unmatched=self.unmatched,
+            skipped=self.skipped,
+            event_pool=event_pool,
+            _records=self.records,
+            _events=self.ev,
+        )

@@ -1,0 +1,275 @@
+"""Simultaneous peaks of size ranges, and the timeline-aware partition built on them.
+
+drone sizes a pool serving sizes i..j as the sum of their max loads; but those
+peaks rarely coincide. A pool of the *timeline* layout gets the simultaneous
+peak of its sizes instead: the most blocks sizes i..j ever hold at once. With
+contiguous groups and blocks equal to each group's largest size, first fit
+sends every request to its own group's pool, that pool never fills, and the
+replay of the trace never fails (see heapgui.layout.replay); so the least
+reserved heap is a partition minimising Σ block × simultaneous peak.
+
+Computing the simultaneous peak of every one of the n(n+1)/2 ranges exactly
+takes O(n²·m) for m events (it is a max-plus product over time, with no
+shortcut in general), which at 200 sizes and 10 million records is far too
+slow. The optimizer does not need them all: it keeps lower bounds for every
+range (the exact range sums at a set of sampled moments, O(T·n²) for T
+samples), solves the partition on those bounds, and computes exact peaks only
+for the groups of the solution, O(m) each; each exact peak also adds its moment
+to the samples, which raises the bounds of many other ranges. When every group
+of the solution is exact, its cost equals its bound and no partition has a
+lower bound below it, so it is optimal. Typically a few rounds suffice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from fractions import Fraction
+
+import numpy as np
+
+from heapgui.errors import HeapguiError
+from heapgui.layout.pools import WORD_SIZE, Partition, Pool
+from heapgui.layout.replay import clamped_walk, group_heads, segmented_cumsum
+from heapgui.trace.records import Records
+from heapgui.trace.stats import _distinct, _Events, _ids
+
+logger = logging.getLogger(__name__)
+
+TOP_MOMENTS = 64  # busiest moments sampled up front, by blocks and by bytes in use
+_INF = np.iinfo(np.int64).max // 4
+
+
+def headroom_factor(percent: float | str | Fraction) -> Fraction:
+    """1 + percent/100 exactly (10.1 means 10.1, not its binary neighbour)."""
+    value = Fraction(str(percent)) if isinstance(percent, float) else Fraction(percent)
+    if value < 0:
+        raise HeapguiError(f"invalid headroom {percent}%: expected 0 or more")
+    return 1 + value / 100
+
+
+def with_headroom(counts: np.ndarray, factor: Fraction) -> np.ndarray:
+    """ceil(count × factor), elementwise in integers."""
+    counts = np.asarray(counts, np.int64)
+    return -(-(counts * factor.numerator) // factor.denominator)
+
+
+class _ClassEvents:
+    """One trace's events that take or free a block, as (size class, ±1).
+
+    A size class is a word-aligned size, as in the demand. Zero-size and
+    (with a heap size) larger-than-heap allocations and unmatched
+    deallocations are dropped exactly as the statistics drop them.
+    """
+
+    def __init__(self, records: Records, heap_size: int | None) -> None:
+        ev = _Events.of(records)
+        step = np.where(ev.up, 1, -1).astype(np.int8)
+        neutral = ev.size == 0
+        if heap_size is not None:
+            neutral |= ev.up & (ev.size > heap_size)
+        step[neutral] = 0
+        sizes = _distinct(ev.size)
+        sid = _ids(ev.size, sizes)
+        order = np.argsort(sid.astype(np.uint16) if len(sizes) <= 1 << 16 else sid, kind="stable")
+        counts = np.bincount(sid, minlength=len(sizes))
+        _, before = clamped_walk(counts, step[order], np.zeros(len(sizes), np.int64))
+        step[order[(step[order] < 0) & (before == 0)]] = 0
+        keep = step != 0
+        self.step = step[keep]
+        self.aligned = -(-ev.size[keep].astype(np.int64) // WORD_SIZE) * WORD_SIZE
+        self.cls = np.empty(0, np.uint8)
+
+    def bind(self, classes: np.ndarray) -> None:
+        """Number the events by class; sort them by class for sampling live counts."""
+        n = len(classes)
+        self.cls = _ids(self.aligned, classes).astype(np.uint8 if n <= 1 << 8 else np.uint16)
+        del self.aligned
+        self.order = np.argsort(self.cls, kind="stable").astype(np.int64)
+        self.counts = np.bincount(self.cls, minlength=n)
+        self.live = segmented_cumsum(self.step[self.order], self.counts)
+        heads = group_heads(self.counts)
+        self.class_peak = np.zeros(n, np.int64)
+        self.class_peak_at = np.zeros(n, np.int64)
+        for k in np.flatnonzero(self.counts):
+            seg = self.live[heads[k] : heads[k] + self.counts[k]]
+            top = int(np.argmax(seg))
+            self.class_peak[k] = seg[top]
+            self.class_peak_at[k] = self.order[heads[k] + top]
+
+    def busiest(self, classes: np.ndarray, count: int) -> np.ndarray:
+        """Moments (event positions) with the most blocks and the most bytes in use."""
+        if not len(self.step):
+            return np.empty(0, np.int64)
+        # A maximum of any range sum lies at the end of a run of allocations.
+        ends = np.flatnonzero((self.step > 0) & np.append(self.step[1:] < 0, True))
+        blocks = np.cumsum(self.step, dtype=np.int64)[ends]
+        nbytes = np.cumsum(self.step * classes[self.cls], dtype=np.int64)[ends]
+        if len(ends) <= count:
+            return ends
+        return np.concatenate([ends[np.argpartition(-v, count)[:count]] for v in (blocks, nbytes)])
+
+    def live_at(self, moments: np.ndarray, n: int) -> np.ndarray:
+        """Live count of every class after each of `moments`: len(moments) × n."""
+        out = np.zeros((len(moments), n), np.int64)
+        heads = group_heads(self.counts)
+        for k in np.flatnonzero(self.counts):
+            span = slice(heads[k], heads[k] + self.counts[k])
+            idx = np.searchsorted(self.order[span], moments, "right") - 1
+            out[:, k] = np.where(idx >= 0, self.live[span][np.maximum(idx, 0)], 0)
+        return out
+
+    def range_peak(self, first: int, last: int) -> tuple[int, int]:
+        """Exact simultaneous peak of classes first..last and the event where it occurs."""
+        dtype = self.cls.dtype.type
+        inside = (self.cls - dtype(first)) <= dtype(last - first)  # unsigned wrap-around
+        walk = np.cumsum(np.where(inside, self.step, 0), dtype=np.int32)
+        if not len(walk):
+            return 0, 0
+        at = int(np.argmax(walk))
+        return max(int(walk[at]), 0), at
+
+
+class RangePeaks:
+    """Simultaneous peaks of contiguous size-class ranges over one or more traces.
+
+    `classes` are the word-aligned sizes (the demand's sizes). For a set of
+    traces a range's peak is the largest over the traces, so capacities built
+    from it hold every trace. `lower` bounds every range; `peak()` is exact.
+    """
+
+    def __init__(self, traces: Sequence[Records], heap_size: int | None = None) -> None:
+        self._traces = [_ClassEvents(r, heap_size) for r in traces]
+        found = [np.unique(t.aligned) for t in self._traces]
+        self.classes = np.unique(np.concatenate(found)) if found else np.empty(0, np.int64)
+        n = len(self.classes)
+        for trace in self._traces:
+            trace.bind(self.classes)
+        self.max_load = np.zeros(n, np.int64)
+        self.lower = np.zeros((n, n), np.int64)
+        upper = np.zeros((n, n), np.int64)
+        for trace in self._traces:
+            self.max_load = np.maximum(self.max_load, trace.class_peak)
+            sums = np.concatenate([[0], np.cumsum(trace.class_peak)])
+            upper = np.maximum(upper, sums[None, 1:] - sums[:-1, None])
+        # drone's capacity, Σ max load, bounds a range's peak from above.
+        self.upper = np.triu(upper)
+        self._exact = np.zeros((n, n), bool)
+        for trace in self._traces:
+            self._sample(
+                trace,
+                np.concatenate([trace.class_peak_at, trace.busiest(self.classes, TOP_MOMENTS)]),
+            )
+        self.evaluated = 0
+
+    def __len__(self) -> int:
+        return len(self.classes)
+
+    def is_exact(self, first: int, last: int) -> bool:
+        return bool(self._exact[first, last] or self.lower[first, last] == self.upper[first, last])
+
+    def peak(self, first: int, last: int) -> int:
+        """The exact simultaneous peak of classes first..last (indices, inclusive)."""
+        self.resolve([(first, last)])
+        return int(self.lower[first, last])
+
+    def resolve(self, ranges: Sequence[tuple[int, int]]) -> None:
+        """Make the given ranges exact; O(m) per range and trace."""
+        todo = [(i, j) for i, j in ranges if not self.is_exact(i, j)]
+        for trace in self._traces:
+            moments = []
+            for i, j in todo:
+                value, at = trace.range_peak(i, j)
+                moments.append(at)
+                self.lower[i, j] = max(self.lower[i, j], value)
+            self._sample(trace, np.array(moments, np.int64))
+        for i, j in todo:
+            self._exact[i, j] = True
+        self.evaluated += len(todo)
+
+    def matrix(self) -> np.ndarray:
+        """Every range's exact peak (upper triangle); O(n²·m), for small n or a background job."""
+        n = len(self)
+        self.resolve([(i, j) for i in range(n) for j in range(i, n)])
+        return self.lower.copy()
+
+    def _sample(self, trace: _ClassEvents, moments: np.ndarray) -> None:
+        """Raise lower bounds with the range sums at `moments` of one trace."""
+        if not len(moments):
+            return
+        live = trace.live_at(np.unique(moments), len(self))
+        sums = np.concatenate([np.zeros((len(live), 1), np.int64), np.cumsum(live, axis=1)], axis=1)
+        for i in range(len(self)):
+            best = (sums[:, i + 1 :] - sums[:, i : i + 1]).max(axis=0)
+            np.maximum(self.lower[i, i:], best, out=self.lower[i, i:])
+
+
+def _best_groups(cost: np.ndarray, pools: int) -> list[tuple[int, int]]:
+    """Least-cost split of 0..n-1 into at most `pools` contiguous groups; cost[i, j] per group.
+
+    Ties go to fewer pools, then (as in heapgui.layout.pools) to the last
+    pool starting at the smallest size.
+    """
+    n = cost.shape[0]
+    levels = min(pools, n)
+    best = np.full((levels, n), _INF, np.int64)
+    start = np.zeros((levels, n), np.int64)
+    best[0] = cost[0]
+    for p in range(1, levels):
+        prev = np.concatenate([[_INF], best[p - 1][:-1]])
+        total = prev[:, None] + cost
+        start[p] = np.argmin(total, axis=0)
+        best[p] = total[start[p], np.arange(n)]
+    level = int(np.argmin(best[:, -1]))
+    groups = []
+    last = n - 1
+    for p in range(level, -1, -1):
+        first = int(start[p][last]) if p else 0
+        groups.append((first, last))
+        last = first - 1
+    return groups[::-1]
+
+
+def timeline_partition(
+    peaks: RangePeaks,
+    pools: int,
+    headroom: float = 0.0,
+    counts: Sequence[int] | None = None,
+) -> Partition:
+    """The partition into at most `pools` groups reserving the fewest bytes.
+
+    Each pool's capacity is its group's simultaneous peak plus `headroom`
+    percent (rounded up). Fewer pools than asked can be best: two sizes
+    whose peaks never coincide share one pool for the price of one peak.
+    The fragmentation is drone's measure for the chosen groups with
+    `counts` per class (the demand's; by default each class's own peak).
+    """
+    n = len(peaks)
+    if n == 0:
+        return Partition((), 0, ())
+    factor = headroom_factor(headroom)
+    below = np.tril(np.ones((n, n), bool), -1)
+    rounds = 0
+    while True:
+        rounds += 1
+        cost = np.where(below, _INF, peaks.classes[None, :] * with_headroom(peaks.lower, factor))
+        groups = _best_groups(cost, pools)
+        todo = [g for g in groups if not peaks.is_exact(*g)]
+        if not todo:
+            break
+        peaks.resolve(todo)
+    logger.info("timeline partition: %d rounds, %d exact range peaks", rounds, peaks.evaluated)
+    pool_list = tuple(
+        Pool(int(peaks.classes[j]), int(with_headroom(peaks.lower[i, j], factor)))
+        for i, j in groups
+    )
+    weights = peaks.max_load if counts is None else np.asarray(counts, np.int64)
+    return Partition(pool_list, fragmentation(peaks.classes, weights, groups), tuple(groups))
+
+
+def fragmentation(sizes: np.ndarray, counts: np.ndarray, groups: Sequence[tuple[int, int]]) -> int:
+    """drone's measure: Σ (block − size) × count, the block being each group's largest size."""
+    total = 0
+    for i, j in groups:
+        total += int(np.dot(sizes[j] - sizes[i : j + 1], counts[i : j + 1]))
+    return total
