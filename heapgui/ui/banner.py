@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QFrame,
@@ -20,8 +20,6 @@ ICON_SIZE = 20
 
 class ProblemBanner(QFrame):
     """Hidden while there is nothing to say; the tooltip colours set it apart in any palette."""
-
-    dismissed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -72,4 +70,3 @@ class ProblemBanner(QFrame):
 
     def dismiss(self) -> None:
         self.hide()
-        self.dismissed.emit()
