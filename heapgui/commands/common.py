@@ -8,21 +8,30 @@ from pathlib import Path
 
 from heapgui.errors import HeapguiError
 from heapgui.layout.config import HeapConfig, find_config, load_config
-from heapgui.sizes import parse_size
+from heapgui.layout.plan import MinimumHeaps
+from heapgui.sizes import KIB, MIB, parse_size
 from heapgui.trace.formats import FORMATS
 from heapgui.trace.load import Trace, read_trace
+from heapgui.trace.traceset import TraceSet
 
 DEFAULT_TRACE = "heaptrace"
 
 
-def add_trace_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-f", "--file", help=f"heap trace file (default: {DEFAULT_TRACE})")
+def add_trace_options(parser: argparse.ArgumentParser, several: bool = False) -> None:
+    """The options of every trace command; `several` lets -f repeat for a set of captures."""
+    if several:
+        parser.add_argument(
+            "-f",
+            "--file",
+            action="append",
+            help=f"heap trace file, repeat for several captures (default: {DEFAULT_TRACE})",
+        )
+    else:
+        parser.add_argument("-f", "--file", help=f"heap trace file (default: {DEFAULT_TRACE})")
     parser.add_argument("-s", "--size", help="heap size, e.g. 10K (default: from the config)")
     parser.add_argument("-c", "--config", help="Drone.toml or layout.toml (default: ./Drone.toml)")
     parser.add_argument("--heap", help="heap name in the config (default: main)")
-    parser.add_argument(
-        "--format", choices=("auto", *FORMATS), default="auto", help="trace format"
-    )
+    parser.add_argument("--format", choices=("auto", *FORMATS), default="auto", help="trace format")
     parser.add_argument(
         "--strict", action="store_true", help="stop on the first corruption, as drone does"
     )
@@ -60,10 +69,37 @@ def trace_path(args: argparse.Namespace) -> Path:
     return Path(args.file or DEFAULT_TRACE)
 
 
+def trace_paths(args: argparse.Namespace) -> list[Path]:
+    """The -f files of a command that takes several, or the default trace."""
+    return [Path(f) for f in args.file] if args.file else [Path(DEFAULT_TRACE)]
+
+
 def load(args: argparse.Namespace, heap_size: int) -> Trace:
     return read_trace(trace_path(args), args.format, args.strict, heap_size)
+
+
+def load_set(args: argparse.Namespace, heap_size: int) -> TraceSet:
+    return TraceSet.read(trace_paths(args), args.format, args.strict, heap_size)
 
 
 def percent(part: int, whole: int) -> str:
     """`used / percent%` with two decimals, as drone prints it."""
     return f"{part} / {part / whole * 100.0:.2f}%"
+
+
+def human(size: int) -> str:
+    """Bytes, with a rounded K or M figure for reading at a glance."""
+    if size >= MIB:
+        return f"{size} bytes ({size / MIB:.1f}M)"
+    if size >= KIB:
+        return f"{size} bytes ({size / KIB:.1f}K)"
+    return f"{size} bytes"
+
+
+def comparison(heaps: MinimumHeaps, what: str = "this trace") -> str:
+    noun = "pool" if heaps.pools == 1 else "pools"
+    return (
+        f"in {heaps.pools} {noun}, {what} needs {human(heaps.timeline)} with the "
+        f"timeline layout; the drone-style layout reserves {human(heaps.drone)} "
+        f"(timeline/drone {heaps.ratio * 100:.1f}%)"
+    )

@@ -1,0 +1,235 @@
+"""`heapgui-cli validate`: replay traces against a configured layout and say whether it holds.
+
+Exit code 0 when the layout serves every allocation of every trace, 1 when
+some allocation finds no free block, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from heapgui.commands.common import (
+    add_trace_options,
+    comparison,
+    config_of,
+    human,
+    load_set,
+    warn,
+)
+from heapgui.errors import HeapguiError
+from heapgui.layout.plan import MinimumHeaps, minimum_heaps
+from heapgui.layout.pools import Pool
+from heapgui.layout.replay import Replay, replay
+from heapgui.sizes import format_size, parse_size
+from heapgui.trace.traceset import TraceSet
+
+EXIT_HOLDS = 0
+EXIT_FAILS = 1
+SHOWN_FAILURES = 10  # in text mode, per trace
+POOL_TITLES = ("Block", "Capacity", "Peak", "At record", "Overflow in")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("validate", help="replay traces against a pool layout")
+    add_trace_options(parser, several=True)
+    parser.add_argument(
+        "--pools",
+        metavar="SPEC",
+        help="BLOCK:CAPACITY,... to check instead of the config's layout, e.g. 4:201,128:7",
+    )
+    parser.add_argument(
+        "--max-failures",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="failures listed per trace in JSON (default: 1000; 0 lists all)",
+    )
+    parser.set_defaults(run=run)
+
+
+def parse_pools(spec: str) -> list[Pool]:
+    """`BLOCK:CAPACITY,...` with drone's size strings for blocks."""
+    pools = []
+    for item in spec.split(","):
+        block, sep, capacity = item.partition(":")
+        if not sep or not capacity.strip().isdigit():
+            raise HeapguiError(
+                f"invalid pool {item!r} in --pools: expected BLOCK:CAPACITY, e.g. 4:201"
+            )
+        size = parse_size(block)
+        if size == 0:
+            raise HeapguiError(f"invalid pool {item!r} in --pools: the block must be above 0")
+        pools.append(Pool(size, int(capacity)))
+    return pools
+
+
+def _layout(args: argparse.Namespace) -> tuple[int, list[Pool], str]:
+    """Heap size, pools and where they came from: --pools, else the config's heap."""
+    size = parse_size(args.size) if args.size is not None else None
+    if size == 0:
+        raise HeapguiError(f"invalid size {args.size!r}: the heap size must be above 0")
+    if args.pools:
+        pools = parse_pools(args.pools)
+        return size or sum(p.bytes for p in pools), pools, "--pools"
+    config = config_of(args)
+    if config is None:
+        raise HeapguiError(
+            "no layout: pass -c CONFIG or --pools SPEC, or run where Drone.toml or layout.toml is"
+        )
+    heap = config.heap(args.heap)
+    if not any(p.capacity for p in heap.pools):
+        raise HeapguiError(f"{config.path}: heap {heap.name!r} has no pools")
+    if heap.estimated:
+        warn(f"{config.path}: pool counts assume an empty .data/.bss (percentages)")
+    return size or heap.size, list(heap.pools), f"{config.path} [heap {heap.name}]"
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.max_failures < 0:
+        raise HeapguiError(f"invalid --max-failures {args.max_failures}: expected 0 or more")
+    heap_size, pools, source = _layout(args)
+    traces = load_set(args, heap_size)
+    results = [(name, replay(trace.records, pools, heap_size)) for name, trace in traces]
+    served = sum(1 for p in pools if p.capacity)
+    heaps = minimum_heaps(traces, served)
+    holds = all(r.holds for _, r in results)
+    if args.json:
+        limit = args.max_failures or None
+        sys.stdout.write(json.dumps(_report(heap_size, pools, results, heaps, limit), indent=1))
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(_text(heap_size, source, traces, results, heaps))
+    return EXIT_HOLDS if holds else EXIT_FAILS
+
+
+# -- JSON --------------------------------------------------------------------
+
+
+def _failures(name: str, result: Replay, limit: int | None) -> list[dict]:
+    rows = []
+    for f in result.failures(limit):
+        row = {"trace": name, "record": f.record, "size": f.size}
+        if f.time is not None:
+            row["time"] = f.time
+        rows.append(row)
+    return rows
+
+
+def _pool_peaks(result: Replay) -> list[dict]:
+    return [
+        {
+            "block": pool.block,
+            "capacity": pool.capacity,
+            "peak": int(result.pool_peak[k]),
+            "record": int(result.pool_peak_record[k]),
+            "overflow_in": int(result.pool_overflow[k]),
+        }
+        for k, pool in enumerate(result.pools)
+    ]
+
+
+def _trace_report(name: str, result: Replay, limit: int | None) -> dict:
+    return {
+        "name": name,
+        "holds": result.holds,
+        "failure_count": len(result.failed_event),
+        "failures": _failures(name, result, limit),
+        "pool_peaks": _pool_peaks(result),
+        "overflows": result.overflows,
+        "peak_bytes": result.peak_bytes,
+        "peak_record": result.peak_record,
+        "wasted_at_peak": result.wasted_at_peak,
+        "unmatched_deallocations": result.unmatched,
+        "skipped_allocations": result.skipped,
+    }
+
+
+def _report(
+    heap_size: int,
+    pools: list[Pool],
+    results: list[tuple[str, Replay]],
+    heaps: MinimumHeaps,
+    limit: int | None,
+) -> dict:
+    """The set's figures on top (pool peaks the largest over the traces), then each trace's."""
+    per_trace = [_trace_report(name, r, limit) for name, r in results]
+    peaks = []
+    for k in range(len(pools)):
+        best = max(per_trace, key=lambda t: t["pool_peaks"][k]["peak"])
+        row = dict(best["pool_peaks"][k])
+        row["trace"] = best["name"]
+        row["overflow_in"] = sum(t["pool_peaks"][k]["overflow_in"] for t in per_trace)
+        peaks.append(row)
+    return {
+        "heap_size": heap_size,
+        "pools": [{"block": p.block, "capacity": p.capacity} for p in pools],
+        "holds": all(t["holds"] for t in per_trace),
+        "failure_count": sum(t["failure_count"] for t in per_trace),
+        "failures": [f for t in per_trace for f in t["failures"]],
+        "pool_peaks": peaks,
+        "overflows": sum(t["overflows"] for t in per_trace),
+        "min_heap_size": {
+            "timeline": heaps.timeline,
+            "drone": heaps.drone,
+            "pools": heaps.pools,
+        },
+        "traces": per_trace,
+    }
+
+
+# -- text ----------------------------------------------------------------------
+
+
+def _pool_table(result: Replay) -> list[str]:
+    cells = [
+        (
+            format_size(pool.block),
+            str(pool.capacity),
+            str(int(result.pool_peak[k])),
+            str(int(result.pool_peak_record[k])) if result.pool_peak_record[k] >= 0 else "-",
+            str(int(result.pool_overflow[k])),
+        )
+        for k, pool in enumerate(result.pools)
+    ]
+    widths = [max([len(t)] + [len(c[k]) for c in cells]) for k, t in enumerate(POOL_TITLES)]
+
+    def line(values: tuple[str, ...]) -> str:
+        return "  " + " | ".join(v.rjust(w) for v, w in zip(values, widths, strict=True))
+
+    return [line(POOL_TITLES)] + [line(c) for c in cells]
+
+
+def _text(
+    heap_size: int,
+    source: str,
+    traces: TraceSet,
+    results: list[tuple[str, Replay]],
+    heaps: MinimumHeaps,
+) -> str:
+    lines = [f"Layout: {source}, heap {human(heap_size)}"]
+    for name, result in results:
+        count = len(result.failed_event)
+        verdict = "holds" if result.holds else f"FAILS: {count} failed allocations"
+        lines += ["", f"{name}: {verdict}"]
+        for f in result.failures(SHOWN_FAILURES):
+            when = f" at time {f.time}" if f.time is not None else ""
+            lines.append(f"  record {f.record}: no free block for {f.size} bytes{when}")
+        if count > SHOWN_FAILURES:
+            lines.append(f"  ... and {count - SHOWN_FAILURES} more")
+        lines += _pool_table(result)
+        lines.append(f"  Overflows into a larger pool: {result.overflows}")
+        if result.peak_record >= 0:
+            lines.append(
+                f"  Peak: {human(result.peak_bytes)} in blocks at record {result.peak_record}, "
+                f"{result.wasted_at_peak} of them unused inside blocks"
+            )
+        if result.unmatched or result.skipped:
+            lines.append(
+                f"  Skipped: {result.unmatched} deallocations matching no live block, "
+                f"{result.skipped} zero-size or larger-than-heap allocations"
+            )
+    what = "this trace" if len(traces) == 1 else "this set of traces"
+    lines += ["", f"Minimum heap: {comparison(heaps, what)}"]
+    return "\n".join(lines) + "\n"
