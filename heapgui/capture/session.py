@@ -1,0 +1,414 @@
+"""A live capture: one byte source through the ITM demultiplexer to files, records and statistics.
+
+Each `poll()` does one `read()` of the source (at most ~50 ms) and carries the
+bytes all the way: the raw `.swo` file gets every byte, the `heaptrace` file
+gets the port-31 payload (what `drone log :31` writes), the trace decoder
+turns it into records, the statistics take them in, and ports 0 and 1 become
+log text. Files are flushed after every poll, so a crash or an unplugged
+probe loses nothing that was received. A Qt worker thread drives it with a
+loop of `poll()` calls and a stop flag, sending the updates on in batches.
+
+Record dates. A record is dated by the target clock tick of the packet that
+completed it, read from port 31's `PortClock`. Records arrive in the order
+their last word did, and `offset` is their first byte, so the completing
+position is taken as e_i = max(offset_i + length_i, e_(i-1)) with the nominal
+length of the record's kind. That is exact for a record whose bytes lie
+together; a record interrupted by others (framed only) gets the end of the
+last one that interrupted it, a few words early. Dates never decrease, as
+charts need. A record whose completing byte has no date yet (its timestamp
+packet has not arrived) is held back for at most `date_wait` seconds, then
+released with the latest tick known; a stream without timestamps dates
+everything 0.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from heapgui.capture.byte_source import ByteSource, SourceEnded
+from heapgui.capture.itm import DemuxChunk, ItmDemux, PortClock
+from heapgui.errors import HeapguiError
+from heapgui.trace.formats import FORMATS, make_decoder
+from heapgui.trace.problems import Problem, ProblemLog
+from heapgui.trace.records import Records
+from heapgui.trace.stats import Statistics
+
+logger = logging.getLogger(__name__)
+
+HEAP_PORT = 31
+TEXT_PORTS = (0, 1)  # the firmware's stdout and stderr
+DATE_WAIT = 0.25  # seconds a record may wait for its timestamp packet
+RATE_WINDOW = 1.0  # seconds the byte and record rates average over
+# Bytes per record kind (alloc, dealloc, grow, shrink) in each format (docs section 2).
+RECORD_BYTES = {
+    "framed": np.array([8, 8, 12, 12], np.int64),
+    "legacy": np.array([6, 6, 10, 10], np.int64),
+    "tagged": np.array([5, 5, 9, 9], np.int64),
+}
+
+# How a capture ended.
+STOPPED = "stopped"
+SOURCE_ENDED = "source ended"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class CaptureCounters:
+    """Running totals and rates; rates are per second over the last RATE_WINDOW."""
+
+    elapsed: float = 0.0
+    bytes_received: int = 0
+    heap_bytes: int = 0
+    records: int = 0
+    overflows: int = 0
+    skipped_bytes: int = 0  # SWO bytes the demultiplexer could not read as ITM packets
+    trace_skipped_bytes: int = 0  # heap trace bytes the decoder skipped
+    ticks: int = 0  # target clock ticks up to the latest timestamp packet
+    byte_rate: float = 0.0
+    record_rate: float = 0.0
+
+    def status(self) -> str:
+        """One line for a status bar."""
+        return (
+            f"{self.bytes_received} bytes ({self.byte_rate / 1000:.1f} kB/s), "
+            f"{self.records} records ({self.record_rate:.0f}/s), "
+            f"{self.overflows} overflows, {self.skipped_bytes} skipped bytes"
+        )
+
+
+@dataclass(frozen=True)
+class CaptureSummary:
+    """How a finished capture went: what was saved, why it ended, what went wrong."""
+
+    source: str
+    heaptrace_path: Path
+    raw_path: Path | None
+    counters: CaptureCounters
+    ended: str  # STOPPED, SOURCE_ENDED or FAILED
+    error: HeapguiError | None
+    problems: list[Problem]
+    truncated_bytes: int  # an unfinished ITM packet at the end of the stream
+
+    def describe(self) -> str:
+        c = self.counters
+        raw = f"; {c.bytes_received} SWO bytes in {self.raw_path}" if self.raw_path else ""
+        return (
+            f"{self.source}: {self.ended} after {c.elapsed:.1f} s; saved {c.heap_bytes} bytes "
+            f"of heap trace ({c.records} records) in {self.heaptrace_path}{raw}; "
+            f"{c.overflows} overflows, {c.skipped_bytes} skipped SWO bytes"
+        )
+
+
+@dataclass
+class CaptureUpdate:
+    """What one poll brought: new records (dated), their load timeline, log text, counters.
+
+    `records.timestamp` holds target clock ticks. `timeline` is the bytes in
+    use after each new record. `summary` is set on the last update of the
+    capture, and then the session is closed; `error` is why it failed, if it
+    did.
+    """
+
+    records: Records
+    timeline: np.ndarray
+    text: dict[int, str]
+    counters: CaptureCounters
+    summary: CaptureSummary | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.summary is not None
+
+    @property
+    def error(self) -> HeapguiError | None:
+        return self.summary.error if self.summary is not None else None
+
+
+@dataclass
+class _Held:
+    """Records waiting for the timestamp packet that dates them."""
+
+    records: Records
+    ends: np.ndarray  # completing position (exclusive) of each record
+    since: float = 0.0
+
+    @classmethod
+    def empty(cls) -> _Held:
+        return cls(Records.empty(), np.empty(0, np.int64))
+
+
+@dataclass
+class _Rates:
+    samples: deque = field(default_factory=deque)  # (time, bytes received, records)
+
+    def add(self, now: float, received: int, records: int) -> tuple[float, float]:
+        self.samples.append((now, received, records))
+        while len(self.samples) > 2 and now - self.samples[1][0] >= RATE_WINDOW:
+            self.samples.popleft()
+        then, received0, records0 = self.samples[0]
+        span = now - then
+        if span <= 0:
+            return 0.0, 0.0
+        return (received - received0) / span, (records - records0) / span
+
+
+class CaptureSession:
+    """One capture from `start()` to its last update; make a new session to capture again.
+
+    Use it from one thread. `poll()` returns within about 50 ms plus the
+    processing of what arrived. When the source fails (probe unplugged,
+    debugger gone) or ends (replay), that poll's update is the last one: the
+    tail has been decoded and saved, files and source are closed, and
+    `update.error` says what failed. `stop()` ends the capture the same way.
+    """
+
+    def __init__(
+        self,
+        source: ByteSource,
+        heaptrace_path: str | Path,
+        raw_path: str | Path | None = None,
+        heap_size: int | None = None,
+        fmt: str = "framed",
+        date_wait: float = DATE_WAIT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if fmt not in FORMATS:
+            raise HeapguiError(
+                f"unknown trace format {fmt!r}: expected one of {', '.join(FORMATS)}"
+            )
+        self.source = source
+        self.heaptrace_path = Path(heaptrace_path)
+        self.raw_path = Path(raw_path) if raw_path is not None else None
+        self.format = fmt
+        self.demux = ItmDemux()
+        self.decoder = make_decoder(fmt)
+        self.stats = Statistics(heap_size)
+        self.summary: CaptureSummary | None = None
+        self._record_bytes = RECORD_BYTES[fmt]
+        self._date_wait = date_wait
+        self._clock = clock
+        self._heap_clock = PortClock()
+        self._text = {
+            port: codecs.getincrementaldecoder("utf-8")(errors="replace") for port in TEXT_PORTS
+        }
+        self._held = _Held.empty()
+        self._last_end = 0
+        self._heap_file: BinaryIO | None = None
+        self._raw_file: BinaryIO | None = None
+        self._started = False
+        self._start_time = 0.0
+        self._end_time = 0.0
+        self._rates = _Rates()
+        self._rate = (0.0, 0.0)
+
+    # Lifecycle ------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open the source, then the files (so a source that fails leaves old files alone)."""
+        if self._started:
+            raise HeapguiError(f"the capture from {self.source.name} was already started")
+        self._started = True
+        self.source.open()
+        try:
+            self._heap_file = _create(self.heaptrace_path)
+            if self.raw_path is not None:
+                self._raw_file = _create(self.raw_path)
+        except BaseException:
+            self._close_files()
+            self.source.close()
+            raise
+        self._start_time = self._clock()
+        logger.info("capturing from %s into %s", self.source.name, self.heaptrace_path)
+
+    def poll(self) -> CaptureUpdate:
+        """One read of the source, carried through to files, records and statistics."""
+        if self.summary is not None:
+            return self._empty_update()
+        if self._heap_file is None:
+            raise HeapguiError("the capture was not started")
+        try:
+            data = self.source.read()
+        except SourceEnded:
+            return self._finish(SOURCE_ENDED)
+        except HeapguiError as err:
+            return self._finish(FAILED, err)
+        except OSError as err:
+            return self._finish(FAILED, HeapguiError(f"{self.source.name}: {_reason(err)}"))
+        try:
+            update = self._carry(self.demux.feed(data), final=False)
+            if data and self._raw_file is not None:
+                _write(self._raw_file, self.raw_path, data)
+        except HeapguiError as err:
+            return self._finish(FAILED, err)
+        return update
+
+    def stop(self) -> CaptureUpdate:
+        """End the capture: settle the tail, save, close. Later calls return an empty update."""
+        if self.summary is not None:
+            return self._empty_update()
+        if not self._started or self._heap_file is None:
+            self.source.close()
+            raise HeapguiError("the capture was not started")
+        return self._finish(STOPPED)
+
+    def __enter__(self) -> CaptureSession:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._heap_file is not None:
+            self.stop()
+
+    # Processing -----------------------------------------------------------------
+
+    def _carry(self, chunk: DemuxChunk, final: bool) -> CaptureUpdate:
+        heap = chunk.payload(HEAP_PORT)
+        if heap:
+            assert self._heap_file is not None
+            _write(self._heap_file, self.heaptrace_path, heap)
+        self._heap_clock.add(chunk.times.get(HEAP_PORT))
+        text = {}
+        for port, decoder in self._text.items():
+            payload = chunk.payload(port)
+            if payload or final:
+                text[port] = decoder.decode(payload, final)
+        records = self.decoder.feed(heap)
+        if final:
+            records = Records.concat([records, self.decoder.finish()])
+        dated = self._date(records, final)
+        timeline = self.stats.update(dated) if len(dated) else np.empty(0, np.int64)
+        return CaptureUpdate(
+            dated, timeline, {p: t for p, t in text.items() if t}, self._counters()
+        )
+
+    def _date(self, records: Records, final: bool) -> Records:
+        """Timestamp what can be dated; hold back the rest (see the module docstring)."""
+        now = self._clock()
+        if len(records):
+            ends = records.offset + self._record_bytes[records.kind]
+            np.maximum.accumulate(ends, out=ends)
+            np.maximum(ends, self._last_end, out=ends)
+            self._last_end = int(ends[-1])
+            if not len(self._held.records):
+                self._held.since = now
+            self._held.records = Records.concat([self._held.records, records])
+            self._held.ends = np.concatenate([self._held.ends, ends])
+        held = self._held
+        if not len(held.records):
+            return held.records
+        ticks = self._heap_clock.ticks_at(held.ends - 1)
+        undated = ticks < 0
+        cut = len(ticks)
+        if undated.any():
+            if not final and now - held.since < self._date_wait:
+                cut = int(np.argmax(undated))
+            else:
+                ticks[undated] = self.demux.stats.ticks
+        released = held.records.slice(0, cut)
+        released.timestamp = ticks[:cut]
+        self._held = _Held(held.records.slice(cut, len(held.records)), held.ends[cut:], held.since)
+        if cut and len(self._held.records):
+            self._held.since = now
+        # Later records complete at or after these positions: older datings are not needed.
+        needed = int(self._held.ends[0]) - 1 if len(self._held.records) else self._last_end - 1
+        self._heap_clock.forget_before(max(needed, 0))
+        return released
+
+    def _counters(self) -> CaptureCounters:
+        now = self._clock()
+        received = self.demux.stats.bytes_in
+        if self.summary is None:
+            self._rate = self._rates.add(now, received, self.stats.records)
+        elapsed = (now if self.summary is None else self._end_time) - self._start_time
+        return CaptureCounters(
+            elapsed=elapsed,
+            bytes_received=received,
+            heap_bytes=self.demux.stats.port_bytes.get(HEAP_PORT, 0),
+            records=self.stats.records,
+            overflows=self.demux.stats.overflows,
+            skipped_bytes=self.demux.skipped_bytes,
+            trace_skipped_bytes=self.decoder.skipped_bytes,
+            ticks=self.demux.stats.ticks,
+            byte_rate=self._rate[0],
+            record_rate=self._rate[1],
+        )
+
+    # Ending ---------------------------------------------------------------------
+
+    def _finish(self, ended: str, error: HeapguiError | None = None) -> CaptureUpdate:
+        """Decode and save the tail, close files and source; never loses what was received."""
+        try:
+            update = self._carry(self.demux.finish(), final=True)
+        except HeapguiError as err:
+            error = error or err
+            update = self._empty_update()
+        close_error = self._close_files()
+        self.source.close()
+        error = error or close_error
+        if error is not None:
+            ended = FAILED
+            logger.info("capture from %s failed: %s", self.source.name, error)
+        self._end_time = self._clock()
+        problems = ProblemLog()
+        for log in (self.demux.problems, self.decoder.problems, self.stats.problems):
+            problems.merge(log)
+        self.summary = CaptureSummary(
+            source=self.source.name,
+            heaptrace_path=self.heaptrace_path,
+            raw_path=self.raw_path,
+            counters=self._counters(),
+            ended=ended,
+            error=error,
+            problems=list(problems),
+            truncated_bytes=self.demux.stats.truncated_bytes,
+        )
+        update.counters = self.summary.counters
+        update.summary = self.summary
+        return update
+
+    def _close_files(self) -> HeapguiError | None:
+        error = None
+        for file, path in ((self._heap_file, self.heaptrace_path), (self._raw_file, self.raw_path)):
+            if file is None:
+                continue
+            try:
+                file.close()
+            except OSError as err:
+                error = error or HeapguiError(f"{path}: {_reason(err)}")
+        self._heap_file = self._raw_file = None
+        return error
+
+    def _empty_update(self) -> CaptureUpdate:
+        counters = self.summary.counters if self.summary is not None else self._counters()
+        return CaptureUpdate(
+            Records.empty(self.stats.records), np.empty(0, np.int64), {}, counters, self.summary
+        )
+
+
+def _create(path: Path) -> BinaryIO:
+    try:
+        return path.open("wb")
+    except OSError as err:
+        raise HeapguiError(f"{path}: {_reason(err)}") from None
+
+
+def _write(file: BinaryIO, path: Path | None, data: bytes) -> None:
+    """Write and flush, so what was received is on disk whatever happens next."""
+    try:
+        file.write(data)
+        file.flush()
+    except OSError as err:
+        raise HeapguiError(f"{path}: cannot save the capture: {_reason(err)}") from None
+
+
+def _reason(err: OSError) -> str:
+    return err.strerror or str(err) or type(err).__name__
