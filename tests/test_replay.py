@@ -199,6 +199,7 @@ def tiny_windows(monkeypatch):
     """Windows of a few events, so hypothesis's short traces cross every path."""
     monkeypatch.setattr(replay_module, "FIRST_WINDOW", 4)
     monkeypatch.setattr(replay_module, "QUIET", 3)
+    monkeypatch.setattr(replay_module, "LONGEST_QUIET", 6)
 
 
 @settings(max_examples=300, deadline=None)
@@ -213,6 +214,7 @@ def test_matches_the_oracle_with_tiny_windows(ops, pools):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(replay_module, "FIRST_WINDOW", 2)
         mp.setattr(replay_module, "QUIET", 2)
+        mp.setattr(replay_module, "LONGEST_QUIET", 4)
         check(ops, pools)
 
 

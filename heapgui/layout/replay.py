@@ -28,7 +28,7 @@ blocks, so a block that never drains does not keep the replay sequential.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 FIRST_WINDOW = 4096  # events in the first vectorised window after a sequential stretch
 LAST_WINDOW = 1 << 21  # windows stop doubling here to bound their memory
 QUIET = 512  # events without a full first-fit pool before windows resume
+LONGEST_QUIET = 1 << 16  # the wait doubles while windows keep meeting full pools at once
 
 
 # -- segmented walks, shared with the timeline optimizer -------------------
@@ -118,9 +119,9 @@ class Replay:
     peak_record: int
     unmatched: int  # deallocations that matched no live block (skipped)
     skipped: int  # zero-size allocations, and larger-than-heap ones when a heap size is given
-    event_pool: np.ndarray
-    _records: Records
-    _events: _Events
+    event_pool: np.ndarray = field(repr=False)
+    _records: Records = field(repr=False)
+    _events: _Events = field(repr=False)
 
     @property
     def holds(self) -> bool:
@@ -156,10 +157,9 @@ class Replay:
     def occupancy(self, pool: int) -> np.ndarray:
         """Blocks of `pool` in use after each record."""
         mine = self.event_pool == pool
-        sign = np.where(self._events.up[mine], 1, -1)
-        change = np.zeros(len(self._records), np.int64)
-        np.add.at(change, self._events.record[mine], sign)
-        return np.cumsum(change)
+        sign = np.where(self._events.up[mine], 1.0, -1.0)
+        change = np.bincount(self._events.record[mine], sign, minlength=len(self._records))
+        return np.cumsum(change.astype(np.int64))
 
 
 # -- the replay ----------------------------------------------------------------
@@ -231,17 +231,20 @@ class _Replayer:
 
     def run(self) -> Replay:
         m = len(self.step)
-        pos, window = 0, FIRST_WINDOW
+        pos, window, quiet = 0, FIRST_WINDOW, QUIET
         sequential = 0
         while pos < m:
             hi = min(m, pos + window)
             conflict = self._window(pos, hi)
             if conflict is None:
-                pos, window = hi, min(window * 2, LAST_WINDOW)
+                pos, window, quiet = hi, min(window * 2, LAST_WINDOW), QUIET
                 continue
             if conflict > pos:
                 self._window(pos, conflict)
-            end = self._sequential(conflict)
+            if conflict - pos < quiet:
+                # Pools are still running full: stay one-at-a-time longer before trying again.
+                quiet = min(quiet * 2, LONGEST_QUIET)
+            end = self._sequential(conflict, quiet)
             sequential += end - conflict
             pos, window = end, FIRST_WINDOW
         logger.debug("replay: %d of %d events replayed one at a time", sequential, m)
@@ -299,7 +302,6 @@ class _Replayer:
         A pop that takes the stack below every level seen so far in the window
         frees a block pushed before the window: the one at index after[t].
         """
-        nsizes = len(self.sizes)
         lowest = self.live.copy()
         present = counts > 0
         if not present.any():
@@ -308,15 +310,15 @@ class _Replayer:
         lowest[present] = level[np.cumsum(counts)[present] - 1]
         if not self.runs:
             return lowest
+        heads = group_heads(counts)
         floor_before = np.empty_like(level)
         floor_before[1:] = level[:-1]
-        heads = group_heads(counts)[present]
-        floor_before[heads] = self.live[present]
+        floor_before[heads[present]] = self.live[present]
         below = pop & (before == floor_before)
         for s in self.runs:
-            if s >= nsizes or not counts[s]:
+            if not counts[s]:
                 continue
-            head = int(group_heads(counts)[s])
+            head = int(heads[s])
             span = slice(head, head + int(counts[s]))
             hit = np.flatnonzero(below[span]) + head
             if len(hit):
@@ -391,8 +393,8 @@ class _Replayer:
 
     # -- one event at a time -------------------------------------------------
 
-    def _sequential(self, start: int) -> int:
-        """Replay from `start` until QUIET events pass without a full first-fit pool."""
+    def _sequential(self, start: int, quiet: int) -> int:
+        """Replay from `start` until `quiet` events pass without a full first-fit pool."""
         m = len(self.step)
         live = self.live.tolist()
         occ = self.occ.tolist()
@@ -406,22 +408,17 @@ class _Replayer:
         runs = self.runs
         npools = len(cap)
         reserved, requested = self.reserved, self.requested
+        best = (self.peak_bytes, self.peak_requested, self.peak_at)
         failed: list[int] = []
         unmatched = 0
         last_conflict = start
         i = start
-        chunk = FIRST_WINDOW
-        while i < m and i - last_conflict < QUIET:
-            stop = min(m, i + chunk)
-            sids = self.sid[i:stop].tolist()
-            steps = self.step[i:stop].tolist()
-            out = self.event_pool[i:stop]
-            for k in range(stop - i):
-                d = steps[k]
-                if not d:
-                    continue
-                s = sids[k]
-                e = i + k
+        while i < m and i - last_conflict < quiet:
+            stop = min(m, i + FIRST_WINDOW)
+            out = [-1] * (stop - i)
+            e = i - 1
+            for s, d in zip(self.sid[i:stop].tolist(), self.step[i:stop].tolist(), strict=True):
+                e += 1
                 if d > 0:
                     f = first[s]
                     p = f
@@ -450,13 +447,9 @@ class _Replayer:
                     if occ[p] > peak[p]:
                         peak[p] = occ[p]
                         peak_event[p] = e
-                    if reserved > self.peak_bytes:
-                        self.peak_bytes, self.peak_requested, self.peak_at = (
-                            reserved,
-                            requested,
-                            e,
-                        )
-                else:
+                    if reserved > best[0]:
+                        best = (reserved, requested, e)
+                elif d < 0:
                     if not live[s]:
                         unmatched += 1
                         continue
@@ -475,10 +468,13 @@ class _Replayer:
                     occ[p] -= 1
                     reserved -= block[p]
                     requested -= sizes[s]
-                out[k] = p
-                if e - last_conflict >= QUIET:
-                    stop = e + 1
+                else:
+                    continue
+                out[e - i] = p
+                if e - last_conflict >= quiet:
                     break
+            stop = min(stop, e + 1)
+            self.event_pool[i:stop] = out[: stop - i]
             i = stop
         self.live = np.array(live, np.int64)
         self.occ = np.array(occ, np.int64)
@@ -486,6 +482,7 @@ class _Replayer:
         self.peak_event = np.array(peak_event, np.int64)
         self.overflow = np.array(overflow, np.int64)
         self.reserved, self.requested = reserved, requested
+        self.peak_bytes, self.peak_requested, self.peak_at = best
         self.unmatched += unmatched
         self.failed.append(np.array(failed, np.int64))
         return i
