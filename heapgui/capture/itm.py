@@ -1,0 +1,408 @@
+"""Streaming ITM/SWO demultiplexer: SWO bytes in, each stimulus port's payload bytes out.
+
+Time model. Local timestamps are deltas in target clock ticks, and a timestamp
+packet follows the packets it dates: every packet between two timestamp
+packets gets the running total *after* adding the second one's delta. So a
+port's byte stream is cut into stretches, each closed by a timestamp packet,
+and `PortTimes` lists those cuts: byte `k` of port `p` was completed by a
+packet dated `ticks[j]` for the first `j` with `ends[j] > k`. Payload bytes are
+delivered as soon as their packet is complete; their date arrives with the
+timestamp packet that follows, possibly in a later chunk. `PortClock` keeps
+the cuts of one port across chunks and answers "when was byte k completed".
+A stream without local timestamps dates nothing until `finish()`, which dates
+every remaining byte with the running total (0 then); so does the tail of any
+stream, whose packets no timestamp followed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from heapgui.capture.itm_chain import find_packets
+from heapgui.capture.itm_packets import (
+    EXTENSION,
+    KIND,
+    KIND_COUNT,
+    LOCAL_TS1,
+    LOCAL_TS2,
+    OVERFLOW,
+    PAD_BYTES,
+    STIMULUS,
+    SYNC,
+    packet_lengths,
+    words,
+)
+from heapgui.trace.problems import SKIPPED_BYTES, ProblemLog
+
+logger = logging.getLogger(__name__)
+
+PORTS_PER_PAGE = 32
+SLICE = 1 << 20  # bytes processed at once: bounds the working arrays (~20 bytes per byte)
+# A zero run in the carried tail is kept this long and the rest only counted,
+# so a line held low (a stream of 0x00) does not make every feed rescan it.
+_ZEROS_KEPT = 16
+_ZEROS_COLLAPSE = 64
+
+
+@dataclass
+class PortTimes:
+    """Datings of one port's bytes: stream positions [ends[j-1], ends[j]) took ticks[j].
+
+    `ends` are absolute byte counts in the port's stream, strictly increasing;
+    `ticks` are cumulative target clock ticks, non-decreasing.
+    """
+
+    ends: np.ndarray
+    ticks: np.ndarray
+
+    @classmethod
+    def empty(cls) -> PortTimes:
+        return cls(np.empty(0, np.int64), np.empty(0, np.int64))
+
+    @classmethod
+    def concat(cls, parts: list[PortTimes]) -> PortTimes:
+        if len(parts) == 1:
+            return parts[0]
+        return cls(
+            np.concatenate([p.ends for p in parts]), np.concatenate([p.ticks for p in parts])
+        )
+
+
+@dataclass
+class DemuxChunk:
+    """What one `feed` or `finish` produced.
+
+    `payloads[p]` holds port `p`'s new payload bytes in arrival order, and
+    `positions[p]` the position of its first byte in that port's stream.
+    `times[p]` dates port `p`'s bytes (these or earlier ones) as far as the
+    timestamp packets in this chunk allow.
+    """
+
+    payloads: dict[int, bytes] = field(default_factory=dict)
+    positions: dict[int, int] = field(default_factory=dict)
+    times: dict[int, PortTimes] = field(default_factory=dict)
+    overflows: int = 0
+    skipped_bytes: int = 0
+
+    def payload(self, port: int) -> bytes:
+        return self.payloads.get(port, b"")
+
+    @classmethod
+    def concat(cls, parts: list[DemuxChunk]) -> DemuxChunk:
+        out = cls()
+        payloads: dict[int, list[bytes]] = {}
+        times: dict[int, list[PortTimes]] = {}
+        for part in parts:
+            for port, data in part.payloads.items():
+                payloads.setdefault(port, []).append(data)
+                out.positions.setdefault(port, part.positions[port])
+            for port, t in part.times.items():
+                times.setdefault(port, []).append(t)
+            out.overflows += part.overflows
+            out.skipped_bytes += part.skipped_bytes
+        out.payloads = {p: b"".join(v) for p, v in sorted(payloads.items())}
+        out.times = {p: PortTimes.concat(v) for p, v in sorted(times.items())}
+        return out
+
+
+@dataclass
+class DemuxStats:
+    """Running totals since the demultiplexer started."""
+
+    bytes_in: int = 0
+    packets: int = 0
+    overflows: int = 0
+    first_overflow: int | None = None  # SWO byte offset of the first overflow packet
+    timestamps: int = 0  # local timestamp packets
+    ticks: int = 0  # running total of local timestamp deltas
+    truncated_bytes: int = 0  # an unfinished packet at the end of the stream
+    port_bytes: dict[int, int] = field(default_factory=dict)
+
+
+class PortClock:
+    """Dates one port's stream across chunks: which ticks completed byte k.
+
+    Feed it `chunk.times.get(port)` for every chunk; ask `ticks_at` for the
+    positions of interest (e.g. the last byte of each heap record).
+    """
+
+    def __init__(self) -> None:
+        self._parts: list[PortTimes] = []
+        self._joined = PortTimes.empty()
+
+    def add(self, times: PortTimes | None) -> None:
+        if times is not None and times.ends.size:
+            self._parts.append(times)
+
+    @property
+    def dated(self) -> int:
+        """Bytes of the port's stream dated so far."""
+        last = self._parts[-1] if self._parts else self._joined
+        return int(last.ends[-1]) if last.ends.size else 0
+
+    def ticks_at(self, positions: np.ndarray) -> np.ndarray:
+        """Ticks of the packet that completed each byte position; -1 if not dated yet."""
+        if self._parts:
+            self._joined = PortTimes.concat([self._joined, *self._parts])
+            self._parts = []
+        ends, ticks = self._joined.ends, self._joined.ticks
+        positions = np.asarray(positions, np.int64)
+        if ends.size == 0:
+            return np.full(positions.shape, -1, np.int64)
+        at = np.searchsorted(ends, positions, side="right")
+        out = ticks[np.minimum(at, ends.shape[0] - 1)]
+        out[at == ends.shape[0]] = -1
+        return out
+
+    def forget_before(self, position: int) -> None:
+        """Drop datings only bytes before `position` need: bounds memory in long captures."""
+        self.ticks_at(np.empty(0, np.int64))
+        keep = np.searchsorted(self._joined.ends, position, side="right")
+        self._joined = PortTimes(self._joined.ends[keep:], self._joined.ticks[keep:])
+
+
+class ItmDemux:
+    """Feed SWO bytes in any pieces; get each port's payload bytes and their dates.
+
+    Packets split between feeds, the stimulus page and the running timestamp
+    carry over. Garbage is skipped up to the next sync packet or plausible run
+    of packets, and recorded in `problems` as SKIPPED_BYTES with the SWO byte
+    offset of the first skipped byte.
+    """
+
+    def __init__(self) -> None:
+        self.stats = DemuxStats()
+        self.problems = ProblemLog()
+        self._carry = b""
+        self._carry_offset = 0  # SWO offset of the carry's first byte
+        self._hidden_zeros = 0  # zeros dropped from the carry, standing before _hidden_at
+        self._hidden_at = 0
+        self._resyncing = False  # the carry starts with a candidate, not a packet
+        self._page = 0
+        self._dated: dict[int, int] = {}  # per port: bytes dated so far
+
+    @property
+    def skipped_bytes(self) -> int:
+        return self.problems.total(SKIPPED_BYTES)
+
+    @property
+    def first_skip(self) -> int | None:
+        return min((p.first_offset for p in self.problems if p.kind == SKIPPED_BYTES), default=None)
+
+    def feed(self, data: bytes | bytearray | memoryview) -> DemuxChunk:
+        """Demultiplex what is complete in the carried tail and `data`."""
+        view = memoryview(data).cast("B")
+        self.stats.bytes_in += view.nbytes
+        parts = [
+            self._run(view[at : at + SLICE].tobytes(), final=False)
+            for at in range(0, view.nbytes, SLICE)
+        ]
+        return DemuxChunk.concat(parts) if parts else DemuxChunk()
+
+    def demux_all(self, data: bytes | bytearray | memoryview) -> DemuxChunk:
+        """A whole stream at once (a file): `feed` then `finish`, joined."""
+        return DemuxChunk.concat([self.feed(data), self.finish()])
+
+    def finish(self) -> DemuxChunk:
+        """End of stream: settle the tail and date every byte not dated yet."""
+        chunk = self._run(b"", final=True)
+        for port, total in self.stats.port_bytes.items():
+            if total > self._dated.get(port, 0):
+                chunk.times[port] = PortTimes.concat(
+                    [
+                        chunk.times.get(port, PortTimes.empty()),
+                        PortTimes(np.array([total], np.int64), np.array([self.stats.ticks])),
+                    ]
+                )
+                self._dated[port] = total
+        return chunk
+
+    def _run(self, data: bytes, final: bool) -> DemuxChunk:
+        raw = self._carry + data
+        padded = np.frombuffer(raw + PAD_BYTES, np.uint8)
+        buf = padded[: len(raw)]
+        lengths = packet_lengths(padded, raw)
+        chain = find_packets(lengths, buf, self._resyncing, final)
+        chunk = DemuxChunk()
+        for at, count in chain.skips:
+            first = self._offset(at)
+            skipped = self._offset(at + count) - first
+            self.problems.add(SKIPPED_BYTES, first, skipped)
+            chunk.skipped_bytes += skipped
+        if chain.skips:
+            logger.debug("skipped %d garbage bytes", chunk.skipped_bytes)
+        self._deliver(padded, lengths, chain.starts, chunk)
+        if final:
+            # Capture stopped mid-packet: not garbage, but say how much was lost.
+            end = self._offset(buf.shape[0])
+            self.stats.truncated_bytes += end - self._offset(chain.stop)
+            self._carry, self._carry_offset, self._hidden_zeros, self._resyncing = (
+                b"",
+                end,
+                0,
+                False,
+            )
+            return chunk
+        self._keep_tail(raw[chain.stop :], chain.stop, self._offset(chain.stop))
+        self._resyncing = chain.resyncing
+        return chunk
+
+    def _offset(self, at: int) -> int:
+        """SWO byte offset of buffer position `at`, counting hidden zeros."""
+        hidden = self._hidden_zeros if self._hidden_zeros and at >= self._hidden_at else 0
+        return self._carry_offset + at + hidden
+
+    def _keep_tail(self, tail: bytes, stop: int, stop_offset: int) -> None:
+        """Carry `tail` (the buffer from `stop`) to the next feed, shortening zero runs."""
+        if self._hidden_zeros and stop < self._hidden_at:
+            self._hidden_at -= stop
+        else:
+            self._hidden_zeros = 0
+        self._carry_offset = stop_offset
+        run = len(tail) - len(tail.rstrip(b"\x00")) if tail[-1:] == b"\x00" else 0
+        begin = len(tail) - run
+        # One hidden stretch at a time: merge only with one inside this very run.
+        if self._hidden_zeros and not begin <= self._hidden_at <= len(tail):
+            self._carry = tail
+            return
+        total = run + self._hidden_zeros
+        if total > _ZEROS_COLLAPSE:
+            self._hidden_zeros = total - _ZEROS_KEPT
+            self._hidden_at = begin + _ZEROS_KEPT
+            tail = tail[: self._hidden_at]
+        self._carry = tail
+
+    def _deliver(self, padded, lengths, starts, out: DemuxChunk) -> None:
+        """Turn the packet starts of one buffer into port payloads, dates and counts."""
+        stats = self.stats
+        stats.packets += starts.shape[0]
+        headers = padded[starts]
+        kinds = np.take(KIND, headers)
+        count = np.bincount(kinds, minlength=KIND_COUNT)
+        if count[OVERFLOW]:
+            out.overflows = int(count[OVERFLOW])
+            stats.overflows += out.overflows
+            if stats.first_overflow is None:
+                first = starts[np.argmax(kinds == OVERFLOW)]
+                stats.first_overflow = self._offset(int(first))
+        stimulus = np.flatnonzero(kinds == STIMULUS) if count[STIMULUS] else starts[:0]
+        pages_change = count[EXTENSION] or count[SYNC]
+        ports = self._ports(padded, lengths, starts, headers, kinds, stimulus, pages_change)
+        stamps = starts[:0]
+        if count[LOCAL_TS1] or count[LOCAL_TS2]:
+            stamps = np.flatnonzero((kinds == LOCAL_TS1) | (kinds == LOCAL_TS2))
+        ticks = self._ticks(padded, lengths, starts[stamps], headers[stamps])
+        present = _distinct(ports)
+        waiting = [p for p in stats.port_bytes if p not in present and self._undated(p)]
+        for port in present + (waiting if ticks.size else []):
+            if port not in present:
+                mine = stimulus[:0]
+            elif len(present) == 1:
+                mine = stimulus
+            else:
+                mine = stimulus[ports == port]
+            before = stats.port_bytes.get(port, 0)
+            sizes = lengths[starts[mine]] - 1
+            if mine.size:
+                out.payloads[port] = _gather(padded, starts[mine] + 1, sizes)
+                out.positions[port] = before
+                stats.port_bytes[port] = before + int(sizes.sum(dtype=np.int64))
+            if ticks.size:
+                self._date(port, before, kinds.shape[0], mine, sizes, stamps, ticks, out)
+
+    def _undated(self, port: int) -> bool:
+        return self.stats.port_bytes[port] > self._dated.get(port, 0)
+
+    def _ports(self, padded, lengths, starts, headers, kinds, stimulus, pages_change):
+        """Port of each stimulus packet: page * 32 + address, pages set by extension packets."""
+        address = headers[stimulus] >> 3
+        setters = starts[:0]
+        if pages_change:
+            setters = np.flatnonzero(
+                ((kinds == EXTENSION) & (headers & 0x04 == 0)) | (kinds == SYNC)
+            )
+        if setters.size == 0:
+            return address.astype(np.int64) + self._page * PORTS_PER_PAGE if self._page else address
+        # A sync resets the page to 0: the decoder cannot know it otherwise.
+        pages = np.zeros(setters.shape[0], np.int64)
+        ext = kinds[setters] == EXTENSION
+        pages[ext] = _extension_values(padded, lengths, starts[setters[ext]], headers[setters[ext]])
+        which = np.searchsorted(setters, stimulus) - 1
+        page = np.where(which >= 0, pages[np.maximum(which, 0)], self._page)
+        self._page = int(pages[-1])
+        return address + page * PORTS_PER_PAGE
+
+    def _ticks(self, padded, lengths, starts, headers) -> np.ndarray:
+        """Running tick totals after each local timestamp packet."""
+        if starts.size == 0:
+            return starts.astype(np.int64)
+        delta = (headers >> 4).astype(np.uint32)  # format 2: 0b0DDD0000
+        long_form = np.flatnonzero(headers & 0x80)  # format 1: 0b11TT0000
+        if long_form.size:
+            at = starts[long_form]
+            # Up to four 7-bit groups, least significant first, read as one word.
+            word = words(padded, 4)[at + 1]
+            value = word & 0x7F
+            value |= word >> 1 & 0x7F << 7
+            value |= word >> 2 & 0x7F << 14
+            value |= word >> 3 & 0x7F << 21
+            value &= np.take(_GROUP_MASK, lengths[at])
+            delta[long_form] = value
+        ticks = np.cumsum(delta, dtype=np.int64)
+        ticks += self.stats.ticks
+        self.stats.timestamps += ticks.shape[0]
+        self.stats.ticks = int(ticks[-1])
+        return ticks
+
+    def _date(self, port, before, packets, mine, sizes, stamps, ticks, out: DemuxChunk) -> None:
+        """Cut the port's stream at each timestamp packet that closes new bytes."""
+        added = np.zeros(packets, np.int64)
+        added[mine] = sizes
+        ends = np.cumsum(added)[stamps]
+        ends += before
+        previous = np.empty_like(ends)
+        previous[0] = self._dated.get(port, 0)
+        previous[1:] = ends[:-1]
+        new = ends > previous
+        if new.any():
+            out.times[port] = PortTimes(ends[new], ticks[new])
+            self._dated[port] = int(ends[-1])
+
+
+# Indexed by packet length: the value bits of a format-1 local timestamp.
+_GROUP_MASK = np.array([0, 0] + [(1 << 7 * g) - 1 for g in range(1, 5)], np.uint32)
+
+
+def _distinct(ports: np.ndarray) -> list[int]:
+    """The ports present, ascending; usually one or two, so avoid sorting them all."""
+    if ports.size == 0:
+        return []
+    if (ports == ports[0]).all():
+        return [int(ports[0])]
+    if ports.max() < 1 << 16:
+        return np.flatnonzero(np.bincount(ports)).tolist()
+    return np.unique(ports).tolist()
+
+
+def _extension_values(buf, lengths, starts, headers) -> np.ndarray:
+    """EX of extension packets: header bits 6:4, then 7 bits per continuation byte."""
+    value = ((headers >> 4) & 0x07).astype(np.int64)
+    groups = lengths[starts].astype(np.int64) - 1
+    for k in range(int(groups.max(initial=0))):
+        has = groups > k
+        value[has] |= (buf[starts[has] + 1 + k] & 0x7F).astype(np.int64) << (3 + 7 * k)
+    return value
+
+
+def _gather(padded: np.ndarray, first: np.ndarray, sizes: np.ndarray) -> bytes:
+    """Concatenate padded[first[i] : first[i] + sizes[i]] for all i."""
+    size = int(sizes[0])
+    if (sizes == size).all():
+        # Overlapping unaligned words, one per byte offset: one gather per packet.
+        return words(padded, size)[first].tobytes()
+    sizes = sizes.astype(np.int64)
+    shift = np.repeat(first - (np.cumsum(sizes) - sizes), sizes)
+    return padded[shift + np.arange(shift.shape[0])].tobytes()

@@ -1,0 +1,159 @@
+"""ITM packet headers and the length of the packet that would start at every byte offset.
+
+The demultiplexer does not parse packet by packet. It computes, for every
+offset of a buffer at once, how long a packet starting there would be, and
+only then finds which offsets really start packets (`heapgui.capture.itm_chain`).
+The byte-level rules are section 1 of docs/heaptrace-formats.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+# Packet kinds, one code per header byte value.
+INVALID = 0  # reserved header: not a packet start
+SYNC = 1  # 0x00: at least five 0x00 bytes then 0x80
+OVERFLOW = 2  # 0x70
+STIMULUS = 3  # software source (SWIT): bits 1:0 size code, bit 2 = 0, bits 7:3 address
+HARDWARE = 4  # hardware source (DWT): as SWIT with bit 2 = 1
+LOCAL_TS1 = 5  # 0b11TT0000 then 1-4 continuation bytes
+LOCAL_TS2 = 6  # 0b0DDD0000, DDD in 1..6: a delta of DDD, no payload
+GLOBAL_TS = 7  # 0x94 / 0xB4 then continuation bytes
+EXTENSION = 8  # hdr & 0x0B == 0x08; C (bit 7) = continuation bytes follow
+KIND_COUNT = 9
+
+# Lengths are packet bytes including the header; 0 marks an invalid start and
+# INCOMPLETE a packet that runs past the end of the bytes seen so far.
+INCOMPLETE = -1
+CONTINUED = 64  # length codes from here up: a header followed by continuation bytes
+
+SYNC_ZEROS = 5  # 47 zero bits and a one, on a byte-aligned wire: 0x00 x5 then 0x80
+SYNC_END = 0x80
+
+# Most continuation (bit 7 = "more") payload bytes each packet kind may carry:
+# a local timestamp holds 28 bits, an extension 32 bits after its 3 header bits,
+# a GTS2 global timestamp up to bit 63 (6 bytes). One more byte with bit 7 set
+# makes the header invalid, which is how garbage with long 0x80+ runs is caught.
+CONTINUATION_CAP = {LOCAL_TS1: 4, GLOBAL_TS: 6, EXTENSION: 4}
+LOOKAHEAD = max(CONTINUATION_CAP.values())
+MAX_PACKET = 1 + LOOKAHEAD  # longest packet other than a sync
+
+
+def _header_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Kind and length code for each of the 256 header values.
+
+    The length code is the packet length for fixed-length packets, 0 for
+    reserved headers and 0x00, and CONTINUED + cap for headers followed by at
+    most `cap` continuation bytes.
+    """
+    kind = np.zeros(256, np.uint8)
+    code = np.zeros(256, np.int32)
+    for hdr in range(256):
+        size_code = hdr & 0x03
+        if hdr == 0x00:
+            kind[hdr] = SYNC
+        elif hdr == 0x70:
+            kind[hdr], code[hdr] = OVERFLOW, 1
+        elif size_code:
+            kind[hdr] = HARDWARE if hdr & 0x04 else STIMULUS
+            code[hdr] = 1 + (1 << (size_code - 1))
+        elif hdr & 0x0F == 0x00 and hdr & 0xC0 == 0xC0:
+            kind[hdr], code[hdr] = LOCAL_TS1, CONTINUED + CONTINUATION_CAP[LOCAL_TS1]
+        elif hdr & 0x8F == 0x00:  # 0x10..0x60; 0x00 and 0x70 were taken above
+            kind[hdr], code[hdr] = LOCAL_TS2, 1
+        elif hdr in (0x94, 0xB4):
+            kind[hdr], code[hdr] = GLOBAL_TS, CONTINUED + CONTINUATION_CAP[GLOBAL_TS]
+        elif hdr & 0x0B == 0x08:
+            kind[hdr] = EXTENSION
+            code[hdr] = CONTINUED + CONTINUATION_CAP[EXTENSION] if hdr & 0x80 else 1
+        # Everything else (0x80-0xB0, 0bxxxx0100 but the two GTS) is reserved: INVALID.
+    return kind, code
+
+
+KIND, _LENGTH_CODE = _header_tables()
+
+# Reading 8 bytes after any offset must stay inside the buffer: callers pad
+# with PAD bytes that all say "more", so a continuation run reaching the
+# padding is merely cut off, never terminated by it.
+PAD = 8
+PAD_BYTES = b"\xff" * PAD
+_MORE_BITS = np.uint64(0x8080808080808080)
+_BYTE_SUM = np.uint64(0x0101010101010101)
+
+_FIVE_ZEROS = bytes(SYNC_ZEROS)
+_NON_ZERO = re.compile(rb"[^\x00]")
+
+
+def words(padded: np.ndarray, size: int) -> np.ndarray:
+    """Little-endian `size`-byte words starting at every offset of `padded` (a view)."""
+    dtype = np.dtype(f"<u{size}")
+    return np.ndarray((padded.shape[0] - size + 1,), dtype, padded, 0, (1,))
+
+
+def packet_lengths(padded: np.ndarray, data: bytes) -> np.ndarray:
+    """Length of the packet starting at each offset of the data (int32).
+
+    `padded` is the data followed by PAD_BYTES; `data` is the same bytes
+    without the padding, for fast substring search. Returns 0 where no valid
+    packet can start and INCOMPLETE where the packet needs bytes beyond the
+    end to be decided.
+    """
+    n = len(data)
+    lengths = np.take(_LENGTH_CODE, padded[:n])
+    _continuation_lengths(padded, n, lengths)
+    _sync_lengths(padded, data, lengths)
+    # Fixed-length packets near the end may be cut off.
+    tail = max(0, n - MAX_PACKET)
+    ends = np.arange(tail, n, dtype=np.int32) + lengths[tail:]
+    cut = (ends > n) & (lengths[tail:] > 0)
+    lengths[tail:][cut] = INCOMPLETE
+    return lengths
+
+
+def _continuation_lengths(padded: np.ndarray, n: int, lengths: np.ndarray) -> None:
+    """Fill in headers followed by continuation bytes (local/global timestamps, extensions)."""
+    starts = np.flatnonzero(lengths >= CONTINUED)
+    if starts.size == 0:
+        return
+    cap = lengths[starts] - CONTINUED
+    # Count the leading "more" bytes among the 8 after each header, all at
+    # once in a 64-bit word: isolate the first byte without bit 7, then add up
+    # the bit-7 flags below it.
+    after = words(padded, 8)[starts + 1]
+    stops = ~after & _MORE_BITS
+    first_stop = stops & (np.uint64(0) - stops)
+    below = (first_stop - np.uint64(1)) & _MORE_BITS
+    more = ((below >> np.uint64(7)) * _BYTE_SUM >> np.uint64(56)).astype(np.int32)
+    ok = more < cap
+    result = np.where(ok, more + 2, 0)
+    # Too many "more" bytes is invalid only when they are all real bytes.
+    result[~ok & (starts + cap >= n)] = INCOMPLETE
+    lengths[starts] = result
+
+
+def _sync_lengths(padded: np.ndarray, data: bytes, lengths: np.ndarray) -> None:
+    """Fill in sync packets: runs of at least five zeros ended by 0x80.
+
+    Runs that long only occur in syncs and garbage (no other header is 0x00),
+    so a search loop over them is cheap. A run reaching the end is undecided.
+    """
+    n = len(data)
+    at = data.find(_FIVE_ZEROS)
+    while at >= 0:
+        found = _NON_ZERO.search(data, at + SYNC_ZEROS)
+        end = found.start() if found else n
+        if end == n:
+            break
+        if padded[end] == SYNC_END:
+            first = np.arange(at, end - SYNC_ZEROS + 1, dtype=np.int32)
+            lengths[at : end - SYNC_ZEROS + 1] = end + 1 - first
+        at = data.find(_FIVE_ZEROS, end)
+    # Trailing zeros, however few, may still become a sync.
+    trailing = n - len(data.rstrip(b"\x00")) if n and data[-1] == 0 else 0
+    if trailing:
+        lengths[n - trailing :] = INCOMPLETE

@@ -1,0 +1,75 @@
+"""`heapgui-cli demux`: one ITM port's payload bytes out of a raw SWO capture.
+
+`demux capture.swo -o heaptrace` writes what `drone log :31` would have
+written for the same bytes, so a kept `.swo` file can be re-analysed later.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from heapgui.capture.itm import ItmDemux
+from heapgui.errors import DecodeError, HeapguiError
+
+logger = logging.getLogger(__name__)
+
+HEAPTRACE_PORT = 31
+READ_SIZE = 4 << 20  # a large capture streams through in pieces of this size
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("demux", help="extract one ITM port from a raw SWO capture")
+    parser.add_argument("swo", metavar="FILE.swo", help="raw SWO capture (ITM packets)")
+    parser.add_argument(
+        "-p",
+        "--port",
+        type=_port,
+        default=HEAPTRACE_PORT,
+        help=f"stimulus port to extract (default: {HEAPTRACE_PORT}, the heap trace)",
+    )
+    parser.add_argument(
+        "-o", "--output", required=True, metavar="OUT", help="file for the port's bytes"
+    )
+    parser.set_defaults(run=run)
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text, 0)
+    except ValueError:
+        port = -1
+    if port < 0:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}: expected a number from 0")
+    return port
+
+
+def run(args: argparse.Namespace) -> int:
+    source, target = Path(args.swo), Path(args.output)
+    if target.exists() and target.resolve() == source.resolve():
+        raise HeapguiError(f"{target}: the output would overwrite the SWO capture")
+    demux = ItmDemux()
+    with source.open("rb") as swo, target.open("wb") as out:
+        while data := swo.read(READ_SIZE):
+            out.write(demux.feed(data).payload(args.port))
+        out.write(demux.finish().payload(args.port))
+    if demux.stats.bytes_in and demux.skipped_bytes == demux.stats.bytes_in:
+        target.unlink()
+        raise DecodeError(0, "ITM packets", "none (wrong baud rate?)", str(source))
+    sys.stderr.write(_summary(source, demux) + "\n")
+    return 0
+
+
+def _summary(source: Path, demux: ItmDemux) -> str:
+    counts = sorted(demux.stats.port_bytes.items())
+    ports = ", ".join(f"port {p}: {n} bytes" for p, n in counts) or "no stimulus data"
+    skipped = demux.skipped_bytes
+    where = f" (first at offset {demux.first_skip})" if skipped else ""
+    truncated = demux.stats.truncated_bytes
+    cut = f", {truncated} bytes of an unfinished packet at the end" if truncated else ""
+    return (
+        f"{source}: {demux.stats.bytes_in} bytes; {ports}; "
+        f"{demux.stats.overflows} overflows; {skipped} skipped bytes{where}{cut}"
+    )
