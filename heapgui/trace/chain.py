@@ -15,7 +15,7 @@ Method (see docs/performance-notes.md, "Variable-length records"):
 
 1. **Probe.** Cut ``[start, stop)`` into blocks of a few KB. The chain enters
    a block at one of its first ``max_length`` bytes, so start a chain at each
-   of them, in all blocks at once, for PROBE_STEPS steps. A chain that lands on
+   of them, in all blocks at once, for up to PROBE_STEPS steps. A chain that lands on
    a byte another chain of its block has visited has merged into it and stops.
    The survivors are usually one chain per block (a few in strictly periodic
    data); their positions are the block's *landmarks*. Every chain entering
@@ -56,7 +56,8 @@ DEAD = 1 << 62
 StepFn = Callable[[np.ndarray], np.ndarray]
 ResyncFn = Callable[[int], "int | None"]
 
-PROBE_STEPS = 32  # records followed from every entry phase to find a block's landmarks
+PROBE_STEPS = 32  # most records followed from every entry phase to find a block's landmarks
+WALL = 255  # label of probe slots a chain may not enter
 PIECE_BYTES = 8 << 20  # bounds memory per lockstep pass and keeps the gathers cache-friendly
 WALK_BYTES = 16 << 10  # below this a scalar walk beats the numpy set-up cost
 WALK_CHUNK = 512  # positions stepped per numpy call during a scalar walk
@@ -118,8 +119,9 @@ def _follow_piece(
         end, gave_up = _walk(step, start, stop, {}, resync, jumps, walked)
         return _join(walked), end, gave_up
 
-    block = _block_size(stop - start, max_length)
-    landmarks, advance = _probe(step, start, stop, max_length, block)
+    probe_steps = _probe_steps(stop - start)
+    block = _block_size(stop - start, max_length, probe_steps)
+    landmarks, advance = _probe(step, start, stop, max_length, block, probe_steps)
     seg_starts = np.concatenate([np.array([start], np.int64), landmarks])
     # Size the first round so that nearly every segment finishes in it.
     rows, first_hit = _segments(step, seg_starts, stop, int(block / advance * 1.03) + MIN_ROUND)
@@ -151,77 +153,67 @@ def _follow_piece(
         seg = seg_of[end]
 
 
-def _block_size(span: int, max_length: int) -> int:
-    """Blocks long enough that probing is a small share of the work.
+def _probe_steps(span: int) -> int:
+    """More probe steps for big inputs, where each extra landmark costs a whole segment.
 
-    Larger blocks mean more lockstep steps, smaller ones more segments to
-    stitch; a few KB balances the two for big inputs.
+    On small inputs the per-step numpy overhead of probing dominates instead.
     """
-    floor = 8 * max_length * (PROBE_STEPS + 1)
-    return max(floor, min(8192, int(np.sqrt(span * 64))))
+    return min(PROBE_STEPS, max(8, span >> 15))
+
+
+def _block_size(span: int, max_length: int, probe_steps: int) -> int:
+    """Blocks of a few KB for big inputs, smaller ones for small inputs.
+
+    Each lockstep step costs a fixed numpy call overhead plus a little per
+    segment, and a block's segment takes about block / record-length steps;
+    each block adds a segment to stitch in Python. The square root balances
+    the two. A block must hold a probe window or its chains never survive it.
+    """
+    floor = 2 * max_length * (probe_steps + 1)
+    return max(floor, min(8192, int(np.sqrt(span * 8))))
 
 
 def _probe(
-    step: StepFn, start: int, stop: int, max_length: int, block: int
+    step: StepFn, start: int, stop: int, max_length: int, block: int, probe_steps: int
 ) -> tuple[np.ndarray, float]:
     """Landmarks: where the chains from every entry phase of each block have got to.
 
     Each block has a small label window; a chain stepping onto a labelled byte
-    has merged into the chain that labelled it and stops. Chains that die or
-    leave their block stop too. Returns the positions of the survivors after
-    PROBE_STEPS steps, sorted, and their mean advance per step (bytes per
+    has merged into the chain that labelled it and stops. The window's end and
+    the block's end are pre-labelled as walls, so chains leaving them (or
+    dying) stop the same way. Returns the positions of the survivors after
+    `probe_steps` steps, sorted, and their mean advance per step (bytes per
     record), which sizes the lockstep rounds.
     """
     nblocks = -(-(stop - start) // block)
+    window = max_length * (probe_steps + 1)  # a chain cannot get further in probe_steps steps
+    slots = window + max_length  # plus room to land beyond it
     block_start = start + np.arange(nblocks, dtype=np.int64) * block
-    block_end = np.minimum(block_start + block, stop)
-    window = max_length * (PROBE_STEPS + 1)  # a chain cannot get further in PROBE_STEPS steps
+    room = np.minimum(np.minimum(stop - block_start, block), window)
+    labels = np.where(np.arange(slots) < room[:, None], 0, WALL).astype(np.uint8).ravel()
+    labels[-1] = WALL  # where steps that died or ran far are clipped to
 
-    which = np.repeat(np.arange(nblocks, dtype=np.int64), max_length)
-    phase = np.tile(np.arange(max_length, dtype=np.int64), nblocks)
-    pos = block_start[which] + phase
-    inside = pos < block_end[which]
-    pos, which, phase = pos[inside], which[inside], phase[inside]
-    origin = pos
-    label_base = which * window - block_start[which]  # label index = label_base + position
-    # A chain leaving its block (or, against the contract, its window) stops being probed.
-    chain_end = np.minimum(block_end, block_start + window)[which]
-    tag = (phase + 1).astype(np.uint8)
-
-    labels = np.zeros(nblocks * window, np.uint8)
+    phase = np.arange(max_length, dtype=np.int64)
+    starts = (block_start[:, None] + phase).ravel()
+    label_base = np.repeat(np.arange(nblocks, dtype=np.int64) * slots - block_start, max_length)
+    tag = np.tile((phase + 1).astype(np.uint8), nblocks)
+    inside = labels[label_base + starts] == 0
+    pos, label_base, tag = starts[inside], label_base[inside], tag[inside]
     labels[label_base + pos] = tag
-    for _ in range(PROBE_STEPS):
-        nxt = step(pos)
-        keep = nxt < chain_end
-        nxt, origin, label_base, chain_end, tag = (
-            nxt[keep],
-            origin[keep],
-            label_base[keep],
-            chain_end[keep],
-            tag[keep],
-        )
-        where = label_base + nxt
-        keep = labels[where] == 0
-        nxt, origin, label_base, chain_end, tag, where = (
-            nxt[keep],
-            origin[keep],
-            label_base[keep],
-            chain_end[keep],
-            tag[keep],
-            where[keep],
-        )
+    for _ in range(probe_steps):
+        pos = step(pos)
+        where = label_base + pos
+        fresh = labels.take(where, mode="clip") == 0
+        if not fresh.all():
+            pos, label_base, tag, where = pos[fresh], label_base[fresh], tag[fresh], where[fresh]
         labels[where] = tag
-        keep = labels[where] == tag  # two chains of a block landing together: one carries on
-        pos, origin, label_base, chain_end, tag = (
-            nxt[keep],
-            origin[keep],
-            label_base[keep],
-            chain_end[keep],
-            tag[keep],
-        )
+        won = labels[where] == tag  # two chains of a block landing together: one carries on
+        if not won.all():
+            pos, label_base, tag = pos[won], label_base[won], tag[won]
         if not pos.size:
             return pos, float(max_length)
-    return np.sort(pos), float(np.mean(pos - origin)) / PROBE_STEPS
+    ahead = (pos - start) % block  # survivors are still inside their blocks
+    return np.sort(pos), float(np.mean(ahead)) / probe_steps
 
 
 def _segments(

@@ -51,30 +51,39 @@ class LegacyDecoder(ChainDecoder):
         kind = _KIND.take(data.take(starts))
         stored = value_view(buf, 2, self.big_endian)[starts]
         pair = np.flatnonzero(kind >= GROW)
-        stored_new = np.zeros(starts.size, np.uint32)
-        stored_new[pair] = value_view(buf, 6, self.big_endian)[starts[pair]]
+        stored_new = value_view(buf, 6, self.big_endian)[starts[pair]]
         invalid = stored == 0
-        invalid[pair] |= stored_new[pair] == 0
+        invalid[pair[stored_new == 0]] = True
         if invalid.any():
-            bad = np.flatnonzero(invalid)
-            offset = base + int(starts[bad[0]])
-            if self.strict:
-                raise DecodeError(offset, "a non-zero stored value", "0x00000000")
-            self.problems.add(INVALID_VALUE, offset, int(bad.size))
-            keep = ~invalid
-            kind, starts, stored, stored_new = (
-                kind[keep],
-                starts[keep],
-                stored[keep],
-                stored_new[keep],
+            kind, stored, starts, stored_new = self._drop_invalid(
+                invalid, pair, kind, stored, starts, stored_new, base
             )
             pair = np.flatnonzero(kind >= GROW)
         key = np.uint32(KEY)
         new_size = np.zeros(starts.size, np.uint32)
-        new_size[pair] = stored_new[pair] ^ key
+        new_size[pair] = stored_new ^ key
         self.record_bytes += 6 * starts.size + 4 * pair.size
         offset = starts + base if base else starts
         return Records.build(kind, stored ^ key, new_size, offset)
+
+    def _drop_invalid(
+        self,
+        invalid: np.ndarray,
+        pair: np.ndarray,
+        kind: np.ndarray,
+        stored: np.ndarray,
+        starts: np.ndarray,
+        stored_new: np.ndarray,
+        base: int,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Records holding a stored 0: an error in strict mode, else counted and dropped."""
+        bad = np.flatnonzero(invalid)
+        offset = base + int(starts[bad[0]])
+        if self.strict:
+            raise DecodeError(offset, "a non-zero stored value", "0x00000000")
+        self.problems.add(INVALID_VALUE, offset, int(bad.size))
+        keep = ~invalid
+        return kind[keep], stored[keep], starts[keep], stored_new[keep[pair]]
 
     def _found(self, data: np.ndarray, pos: int) -> str:
         return "0x" + data[pos : pos + 2].tobytes().hex().upper()
@@ -85,7 +94,8 @@ def encode_legacy(records: Records, big_endian: bool = False) -> bytes:
 
     A size equal to the key would be stored as the forbidden value 0.
     """
-    sizes = np.concatenate([records.size, records.new_size[records.kind >= GROW]])
-    if np.any(sizes == KEY):
+    stored_zero = records.size == KEY
+    stored_zero |= (records.new_size == KEY) & (records.kind >= GROW)
+    if stored_zero.any():
         raise ValueError(f"size {KEY:#x} cannot be stored in the legacy format (stored value 0)")
     return pack_records(records, HEADERS, big_endian, KEY)

@@ -4,10 +4,16 @@ The header fixes the record's kind and so its length; the values follow. Both
 decoders find record starts with `heapgui.trace.chain.follow_chain` and read
 the values with vectorised gathers, so no Python code runs per record.
 
-Resynchronisation after corrupt bytes: the decoder skips to the next
+Resynchronisation after a corrupt header (tolerant mode): skip to the next
 *plausible* record start, the first position from which RUN_LENGTH valid
-headers follow each other (or valid headers reach the end of the data). A
-single byte that happens to look like a header does not end the skip.
+headers follow each other (or valid headers reach the end of the data), so a
+stray byte that looks like a header does not end the skip. Strict mode stops
+at the first corrupt header instead, as drone does.
+
+Streaming: a feed settles only what more data cannot change. A record cut by
+the end of the buffer, or a resync candidate whose run reaches the end, waits
+for the next feed; a trailing partial record at the end of the stream is
+dropped without complaint (the capture stopped mid-record).
 """
 
 from __future__ import annotations
@@ -70,13 +76,14 @@ class ChainDecoder(Decoder):
         data = np.frombuffer(buf, np.uint8)
         size = data.size
         start = 0
-        if self._resyncing:
-            start, known = self._plausible_from(data, 0, final)
-            if start is None:
+        if self._resyncing:  # the previous feed ended inside a corrupt region
+            resumed, known = self._plausible_from(data, 0, final)
+            if resumed is None:
                 self._skip_corrupt(data, base, 0, known)
                 return Records.empty(), known
-            self._skip_corrupt(data, base, 0, start)
+            self._skip_corrupt(data, base, 0, resumed)
             self._resyncing = False
+            start = resumed
 
         undecided = [size]  # where the resync that gave up ran out of data
 
@@ -155,12 +162,12 @@ class ChainDecoder(Decoder):
         return status
 
 
-def value_view(buf: bytes, skip: int, big_endian: bool = False) -> np.ndarray:
+def value_view(buf: bytes | np.ndarray, skip: int, big_endian: bool = False) -> np.ndarray:
     """32-bit values starting at every byte offset of `buf`, shifted by `skip` bytes.
 
-    ``value_view(buf, 1)[i]`` is the value stored at bytes i+1 to i+4. A gather
-    from this overlapping, strided view reads unaligned values without building
-    them byte by byte.
+    ``value_view(buf, 1)[i]`` is the value stored at bytes i+1 to i+4. Gathers
+    from (and scatters into) this overlapping, strided view read and write
+    unaligned values without handling them byte by byte.
     """
     count = max(len(buf) - 3 - skip, 0)
     dtype = np.dtype(">u4" if big_endian else "<u4")
@@ -176,20 +183,19 @@ def pack_records(
 
     `headers[kind]` holds each kind's header bytes; values are XORed with `key`.
     """
-    kind = records.kind.astype(np.int64)
-    if kind.size and (kind.min() < 0 or kind.max() > 3):
+    kind = records.kind
+    if kind.size and kind.max() > 3:
         raise ValueError("record kinds must be 0-3 (alloc, dealloc, grow, shrink)")
-    header_len = headers.shape[1]
+    header_length = headers.shape[1]
     pair = np.flatnonzero(kind >= GROW)
-    length = np.full(kind.size, header_len + 4, np.int64)
+    length = np.full(kind.size, header_length + 4, np.int64)
     length[pair] += 4
     starts = np.cumsum(length) - length
     out = np.zeros(int(length.sum()), np.uint8)
-    out[starts[:, None] + np.arange(header_len)] = headers[kind]
-    dtype = np.dtype(">u4" if big_endian else "<u4")
-    value_bytes = np.arange(4)
-    first = (records.size.astype(np.uint32) ^ np.uint32(key)).astype(dtype)
-    out[starts[:, None] + header_len + value_bytes] = first.view(np.uint8).reshape(-1, 4)
-    second = (records.new_size[pair].astype(np.uint32) ^ np.uint32(key)).astype(dtype)
-    out[starts[pair, None] + header_len + 4 + value_bytes] = second.view(np.uint8).reshape(-1, 4)
+    for i in range(header_length):
+        out[starts + i] = headers[kind, i]
+    key32 = np.uint32(key)
+    value_view(out, header_length, big_endian)[starts] = records.size.astype(np.uint32) ^ key32
+    second = records.new_size[pair].astype(np.uint32) ^ key32
+    value_view(out, header_length + 4, big_endian)[starts[pair]] = second
     return out.tobytes()
