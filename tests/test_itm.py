@@ -290,7 +290,7 @@ def test_offsets_after_a_counted_zero_run_stay_exact():
     demux = ItmDemux()
     demux.feed(bytes([0x04]) + bytes(100))  # garbage, then a zero run to the end
     demux.feed(b"\x01")  # ends the run without a sync; a 1-byte write begins
-    chunk = demux.feed(b"A\x70")  # its payload, then an overflow
+    chunk = DemuxChunk.concat([demux.feed(b"A\x70"), demux.finish()])  # payload, overflow
     assert chunk.payloads == {0: b"A"}
     assert demux.skipped_bytes == 101 and demux.first_skip == 0
     assert demux.stats.first_overflow == 103
