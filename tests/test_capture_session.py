@@ -362,6 +362,29 @@ def test_records_wait_for_their_timestamp(tmp_path):
     assert len(final.records) == 1  # the end of the stream dates the tail
 
 
+def test_updates_merge_into_one_batch(tmp_path):
+    records = workload(2000, seed=11)
+    data = encode_framed(records)
+    swo, _ = dated_stream(data, seed=2)
+    swo += ItmEncoder().stimulus(0, "log ✓\n".encode(), 1)
+    session = CaptureSession(Pieces(swo, 301), tmp_path / "heaptrace", date_wait=60)
+    run = Run()
+    session.start()
+    poll_until_finished(session, run)
+    batch = CaptureUpdate.merge(run.updates)
+    assert batch.records.first_index == 0
+    assert batch.records.to_tuples() == records.to_tuples()
+    assert np.array_equal(batch.records.timestamp, run.timestamps)
+    assert np.array_equal(batch.timeline, run.timeline)
+    assert batch.text == {0: "log ✓\n"}
+    assert batch.summary is run.last.summary and batch.counters == run.last.counters
+    # Every update, even an empty one, carries dates and its place in the trace.
+    for update in run.updates:
+        assert update.records.timestamp is not None
+    later = session.poll()
+    assert later.records.first_index == len(records) and later.records.timestamp.size == 0
+
+
 # Text ports -----------------------------------------------------------------------
 
 

@@ -132,6 +132,22 @@ class CaptureUpdate:
     def error(self) -> HeapguiError | None:
         return self.summary.error if self.summary is not None else None
 
+    @classmethod
+    def merge(cls, updates: list[CaptureUpdate]) -> CaptureUpdate:
+        """Consecutive updates as one batch, for a worker that signals a few times a second."""
+        text: dict[int, list[str]] = {}
+        for update in updates:
+            for port, part in update.text.items():
+                text.setdefault(port, []).append(part)
+        last = updates[-1]
+        return cls(
+            Records.concat([u.records for u in updates]),
+            np.concatenate([u.timeline for u in updates]),
+            {port: "".join(parts) for port, parts in text.items()},
+            last.counters,
+            last.summary,
+        )
+
 
 @dataclass
 class _Held:
@@ -139,11 +155,11 @@ class _Held:
 
     records: Records
     ends: np.ndarray  # completing position (exclusive) of each record
-    since: float = 0.0
+    decoded: np.ndarray  # when each record was decoded, for the DATE_WAIT limit
 
     @classmethod
-    def empty(cls) -> _Held:
-        return cls(Records.empty(), np.empty(0, np.int64))
+    def empty(cls, first_index: int = 0) -> _Held:
+        return cls(Records.empty(first_index), np.empty(0, np.int64), np.empty(0))
 
 
 @dataclass
@@ -293,34 +309,31 @@ class CaptureSession:
     def _date(self, records: Records, final: bool) -> Records:
         """Timestamp what can be dated; hold back the rest (see the module docstring)."""
         now = self._clock()
+        held = self._held if len(self._held.records) else _Held.empty(records.first_index)
         if len(records):
             ends = records.offset + self._record_bytes[records.kind]
             np.maximum.accumulate(ends, out=ends)
             np.maximum(ends, self._last_end, out=ends)
             self._last_end = int(ends[-1])
-            if not len(self._held.records):
-                self._held.since = now
-            self._held.records = Records.concat([self._held.records, records])
-            self._held.ends = np.concatenate([self._held.ends, ends])
-        held = self._held
-        if not len(held.records):
-            return held.records
+            held = _Held(
+                Records.concat([held.records, records]),
+                np.concatenate([held.ends, ends]),
+                np.concatenate([held.decoded, np.full(len(records), now)]),
+            )
         ticks = self._heap_clock.ticks_at(held.ends - 1)
-        undated = ticks < 0
         cut = len(ticks)
-        if undated.any():
-            if not final and now - held.since < self._date_wait:
-                cut = int(np.argmax(undated))
+        undated = np.flatnonzero(ticks < 0)  # a suffix: dates only ever grow
+        if undated.size:
+            if not final and now - held.decoded[undated[0]] < self._date_wait:
+                cut = int(undated[0])
             else:
                 ticks[undated] = self.demux.stats.ticks
         released = held.records.slice(0, cut)
         released.timestamp = ticks[:cut]
-        self._held = _Held(held.records.slice(cut, len(held.records)), held.ends[cut:], held.since)
-        if cut and len(self._held.records):
-            self._held.since = now
+        self._held = _Held(held.records.slice(cut, len(ticks)), held.ends[cut:], held.decoded[cut:])
         # Later records complete at or after these positions: older datings are not needed.
-        needed = int(self._held.ends[0]) - 1 if len(self._held.records) else self._last_end - 1
-        self._heap_clock.forget_before(max(needed, 0))
+        needed = int(self._held.ends[0]) if cut < len(ticks) else self._last_end
+        self._heap_clock.forget_before(max(needed - 1, 0))
         return released
 
     def _counters(self) -> CaptureCounters:
@@ -389,9 +402,9 @@ class CaptureSession:
 
     def _empty_update(self) -> CaptureUpdate:
         counters = self.summary.counters if self.summary is not None else self._counters()
-        return CaptureUpdate(
-            Records.empty(self.stats.records), np.empty(0, np.int64), {}, counters, self.summary
-        )
+        records = Records.empty(self.stats.records)
+        records.timestamp = np.empty(0, np.int64)
+        return CaptureUpdate(records, np.empty(0, np.int64), {}, counters, self.summary)
 
 
 def _create(path: Path) -> BinaryIO:
