@@ -56,7 +56,8 @@ DEAD = 1 << 62
 StepFn = Callable[[np.ndarray], np.ndarray]
 ResyncFn = Callable[[int], "int | None"]
 
-PROBE_STEPS = 32  # most records followed from every entry phase to find a block's landmarks
+PROBE_STEPS = 64  # most records followed from every entry phase to find a block's landmarks
+PROBE_CHECK = 4  # probe steps between looking for blocks down to one chain
 WALL = 255  # label of probe slots a chain may not enter
 PIECE_BYTES = 8 << 20  # bounds memory per lockstep pass and keeps the gathers cache-friendly
 WALK_BYTES = 16 << 10  # below this a scalar walk beats the numpy set-up cost
@@ -181,9 +182,11 @@ def _probe(
     Each block has a small label window; a chain stepping onto a labelled byte
     has merged into the chain that labelled it and stops. The window's end and
     the block's end are pre-labelled as walls, so chains leaving them (or
-    dying) stop the same way. Returns the positions of the survivors after
-    `probe_steps` steps, sorted, and their mean advance per step (bytes per
-    record), which sizes the lockstep rounds.
+    dying) stop the same way. A block whose chains are down to one has its
+    landmark; blocks with several keep probing (out-of-phase chains often die
+    or merge after tens of records) until `probe_steps`, and then all their
+    survivors are landmarks. Returns the landmarks, sorted, and the mean
+    advance per step (bytes per record), which sizes the lockstep rounds.
     """
     nblocks = -(-(stop - start) // block)
     window = max_length * (probe_steps + 1)  # a chain cannot get further in probe_steps steps
@@ -198,9 +201,12 @@ def _probe(
     label_base = np.repeat(np.arange(nblocks, dtype=np.int64) * slots - block_start, max_length)
     tag = np.tile((phase + 1).astype(np.uint8), nblocks)
     inside = labels[label_base + starts] == 0
+    # Chains stay in block order, which the "alone in its block" test relies on.
     pos, label_base, tag = starts[inside], label_base[inside], tag[inside]
     labels[label_base + pos] = tag
-    for _ in range(probe_steps):
+    found: list[np.ndarray] = []
+    advance: list[np.ndarray] = []
+    for taken in range(1, probe_steps + 1):
         pos = step(pos)
         where = label_base + pos
         fresh = labels.take(where, mode="clip") == 0
@@ -210,10 +216,21 @@ def _probe(
         won = labels[where] == tag  # two chains of a block landing together: one carries on
         if not won.all():
             pos, label_base, tag = pos[won], label_base[won], tag[won]
+        if taken % PROBE_CHECK and taken < probe_steps:
+            continue
+        which = (pos - start) // block
+        alone = np.ones(pos.size, bool)
+        alone[1:] &= which[1:] != which[:-1]
+        alone[:-1] &= which[:-1] != which[1:]
+        done = alone if taken < probe_steps else np.ones(pos.size, bool)
+        found.append(pos[done])
+        advance.append((pos[done] - start) % block / taken)
+        pos, label_base, tag = pos[~done], label_base[~done], tag[~done]
         if not pos.size:
-            return pos, float(max_length)
-    ahead = (pos - start) % block  # survivors are still inside their blocks
-    return np.sort(pos), float(np.mean(ahead)) / probe_steps
+            break
+    landmarks = np.sort(np.concatenate(found)) if found else np.empty(0, np.int64)
+    mean_advance = float(np.concatenate(advance).mean()) if landmarks.size else max_length
+    return landmarks, mean_advance
 
 
 def _segments(
