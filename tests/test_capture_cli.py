@@ -180,7 +180,7 @@ def test_ctrl_c_stops_cleanly_with_a_complete_file(tmp_path):
         text=True,
     ) as process:
         # Wait for the firmware's first line: the capture is running.
-        assert process.stdout.readline() == "boot\n"
+        assert process.stdout.readline() == "boot\n", process.stderr.read()
         end = time.monotonic() + 30
         while out_file.stat().st_size < 10_000 and time.monotonic() < end:
             time.sleep(0.05)
@@ -190,10 +190,10 @@ def test_ctrl_c_stops_cleanly_with_a_complete_file(tmp_path):
     assert "Traceback" not in err
     data = out_file.read_bytes()
     saved = SAVED.search(err)
-    assert saved and int(saved[1]) == len(data) >= 10_000
+    assert saved and int(saved[1]) == len(data) >= 10_000, err
     decoder = FramedDecoder()
-    assert len(decoder.feed(data)) + len(decoder.finish()) == int(saved[2])
-    assert not list(decoder.problems)
+    assert len(decoder.feed(data)) + len(decoder.finish()) == int(saved[2]), err
+    assert not list(decoder.problems), err
 
 
 def test_help_lists_capture(capsys):
