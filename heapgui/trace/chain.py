@@ -15,11 +15,12 @@ Method (see docs/performance-notes.md, "Variable-length records"):
 
 1. **Probe.** Cut ``[start, stop)`` into blocks of a few KB. The chain enters
    a block at one of its first ``max_length`` bytes, so start a chain at each
-   of them, in all blocks at once, for up to PROBE_STEPS steps. A chain that lands on
-   a byte another chain of its block has visited has merged into it and stops.
-   The survivors are usually one chain per block (a few in strictly periodic
-   data); their positions are the block's *landmarks*. Every chain entering
-   the block passes a landmark unless it dies or ends first.
+   of them, in all blocks at once. A chain that lands on a byte another chain
+   of its block has visited has merged into it and stops. A block is settled
+   once one chain is left (usually after a few records); ambiguous blocks
+   keep probing for up to PROBE_STEPS steps (strictly periodic data stays
+   ambiguous). The survivors' positions are the block's *landmarks*. Every
+   chain entering the block passes a landmark unless it dies or ends first.
 2. **Segments.** Follow one chain from the start and one from every landmark,
    all in lockstep, one gather per step, until each lands on a landmark, dies
    or reaches ``stop``. Each segment is about one block long.
