@@ -82,26 +82,56 @@ def test_seed_generate_text_is_drones(capsys, samples, fmt):
 @pytest.mark.parametrize("name", ["seed-example", "workload-40k"])
 def test_stats_json_matches_expected(capsys, samples, name):
     expected = json.loads((samples / f"{name}.expected.json").read_text())
-    code, out, _ = run(capsys, "stats", "-f", str(samples / f"{name}.framed"),
-                       "-s", str(expected["heap_size"]), "--json")
+    code, out, _ = run(
+        capsys,
+        "stats",
+        "-f",
+        str(samples / f"{name}.framed"),
+        "-s",
+        str(expected["heap_size"]),
+        "--json",
+    )
     assert code == 0
     got = json.loads(out)
     for key in ("heap_size", "records", "sizes", "max_usage"):
         assert got[key] == expected[key]
     assert got["format"] == "framed"
-    assert set(got) == {"format", "heap_size", "records", "sizes", "max_usage", "peak_usage",
-                        "peak_record", "skipped_bytes", "problems"}
+    assert set(got) == {
+        "format",
+        "heap_size",
+        "records",
+        "sizes",
+        "max_usage",
+        "peak_usage",
+        "peak_record",
+        "skipped_bytes",
+        "problems",
+    }
     assert got["peak_usage"] <= got["max_usage"]
 
 
 def test_generate_json(capsys, samples):
-    code, out, _ = run(capsys, "generate", "-f", str(samples / "seed-example.framed"),
-                       "-p", "5", "-s", "10K", "--json")
+    code, out, _ = run(
+        capsys,
+        "generate",
+        "-f",
+        str(samples / "seed-example.framed"),
+        "-p",
+        "5",
+        "-s",
+        "10K",
+        "--json",
+    )
     assert code == 0
     got = json.loads(out)
     assert got["demand"] == [[4, 1], [12, 3], [28, 1], [32, 1], [128, 1]]
     assert [(p["block"], p["capacity"]) for p in got["pools"]] == [
-        (4, 201), (12, 222), (28, 115), (32, 83), (128, 7)]
+        (4, 201),
+        (12, 222),
+        (28, 115),
+        (32, 83),
+        (128, 7),
+    ]
     assert (got["heap_size"], got["fragmentation"]) == (10240, 0)
 
 
@@ -116,8 +146,18 @@ def test_size_and_heap_come_from_drone_toml(capsys, samples, tmp_path, monkeypat
 def test_write_updates_only_the_heap(capsys, samples, tmp_path):
     config = tmp_path / "Drone.toml"
     config.write_text(DRONE_TOML)
-    code, out, err = run(capsys, "generate", "-f", str(samples / "seed-example.framed"),
-                         "-p", "5", "-c", str(config), "--write", str(config))
+    code, out, err = run(
+        capsys,
+        "generate",
+        "-f",
+        str(samples / "seed-example.framed"),
+        "-p",
+        "5",
+        "-c",
+        str(config),
+        "--write",
+        str(config),
+    )
     assert code == 0, err
     text = config.read_text()
     assert "# tuned by hand" in text and "# Drone configuration" in text
@@ -164,8 +204,12 @@ def test_errors_are_one_line(capsys, samples, tmp_path, monkeypatch, argv, needl
     (tmp_path / "Drone.toml.x").write_text(DRONE_TOML)
     (tmp_path / "noheap.toml").write_text("[probe]\nx = 1\n")
     (tmp_path / "garbage").write_bytes(bytes(range(256)) * 8)
-    subst = {"SAMPLE": str(samples / "seed-example.framed"), "CONFIG": "Drone.toml.x",
-             "CONFIG_NOHEAP": "noheap.toml", "GARBAGE": "garbage"}
+    subst = {
+        "SAMPLE": str(samples / "seed-example.framed"),
+        "CONFIG": "Drone.toml.x",
+        "CONFIG_NOHEAP": "noheap.toml",
+        "GARBAGE": "garbage",
+    }
     code, out, err = run(capsys, *[subst.get(a, a) for a in argv])
     assert code == 2
     assert err.startswith("heapgui-cli: error: ") and err.count("\n") == 1, err

@@ -28,7 +28,7 @@ def test_damaged_capture_is_still_detected(fmt):
     rng = random.Random(4)
     for _ in range(10):  # ten bursts of line noise, about 2% of the bytes
         at = rng.randrange(len(data))
-        data[at:at + 30] = bytes(rng.randrange(256) for _ in range(30))
+        data[at : at + 30] = bytes(rng.randrange(256) for _ in range(30))
     assert detect(bytes(data)) == fmt
 
 
@@ -53,13 +53,17 @@ MUTATION = st.tuples(st.integers(0, 10_000), st.binary(min_size=1, max_size=12))
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(FORMATS), st.lists(MUTATION, max_size=6), st.binary(max_size=64),
-       st.integers(0, 300))
+@given(
+    st.sampled_from(FORMATS),
+    st.lists(MUTATION, max_size=6),
+    st.binary(max_size=64),
+    st.integers(0, 300),
+)
 def test_fuzz_mutated_traces(fmt, mutations, tail, cut):
     data = bytearray(ENCODERS[fmt](workload(60, seed=len(mutations))))
     for at, junk in mutations:
         at %= len(data) + 1
-        data[at:at + len(junk)] = junk
+        data[at : at + len(junk)] = junk
     data = bytes(data[cut:]) + tail
     _exercise(data)
 
@@ -78,7 +82,7 @@ def _exercise(data: bytes) -> None:
     for name in FORMATS:
         tolerant = make_decoder(name)
         tolerant.feed(data[: len(data) // 2])
-        tolerant.feed(data[len(data) // 2:])
+        tolerant.feed(data[len(data) // 2 :])
         tolerant.finish()
         strict = make_decoder(name, strict=True)
         try:

@@ -43,8 +43,8 @@ def test_partition_is_the_true_minimum(rows, pools):
     frag = 0
     for (a, b), pool in zip(part.groups, part.pools):
         assert pool.block == d[b][0]
-        assert pool.capacity == sum(c for _, c in d[a:b + 1])
-        frag += sum((pool.block - s) * c for s, c in d[a:b + 1])
+        assert pool.capacity == sum(c for _, c in d[a : b + 1])
+        frag += sum((pool.block - s) * c for s, c in d[a : b + 1])
     assert frag == part.fragmentation
 
 

@@ -6,8 +6,16 @@ from heapgui.sizes import format_size, parse_size
 
 @pytest.mark.parametrize(
     "size,text",
-    [(0, "0"), (4, "4"), (1024, "1K"), (10240, "10K"), (1 << 20, "1M"), (1536, "1536"),
-     (3 << 20, "3M"), (1025, "1025")],
+    [
+        (0, "0"),
+        (4, "4"),
+        (1024, "1K"),
+        (10240, "10K"),
+        (1 << 20, "1M"),
+        (1536, "1536"),
+        (3 << 20, "3M"),
+        (1025, "1025"),
+    ],
 )
 def test_format_size(size, text):
     assert format_size(size) == text
@@ -15,8 +23,16 @@ def test_format_size(size, text):
 
 @pytest.mark.parametrize(
     "text,size",
-    [("10K", 10240), ("1M", 1 << 20), ("0x400", 1024), ("0X10", 16), ("0400", 256),
-     ("0", 0), ("300", 300), ("0x1K", 1024)],
+    [
+        ("10K", 10240),
+        ("1M", 1 << 20),
+        ("0x400", 1024),
+        ("0X10", 16),
+        ("0400", 256),
+        ("0", 0),
+        ("300", 300),
+        ("0x1K", 1024),
+    ],
 )
 def test_parse_size(text, size):
     assert parse_size(text) == size

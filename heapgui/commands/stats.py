@@ -26,7 +26,7 @@ def drone_table(stats: Statistics) -> str:
     widths = [max([len(t)] + [len(c[k]) for c in cells]) for k, t in enumerate(TITLES)]
 
     def line(values: tuple[str, ...]) -> str:
-        return "|".join(f" {v.rjust(w)} " for v, w in zip(values, widths)).rstrip()
+        return "|".join(f" {v.rjust(w)} " for v, w in zip(values, widths, strict=False)).rstrip()
 
     rows = [line(TITLES), "+".join("-" * (w + 2) for w in widths)]
     rows += [line(c) for c in cells]
@@ -53,8 +53,7 @@ def as_json(trace: Trace) -> dict:
         "format": trace.format,
         "heap_size": stats.heap_size,
         "records": len(trace.records),
-        "sizes": [{"size": r.size, "max_load": r.max_load, "total": r.total}
-                  for r in stats.rows()],
+        "sizes": [{"size": r.size, "max_load": r.max_load, "total": r.total} for r in stats.rows()],
         "max_usage": stats.max_usage,
         "peak_usage": stats.peak_usage,
         "peak_record": stats.peak_record,

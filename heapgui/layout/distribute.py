@@ -34,7 +34,7 @@ def _share(block: int, unused: int, weight: float, total: float) -> int:
     return add
 
 
-def _fill_from_largest(pools: list[list[int]], used: int, heap_size: int) -> None:
+def fill_from_largest(pools: list[list[int]], used: int, heap_size: int) -> None:
     for pool in reversed(pools):
         add = (heap_size - used) // pool[0]
         used += add * pool[0]
@@ -46,11 +46,11 @@ def distribute(pools: tuple[Pool, ...] | list[Pool], heap_size: int) -> list[Poo
     work = [[p.block, p.capacity] for p in pools]
     used = sum(b * c for b, c in work)
     free = float(heap_size - used)
-    for pool, weight in zip(work, weights(len(work))):
+    for pool, weight in zip(work, weights(len(work)), strict=False):
         add = _share(pool[0], heap_size - used, weight, free)
         used += add * pool[0]
         pool[1] += add
-    _fill_from_largest(work, used, heap_size)
+    fill_from_largest(work, used, heap_size)
     return [Pool(b, c) for b, c in work]
 
 
@@ -69,5 +69,5 @@ def starter_layout(heap_size: int, pools: int) -> list[Pool]:
         used += block * capacity
         previous = block
         work.append([block, capacity])
-    _fill_from_largest(work, used, heap_size)
+    fill_from_largest(work, used, heap_size)
     return [Pool(b, c) for b, c in work]

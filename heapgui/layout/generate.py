@@ -77,8 +77,11 @@ def generate(
         partitioner = Partitioner(demand, max(pools, MAX_POOLS))
     part = partitioner.partition(pools)
     if part.bytes > heap_size:
-        fits = [p for p in range(1, partitioner.max_pools + 1)
-                if partitioner.partition(p).bytes <= heap_size]
+        fits = [
+            p
+            for p in range(1, partitioner.max_pools + 1)
+            if partitioner.partition(p).bytes <= heap_size
+        ]
         raise LayoutDoesNotFit(part.bytes, heap_size, len(part.pools), fits[0] if fits else None)
     spread = distribute(part.pools, heap_size)
     return Layout(heap_size, tuple(spread), part.fragmentation, tuple(demand), part)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from heapgui.errors import HeapguiError
-from heapgui.layout.distribute import _fill_from_largest, distribute
+from heapgui.layout.distribute import distribute, fill_from_largest
 from heapgui.layout.generate import (
     MAX_POOLS,
     Layout,
@@ -78,7 +78,7 @@ def spread_by_peak(pools: tuple[Pool, ...] | list[Pool], heap_size: int) -> list
         add = free * pool[1] // total if total else 0
         used += add * pool[0]
         pool[1] += add
-    _fill_from_largest(work, used, heap_size)
+    fill_from_largest(work, used, heap_size)
     return [Pool(b, c) for b, c in work]
 
 

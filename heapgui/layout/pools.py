@@ -109,6 +109,6 @@ class Partitioner:
         result = []
         for first, last in groups:
             block = self.demand[last][0]
-            capacity = sum(count for _, count in self.demand[first:last + 1])
+            capacity = sum(count for _, count in self.demand[first : last + 1])
             result.append(Pool(block, capacity))
         return Partition(tuple(result), self.fragmentation(p), tuple(groups))

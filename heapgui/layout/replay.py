@@ -33,8 +33,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from heapgui.layout.pools import Pool
+from heapgui.trace.events import (
+    Events,
+    clamped_walk,
+    distinct_sizes,
+    group_heads,
+    segmented_cumsum,
+    segmented_running_min,
+    size_ids,
+)
 from heapgui.trace.records import Records
-from heapgui.trace.stats import _distinct, _Events, _ids
 
 logger = logging.getLogger(__name__)
 
@@ -42,52 +50,6 @@ FIRST_WINDOW = 4096  # events in the first vectorised window after a sequential 
 LAST_WINDOW = 1 << 21  # windows stop doubling here to bound their memory
 QUIET = 512  # events without a full first-fit pool before windows resume
 LONGEST_QUIET = 1 << 16  # the wait doubles while windows keep meeting full pools at once
-
-
-# -- segmented walks, shared with the timeline optimizer -------------------
-
-
-def group_heads(counts: np.ndarray) -> np.ndarray:
-    """Index of each group's first item when items are sorted by group."""
-    return np.cumsum(counts) - counts
-
-
-def segmented_cumsum(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Cumulative sum restarting at every group, as int64."""
-    total = np.cumsum(values, dtype=np.int64)
-    before = np.concatenate([[0], total])[group_heads(counts)]
-    return total - np.repeat(before, counts)
-
-
-def segmented_running_min(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Running minimum restarting at every group.
-
-    Each group is lowered below all earlier ones by more than the value range,
-    so one global running minimum never carries across a group boundary.
-    """
-    if not len(values):
-        return values.astype(np.int64)
-    span = int(values.max()) - int(values.min()) + 1
-    lift = np.repeat(np.arange(len(counts), dtype=np.int64) * span, counts)
-    return np.minimum.accumulate(values - lift) + lift
-
-
-def clamped_walk(
-    counts: np.ndarray, steps: np.ndarray, start: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Live counts of items sorted by group: (after each step, before each step).
-
-    Group g starts at start[g]; a -1 step at a count of 0 changes nothing (an
-    unmatched deallocation), so the walk is floored at zero:
-    x_t = W_t - min(0, min_{k<=t} W_k) with W the plain walk.
-    """
-    walk = segmented_cumsum(steps, counts) + np.repeat(start.astype(np.int64), counts)
-    after = walk - np.minimum(segmented_running_min(walk, counts), 0)
-    before = np.empty_like(after)
-    before[1:] = after[:-1]
-    heads = group_heads(counts)[counts > 0]
-    before[heads] = start[counts > 0]
-    return after, before
 
 
 # -- results -----------------------------------------------------------------
@@ -121,7 +83,7 @@ class Replay:
     skipped: int  # zero-size allocations, and larger-than-heap ones when a heap size is given
     event_pool: np.ndarray = field(repr=False)
     _records: Records = field(repr=False)
-    _events: _Events = field(repr=False)
+    _events: Events = field(repr=False)
 
     @property
     def holds(self) -> bool:
@@ -178,7 +140,7 @@ class _Replayer:
     def __init__(self, records: Records, pools: tuple[Pool, ...], heap_size: int | None) -> None:
         self.records = records
         self.layout = pools
-        ev = _Events.of(records)
+        ev = Events.of(records)
         self.ev = ev
         m = len(ev.size)
         # Capacity-0 pools can never serve, so first fit skips them.
@@ -193,8 +155,8 @@ class _Replayer:
         self.block_or_none = np.append(self.block, 0)  # indexed by pool, -1 for none
         npools = len(served)
 
-        self.sizes = _distinct(ev.size)
-        self.sid = _ids(ev.size, self.sizes)
+        self.sizes = distinct_sizes(ev.size)
+        self.sid = size_ids(ev.size, self.sizes)
         self.first = np.searchsorted(self.block, self.sizes.astype(np.int64), "left")
         step = np.where(ev.up, 1, -1).astype(np.int8)
         neutral = ev.size == 0

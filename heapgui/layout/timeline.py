@@ -36,9 +36,15 @@ import numpy as np
 
 from heapgui.errors import HeapguiError
 from heapgui.layout.pools import WORD_SIZE, Partition, Pool
-from heapgui.layout.replay import clamped_walk, group_heads, segmented_cumsum
+from heapgui.trace.events import (
+    Events,
+    clamped_walk,
+    distinct_sizes,
+    group_heads,
+    segmented_cumsum,
+    size_ids,
+)
 from heapgui.trace.records import Records
-from heapgui.trace.stats import _distinct, _Events, _ids
 
 logger = logging.getLogger(__name__)
 
@@ -69,14 +75,14 @@ class _ClassEvents:
     """
 
     def __init__(self, records: Records, heap_size: int | None) -> None:
-        ev = _Events.of(records)
+        ev = Events.of(records)
         step = np.where(ev.up, 1, -1).astype(np.int8)
         neutral = ev.size == 0
         if heap_size is not None:
             neutral |= ev.up & (ev.size > heap_size)
         step[neutral] = 0
-        sizes = _distinct(ev.size)
-        sid = _ids(ev.size, sizes)
+        sizes = distinct_sizes(ev.size)
+        sid = size_ids(ev.size, sizes)
         order = np.argsort(sid.astype(np.uint16) if len(sizes) <= 1 << 16 else sid, kind="stable")
         counts = np.bincount(sid, minlength=len(sizes))
         _, before = clamped_walk(counts, step[order], np.zeros(len(sizes), np.int64))
@@ -89,7 +95,7 @@ class _ClassEvents:
     def bind(self, classes: np.ndarray) -> None:
         """Number the events by class; sort them by class for sampling live counts."""
         n = len(classes)
-        self.cls = _ids(self.aligned, classes).astype(np.uint8 if n <= 1 << 8 else np.uint16)
+        self.cls = size_ids(self.aligned, classes).astype(np.uint8 if n <= 1 << 8 else np.uint16)
         del self.aligned
         # 32-bit positions and counts: these two arrays are most of the memory.
         self.order = np.argsort(self.cls, kind="stable").astype(np.int32)

@@ -107,7 +107,7 @@ class _Phases:
             padded = np.concatenate([valid, np.full(RESYNC_RUN - 1, self.final)])
             run = padded[:count].copy()
             for k in range(1, RESYNC_RUN):
-                run &= padded[k:count + k]
+                run &= padded[k : count + k]
             runs = np.flatnonzero(run) * 4 + phase
             self._cache[phase] = (words, header, np.flatnonzero(~valid), runs)
         return self._cache[phase]
@@ -205,12 +205,15 @@ class FramedDecoder(Decoder):
         end = rs + np.where(triple, 2, 1)
         at = np.searchsorted(end, np.asarray(se, np.int64))
         return Records.build(
-            np.insert(kind, at, sk), np.insert(size, at, ss), np.insert(new, at, sn),
+            np.insert(kind, at, sk),
+            np.insert(size, at, ss),
+            np.insert(new, at, sn),
             np.insert(offset, at, so),
         )
 
-    def _stack_machine(self, slow: np.ndarray, header: np.ndarray, payload: np.ndarray,
-                       base: int) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
+    def _stack_machine(
+        self, slow: np.ndarray, header: np.ndarray, payload: np.ndarray, base: int
+    ) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
         """Drone's parser, word by word, for the few words the fast path left over."""
         kinds: list[int] = []
         sizes: list[int] = []

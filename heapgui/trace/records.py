@@ -84,7 +84,9 @@ class Records:
     def to_tuples(self) -> list[tuple]:
         """The inverse of `from_tuples`; grow/shrink keep both sizes."""
         out: list[tuple] = []
-        for k, s, n in zip(self.kind.tolist(), self.size.tolist(), self.new_size.tolist()):
+        for k, s, n in zip(
+            self.kind.tolist(), self.size.tolist(), self.new_size.tolist(), strict=False
+        ):
             out.append((KIND_NAMES[k], s, n) if k >= GROW else (KIND_NAMES[k], s))
         return out
 

@@ -20,15 +20,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from heapgui.trace.events import (
+    Events,
+    clamped_walk,
+    distinct_sizes,
+    group_heads,
+    size_ids,
+)
 from heapgui.trace.problems import (
     OVERSIZE_ALLOC,
     UNMATCHED_DEALLOC,
     ZERO_SIZE_ALLOC,
     ProblemLog,
 )
-from heapgui.trace.records import ALLOC, DEALLOC, GROW, Records
-
-_LUT_LIMIT = 1 << 16  # sizes below this map to ids through a lookup table
+from heapgui.trace.records import Records
 
 
 @dataclass(frozen=True)
@@ -41,56 +46,6 @@ class SizeRow:
     @property
     def peak_bytes(self) -> int:
         return self.size * self.max_load
-
-
-@dataclass
-class _Events:
-    """Each record as one or two (size, ±1) events; grow/shrink give two."""
-
-    size: np.ndarray  # uint32
-    up: np.ndarray  # bool: allocation (+1) or deallocation (-1)
-    record: np.ndarray  # int64 position of the record in its batch
-
-    @classmethod
-    def of(cls, records: Records) -> _Events:
-        kind = records.kind
-        n = len(kind)
-        double = kind >= GROW
-        # First event of record i sits at i + (number of double records before i).
-        first = np.arange(n, dtype=np.int64)
-        first[1:] += np.cumsum(double[:-1], dtype=np.int64)
-        m = n + int(np.count_nonzero(double))
-        size = np.empty(m, np.uint32)
-        up = np.empty(m, bool)
-        record = np.empty(m, np.int64)
-        size[first] = records.size
-        up[first] = kind == ALLOC
-        record[first] = np.arange(n)
-        second = first[double] + 1
-        size[second] = records.new_size[double]
-        up[second] = True
-        record[second] = np.flatnonzero(double)
-        return cls(size, up, record)
-
-
-def _distinct(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct values without sorting all of them (sizes are few)."""
-    if len(values) == 0:
-        return np.empty(0, np.uint32)
-    small = values < _LUT_LIMIT
-    present = np.flatnonzero(np.bincount(values[small], minlength=1)).astype(np.uint32)
-    if small.all():
-        return present
-    return np.union1d(present, np.unique(values[~small])).astype(np.uint32)
-
-
-def _ids(values: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """Index of each value in the sorted `table` (every value must be present)."""
-    if len(table) and int(table[-1]) < _LUT_LIMIT:
-        lut = np.zeros(int(table[-1]) + 1, np.int32)
-        lut[table] = np.arange(len(table), dtype=np.int32)
-        return lut[values]
-    return np.searchsorted(table, values).astype(np.int32)
 
 
 class Statistics:
@@ -134,8 +89,9 @@ class Statistics:
         """One row per size that was ever allocated, ascending, as drone lists them."""
         keep = np.flatnonzero(self.total > 0)
         return [
-            SizeRow(int(self.sizes[i]), int(self.max_load[i]), int(self.total[i]),
-                    int(self.live[i]))
+            SizeRow(
+                int(self.sizes[i]), int(self.max_load[i]), int(self.total[i]), int(self.live[i])
+            )
             for i in keep
         ]
 
@@ -146,11 +102,11 @@ class Statistics:
 
     def update(self, records: Records) -> np.ndarray:
         """Fold a batch of records in; returns the timeline of this batch."""
-        ev = _Events.of(records)
+        ev = Events.of(records)
         step = np.where(ev.up, 1, -1).astype(np.int8)
         self._flag_problems(records, ev, step)
-        self._add_sizes(_distinct(ev.size))
-        dropped = self._count(_ids(ev.size, self.sizes), step)
+        self._add_sizes(distinct_sizes(ev.size))
+        dropped = self._count(size_ids(ev.size, self.sizes), step)
         if len(dropped):
             self._report(UNMATCHED_DEALLOC, ev, dropped, records)
         # Bytes in use after each record; the few events that changed nothing are undone.
@@ -171,7 +127,7 @@ class Statistics:
         self._timeline.append(timeline)
         return timeline
 
-    def _flag_problems(self, records: Records, ev: _Events, step: np.ndarray) -> None:
+    def _flag_problems(self, records: Records, ev: Events, step: np.ndarray) -> None:
         """Count size-0 and oversize allocations; oversize ones are neutralised in `step`."""
         self._report(ZERO_SIZE_ALLOC, ev, np.flatnonzero(ev.up & (ev.size == 0)), records)
         if self.heap_size is not None:
@@ -179,7 +135,7 @@ class Statistics:
             self._report(OVERSIZE_ALLOC, ev, oversize, records)
             step[oversize] = 0
 
-    def _report(self, kind: str, ev: _Events, where: np.ndarray, records: Records) -> None:
+    def _report(self, kind: str, ev: Events, where: np.ndarray, records: Records) -> None:
         if not len(where):
             return
         sizes = ev.size[where]
@@ -200,43 +156,24 @@ class Statistics:
         self.sizes = merged
 
     def _count(self, ids: np.ndarray, step: np.ndarray) -> np.ndarray:
-        """Update live/max/total per size; returns the unmatched deallocation events.
-
-        Within one size the live count is a walk from the carried-in count x0
-        that is floored at zero: x_t = W_t - min(0, min W_k<=t), W the plain
-        cumulative sum from x0. Lifting each size's W by a per-size step keeps
-        one running minimum over all sizes from leaking between them.
-        """
+        """Update live/max/total per size; returns the unmatched deallocation events."""
         nsizes = len(self.sizes)
-        order = np.argsort(ids.astype(np.uint16 if nsizes <= 1 << 16 else np.int32),
-                           kind="stable")  # a radix sort for 16-bit keys
-        d = step[order]
+        order = np.argsort(
+            ids.astype(np.uint16 if nsizes <= 1 << 16 else np.int32), kind="stable"
+        )  # a radix sort for 16-bit keys
         counts = np.bincount(ids, minlength=nsizes)
-        ends = np.cumsum(counts)
-        starts = ends - counts
-        s = np.cumsum(d, dtype=np.int64)
-        before = np.concatenate([[0], s])[starts]  # the sum over earlier sizes
-        big = 2 * (len(d) + int(self.live.max(initial=0))) + 2
-        lift = np.arange(nsizes, dtype=np.int64) * big
-        lowered = s - np.repeat(before - self.live + lift, counts)  # W minus the lift
-        walk = lowered + np.repeat(lift, counts)
-        live = np.maximum(walk, lowered - np.minimum.accumulate(lowered))
+        steps = step[order]
+        after, before = clamped_walk(counts, steps, self.live)
         nonempty = counts > 0
         if not nonempty.any():
             return np.empty(0, np.int64)
-        last = ends[nonempty] - 1
-        peaks = np.maximum.reduceat(live, starts[nonempty])
+        heads = group_heads(counts)[nonempty]
+        peaks = np.maximum.reduceat(after, heads)
         self.max_load[nonempty] = np.maximum(self.max_load[nonempty], peaks)
         self.total += np.bincount(ids[step > 0], minlength=nsizes)
-        clamped = live[last] - walk[last]  # unmatched deallocations per size
-        self.live[nonempty] = live[last]
-        if not clamped.any():
-            return np.empty(0, np.int64)
-        floor = live - walk  # grows by one at each unmatched deallocation
-        grew = np.empty(len(floor), bool)
-        grew[1:] = floor[1:] > floor[:-1]
-        grew[starts[nonempty]] = floor[starts[nonempty]] > 0
-        return np.sort(order[grew])
+        self.live[nonempty] = after[heads + counts[nonempty] - 1]
+        # A deallocation that changed nothing found no live block of its size.
+        return np.sort(order[(steps < 0) & (after == before)])
 
 
 # Per kind, the sign with which the first size leaves the heap: alloc adds it.
