@@ -55,12 +55,56 @@ class Partition:
         return sum(p.bytes for p in self.pools)
 
 
-class Partitioner:
-    """Best partitions of one demand for every pool count up to `max_pools`.
+INFINITE = np.iinfo(np.int64).max // 4  # a cost no real split reaches; sums stay in range
 
-    Among equal minima the split whose last pool starts at the smallest size
-    wins, applied from the largest pool down, so results are deterministic.
+
+class SplitTable:
+    """Least-cost splits of items 0..n-1 into contiguous groups, for every group count.
+
+    `cost[i, j]` is the cost of one group holding items i..j (INFINITE below
+    the diagonal). Among equal minima the split whose last group starts at the
+    smallest item wins, applied from the last group down, so results are
+    deterministic. O(P·n²) with one numpy row operation per group count.
     """
+
+    def __init__(self, cost: np.ndarray, max_groups: int) -> None:
+        n = cost.shape[0]
+        self.levels = max(min(max_groups, n), 1)
+        self._best = np.full((self.levels, n), INFINITE, np.int64)
+        self._start = np.zeros((self.levels, n), np.int64)
+        if n == 0:
+            return
+        self._best[0] = cost[0]
+        for p in range(1, self.levels):
+            # The last group covers i..j; the first p groups cover 0..i-1.
+            prev = np.concatenate([[INFINITE], self._best[p - 1][:-1]])  # indexed by i
+            total = prev[:, None] + cost
+            self._start[p] = np.argmin(total, axis=0)
+            self._best[p] = total[self._start[p], np.arange(n)]
+
+    def cost(self, groups: int) -> int:
+        """Least cost with exactly `groups` groups (capped at the item count)."""
+        return int(self._best[min(groups, self.levels) - 1][-1])
+
+    def cheapest_count(self, most: int) -> int:
+        """The group count up to `most` with the least cost (fewer groups on ties)."""
+        return int(np.argmin(self._best[: min(most, self.levels), -1])) + 1
+
+    def groups(self, groups: int) -> list[tuple[int, int]]:
+        """[first, last] item of each group in the best split into `groups` groups."""
+        if self._best.shape[1] == 0:
+            return []
+        result: list[tuple[int, int]] = []
+        last = self._best.shape[1] - 1
+        for level in range(min(groups, self.levels) - 1, -1, -1):
+            first = int(self._start[level][last]) if level else 0
+            result.append((first, last))
+            last = first - 1
+        return result[::-1]
+
+
+class Partitioner:
+    """Best partitions of one demand for every pool count up to `max_pools`."""
 
     def __init__(self, demand_rows: list[tuple[int, int]], max_pools: int = 32) -> None:
         self.demand = demand_rows
@@ -74,41 +118,19 @@ class Partitioner:
         i = np.arange(n)[:, None]
         j = np.arange(n)[None, :]
         cost = sizes[None, :] * (c[j + 1] - c[i]) - (w[j + 1] - w[i])
-        inf = np.iinfo(np.int64).max // 4
-        cost = np.where(i <= j, cost, inf)
-        # best[p][j]: least fragmentation of sizes 0..j in exactly p+1 pools;
-        # start[p][j]: where the last of those pools begins.
-        self._best = np.full((max(self.max_pools, 1), n), inf, np.int64)
-        self._start = np.zeros((max(self.max_pools, 1), n), np.int64)
-        if n == 0:
-            return
-        self._best[0] = cost[0]
-        for p in range(1, self.max_pools):
-            # Last pool covers i..j; the first p pools cover 0..i-1.
-            prev = np.concatenate([[inf], self._best[p - 1][:-1]])  # indexed by i
-            total = prev[:, None] + cost
-            self._start[p] = np.argmin(total, axis=0)
-            self._best[p] = total[self._start[p], np.arange(n)]
+        self._table = SplitTable(np.where(i <= j, cost, INFINITE), self.max_pools)
 
     def fragmentation(self, pools: int) -> int:
-        p = min(pools, self.max_pools)
-        return int(self._best[p - 1][-1])
+        return self._table.cost(pools)
 
     def partition(self, pools: int) -> Partition:
         """The exact best split into min(pools, number of sizes) pools."""
         if not self.demand:
             return Partition((), 0, ())
-        p = min(pools, self.max_pools)
-        groups: list[tuple[int, int]] = []
-        last = len(self.demand) - 1
-        for level in range(p - 1, -1, -1):
-            first = int(self._start[level][last]) if level else 0
-            groups.append((first, last))
-            last = first - 1
-        groups.reverse()
+        groups = self._table.groups(pools)
         result = []
         for first, last in groups:
             block = self.demand[last][0]
             capacity = sum(count for _, count in self.demand[first : last + 1])
             result.append(Pool(block, capacity))
-        return Partition(tuple(result), self.fragmentation(p), tuple(groups))
+        return Partition(tuple(result), self.fragmentation(pools), tuple(groups))

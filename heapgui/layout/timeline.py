@@ -35,7 +35,7 @@ from fractions import Fraction
 import numpy as np
 
 from heapgui.errors import HeapguiError
-from heapgui.layout.pools import WORD_SIZE, Partition, Pool
+from heapgui.layout.pools import INFINITE, WORD_SIZE, Partition, Pool, SplitTable
 from heapgui.trace.events import (
     Events,
     clamped_walk,
@@ -49,7 +49,6 @@ from heapgui.trace.records import Records
 logger = logging.getLogger(__name__)
 
 TOP_MOMENTS = 64  # busiest moments sampled up front, by blocks and by bytes in use
-_INF = np.iinfo(np.int64).max // 4
 
 
 def headroom_factor(percent: float | str | Fraction) -> Fraction:
@@ -222,32 +221,6 @@ class RangePeaks:
             np.maximum(self.lower[i, i:], best, out=self.lower[i, i:])
 
 
-def _best_groups(cost: np.ndarray, pools: int) -> list[tuple[int, int]]:
-    """Least-cost split of 0..n-1 into at most `pools` contiguous groups; cost[i, j] per group.
-
-    Ties go to fewer pools, then (as in heapgui.layout.pools) to the last
-    pool starting at the smallest size.
-    """
-    n = cost.shape[0]
-    levels = min(pools, n)
-    best = np.full((levels, n), _INF, np.int64)
-    start = np.zeros((levels, n), np.int64)
-    best[0] = cost[0]
-    for p in range(1, levels):
-        prev = np.concatenate([[_INF], best[p - 1][:-1]])
-        total = prev[:, None] + cost
-        start[p] = np.argmin(total, axis=0)
-        best[p] = total[start[p], np.arange(n)]
-    level = int(np.argmin(best[:, -1]))
-    groups = []
-    last = n - 1
-    for p in range(level, -1, -1):
-        first = int(start[p][last]) if p else 0
-        groups.append((first, last))
-        last = first - 1
-    return groups[::-1]
-
-
 def timeline_partition(
     peaks: RangePeaks,
     pools: int,
@@ -270,8 +243,11 @@ def timeline_partition(
     rounds = 0
     while True:
         rounds += 1
-        cost = np.where(below, _INF, peaks.classes[None, :] * with_headroom(peaks.lower, factor))
-        groups = _best_groups(cost, pools)
+        reserved = peaks.classes[None, :] * with_headroom(peaks.lower, factor)
+        cost = np.where(below, INFINITE, reserved)
+        table = SplitTable(cost, pools)
+        # Fewer pools can reserve fewer bytes here, so the count is chosen too.
+        groups = table.groups(table.cheapest_count(pools))
         todo = [g for g in groups if not peaks.is_exact(*g)]
         if not todo:
             break
