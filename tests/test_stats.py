@@ -72,3 +72,16 @@ def test_many_distinct_large_sizes():
     ops = [("alloc", int(s)) for s in sizes] + [("dealloc", int(s)) for s in sizes[:250]]
     stats = Statistics.of(Records.from_tuples(ops), None)
     assert _rows(stats) == brute_stats(ops)["rows"]
+
+
+def test_thousands_of_sizes_take_the_vectorised_path():
+    """A corrupted trace can hold more distinct sizes than the per-size loop handles."""
+    rng = np.random.default_rng(7)
+    sizes = rng.integers(1, 1 << 30, 3000)
+    ops = [("alloc", int(s)) for s in sizes] + [("dealloc", int(s)) for s in sizes[::-2]]
+    ops += [("dealloc", int(s)) for s in sizes[:40]] + [("grow", int(sizes[1]), 5)]
+    stats = Statistics.of(Records.from_tuples(ops), None)
+    oracle = brute_stats(ops)
+    assert _rows(stats) == oracle["rows"]
+    assert stats.problems.total(UNMATCHED_DEALLOC) == oracle["unmatched"]
+    assert stats.timeline.tolist() == oracle["timeline"]

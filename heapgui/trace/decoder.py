@@ -25,6 +25,9 @@ class Decoder(ABC):
     """
 
     name: ClassVar[str]
+    # Large inputs are decoded this many bytes at a time (None: all at once), so
+    # that every numpy pass over a piece stays in the CPU caches.
+    piece: ClassVar[int | None] = None
 
     def __init__(self, strict: bool = False) -> None:
         self.strict = strict
@@ -45,7 +48,13 @@ class Decoder(ABC):
 
     def feed(self, data: bytes | bytearray | memoryview) -> Records:
         """Decode what is complete in `data` and the carried tail; keep the rest."""
-        return self._run(self._carry + bytes(data), final=False)
+        view = memoryview(data)
+        step = self.piece or len(view) or 1
+        parts = [
+            self._run(self._carry + bytes(view[at : at + step]), final=False)
+            for at in range(0, len(view), step)
+        ]
+        return Records.concat(parts) if parts else Records.empty(self._emitted)
 
     def finish(self) -> Records:
         """Flush at end of stream: a trailing partial record is dropped, not an error."""

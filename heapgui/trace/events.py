@@ -9,6 +9,7 @@ deallocation with nothing live cannot push below zero.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -23,7 +24,7 @@ class Events:
 
     size: np.ndarray  # uint32
     up: np.ndarray  # bool: allocation (+1) or deallocation (-1)
-    record: np.ndarray  # int64 position of the record in its batch
+    first: np.ndarray  # int64: index of each record's first event
 
     @classmethod
     def of(cls, records: Records) -> Events:
@@ -36,15 +37,22 @@ class Events:
         m = n + int(np.count_nonzero(double))
         size = np.empty(m, np.uint32)
         up = np.empty(m, bool)
-        record = np.empty(m, np.int64)
         size[first] = records.size
         up[first] = kind == ALLOC
-        record[first] = np.arange(n)
         second = first[double] + 1
         size[second] = records.new_size[double]
         up[second] = True
-        record[second] = np.flatnonzero(double)
-        return cls(size, up, record)
+        return cls(size, up, first)
+
+    @cached_property
+    def record(self) -> np.ndarray:
+        """The record (position in its batch) of every event, built when first asked for."""
+        per_record = np.diff(np.append(self.first, len(self.size)))
+        return np.repeat(np.arange(len(self.first), dtype=np.int64), per_record)
+
+    def records_of(self, events: np.ndarray) -> np.ndarray:
+        """The records of a few events, without building the whole mapping."""
+        return np.searchsorted(self.first, events, side="right") - 1
 
 
 def distinct_sizes(values: np.ndarray) -> np.ndarray:

@@ -134,6 +134,7 @@ class _Phases:
 
 class FramedDecoder(Decoder):
     name = "framed"
+    piece = 1 << 20
 
     def __init__(self, strict: bool = False) -> None:
         super().__init__(strict)
