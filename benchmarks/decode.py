@@ -46,29 +46,34 @@ def load(path: Path, name: str) -> tuple[int, int]:
     return len(trace.records), trace.stats.max_usage
 
 
+def measure(name: str, data: bytes, path: Path, runs: int) -> None:
+    path.write_bytes(data)
+    decode_only, _ = timed(lambda: make_decoder(name).feed(data), runs)
+    both, (count, _) = timed(lambda: load(path, name), runs)
+    mb = len(data) / 1e6
+    print(
+        f"{name:7s} {mb:7.1f} MB  decode (one buffer) {mb / decode_only:6.1f} MB/s  "
+        f"file: decode+stats {mb / both:6.1f} MB/s  {count / both / 1e6:5.2f} M records/s"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {platform.python_implementation()} "
-          f"{platform.python_version()}, numpy {np.__version__}")
+    print(
+        f"machine: {platform.machine()}, {platform.python_implementation()} "
+        f"{platform.python_version()}, numpy {np.__version__}"
+    )
     records = workload(args.records, seed=1)
     print(f"workload: {len(records)} records")
     with tempfile.TemporaryDirectory() as tmp:
         for name, encode in ENCODERS.items():
-            path = Path(tmp) / f"trace.{name}"
-            data = encode(records)
-            path.write_bytes(data)
-            decode_only, _ = timed(lambda: make_decoder(name).feed(data), args.runs)
-            both, (count, _) = timed(lambda: load(path, name), args.runs)
-            mb = len(data) / 1e6
-            print(f"{name:7s} {mb:7.1f} MB  decode (one buffer) {mb / decode_only:6.1f} MB/s  "
-                  f"file: decode+stats {mb / both:6.1f} MB/s  {count / both / 1e6:5.2f} M records/s")
-            del data
+            measure(name, encode(records), Path(tmp) / f"trace.{name}", args.runs)
     rng = np.random.default_rng(2)
     sizes = np.sort(rng.choice(np.arange(1, 20000), 200, replace=False))
-    demand = [(4 * int(s), int(c)) for s, c in zip(sizes, rng.integers(1, 100, 200))]
+    demand = [(4 * int(s), int(c)) for s, c in zip(sizes, rng.integers(1, 100, 200), strict=True)]
     optimizer, _ = timed(lambda: generate(demand, 1 << 30, 32, Partitioner(demand, 32)), 9)
     print(f"optimizer: 200 sizes, 32 pools: {optimizer * 1000:.1f} ms (median of 9)")
 
