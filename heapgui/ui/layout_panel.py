@@ -5,6 +5,12 @@ The optimizer's partitions for every pool count are computed once per trace
 goes through the core writer: the change is shown as a diff first, and the
 writer refuses when the file changed on disk.
 
+Two methods: drone-compatible (the default, drone's own result) and timeline
+(fewest reserved bytes, heapgui.layout.timeline), with a headroom percentage;
+the timeline layout and the minimum-heap comparison come from `LayoutPlanner`,
+off the GUI thread for large traces. A set of traces gets one layout that
+serves every trace of the set.
+
 Dialogs are methods (`confirm_write`, `choose_config_path`, `show_error`) so
 tests can replace them on the instance and never block.
 """
@@ -14,12 +20,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal, Slot
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QFontDatabase, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDialog,
+    QDoubleSpinBox,
     QFileDialog,
     QGridLayout,
     QGroupBox,
@@ -39,16 +46,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from heapgui.commands.common import comparison
 from heapgui.errors import HeapguiError
 from heapgui.layout.config import DEFAULT_HEAP, DRONE_TOML, HeapConfig, find_config, load_config
 from heapgui.layout.config_write import WritePlan, apply_write, plan_write, render_heap_section
 from heapgui.layout.generate import MAX_POOLS, Layout, LayoutDoesNotFit, generate
+from heapgui.layout.plan import MinimumHeaps, plan_layout
 from heapgui.layout.pools import Partitioner, demand
+from heapgui.layout.timeline import headroom_factor
 from heapgui.sizes import format_size, parse_size
 from heapgui.trace.load import Trace
+from heapgui.trace.traceset import TraceSet
 from heapgui.ui.diff_dialog import DiffDialog
 from heapgui.ui.frag_chart import FragmentationChart
 from heapgui.ui.layout_model import SIZES, PoolTableModel
+from heapgui.ui.layout_planner import DRONE, TIMELINE, LayoutPlanner, Planned, PlanRequest
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +70,23 @@ DEFAULT_POOLS = 8
 SIZE_TIP = "Heap size in bytes: decimal, 0x hex or 0-prefixed octal, with an optional K or M suffix"
 MAX_HEAP_SIZE = 2**32 - 1
 """drone keeps heap sizes in 32 bits."""
+MAX_HEADROOM = 1000.0
+METHOD_NAMES = {DRONE: "Drone-compatible", TIMELINE: "Timeline"}
+METHOD_TIP = (
+    "Drone-compatible: drone's own layout, least fragmentation, each pool holding the sum of "
+    "its sizes' max loads.\n"
+    "Timeline: fewest reserved bytes, each pool holding the most blocks its sizes were ever "
+    "using at once; it still serves every allocation of the traces."
+)
+HEADROOM_TIP = "Extra capacity for every pool, in percent of what the traces need (rounded up)"
+RESERVED_TIP = (
+    "Bytes the pools need before the rest of the heap is spread over them, and their share "
+    "of the heap"
+)
+COMPARISON_TIP = (
+    "The least heap each method needs for this pool count and headroom, before the rest of "
+    "the heap is spread:\n"
+)
 
 
 def fragmentation_line(layout: Layout) -> str:
@@ -73,9 +102,9 @@ class LayoutPanel(QWidget):
     layout_changed = Signal(object)
     """The current `Layout`, or None while there is none (invalid size, does not fit)."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, sync: bool = False) -> None:
         super().__init__(parent)
-        self._trace: Trace | None = None
+        self._traces: TraceSet | None = None
         self._trace_path: Path | None = None
         self._config: HeapConfig | None = None
         self._config_path: Path | None = None
@@ -85,6 +114,10 @@ class LayoutPanel(QWidget):
         self._layout: Layout | None = None
         self._text = ""
         self._prefilling = False
+        self._request: PlanRequest | None = None
+        self.planner = LayoutPlanner(self, sync)
+        self.planner.planned.connect(self._planned)
+        self.planner.failed.connect(self._plan_failed)
         self._build()
         self._use_config(None, prefill=False)
         self.set_trace(None, None)
@@ -92,16 +125,21 @@ class LayoutPanel(QWidget):
     # ---- public API -------------------------------------------------------------------------
 
     def set_trace(self, trace: Trace | None, path: Path | None) -> None:
-        """Optimize for `trace`; None offers drone's starter layout instead.
+        """Optimize for `trace`; None offers drone's starter layout instead."""
+        self.set_traces(TraceSet.of([trace]) if trace is not None else None, path)
+
+    def set_traces(self, traces: TraceSet | None, path: Path | None) -> None:
+        """Optimize for every trace of `traces` at once; None offers drone's starter layout.
 
         The config file next to `path` (Drone.toml, else layout.toml) prefills the
         heap size; without a `path` the config chosen so far stays.
         """
-        self._trace = trace
+        self._traces = traces if traces is not None and len(traces) else None
         self._trace_path = Path(path) if path is not None else None
-        rows = trace.stats.rows() if trace is not None else []
-        trace_demand = demand((row.size, row.max_load) for row in rows)
-        self._traced_sizes = [row.size for row in rows if row.size and row.max_load]
+        self.planner.set_traces(self._traces)
+        rows = self._traces.max_loads() if self._traces is not None else []
+        trace_demand = demand(rows)
+        self._traced_sizes = [size for size, max_load in rows if size and max_load]
         # One partitioner per trace: every spinner step afterwards is a lookup.
         self._partitioner = Partitioner(trace_demand, MAX_POOLS) if trace_demand else None
         if self._partitioner is not None:
@@ -127,6 +165,20 @@ class LayoutPanel(QWidget):
 
     def current_layout(self) -> Layout | None:
         return self._layout
+
+    def traces(self) -> TraceSet | None:
+        return self._traces
+
+    def method(self) -> str:
+        """The chosen method: drone (drone-compatible) or timeline."""
+        return str(self.method_combo.currentData())
+
+    def set_method(self, method: str) -> None:
+        self.method_combo.setCurrentIndex(self.method_combo.findData(method))
+
+    def headroom(self) -> float:
+        """Extra capacity per pool, in percent."""
+        return self.headroom_spin.value()
 
     def heap_size(self) -> int:
         """The heap size in bytes (the last valid value typed)."""
@@ -228,6 +280,18 @@ class LayoutPanel(QWidget):
         self.pools_spin.setToolTip(
             "Largest number of pools: fewer pools allocate faster but fragment more"
         )
+        self.method_combo = QComboBox()
+        for method, name in METHOD_NAMES.items():
+            self.method_combo.addItem(name, method)
+        self.method_combo.setAccessibleName("Layout method")
+        self.method_combo.setToolTip(METHOD_TIP)
+        self.headroom_spin = QDoubleSpinBox()
+        self.headroom_spin.setRange(0.0, MAX_HEADROOM)
+        self.headroom_spin.setDecimals(1)
+        self.headroom_spin.setSingleStep(5.0)
+        self.headroom_spin.setSuffix(" %")
+        self.headroom_spin.setAccessibleName("Headroom")
+        self.headroom_spin.setToolTip(HEADROOM_TIP)
         self.config_button = QPushButton("C&onfig…")
         self.config_button.setToolTip("Choose the Drone.toml or layout.toml to read and write")
         self.config_label = QLabel()
@@ -237,22 +301,30 @@ class LayoutPanel(QWidget):
         self.source_label.setAccessibleName("Layout source")
         self.source_label.setWordWrap(True)
 
+        self.comparison_label = _WrappingLabel()
+        self.comparison_label.setAccessibleName("Minimum heap comparison")
+        self.comparison_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
         inputs = QGridLayout()
-        for column, (text, field) in enumerate(
-            (
-                ("Heap &size:", self.size_edit),
-                ("He&ap:", self.heap_combo),
-                ("&Pools:", self.pools_spin),
-            )
-        ):
+        fields = (
+            ("Heap &size:", self.size_edit),
+            ("He&ap:", self.heap_combo),
+            ("&Pools:", self.pools_spin),
+            ("&Method:", self.method_combo),
+            ("Head&room:", self.headroom_spin),
+        )
+        for position, (text, field) in enumerate(fields):
+            # The heap in the first row; how it is laid out in the second.
+            row, column = divmod(position, 3)
             label = QLabel(text)
             label.setBuddy(field)
-            inputs.addWidget(label, 0, 2 * column)
-            inputs.addWidget(field, 0, 2 * column + 1)
+            inputs.addWidget(label, row, 2 * column)
+            inputs.addWidget(field, row, 2 * column + 1)
         inputs.addWidget(self.config_button, 0, 6)
         inputs.addWidget(self.config_label, 0, 7)
+        inputs.addWidget(self.comparison_label, 1, 4, 1, 4)
         inputs.setColumnStretch(7, 1)
-        inputs.addWidget(self.size_error, 1, 0, 1, 8)
+        inputs.addWidget(self.size_error, 2, 0, 1, 8)
 
         self.fragmentation_label = QLabel()
         self.fragmentation_label.setAccessibleName("Fragmentation")
@@ -263,6 +335,9 @@ class LayoutPanel(QWidget):
         font = self.fragmentation_label.font()
         font.setBold(True)
         self.fragmentation_label.setFont(font)
+        self.reserved_label = QLabel()
+        self.reserved_label.setAccessibleName("Reserved bytes")
+        self.reserved_label.setToolTip(RESERVED_TIP)
 
         self.model = PoolTableModel(self)
         self.table = QTableView()
@@ -307,7 +382,11 @@ class LayoutPanel(QWidget):
         left = QWidget()
         left_box = QVBoxLayout(left)
         left_box.setContentsMargins(0, 0, 0, 0)
-        left_box.addWidget(self.fragmentation_label)
+        figures = QHBoxLayout()
+        figures.addWidget(self.fragmentation_label)
+        figures.addSpacing(self.fontMetrics().averageCharWidth() * 2)
+        figures.addWidget(self.reserved_label, 1)
+        left_box.addLayout(figures)
         left_box.addWidget(self.stack, 1)
         right = QWidget()
         right_box = QVBoxLayout(right)
@@ -327,6 +406,7 @@ class LayoutPanel(QWidget):
         self.chart = FragmentationChart()
         self.chart_box = QGroupBox("Fragmentation by pool count")
         chart_layout = QVBoxLayout(self.chart_box)
+        chart_layout.setContentsMargins(4, 4, 4, 4)  # the plot has margins of its own
         chart_layout.addWidget(self.chart)
         main = QSplitter(Qt.Orientation.Vertical)
         main.addWidget(top)
@@ -338,6 +418,7 @@ class LayoutPanel(QWidget):
         self.status_label.setAccessibleName("Layout status")
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status_label.hide()  # shown with the first message: no empty line under the chart
 
         box = QVBoxLayout(self)
         box.addLayout(inputs)
@@ -347,6 +428,8 @@ class LayoutPanel(QWidget):
 
         self.size_edit.textChanged.connect(self._size_edited)
         self.pools_spin.valueChanged.connect(self._pools_changed)
+        self.method_combo.currentIndexChanged.connect(self._method_changed)
+        self.headroom_spin.valueChanged.connect(self._headroom_changed)
         self.heap_combo.currentTextChanged.connect(self._heap_chosen)
         self.config_button.clicked.connect(self.choose_config)
         self.chart.pool_count_clicked.connect(self.pools_spin.setValue)
@@ -434,8 +517,8 @@ class LayoutPanel(QWidget):
             spec = self._config.heaps[self.heap_name()]
         if spec is not None:
             size = spec.size
-        elif self._trace is not None and self._trace.stats.heap_size:
-            size = self._trace.stats.heap_size
+        elif self._traces is not None and self._traces.traces[0].stats.heap_size:
+            size = self._traces.traces[0].stats.heap_size
         else:
             size = self._heap_size
         with QSignalBlocker(self.size_edit), QSignalBlocker(self.pools_spin):
@@ -451,22 +534,32 @@ class LayoutPanel(QWidget):
         self._parse_size()
 
     def _show_source(self) -> None:
-        if self._trace is None:
+        traces = self._traces
+        if traces is None:
             self.source_label.setText(
                 "No trace loaded: showing drone's starter layout (blocks growing up to 1/20 of "
                 "the heap). Load a trace to optimize the pools for it."
             )
-        elif self._partitioner is None:
-            self.source_label.setText(
-                f"{Path(self._trace.source).name} has no allocations: showing drone's starter "
-                "layout."
-            )
+            return
+        if len(traces) == 1:
+            what = Path(traces.traces[0].source).name
         else:
-            sizes = len(self._partitioner.demand)
+            what = f"{len(traces)} traces ({', '.join(traces.names)})"
+        if self._partitioner is None:
+            verb = "has" if len(traces) == 1 else "have"
             self.source_label.setText(
-                f"Optimized for {Path(self._trace.source).name}: {sizes} distinct word-aligned "
-                f"sizes; exact minimum fragmentation for each pool count."
+                f"{what} {verb} no allocations: showing drone's starter layout."
             )
+            return
+        sizes = len(self._partitioner.demand)
+        if self.method() == TIMELINE:
+            how = "fewest reserved bytes, each pool holding its sizes' simultaneous peak"
+        else:
+            how = "exact minimum fragmentation for each pool count"
+        every = "" if len(traces) == 1 else "; one layout that serves every trace of the set"
+        self.source_label.setText(
+            f"Optimized for {what}: {sizes} distinct word-aligned sizes; {how}{every}."
+        )
 
     def _parse_size(self) -> bool:
         """Validate the size field; a bad value shows a message and keeps the last good size."""
@@ -510,18 +603,89 @@ class LayoutPanel(QWidget):
         self._prefill()
         self._recompute()
 
+    @Slot(int)
+    def _method_changed(self, _index: int) -> None:
+        timeline = self.method() == TIMELINE
+        # The chart always shows drone's partitions: say so when the layout comes from elsewhere.
+        self.chart_box.setTitle(
+            "Fragmentation by pool count (drone-compatible partitions)"
+            if timeline
+            else "Fragmentation by pool count"
+        )
+        self._show_source()
+        self._recompute()
+
+    @Slot(float)
+    def _headroom_changed(self, _percent: float) -> None:
+        self._recompute()
+
     def _recompute(self) -> None:
         if not self.size_error.isHidden():
             return
         pools = self.pools_spin.value()
         self.chart.set_current(pools)
-        trace_demand = self._partitioner.demand if self._partitioner is not None else []
-        try:
-            layout = generate(trace_demand, self._heap_size, pools, self._partitioner)
-        except LayoutDoesNotFit as exc:
-            self._show_no_fit(exc)
-            self._set_layout(None, "")
+        request = PlanRequest(self._heap_size, pools, self.method(), self.headroom())
+        self._request = request
+        timeline = request.method == TIMELINE and self._partitioner is not None
+        if not timeline:
+            try:
+                self._show_layout(self._drone_layout(request))
+            except LayoutDoesNotFit as exc:
+                self._show_no_fit(exc)
+                self._set_layout(None, "")
+        if self._partitioner is None:
+            self.comparison_label.hide()
             return
+        self._show_heaps(self.planner.heaps(request))
+        answered = self.planner.request(request, want_layout=timeline)
+        if timeline and not answered:
+            self._show_message("Computing the timeline layout…")
+            self._set_layout(None, "")
+
+    def _drone_layout(self, request: PlanRequest) -> Layout:
+        """drone's layout: a lookup in the partitioner, or the core planner for headroom."""
+        if self._traces is None or headroom_factor(request.headroom) == 1:
+            trace_demand = self._partitioner.demand if self._partitioner is not None else []
+            return generate(trace_demand, request.heap_size, request.pools, self._partitioner)
+        return plan_layout(self._traces, request.heap_size, request.pools, DRONE, request.headroom)
+
+    @Slot(object)
+    def _planned(self, result: Planned) -> None:
+        if result.traces is not self._traces or self._request is None:
+            return  # planned for a set that has been replaced since
+        if result.heaps is not None and result.request.heaps_key == self._request.heaps_key:
+            self._show_heaps(result.heaps)
+        if result.request != self._request or self.method() != TIMELINE:
+            return
+        if result.no_fit is not None:
+            self._show_no_fit(result.no_fit)
+            self._set_layout(None, "")
+        elif result.layout is not None:
+            self._show_layout(result.layout)
+
+    @Slot(str)
+    def _plan_failed(self, message: str) -> None:
+        self._status(f"⚠ {message}")
+
+    def _show_heaps(self, heaps: MinimumHeaps | None) -> None:
+        if heaps is None:
+            text = "Minimum heap: computing…"
+        else:
+            several = self._traces is not None and len(self._traces) > 1
+            what = "this set of traces" if several else "this trace"
+            noun = "pool" if heaps.pools == 1 else "pools"
+            text = (
+                f"Minimum heap for {heaps.pools} {noun}: {_kib(heaps.timeline)} with the timeline "
+                f"layout, {_kib(heaps.drone)} drone-style ({heaps.ratio * 100:.1f}%)"
+            )
+            sentence = comparison(heaps, what)
+            self.comparison_label.setToolTip(
+                f"{COMPARISON_TIP}{sentence[:1].upper()}{sentence[1:]}."
+            )
+        self.comparison_label.setText(text)
+        self.comparison_label.show()
+
+    def _show_layout(self, layout: Layout) -> None:
         try:
             text = self._render(layout)
         except HeapguiError as exc:
@@ -560,13 +724,27 @@ class LayoutPanel(QWidget):
             self.fragmentation_label.setText("Fragmentation: — (no trace)")
         else:
             used = len(layout.partition.pools)
-            more = (
-                f"  (the trace has {used} sizes: {used} pools used)"
-                if used < self.pools_spin.value()
-                else ""
-            )
+            more = ""
+            if used < self.pools_spin.value():
+                # The timeline method may merge sizes whose peaks never coincide.
+                more = (
+                    f"  (the trace has {used} sizes: {used} pools used)"
+                    if used == len(layout.demand)
+                    else f"  ({used} pools reserve the least)"
+                )
             self.fragmentation_label.setText(fragmentation_line(layout) + more)
+        self._show_reserved(layout)
         self.layout_changed.emit(layout)
+
+    def _show_reserved(self, layout: Layout | None) -> None:
+        if layout is None or layout.partition is None:
+            self.reserved_label.hide()
+            return
+        needed = layout.partition.bytes
+        self.reserved_label.setText(
+            f"Pools need {needed:,} bytes ({needed / layout.heap_size * 100:.2f}%)"
+        )
+        self.reserved_label.show()
 
     def _show_no_fit(self, exc: LayoutDoesNotFit) -> None:
         self._needed = exc.needed
@@ -598,10 +776,33 @@ class LayoutPanel(QWidget):
     def _status(self, message: str) -> None:
         logger.info("%s", message)
         self.status_label.setText(message)
+        self.status_label.show()
 
     def _fail(self, message: str) -> None:
         self._status(f"⚠ {message}")
         self.show_error(message)
+
+
+class _WrappingLabel(QLabel):
+    """A word-wrapped label that asks for the height of its text at its current width.
+
+    QLabel's own hint picks a narrow, tall shape for wrapped text, which would
+    take the height the fragmentation chart below needs.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWordWrap(True)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        hint = super().sizeHint()
+        # Before the first layout the width is unknown: assume a line of 80 characters.
+        width = self.width() if self.isVisible() else self.fontMetrics().averageCharWidth() * 80
+        return QSize(hint.width(), self.heightForWidth(max(width, hint.width())))
+
+
+def _kib(size: int) -> str:
+    return f"{size / 1024:.1f}K" if size >= 1024 else f"{size} bytes"
 
 
 def _button_for(action: QAction) -> QPushButton:
