@@ -52,6 +52,12 @@ def _curve(plot: pg.PlotItem, **options) -> pg.PlotDataItem:
     return curve
 
 
+def failure_colour(palette: QPalette) -> QColor:
+    """Red for failed allocations, as light as the curves so it reads on either base."""
+    dark_base = palette.color(QPalette.ColorRole.Base).lightnessF() < 0.5
+    return QColor.fromHslF(0.0, 0.8, 0.62 if dark_base else 0.45)
+
+
 class ChartsPanel(QWidget):
     """Charts for one trace; `show_sizes` picks the per-size curves."""
 
@@ -122,6 +128,8 @@ class ChartsPanel(QWidget):
         plot.addItem(self.heap_line)  # counts for the y range: the heap stays in sight
         self.peak_marker = pg.ScatterPlotItem(size=9, symbol="o")
         plot.addItem(self.peak_marker)
+        self.failure_marker = pg.ScatterPlotItem(size=8, symbol="x", name="failed allocations")
+        plot.addItem(self.failure_marker)
         self.peak_label = pg.TextItem(anchor=(-0.05, 0.0))
         plot.addItem(self.peak_label, ignoreBounds=True)
         self.inspect_line = pg.InfiniteLine(angle=90, movable=False)
@@ -171,6 +179,7 @@ class ChartsPanel(QWidget):
             self._drop_curve(size)
         self._selected = []
         self.inspect_line.hide()
+        self.failure_marker.setData([], [])
         self.inspect_label.setText(INSPECT_HINT)
         records = trace.records if trace is not None else Records.empty()
         if trace is None or not len(records):
@@ -203,6 +212,15 @@ class ChartsPanel(QWidget):
         self.live_hint.setVisible(trace is not None)
         self._place_live_hint()
         self._draw_histogram()
+
+    def set_failures(self, records: np.ndarray) -> None:
+        """Mark failed allocations (record numbers as in the trace) at the load there."""
+        trace = self._trace
+        if trace is None or self._x is None or not len(records):
+            self.failure_marker.setData([], [])
+            return
+        at = np.asarray(records, np.int64) - trace.records.first_index
+        self.failure_marker.setData(self._x[at], trace.stats.timeline[at])
 
     def set_heap_size(self, heap_size: int) -> None:
         self._heap_size = heap_size
@@ -350,6 +368,7 @@ class ChartsPanel(QWidget):
         self.heap_line.label.setColor(text)
         self.peak_marker.setPen(pg.mkPen(text))
         self.peak_marker.setBrush(pg.mkBrush(palette.color(QPalette.ColorRole.Base)))
+        self.failure_marker.setPen(pg.mkPen(failure_colour(palette), width=2))
         self.peak_label.setColor(text)
         label_fill = palette.color(QPalette.ColorRole.Base)
         label_fill.setAlpha(200)
