@@ -15,7 +15,7 @@ import sys
 from heapgui import __version__
 from heapgui.errors import DecodeError, HeapguiError
 
-COMMANDS = ("stats", "generate", "demux", "validate", "capture")
+COMMANDS = ("stats", "generate", "demux", "validate", "capture", "doctor")
 
 EXIT_OK = 0
 EXIT_STRICT = 1
