@@ -128,7 +128,7 @@ class ChartsPanel(QWidget):
         plot.addItem(self.heap_line)  # counts for the y range: the heap stays in sight
         self.peak_marker = pg.ScatterPlotItem(size=9, symbol="o")
         plot.addItem(self.peak_marker)
-        self.failure_marker = pg.ScatterPlotItem(size=8, symbol="x", name="failed allocations")
+        self.failure_marker = pg.ScatterPlotItem(size=7, symbol="x", name="failed allocations")
         plot.addItem(self.failure_marker)
         self.peak_label = pg.TextItem(anchor=(-0.05, 0.0))
         plot.addItem(self.peak_label, ignoreBounds=True)

@@ -101,6 +101,8 @@ class LayoutPanel(QWidget):
     """The heap size in bytes; 64-bit because heaps up to 4 GiB overflow a Qt int."""
     layout_changed = Signal(object)
     """The current `Layout`, or None while there is none (invalid size, does not fit)."""
+    traces_changed = Signal(object)
+    """The `TraceSet` the layout is optimized for, or None (the starter layout)."""
 
     def __init__(self, parent: QWidget | None = None, sync: bool = False) -> None:
         super().__init__(parent)
@@ -158,6 +160,7 @@ class LayoutPanel(QWidget):
         else:
             self._prefill()
         self._recompute()
+        self.traces_changed.emit(self._traces)
 
     def layout_text(self) -> str:
         """The current TOML section (with drone's fragmentation comment), or "" without a layout."""
@@ -306,24 +309,29 @@ class LayoutPanel(QWidget):
         self.comparison_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         inputs = QGridLayout()
-        fields = (
-            ("Heap &size:", self.size_edit),
-            ("He&ap:", self.heap_combo),
-            ("&Pools:", self.pools_spin),
-            ("&Method:", self.method_combo),
-            ("Head&room:", self.headroom_spin),
-        )
-        for position, (text, field) in enumerate(fields):
-            # The heap in the first row; how it is laid out in the second.
-            row, column = divmod(position, 3)
+        for column, (text, field) in enumerate(
+            (
+                ("Heap &size:", self.size_edit),
+                ("He&ap:", self.heap_combo),
+                ("&Pools:", self.pools_spin),
+            )
+        ):
             label = QLabel(text)
             label.setBuddy(field)
-            inputs.addWidget(label, row, 2 * column)
-            inputs.addWidget(field, row, 2 * column + 1)
+            inputs.addWidget(label, 0, 2 * column)
+            inputs.addWidget(field, 0, 2 * column + 1)
         inputs.addWidget(self.config_button, 0, 6)
         inputs.addWidget(self.config_label, 0, 7)
-        inputs.addWidget(self.comparison_label, 1, 4, 1, 4)
         inputs.setColumnStretch(7, 1)
+        # How the heap is laid out, in a row of its own: its widths do not align with the above.
+        method_row = QHBoxLayout()
+        for text, field in (("&Method:", self.method_combo), ("Head&room:", self.headroom_spin)):
+            label = QLabel(text)
+            label.setBuddy(field)
+            method_row.addWidget(label)
+            method_row.addWidget(field)
+        method_row.addWidget(self.comparison_label, 1)
+        inputs.addLayout(method_row, 1, 0, 1, 8)
         inputs.addWidget(self.size_error, 2, 0, 1, 8)
 
         self.fragmentation_label = QLabel()

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -45,6 +46,7 @@ from heapgui import __version__
 from heapgui.commands.stats import as_json
 from heapgui.sizes import format_size
 from heapgui.trace.load import Trace
+from heapgui.trace.traceset import TraceSet
 from heapgui.ui.banner import ProblemBanner
 from heapgui.ui.charts import ChartsPanel
 from heapgui.ui.layout_panel import LayoutPanel
@@ -55,8 +57,11 @@ from heapgui.ui.loader import (
     release_free_memory,
     running_threads,
 )
+from heapgui.ui.set_loader import LoadedSet, load_trace_set
 from heapgui.ui.stats_panel import StatsPanel
 from heapgui.ui.theme import THEMES, apply_theme
+from heapgui.ui.traceset_view import TraceSetView
+from heapgui.ui.validate_panel import ValidatePanel
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +90,13 @@ def show_error(parent: QWidget, message: str) -> None:
 def ask_open_path(parent: QWidget, directory: str) -> Path | None:
     name, _ = QFileDialog.getOpenFileName(parent, "Open heap trace", directory, TRACE_FILTER)
     return Path(name) if name else None
+
+
+def ask_open_paths(parent: QWidget, directory: str) -> list[Path]:
+    names, _ = QFileDialog.getOpenFileNames(
+        parent, "Open several captures as a trace set", directory, TRACE_FILTER
+    )
+    return [Path(name) for name in names]
 
 
 def ask_save_path(parent: QWidget, caption: str, suggested: str, filters: str) -> Path | None:
@@ -139,7 +151,7 @@ class MainWindow(QMainWindow):
         self.stats_dock = self._dock(
             "Statistics", "statistics", self.stats_panel, Qt.DockWidgetArea.LeftDockWidgetArea
         )
-        self.layout_panel = LayoutPanel(self)
+        self.layout_panel = LayoutPanel(self, sync=sync_load)
         self.layout_panel.heap_size_changed.connect(self._apply_heap_size)
         self.layout_dock = self._dock(
             "Pool layout", "layout", self.layout_panel, Qt.DockWidgetArea.BottomDockWidgetArea
@@ -152,6 +164,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
+        self._build_validation()
         self.cancel_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         self.cancel_shortcut.activated.connect(self.cancel_load)
         self.cancel_shortcut.setEnabled(False)
@@ -293,6 +306,107 @@ class MainWindow(QMainWindow):
         self.view_menu.insertAction(self.show_banner_action, toolbar.toggleViewAction())
         self.toolbar = toolbar
 
+    # -- trace sets and validation -------------------------------------------------
+
+    def _build_validation(self) -> None:
+        """The validation and trace-set docks, Open Trace Set… and Validate (Ctrl+R)."""
+        self.validate_panel = ValidatePanel(self.layout_panel, self, sync=self._sync)
+        self.validate_panel.validated.connect(self._mark_failures)
+        self.validate_panel.trace_chosen.connect(self._show_member)
+        self.validate_dock = self._dock(
+            "Validation", "validation", self.validate_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.traceset_view = TraceSetView(self)
+        self.traceset_view.trace_chosen.connect(self._show_member)
+        self.layout_panel.traces_changed.connect(self.traceset_view.set_traces)
+        self.traceset_dock = self._dock(
+            "Trace set", "traceset", self.traceset_view, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        # Shown on demand (Validate, a set opened, the View menu): until then they cost no room.
+        # Hidden before they are tabbed, or an empty tab bar stays behind.
+        for dock, beside in (
+            (self.validate_dock, self.layout_dock),
+            (self.traceset_dock, self.stats_dock),
+        ):
+            dock.hide()
+            self.tabifyDockWidget(beside, dock)
+
+        pix = QStyle.StandardPixmap
+        self.open_set_action = self._action(
+            "Open Trace &Set…",
+            self.choose_trace_set,
+            "Ctrl+Shift+O",
+            "Open several captures of one firmware as a set: compared side by side, laid out "
+            "and validated together",
+            pix.SP_DirOpenIcon,
+        )
+        # The File menu is the one "Open Recent" was added to.
+        self.recent_menu.parentWidget().insertAction(
+            self.recent_menu.menuAction(), self.open_set_action
+        )
+        self.validate_action = self.validate_panel.validate_action
+        self.validate_action.setIcon(self.style().standardIcon(pix.SP_DialogApplyButton))
+        self.validate_action.triggered.connect(self._show_validation)
+        layout_menu = QMenu("&Layout", self)
+        layout_menu.addAction(self.validate_action)
+        self.menuBar().insertMenu(self.view_menu.menuAction(), layout_menu)
+        for dock in (self.traceset_dock, self.validate_dock):
+            self.view_menu.insertAction(self.show_banner_action, dock.toggleViewAction())
+        actions = self.toolbar.actions()
+        after = actions.index(self.copy_layout_action) + 1
+        self.toolbar.insertAction(
+            actions[after] if after < len(actions) else None, self.validate_action
+        )
+
+    @Slot()
+    def choose_trace_set(self) -> None:
+        start = str(self.trace_path.parent) if self.trace_path is not None else ""
+        paths = ask_open_paths(self, start)
+        if paths:
+            self.open_files(paths)
+
+    @Slot(object)
+    def _set_loaded(self, loaded: LoadedSet) -> None:
+        self._loaded(LoadedTrace(loaded.traces.traces[0], loaded.paths[0]), loaded.traces)
+        names = loaded.traces.names
+        self.setWindowTitle(f"{names[0]} + {len(names) - 1} more — heapgui")
+        self.statusBar().showMessage(f"Loaded {len(names)} traces: {', '.join(names)}", 5000)
+        self.traceset_dock.show()
+        self.traceset_dock.raise_()
+
+    @Slot()
+    def _show_validation(self) -> None:
+        self.validate_dock.show()
+        self.validate_dock.raise_()
+
+    @Slot()
+    def _mark_failures(self) -> None:
+        self.charts.set_failures(self.validate_panel.failed_records(self.trace))
+
+    @Slot(int)
+    def _show_member(self, index: int) -> None:
+        """Show trace `index` of the set in the statistics table and the charts."""
+        traces = self.layout_panel.traces()
+        if self.trace is None or traces is None or not 0 <= index < len(traces):
+            return
+        self.traceset_view.show_trace(index)
+        self.validate_panel.show_trace(index)
+        trace = traces.traces[index]
+        if trace is self.trace:
+            return
+        self.trace, self.trace_path = trace, Path(trace.source)
+        self.stats_panel.set_stats(trace.stats)
+        self.charts.set_trace(trace)
+        self._apply_heap_size(self.layout_panel.heap_size())
+        self.banner.set_hints(trace.hints())
+        self._show_trace_info()
+        self._mark_failures()
+        self._select_default_sizes(trace)
+
+    def _select_default_sizes(self, trace: Trace) -> None:
+        rows = sorted(trace.stats.rows(), key=lambda r: r.peak_bytes, reverse=True)
+        self.stats_panel.select_sizes([r.size for r in rows[:DEFAULT_SELECTED_SIZES]])
+
     # -- opening ---------------------------------------------------------------
 
     @Slot()
@@ -305,10 +419,21 @@ class MainWindow(QMainWindow):
     def open_file(self, path: str | Path) -> None:
         """Load in the background; the current trace stays until the new one is complete."""
         path = Path(path)
+        self._start_load(partial(load_trace, path), self._loaded, f"Loading {path}…")
+
+    def open_files(self, paths: list[str | Path]) -> None:
+        """One file opens as a trace, several as a trace set."""
+        if len(paths) == 1:
+            self.open_file(paths[0])
+        elif paths:
+            job = partial(load_trace_set, [Path(p) for p in paths])
+            self._start_load(job, self._set_loaded, f"Loading {len(paths)} traces…")
+
+    def _start_load(self, job, done, message: str) -> None:
         self.cancel_load()
-        task = Task(partial(load_trace, path), self._sync)  # unparented: freed when replaced
+        task = Task(job, self._sync)  # unparented: freed when replaced
         task.progressed.connect(self._load_progressed)
-        task.succeeded.connect(self._loaded)
+        task.succeeded.connect(done)
         task.failed.connect(self._load_failed)
         task.cancelled.connect(self._load_cancelled)
         self._task = task
@@ -316,7 +441,7 @@ class MainWindow(QMainWindow):
         self.progress.show()
         self.cancel_button.show()
         self.cancel_shortcut.setEnabled(True)
-        self.statusBar().showMessage(f"Loading {path}…")
+        self.statusBar().showMessage(message)
         task.start()
 
     @Slot()
@@ -342,21 +467,23 @@ class MainWindow(QMainWindow):
         self.cancel_shortcut.setEnabled(False)
 
     @Slot(object)
-    def _loaded(self, loaded: LoadedTrace) -> None:
+    def _loaded(self, loaded: LoadedTrace, traces: TraceSet | None = None) -> None:
+        """Show a loaded trace; with `traces`, it is the first of a set that is laid out as one."""
         self._load_ended()
         self.trace, self.trace_path = loaded.trace, loaded.path
         trace = loaded.trace
         self.stats_panel.set_stats(trace.stats)
         self.charts.set_trace(trace)
-        self.layout_panel.set_trace(trace, loaded.path)
+        self.layout_panel.set_traces(
+            traces if traces is not None else TraceSet.of([trace]), loaded.path
+        )
         self._apply_heap_size(self.layout_panel.heap_size())
         self.banner.set_hints(trace.hints())
         self._show_trace_info()
         self._remember(loaded.path)
         self.setWindowTitle(f"{loaded.path.name} — heapgui")
         self.statusBar().showMessage(f"Loaded {loaded.path}", 5000)
-        rows = sorted(trace.stats.rows(), key=lambda r: r.peak_bytes, reverse=True)
-        self.stats_panel.select_sizes([r.size for r in rows[:DEFAULT_SELECTED_SIZES]])
+        self._select_default_sizes(trace)
         release_free_memory()  # the decoder's buffers and the previous trace are garbage now
         self.trace_loaded.emit()
 
@@ -418,7 +545,7 @@ class MainWindow(QMainWindow):
         files = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
         if files:
             event.acceptProposedAction()
-            self.open_file(files[0])
+            self.open_files(files)
 
     # -- recent files and settings -------------------------------------------------
 

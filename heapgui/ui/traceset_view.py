@@ -1,0 +1,144 @@
+"""The trace-set view: several captures' statistics side by side, two of them compared.
+
+Which trace the statistics table and the charts show is chosen here too
+(`trace_chosen`); the layout and validation panels always work on the whole set.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QSignalBlocker, Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QHeaderView,
+    QLabel,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from heapgui.trace.traceset import TraceSet
+from heapgui.ui.stats_model import StatsFilterProxy
+from heapgui.ui.traceset_model import TraceSetModel
+
+logger = logging.getLogger(__name__)
+
+SINGLE_HINT = (
+    "One trace is open. Open several captures of the firmware (boot, bursts, idle) with "
+    "File ▸ Open Trace Set… to compare them and lay out one heap for all of them."
+)
+
+
+class TraceSetView(QWidget):
+    """Emits `trace_chosen` with the index of the trace to show in the statistics and charts."""
+
+    trace_chosen = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = TraceSetModel(self)
+        self.proxy = StatsFilterProxy(self)  # numeric sorting by SORT_ROLE
+        self.proxy.setSourceModel(self.model)
+
+        self.summary = QLabel()
+        self.summary.setAccessibleName("Traces in the set")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.shown_combo = QComboBox()
+        self.shown_combo.setAccessibleName("Trace shown in the statistics and charts")
+        self.shown_combo.setToolTip("The trace the statistics table and the charts show")
+        self.a_combo = QComboBox()
+        self.a_combo.setAccessibleName("Compared trace A")
+        self.a_combo.setToolTip("The capture to compare against (A)")
+        self.b_combo = QComboBox()
+        self.b_combo.setAccessibleName("Compared trace B")
+        self.b_combo.setToolTip("The capture compared with A: the last column is B − A")
+        controls = QFormLayout()
+        # Labels go above their combo boxes when the dock is narrow.
+        controls.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        for text, combo in (
+            ("S&how:", self.shown_combo),
+            ("Compare &A:", self.a_combo),
+            ("with &B:", self.b_combo),
+        ):
+            # Long file names must not widen the dock: the list shows them in full.
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(8)
+            controls.addRow(text, combo)
+
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.table.setAccessibleName("Max load per trace")
+        self.table.setToolTip(
+            "Each size's max load in every trace of the set, and the difference between the "
+            "two compared traces; click headers to sort"
+        )
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.summary)
+        layout.addLayout(controls)
+        layout.addWidget(self.table, 1)
+
+        self.shown_combo.currentIndexChanged.connect(self._shown_changed)
+        self.a_combo.currentIndexChanged.connect(self._compared_changed)
+        self.b_combo.currentIndexChanged.connect(self._compared_changed)
+        self.set_traces(None)
+
+    def set_traces(self, traces: TraceSet | None) -> None:
+        self.model.set_traces(traces)
+        names = traces.names if traces is not None else []
+        a, b = self.model.compared()
+        for combo, current in ((self.shown_combo, 0), (self.a_combo, a), (self.b_combo, b)):
+            with QSignalBlocker(combo):
+                combo.clear()
+                combo.addItems(names)
+                combo.setCurrentIndex(current if names else -1)
+            combo.setEnabled(len(names) > 1)
+        self.summary.setText(self._summary(traces))
+
+    def show_trace(self, index: int) -> None:
+        """Follow the trace shown elsewhere, without emitting trace_chosen."""
+        with QSignalBlocker(self.shown_combo):
+            self.shown_combo.setCurrentIndex(index)
+
+    def set_compared(self, a: int, b: int) -> None:
+        self.a_combo.setCurrentIndex(a)
+        self.b_combo.setCurrentIndex(b)
+
+    @staticmethod
+    def _summary(traces: TraceSet | None) -> str:
+        if traces is None or not len(traces):
+            return "No trace loaded."
+        lines = [
+            f"<b>{name}</b>: {len(t.records):,} records, peak {t.stats.peak_usage:,} B in use"
+            for name, t in traces
+        ]
+        if len(traces) == 1:
+            lines.append(SINGLE_HINT)
+        return "<br>".join(lines)
+
+    @Slot(int)
+    def _shown_changed(self, index: int) -> None:
+        if index >= 0:
+            self.trace_chosen.emit(index)
+
+    @Slot(int)
+    def _compared_changed(self, _index: int) -> None:
+        a, b = self.a_combo.currentIndex(), self.b_combo.currentIndex()
+        if a >= 0 and b >= 0:
+            self.model.set_compared(a, b)

@@ -1,0 +1,140 @@
+"""Replaying every trace of a set against one layout, and saying what happened in words.
+
+The job half runs in a background task (Qt-free); the text half mirrors
+`heapgui-cli validate`, so the GUI and the CLI report the same figures.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from heapgui.commands.common import human
+from heapgui.layout.pools import Pool
+from heapgui.layout.replay import Replay, replay
+from heapgui.sizes import format_size
+from heapgui.trace.load import Cancelled, Trace
+from heapgui.trace.traceset import TraceSet
+from heapgui.ui.curves import timeline_x
+from heapgui.ui.loader import IsCancelled, Progress
+from heapgui.ui.occupancy_chart import Series, occupancy_steps
+
+logger = logging.getLogger(__name__)
+
+SHOWN_FAILURES = 5
+"""Failures listed per trace; all of them are marked on the load chart."""
+
+
+@dataclass(frozen=True)
+class TraceCheck:
+    """One trace's replay, with each pool's occupancy as step series for the chart."""
+
+    name: str
+    trace: Trace
+    result: Replay
+    occupancy: list[Series]
+
+    @property
+    def failure_count(self) -> int:
+        return len(self.result.failed_event)
+
+
+@dataclass(frozen=True)
+class Validation:
+    source: str
+    heap_size: int
+    pools: tuple[Pool, ...]
+    checks: list[TraceCheck]
+
+    @property
+    def holds(self) -> bool:
+        return all(c.result.holds for c in self.checks)
+
+    @property
+    def failure_count(self) -> int:
+        return sum(c.failure_count for c in self.checks)
+
+    def check_of(self, trace: Trace | None) -> TraceCheck | None:
+        return next((c for c in self.checks if c.trace is trace), None)
+
+
+def validate_traces(
+    traces: TraceSet,
+    source: str,
+    heap_size: int,
+    pools: Sequence[Pool],
+    progress: Progress,
+    cancelled: IsCancelled,
+) -> Validation:
+    """The job: replay each trace as `heapgui-cli validate` does, heap size included."""
+    checks = []
+    for done, (name, trace) in enumerate(traces):
+        if cancelled():
+            raise Cancelled("validation cancelled")
+        result = replay(trace.records, pools, heap_size)
+        x = timeline_x(trace.records)
+        occupancy = [occupancy_steps(result.occupancy(k), x) for k in range(len(result.pools))]
+        checks.append(TraceCheck(name, trace, result, occupancy))
+        progress((done + 1) / len(traces))
+    return Validation(source, heap_size, tuple(pools), checks)
+
+
+def verdict(validation: Validation) -> str:
+    """One line over the whole set, e.g. "Fails: 12 allocations find no free block"."""
+    where = f"{validation.source}, heap {format_size(validation.heap_size)}"
+    count = len(validation.checks)
+    if validation.holds:
+        what = validation.checks[0].name if count == 1 else f"all {count} traces"
+        return f"✔ Holds: every allocation of {what} finds a free block ({where})."
+    failing = sum(1 for c in validation.checks if not c.result.holds)
+    among = "" if count == 1 else f" in {failing} of {count} traces"
+    noun = "allocation finds" if validation.failure_count == 1 else "allocations find"
+    return f"✘ Fails: {validation.failure_count:,} {noun} no free block{among} ({where})."
+
+
+def details_html(check: TraceCheck, marked: int | None = None) -> str:
+    """The trace's failures (the first few), overflows, peak and waste, as rich text.
+
+    `marked` is how many failures the load chart marks, when it is not all of them.
+    """
+    result = check.result
+    name = html.escape(check.name)
+    lines = []
+    if result.holds:
+        lines.append(f"<b>{name}</b>: holds.")
+    else:
+        count = check.failure_count
+        lines.append(f"<b>{name}</b>: {count:,} failed allocation{'s' if count != 1 else ''}:")
+        for f in result.failures(SHOWN_FAILURES):
+            when = f" at time {f.time:,}" if f.time is not None else ""
+            lines.append(
+                f"&nbsp;&nbsp;• record {f.record:,}: no free block for {f.size:,} bytes{when}"
+            )
+        more = count - SHOWN_FAILURES
+        chart = "all marked on the load chart"
+        if marked is not None and marked < count:
+            chart = f"the first {marked:,} marked on the load chart"
+        lines.append(f"… and {more:,} more ({chart})." if more > 0 else f"({chart})")
+    lines.append(f"Overflows into a larger pool: {result.overflows:,}.")
+    if result.peak_record >= 0:
+        lines.append(
+            f"Peak: {human(result.peak_bytes)} in blocks at record {result.peak_record:,}, "
+            f"{result.wasted_at_peak:,} bytes of them wasted inside blocks."
+        )
+    if result.unmatched or result.skipped:
+        lines.append(
+            f"Skipped: {result.unmatched:,} deallocations matching no live block, "
+            f"{result.skipped:,} zero-size or larger-than-heap allocations."
+        )
+    return "<br>".join(lines)
+
+
+def failed_records(check: TraceCheck | None, limit: int) -> np.ndarray:
+    """Record numbers of the first `limit` failed allocations (empty without a check)."""
+    if check is None:
+        return np.empty(0, np.int64)
+    return check.result.failed_record[:limit]
