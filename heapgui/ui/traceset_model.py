@@ -20,10 +20,13 @@ logger = logging.getLogger(__name__)
 Index = QModelIndex | QPersistentModelIndex
 
 SIZE_COLUMN = 0
+DELTA_COLUMN = 1
+"""Next to the sizes, so the comparison stays in sight however many traces follow."""
+FIRST_TRACE_COLUMN = 2
 
 
 class TraceSetModel(QAbstractTableModel):
-    """Rows: every block size of any trace. Columns: size, one max load per trace, Δ (B − A)."""
+    """Rows: every block size of any trace. Columns: size, Δ (B − A), one max load per trace."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -53,19 +56,17 @@ class TraceSetModel(QAbstractTableModel):
             return
         self._compared = (a, b)
         self._delta = self._differences()
-        column = self.delta_column()
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, column, column)
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, DELTA_COLUMN, DELTA_COLUMN)
         if self._sizes:
-            self.dataChanged.emit(self.index(0, column), self.index(len(self._sizes) - 1, column))
+            self.dataChanged.emit(
+                self.index(0, DELTA_COLUMN), self.index(len(self._sizes) - 1, DELTA_COLUMN)
+            )
 
     def compared(self) -> tuple[int, int]:
         return self._compared
 
     def traces(self) -> TraceSet:
         return self._traces
-
-    def delta_column(self) -> int:
-        return len(self._traces) + 1
 
     def _differences(self) -> dict[int, int]:
         if not len(self._traces):
@@ -79,7 +80,9 @@ class TraceSetModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._sizes)
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() or not len(self._traces) else len(self._traces) + 2
+        if parent.isValid() or not len(self._traces):
+            return 0
+        return FIRST_TRACE_COLUMN + len(self._traces)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not self.checkIndex(index, QAbstractTableModel.CheckIndexOption.IndexIsValid):
@@ -92,9 +95,9 @@ class TraceSetModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if column == SIZE_COLUMN:
             return self._size_data(size, role)
-        if column == self.delta_column():
+        if column == DELTA_COLUMN:
             return self._delta_data(size, role)
-        return self._load_data(size, column - 1, role)
+        return self._load_data(size, column - FIRST_TRACE_COLUMN, role)
 
     def _size_data(self, size: int, role: int) -> object:
         if role == Qt.ItemDataRole.DisplayRole:
@@ -137,16 +140,14 @@ class TraceSetModel(QAbstractTableModel):
         names = self._traces.names
         if section == SIZE_COLUMN:
             title, tip = "Block Size", "Bytes requested per allocation"
-        elif section == self.delta_column():
+        elif section == DELTA_COLUMN:
             a, b = (names[k] for k in self._compared)
             title = "Δ Max Load (B − A)"
             tip = f"Max load in {b} (B) minus max load in {a} (A), per size"
         else:
-            name = names[section - 1]
-            title = name
-            tip = (
-                f"Max load in {self._traces.traces[section - 1].source}: most blocks alive at once"
-            )
+            trace = section - FIRST_TRACE_COLUMN
+            title = names[trace]
+            tip = f"Max load in {self._traces.traces[trace].source}: most blocks alive at once"
         if role == Qt.ItemDataRole.DisplayRole:
             return title
         if role == Qt.ItemDataRole.ToolTipRole:

@@ -23,7 +23,12 @@ from heapgui.trace.workload import workload
 from heapgui.ui import main_window
 from heapgui.ui.main_window import MainWindow
 from heapgui.ui.stats_model import SORT_ROLE
-from heapgui.ui.traceset_model import TraceSetModel
+from heapgui.ui.traceset_model import (
+    DELTA_COLUMN,
+    FIRST_TRACE_COLUMN,
+    SIZE_COLUMN,
+    TraceSetModel,
+)
 from heapgui.ui.validate_panel import CONFIG, PROPOSED
 
 HORIZONTAL = Qt.Orientation.Horizontal
@@ -71,11 +76,16 @@ def window(qtbot, monkeypatch, captures) -> MainWindow:
     return win
 
 
-def table(model: TraceSetModel) -> dict[int, list[int]]:
+def table(model: TraceSetModel) -> dict[int, tuple[int, list[int]]]:
+    """Size -> (difference, max load in each trace), as the model has them."""
     return {
-        model.index(r, 0).data(SORT_ROLE): [
-            model.index(r, c).data(SORT_ROLE) for c in range(1, model.columnCount())
-        ]
+        model.index(r, SIZE_COLUMN).data(SORT_ROLE): (
+            model.index(r, DELTA_COLUMN).data(SORT_ROLE),
+            [
+                model.index(r, c).data(SORT_ROLE)
+                for c in range(FIRST_TRACE_COLUMN, model.columnCount())
+            ],
+        )
         for r in range(model.rowCount())
     }
 
@@ -99,15 +109,17 @@ def test_side_by_side_values_are_each_traces_max_loads(window, captures):
     view = window.traceset_view
     model = view.model
     names = [p.name for p, _ in captures]
-    headers = [model.headerData(c, HORIZONTAL) for c in range(1, len(captures) + 1)]
+    headers = [
+        model.headerData(c, HORIZONTAL) for c in range(FIRST_TRACE_COLUMN, model.columnCount())
+    ]
     assert headers == names
     expected = [max_loads(records) for _, records in captures]
     rows = table(model)
     assert sorted(rows) == sorted(set().union(*expected))
-    for size, cells in rows.items():
-        assert cells[: len(captures)] == [loads.get(size, 0) for loads in expected]
+    for size, (_, cells) in rows.items():
+        assert cells == [loads.get(size, 0) for loads in expected]
         for k, loads in enumerate(expected):
-            shown = model.index(sorted(rows).index(size), k + 1).data()
+            shown = model.index(sorted(rows).index(size), FIRST_TRACE_COLUMN + k).data()
             assert shown == (f"{loads[size]:,}" if size in loads else "—")
 
 
@@ -117,12 +129,10 @@ def test_difference_column_is_b_minus_a(window, captures, a, b):
     view.set_compared(a, b)
     assert view.model.compared() == (a, b)
     expected = [max_loads(records) for _, records in captures]
-    for size, cells in table(view.model).items():
-        assert cells[-1] == expected[b].get(size, 0) - expected[a].get(size, 0)
-    title = view.model.headerData(view.model.delta_column(), HORIZONTAL)
-    tip = view.model.headerData(
-        view.model.delta_column(), HORIZONTAL, role=Qt.ItemDataRole.ToolTipRole
-    )
+    for size, (delta, _) in table(view.model).items():
+        assert delta == expected[b].get(size, 0) - expected[a].get(size, 0)
+    title = view.model.headerData(DELTA_COLUMN, HORIZONTAL)
+    tip = view.model.headerData(DELTA_COLUMN, HORIZONTAL, role=Qt.ItemDataRole.ToolTipRole)
     assert "B − A" in title and captures[b][0].name in tip and captures[a][0].name in tip
 
 
