@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
@@ -21,6 +21,8 @@ from heapgui.ui.theme import apply_theme
 logger = logging.getLogger(__name__)
 
 SCREENSHOT_SIZE = (1400, 900)
+DEMO_SHOT_SECONDS = 2.5
+"""With --demo, --screenshot lets the simulated capture run this long before the picture."""
 EXIT_ERROR = 2
 
 
@@ -33,9 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--screenshot",
         metavar="OUT.png",
-        help="render the window (with FILE loaded) to a PNG and exit",
+        help="render the window (with FILE loaded, or a few seconds into --demo) to a PNG and exit",
     )
-    parser.add_argument("--demo", action="store_true", help="start a simulated live capture")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="capture live from a simulated board (no hardware needed)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     # For benchmarks/gui.py: write the time and memory use once data is on screen, then quit.
     parser.add_argument("--ready-file", type=Path, help=argparse.SUPPRESS)
@@ -89,11 +95,31 @@ class _ReadyProbe(QObject):
         QApplication.exit(0)
 
 
-def _screenshot(window: MainWindow, args: argparse.Namespace) -> int:
+def demo_directory() -> Path:
+    """Where --demo captures go: the user's cache, so they survive a reboot but not a cleanup."""
+    cache = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation)
+    return Path(cache or tempfile.gettempdir()) / "demo"
+
+
+def _run_events(seconds: float) -> None:
+    loop = QEventLoop()
+    QTimer.singleShot(round(seconds * 1000), loop.quit)
+    loop.exec()
+
+
+def _screenshot(window: MainWindow, args: argparse.Namespace, scratch: Path) -> int:
     failures: list[str] = []
     window.load_failed.connect(failures.append)
     window.resize(*SCREENSHOT_SIZE)
     window.show()
+    if args.demo:
+        panel = window.capture_panel
+        if not window.start_demo(scratch / "demo"):
+            return _fail(panel.state_label.text())
+        _run_events(DEMO_SHOT_SECONDS)
+        if panel.live is None or panel.live.finished:
+            window.close()
+            return _fail(f"the demo capture did not run: {panel.state_label.text()}")
     if args.file:
         window.open_file(args.file)
     if failures:
@@ -125,16 +151,19 @@ def main(argv: list[str] | None = None) -> int:
         # A screenshot shows the default window and must not touch the user's settings.
         with tempfile.TemporaryDirectory(prefix="heapgui-screenshot-") as scratch:
             QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, scratch)
-            return _screenshot(MainWindow(sync_load=True, error_dialogs=False), args)
+            window = MainWindow(sync_load=True, error_dialogs=False)
+            return _screenshot(window, args, Path(scratch))
     window = MainWindow()
     if args.ready_file is not None:
         _ReadyProbe(window, args.ready_file, expect_trace=bool(args.file))
     window.show()
     if args.demo:
-        window.statusBar().showMessage("Demo capture is not available yet.", 10000)
+        window.start_demo(demo_directory())
     if args.file:
         window.open_file(args.file)
-    return app.exec()
+    code = app.exec()
+    window.close()  # when the loop was left without closing it: stops a capture, waits for it
+    return code
 
 
 if __name__ == "__main__":

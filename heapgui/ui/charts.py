@@ -29,6 +29,7 @@ from heapgui.ui.curves import (
     statistics_until,
     timeline_x,
 )
+from heapgui.ui.live_trace import LiveTrace
 from heapgui.ui.loader import Task
 from heapgui.ui.theme import series_colour
 
@@ -38,6 +39,7 @@ MAX_TICK_LABELS = 24
 FILL_ALPHA = 60
 DOWNSAMPLE_FACTOR = 1.0
 INSPECT_HINT = "Click the load chart to see what was live at a record."
+LIVE_HINT = "Live capture: the charts follow the data; after zooming, the A button follows again."
 
 
 def _curve(plot: pg.PlotItem, **options) -> pg.PlotDataItem:
@@ -68,6 +70,8 @@ class ChartsPanel(QWidget):
         super().__init__(parent)
         self._sync = sync
         self._trace: Trace | None = None
+        self._live: LiveTrace | None = None
+        self._time_scale: tuple[float | None, bool] | None = None
         self._x: np.ndarray | None = None
         self._heap_size = 0
         self._size_curves: dict[int, pg.PlotDataItem] = {}
@@ -175,6 +179,7 @@ class ChartsPanel(QWidget):
     def set_trace(self, trace: Trace | None) -> None:
         self._cancel_inspection()
         self._trace = trace
+        self._live = None
         for size in list(self._size_curves):
             self._drop_curve(size)
         self._selected = []
@@ -192,9 +197,7 @@ class ChartsPanel(QWidget):
             stats = trace.stats
             self._x = timeline_x(records)
             self.load_curve.setData(self._x, stats.timeline)
-            x_label = "timestamp" if records.timestamp is not None else "record"
-            self.load_plot.setLabel("bottom", x_label)
-            self.live_plot.setLabel("bottom", x_label)
+            self.set_time_scale(None, timed=records.timestamp is not None)
             first, last = float(self._x[0]), float(self._x[-1])
             span = max(last - first, 1.0)
             for plot in (self.load_plot, self.live_plot):
@@ -227,22 +230,38 @@ class ChartsPanel(QWidget):
         self.heap_line.setValue(heap_size)
         self.heap_line.label.setFormat(f"heap {format_size(heap_size)}")
 
+    def set_time_scale(self, core_clock: float | None, timed: bool = True) -> None:
+        """Label the x axes: seconds when the core clock is known, else ticks or records.
+
+        The data stays in target clock ticks; only the axis labels are scaled.
+        """
+        if (core_clock, timed) == self._time_scale:
+            return
+        self._time_scale = (core_clock, timed)
+        for plot in (self.load_plot, self.live_plot):
+            axis = plot.getAxis("bottom")
+            if timed and core_clock:
+                axis.setScale(1.0 / core_clock)
+                plot.setLabel("bottom", "time", units="s")
+            else:
+                axis.setScale(1.0)
+                plot.setLabel("bottom", "timestamp (ticks)" if timed else "record", units=None)
+
     def show_sizes(self, sizes: list[int]) -> None:
         """One live-count curve per size, computed from the records when first shown."""
-        if self._trace is None:
+        if self._trace is None and self._live is None:
             return
         self._selected = [s for s in sizes if s in set(self._sizes.tolist())]
         for size in list(self._size_curves):
             if size not in self._selected:
                 self._drop_curve(size)
-        records = self._trace.records
+        if self._live is not None:
+            self._live.track_sizes(self._selected)
         for size in self._selected:
             if size in self._size_curves:
                 continue
-            index, count = live_count_curve(records, size)
-            x = index if records.timestamp is None else records.timestamp[index]
             curve = _curve(self.live_plot, name=f"{format_size(size)} B", stepMode="left")
-            curve.setData(x, count)
+            curve.setData(*self._size_series(size))
             self._size_curves[size] = curve
         self.live_hint.setVisible(not self._selected)
         self._apply_series_colours()
@@ -250,6 +269,50 @@ class ChartsPanel(QWidget):
 
     def size_curve(self, size: int) -> pg.PlotDataItem | None:
         return self._size_curves.get(size)
+
+    def _size_series(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._live is not None:
+            return self._live.tracks[size].envelope.points()
+        records = self._trace.records
+        index, count = live_count_curve(records, size)
+        x = index if records.timestamp is None else records.timestamp[index]
+        return x, count
+
+    # -- live capture ------------------------------------------------------------
+
+    def begin_live(self, live: LiveTrace) -> None:
+        """Follow a running capture: `update_live` redraws bounded series, x follows the data."""
+        self.set_trace(None)
+        self._live = live
+        for plot in (self.load_plot, self.live_plot):
+            plot.setLimits(xMin=None, xMax=None)
+        self.load_plot.enableAutoRange(axis=pg.ViewBox.XAxis)
+        self.set_time_scale(live.core_clock)
+        self.inspect_label.setText(LIVE_HINT)
+        self.live_hint.setVisible(True)
+
+    def update_live(self) -> None:
+        """Redraw from the live trace: load, peak, selected sizes, histogram, heap line."""
+        live = self._live
+        if live is None:
+            return
+        if live.timed is not None:
+            self.set_time_scale(live.core_clock, live.timed)
+        self.load_curve.setData(*live.load.points())
+        stats = live.stats
+        if live.peak_x is not None:
+            self.peak_marker.setData([live.peak_x], [stats.peak_usage])
+            self.peak_label.setText(f"peak {stats.peak_usage:,} B")
+            self.peak_label.setPos(live.peak_x, stats.peak_usage)
+        for size, curve in self._size_curves.items():
+            curve.setData(*self._size_series(size))
+        rows = stats.rows()
+        self._sizes = np.array([r.size for r in rows], np.int64)
+        self._totals = np.array([r.total for r in rows], np.int64)
+        if stats.heap_size and stats.heap_size != self._heap_size:
+            self.set_heap_size(stats.heap_size)
+        self._place_live_hint()
+        self._draw_histogram()
 
     def _drop_curve(self, size: int) -> None:
         curve = self._size_curves.pop(size)

@@ -50,6 +50,7 @@ from heapgui.trace.traceset import TraceSet
 from heapgui.ui.banner import ProblemBanner
 from heapgui.ui.charts import ChartsPanel
 from heapgui.ui.layout_panel import LayoutPanel
+from heapgui.ui.live_trace import LiveTrace
 from heapgui.ui.loader import (
     LoadedTrace,
     Task,
@@ -57,6 +58,7 @@ from heapgui.ui.loader import (
     release_free_memory,
     running_threads,
 )
+from heapgui.ui.probe_panel import ProbePanel
 from heapgui.ui.set_loader import LoadedSet, load_trace_set
 from heapgui.ui.stats_panel import StatsPanel
 from heapgui.ui.theme import THEMES, apply_theme
@@ -164,6 +166,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         self._build_toolbar()
+        self._build_capture_dock()
         self._build_validation()
         self.cancel_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         self.cancel_shortcut.activated.connect(self.cancel_load)
@@ -305,6 +308,84 @@ class MainWindow(QMainWindow):
         self.addToolBar(toolbar)
         self.view_menu.insertAction(self.show_banner_action, toolbar.toggleViewAction())
         self.toolbar = toolbar
+
+    # -- live capture ----------------------------------------------------------
+
+    def _build_capture_dock(self) -> None:
+        """The capture panel on the right; Start/Stop in a Capture menu and the toolbar.
+
+        Hidden until a capture is started (or the View menu shows it), so looking
+        at trace files keeps the whole width for the charts.
+        """
+        panel = ProbePanel(self)
+        self.capture_panel = panel
+        self.capture_dock = self._dock(
+            "Capture", "capture", panel, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.capture_dock.hide()
+        panel.start_action.triggered.connect(self.capture_dock.show)
+        panel.capture_started.connect(self._capture_started)
+        panel.live_updated.connect(self._capture_updated)
+        panel.capture_finished.connect(self._capture_finished)
+        panel.layout_snapshot.connect(self._capture_snapshot)
+        panel.message.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.trace_loaded.connect(lambda: panel.form.use_project_dir(self.trace_path.parent))
+        menu = QMenu("&Capture", self)
+        menu.addActions([panel.start_action, panel.stop_action])
+        bar = self.menuBar()
+        help_menu = next((a for a in bar.actions() if a.text() == "&Help"), None)
+        if help_menu is not None:
+            bar.insertMenu(help_menu, menu)
+        else:
+            bar.addMenu(menu)
+        self.toolbar.addSeparator()
+        self.toolbar.addActions([panel.start_action, panel.stop_action])
+        self.view_menu.insertAction(self.show_banner_action, self.capture_dock.toggleViewAction())
+
+    def start_demo(self, directory: Path) -> bool:
+        """Capture from the simulated board into `directory` right away (heapgui --demo)."""
+        self.capture_dock.show()
+        return self.capture_panel.start_demo(directory)
+
+    @Slot(object)
+    def _capture_started(self, live: LiveTrace) -> None:
+        """The views follow the capture from now on; the previous trace is let go."""
+        self.cancel_load()
+        self.trace = self.trace_path = None
+        self.stats_panel.set_stats(live.stats)
+        self.charts.begin_live(live)
+        self.layout_panel.set_trace(None, live.path)
+        self.banner.set_hints([])
+        self._show_trace_info()
+        self.format_label.setText(f"Live capture ({live.format})")
+        self.setWindowTitle(f"Capturing {live.path.name} — heapgui")
+
+    @Slot(object, bool)
+    def _capture_updated(self, live: LiveTrace, slow: bool) -> None:
+        if self.trace is not None:
+            return  # a file was opened meanwhile: the capture goes on, on disk only
+        self.stats_panel.update_stats(live.stats)
+        self.charts.update_live()
+        self.records_label.setText(f"{live.records:,} records · capturing")
+        if slow and not self.stats_panel.selected_sizes():
+            self.stats_panel.select_top_sizes(DEFAULT_SELECTED_SIZES)
+
+    @Slot(object)
+    def _capture_snapshot(self, trace: Trace) -> None:
+        """The pool layout follows the capture (the panel sends a copy now and then)."""
+        if self.trace is None:
+            self.layout_panel.set_trace(trace, None)
+
+    @Slot(object)
+    def _capture_finished(self, live: LiveTrace) -> None:
+        """The captured trace becomes the window's trace, as if its heaptrace had been opened."""
+        if self.trace is not None:
+            return
+        selected = self.stats_panel.selected_sizes()
+        self._loaded(LoadedTrace(live.to_trace(), live.path))
+        self.charts.set_time_scale(live.core_clock, bool(live.timed))
+        if selected:
+            self.stats_panel.select_sizes(selected)
 
     # -- trace sets and validation -------------------------------------------------
 
@@ -592,6 +673,7 @@ class MainWindow(QMainWindow):
         apply_theme(QApplication.instance(), name)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.capture_panel.stop()  # the capture saves its tail; wait_for_threads waits for it
         self.cancel_load()
         self.wait_for_threads()
         settings = open_settings()

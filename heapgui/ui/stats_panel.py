@@ -88,6 +88,11 @@ class StatsPanel(QWidget):
         self.model.set_stats(stats if stats is not None else Statistics())
         self._update_summary()
 
+    def update_stats(self, stats: Statistics) -> None:
+        """Grown statistics of the same trace (a live capture): rows change in place."""
+        self.model.update_from(stats)
+        self._update_summary()
+
     def heap_size_changed(self) -> None:
         self.model.heap_size_changed()
         self._update_summary()
@@ -117,6 +122,11 @@ class StatsPanel(QWidget):
             QItemSelectionModel.SelectionFlag.ClearAndSelect
             | QItemSelectionModel.SelectionFlag.Rows,
         )
+
+    def select_top_sizes(self, count: int) -> None:
+        """Select the `count` sizes with the most peak bytes, the ones worth a chart first."""
+        rows = sorted(self.model.stats.rows(), key=lambda r: r.peak_bytes, reverse=True)
+        self.select_sizes([r.size for r in rows[:count]])
 
     def selected_sizes(self) -> list[int]:
         rows = self.table.selectionModel().selectedRows()

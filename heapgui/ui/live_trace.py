@@ -1,0 +1,255 @@
+"""The trace of a running capture as the window sees it: records, statistics and chart series.
+
+The capture worker sends merged updates a few times a second; the display
+timer hands whatever arrived since its last tick to `LiveTrace.take` in one
+go, so the statistics are updated a few times a second however many signals
+came. The GUI keeps its own `Statistics` (the session's belongs to the
+worker thread); fed the same records in the same order, they are the same.
+
+Charts get bounded series (`Envelope`): a redraw after an hour of capture
+costs what it costs after a second. When the capture ends, `to_trace` makes
+the whole thing an ordinary `Trace`, as if the heaptrace file had been opened
+(with the capture's timestamps on top).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from heapgui.capture.session import CaptureCounters, CaptureSummary, CaptureUpdate
+from heapgui.trace.load import Trace
+from heapgui.trace.problems import ProblemLog
+from heapgui.trace.records import ALLOC, Records
+from heapgui.trace.stats import Statistics
+from heapgui.ui.curves import default_heap_size, live_count_curve
+
+logger = logging.getLogger(__name__)
+
+ENVELOPE_BUCKETS = 2048
+"""Min/max pairs per live series: about 4096 points, a few per pixel of a wide chart."""
+
+
+class Envelope:
+    """A growing (x, y) series summarised as the minimum and maximum of buckets of samples.
+
+    Buckets hold one sample until there are more than `buckets` of them, then
+    neighbours merge pairwise, so the series never exceeds about twice
+    `buckets` points and every spike stays visible. Adding is proportional to
+    the new samples only.
+    """
+
+    def __init__(self, buckets: int = ENVELOPE_BUCKETS) -> None:
+        self._buckets = buckets
+        self._span = 1  # samples per bucket (the odd last bucket of a merge may hold fewer)
+        self._x = np.empty(0, np.int64)  # x of each bucket's first sample
+        self._lo = np.empty(0, np.int64)
+        self._hi = np.empty(0, np.int64)
+        self._tail_x = np.empty(0, np.int64)  # samples of the bucket being filled
+        self._tail_y = np.empty(0, np.int64)
+        self.samples = 0
+
+    def add(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.samples += len(x)
+        x = np.concatenate([self._tail_x, np.asarray(x, np.int64)])
+        y = np.concatenate([self._tail_y, np.asarray(y, np.int64)])
+        full = len(x) // self._span * self._span
+        if full:
+            block = y[:full].reshape(-1, self._span)
+            self._x = np.concatenate([self._x, x[: full : self._span]])
+            self._lo = np.concatenate([self._lo, block.min(axis=1)])
+            self._hi = np.concatenate([self._hi, block.max(axis=1)])
+        self._tail_x, self._tail_y = x[full:], y[full:]
+        while len(self._x) > self._buckets:
+            self._merge()
+
+    def _merge(self) -> None:
+        even = len(self._x) // 2 * 2
+        odd = slice(even, None)  # an unpaired last bucket stays as it is
+        self._x = np.concatenate([self._x[:even:2], self._x[odd]])
+        self._lo = np.concatenate(
+            [np.minimum(self._lo[:even:2], self._lo[1:even:2]), self._lo[odd]]
+        )
+        self._hi = np.concatenate(
+            [np.maximum(self._hi[:even:2], self._hi[1:even:2]), self._hi[odd]]
+        )
+        self._span *= 2
+
+    def points(self) -> tuple[np.ndarray, np.ndarray]:
+        """x and y to draw: each bucket as its minimum then its maximum, then the raw tail."""
+        if self._span == 1:
+            x, y = self._x, self._lo
+        else:
+            x = np.repeat(self._x, 2)
+            y = np.column_stack([self._lo, self._hi]).ravel()
+        return np.concatenate([x, self._tail_x]), np.concatenate([y, self._tail_y])
+
+
+def live_counts_from(records: Records, size: int, start: int) -> tuple[np.ndarray, np.ndarray]:
+    """`live_count_curve` for records that continue a trace with `start` live blocks of `size`.
+
+    The curve floors at zero from an empty heap; `start` allocations put in
+    front of the records start it at the count so far instead. Their points
+    come before the records' first index and are dropped.
+    """
+    if start == 0:
+        return live_count_curve(records, size)
+    prefix = Records.build(
+        np.full(start, ALLOC),
+        np.full(start, size),
+        np.zeros(start),
+        np.zeros(start),
+        first_index=records.first_index - start,
+    )
+    index, count = live_count_curve(Records.concat([prefix, records]), size)
+    keep = index >= records.first_index
+    return index[keep], count[keep]
+
+
+class SizeTrack:
+    """The live block count of one size after each record that changes it, as an envelope."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.count = 0
+        self.envelope = Envelope()
+
+    def add(self, records: Records, x: np.ndarray) -> None:
+        index, count = live_counts_from(records, self.size, self.count)
+        if len(index):
+            self.envelope.add(x[index - records.first_index], count)
+            self.count = int(count[-1])
+
+
+class LiveTrace:
+    """What a capture has brought so far, in the GUI thread.
+
+    x values are target clock ticks when the stream has timestamps (decided
+    on the first records: heapgui's probe setup turns them on, another
+    debugger may not), else record indices. `heap_size` is the config's, if
+    one names it; as for an opened file it is the only size that makes the
+    statistics leave out an allocation larger than the heap, and without it
+    the displayed heap size follows `default_heap_size` as the trace grows.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        fmt: str = "framed",
+        heap_size: int | None = None,
+        core_clock: float | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.format = fmt
+        self.core_clock = core_clock
+        self._config_heap = heap_size
+        self.stats = Statistics(heap_size)
+        self.load = Envelope()
+        self.tracks: dict[int, SizeTrack] = {}
+        self.timed: bool | None = None  # undecided until the first records arrive
+        self.peak_x: int | None = None
+        self.counters: CaptureCounters | None = None
+        self.summary: CaptureSummary | None = None
+        self.source_name = ""
+        self._parts: list[Records] = []
+
+    @property
+    def records(self) -> int:
+        return self.stats.records
+
+    @property
+    def finished(self) -> bool:
+        return self.summary is not None
+
+    def take(self, update: CaptureUpdate) -> None:
+        """Fold in an update (usually several merged) from the capture worker."""
+        self.counters = update.counters
+        if update.summary is not None:
+            self.summary = update.summary
+        records = update.records
+        if not len(records):
+            return
+        if self.timed is None:
+            self.timed = update.counters.ticks > 0
+        display_heap = self.stats.heap_size
+        self.stats.heap_size = self._config_heap
+        timeline = self.stats.update(records)
+        self.stats.heap_size = self._config_heap or max(
+            display_heap or 0, default_heap_size(self.stats)
+        )
+        self._parts.append(records)
+        x = self._x(records)
+        self.load.add(x, timeline)
+        peak = self.stats.peak_record - records.first_index
+        if 0 <= peak < len(records):
+            self.peak_x = int(x[peak])
+        for track in self.tracks.values():
+            track.add(records, x)
+
+    def track_sizes(self, sizes: list[int]) -> None:
+        """Keep live-count series for `sizes` only; a new one covers all records so far."""
+        self.tracks = {size: track for size, track in self.tracks.items() if size in sizes}
+        missing = [size for size in sizes if size not in self.tracks]
+        if not missing:
+            return
+        records = self.joined_records()
+        x = self._x(records) if len(records) else np.empty(0, np.int64)
+        for size in missing:
+            track = SizeTrack(size)
+            if len(records):
+                track.add(records, x)
+            self.tracks[size] = track
+
+    def joined_records(self) -> Records:
+        """All records so far as one block (kept that way: later joins copy less)."""
+        records = Records.concat(self._parts)
+        self._parts = [records] if len(records) else []
+        return records
+
+    def snapshot_job(self) -> Callable[..., tuple[list[Records], Trace]]:
+        """A worker-thread job: the capture so far as a `Trace` with statistics of its own.
+
+        The window's statistics keep changing in the GUI thread, so the copy
+        gets its own; the parts it joins are never modified, and `adopt`
+        puts the joined block back so later joins copy less.
+        """
+        parts = list(self._parts)
+        heap, shown = self._config_heap, self.stats.heap_size
+        path, fmt = str(self.path), self.format
+
+        def job(progress: object, cancelled: object) -> tuple[list[Records], Trace]:
+            records = Records.concat(parts)
+            stats = Statistics.of(records, heap)
+            stats.heap_size = shown
+            stats.timeline  # noqa: B018 - joined here, off the GUI thread
+            return parts, Trace(path, fmt, records, stats)
+
+        return job
+
+    def adopt(self, parts: list[Records], joined: Records) -> None:
+        """Replace `parts` (still the first ones) with the block a snapshot joined them into."""
+        count = len(parts)
+        head = self._parts[:count]
+        if len(head) == count and all(a is b for a, b in zip(head, parts, strict=True)):
+            self._parts = [joined, *self._parts[count:]]
+
+    def to_trace(self) -> Trace:
+        """The capture as an opened heaptrace file would be, with the capture's timestamps."""
+        records = self.joined_records()
+        if not self.timed:
+            records.timestamp = None
+        problems = ProblemLog()
+        if self.summary is not None:
+            for problem in self.summary.problems:
+                problems.add(problem.kind, problem.first_offset, problem.count, problem.size)
+        else:
+            problems.merge(self.stats.problems)
+        return Trace(str(self.path), self.format, records, self.stats, problems)
+
+    def _x(self, records: Records) -> np.ndarray:
+        if self.timed and records.timestamp is not None:
+            return records.timestamp
+        return records.index

@@ -1,0 +1,379 @@
+"""The capture panel: source form, Start/Stop, rate meter and counters, the firmware's log.
+
+Batches from the capture worker are only queued when they arrive; a display
+timer (`DISPLAY_INTERVAL`) folds them into the `LiveTrace` and announces the
+result with `live_updated`, every `SLOW_EVERY` ticks marked slow for the
+views that cost more (the pool layout). So the window redraws ten times a
+second at any data rate, and never once per record.
+
+A capture that stops on a fault keeps everything received: the panel says
+why in its status line, the window holds the data, and Start connects again.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QScrollArea,
+    QSizePolicy,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from heapgui.capture.session import CaptureCounters, CaptureUpdate
+from heapgui.capture.sources import PROBE, SIM
+from heapgui.errors import HeapguiError
+from heapgui.ui.capture_worker import CaptureRequest, CaptureRun, quit_when_done
+from heapgui.ui.live_trace import LiveTrace
+from heapgui.ui.loader import Task
+from heapgui.ui.log_console import LogConsole
+from heapgui.ui.source_form import SourceForm
+
+logger = logging.getLogger(__name__)
+
+LOG_MIN_HEIGHT = 60  # px
+DISPLAY_INTERVAL = 100  # ms between view refreshes while capturing
+SLOW_EVERY = 10  # display ticks per slow refresh: once a second
+LAYOUT_GROWTH = 1.25
+"""The pool layout follows once the trace has grown by a quarter: its cost stays linear."""
+
+
+def ask_overwrite(parent: QWidget, paths: list[Path]) -> bool:
+    names = "\n".join(str(p) for p in paths)
+    answer = QMessageBox.question(
+        parent,
+        "Overwrite?",
+        f"The capture replaces these files:\n{names}",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Cancel,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def _lost(request: CaptureRequest, error: HeapguiError) -> bool:
+    """The probe or board went away, so Start means reconnecting."""
+    if request.source.kind not in (PROBE, SIM):
+        return False
+    from heapgui.capture.probe import ProbeLost  # imported by the capture already
+
+    return isinstance(error, ProbeLost)
+
+
+def _elapsed(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
+
+
+class ProbePanel(QWidget):
+    """Starts and stops captures; the window follows them through the signals."""
+
+    capture_started = Signal(object)
+    """The source is open; the `LiveTrace` that will grow."""
+    live_updated = Signal(object, bool)
+    """The `LiveTrace` took new data; the flag marks a slow tick (about once a second)."""
+    capture_finished = Signal(object)
+    """The capture ended (stopped, source ended or failed); the `LiveTrace` holds all of it."""
+    layout_snapshot = Signal(object)
+    """A `Trace` of the capture so far, made off the GUI thread, for the pool layout."""
+    message = Signal(str)
+    """A line for the status bar."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAccessibleName("Capture panel")
+        self.confirm_overwrite = ask_overwrite  # replaced in tests: never block on a dialog
+        self._run: CaptureRun | None = None
+        self._live: LiveTrace | None = None
+        self._connected_run: CaptureRun | None = None  # the run `_live` belongs to
+        self._pending: list[CaptureUpdate] = []
+        self._ticks = 0
+        self._snapshot_task: Task | None = None
+        self._snapshot_records = 0  # records in the last snapshot started
+        self.display_timer = QTimer(self)
+        self.display_timer.setInterval(DISPLAY_INTERVAL)
+        self.display_timer.timeout.connect(self._refresh)
+
+        self.form = SourceForm(self)
+        pix = QStyle.StandardPixmap
+        self.start_action = QAction(
+            self.style().standardIcon(pix.SP_MediaPlay), "&Start capture", self
+        )
+        self.start_action.setShortcut(QKeySequence(Qt.Key.Key_F5))
+        self.start_action.setToolTip("Connect to the source and capture a heap trace (F5)")
+        self.start_action.triggered.connect(self.start)
+        self.stop_action = QAction(
+            self.style().standardIcon(pix.SP_MediaStop), "S&top capture", self
+        )
+        self.stop_action.setShortcut(QKeySequence("Shift+F5"))
+        self.stop_action.setToolTip("Stop the capture; everything received stays saved (Shift+F5)")
+        self.stop_action.triggered.connect(self.stop)
+        for action in (self.start_action, self.stop_action):
+            action.setStatusTip(action.toolTip())
+        buttons = QHBoxLayout()
+        for action in (self.start_action, self.stop_action):
+            button = QToolButton(self)
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            button.setAccessibleName(action.text().replace("&", ""))
+            buttons.addWidget(button)
+
+        self.state_label = self._label("Ready.", "Capture state")
+        self.state_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.rate_label = self._label(
+            "", "Data rate", "SWO bytes and heap records per second, over the last second"
+        )
+        self.rate_label.setWordWrap(False)
+        self.counts_label = self._label(
+            "", "Capture totals", "SWO bytes received and heap records decoded so far"
+        )
+        self.problems_label = self._label(
+            "",
+            "Stream problems",
+            "Overflows: the ITM dropped packets (trace faster than the SWO line). Skipped: SWO "
+            "bytes that were not valid ITM packets (wrong baud rate or noise).",
+        )
+        self.elapsed_label = self._label("", "Elapsed time", "Time since the capture started")
+        status = QGridLayout()
+        status.addWidget(self.rate_label, 0, 0)
+        status.addWidget(self.elapsed_label, 0, 1, Qt.AlignmentFlag.AlignRight)
+        status.addWidget(self.counts_label, 1, 0, 1, 2)
+        status.addWidget(self.problems_label, 2, 0, 1, 2)
+
+        # The settings fold away while capturing (they are locked then) to give the log room.
+        self.settings_button = QToolButton(self)
+        self.settings_button.setText("Settings")
+        self.settings_button.setCheckable(True)
+        self.settings_button.setChecked(True)
+        self.settings_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.settings_button.setAutoRaise(True)
+        self.settings_button.setToolTip("Show or hide the capture settings")
+        self.settings_button.setAccessibleName("Show capture settings")
+        self.settings_button.toggled.connect(self._fold_settings)
+        self._fold_settings(True)
+
+        self.console = LogConsole(self)
+        self.console.setMinimumHeight(LOG_MIN_HEIGHT)
+        log_box = QGroupBox("Target log", self)
+        log_layout = QVBoxLayout(log_box)
+        log_layout.setContentsMargins(4, 4, 4, 4)
+        log_layout.addWidget(self.console)
+
+        content = QWidget(self)
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.settings_button)
+        layout.addWidget(self.form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.state_label)
+        layout.addLayout(status)
+        layout.addWidget(log_box, 1)
+        # Scrolls rather than forcing its height on the window when the dock is short.
+        scroll = QScrollArea(self)
+        scroll.setWidget(content)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        self._show_counters(None)
+        self._set_running(False)
+
+    @Slot(bool)
+    def _fold_settings(self, shown: bool) -> None:
+        self.form.setVisible(shown)
+        self.settings_button.setArrowType(
+            Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
+        )
+
+    def _label(self, text: str, name: str, tip: str = "") -> QLabel:
+        label = QLabel(text, self)
+        label.setWordWrap(True)
+        label.setAccessibleName(name)
+        label.setToolTip(tip)
+        return label
+
+    # -- public API ----------------------------------------------------------------
+
+    @property
+    def live(self) -> LiveTrace | None:
+        """The capture being shown (kept after it ended, until the next one starts)."""
+        return self._live
+
+    def running(self) -> bool:
+        return self._run is not None
+
+    @Slot()
+    def start(self) -> bool:
+        """Check the form, ask before replacing files, start; False (reason shown) if not."""
+        return self._start(ask=True)
+
+    def _start(self, ask: bool) -> bool:
+        if self._run is not None:
+            return False
+        try:
+            request = self.form.request()
+        except HeapguiError as exc:
+            self._say(f"⚠ {exc}")
+            return False
+        existing = [p for p in (request.heaptrace_path, request.raw_path) if p and p.exists()]
+        if existing and ask and not self.confirm_overwrite(self, existing):
+            self._say("Nothing captured: the output file was kept.")
+            return False
+        run = CaptureRun(request)
+        run.connected.connect(self._connected)
+        run.batch.connect(self._batch_arrived)
+        run.failed.connect(self._failed)
+        self._run = run
+        self._pending = []
+        self._set_running(True)
+        self._say(f"Connecting to {request.source}…")
+        run.start()
+        return True
+
+    @Slot()
+    def stop(self) -> None:
+        """Ask the capture to end; the views keep everything received."""
+        if self._run is None:
+            return
+        self._run.stop()
+        self.stop_action.setEnabled(False)
+        self._say("Stopping…")
+
+    def start_demo(self, directory: Path) -> bool:
+        """The simulated board into `directory`/heaptrace, started at once (heapgui --demo)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        self.form.select_source(SIM)
+        self.form.set_output(directory / "heaptrace")
+        return self._start(ask=False)
+
+    # -- the capture's signals ---------------------------------------------------------
+
+    @Slot(str, object)
+    def _connected(self, name: str, core_clock: float | None) -> None:
+        self._connected_run = self._run
+        request = self._run.request
+        self._live = LiveTrace(request.heaptrace_path, request.fmt, request.heap_size, core_clock)
+        self._live.source_name = name
+        self.console.clear_log()
+        self.settings_button.setChecked(False)
+        self._ticks = 0
+        self._snapshot_records = 0
+        self.display_timer.start()
+        self._say(f"Capturing from {name}")
+        self.capture_started.emit(self._live)
+
+    @Slot(object)
+    def _batch_arrived(self, update: CaptureUpdate) -> None:
+        self._pending.append(update)
+        if update.finished:
+            self._refresh()
+
+    @Slot(str)
+    def _failed(self, message: str) -> None:
+        run, self._run = self._run, None
+        self._set_running(False)
+        if run is not None and self._connected_run is run:
+            # Broke after connecting: what arrived is saved and shown; the error stays visible.
+            self._refresh()
+            self._end(run.request)
+        self._say(f"⚠ {message}")
+        self.message.emit(message)
+
+    @Slot()
+    def _refresh(self) -> None:
+        """The display tick: fold in the queued batches, tell the views, show the counters."""
+        live = self._live
+        if live is None or not self._pending:
+            return
+        update = CaptureUpdate.merge(self._pending)
+        self._pending = []
+        live.take(update)
+        self.console.append_text(update.text)
+        self._show_counters(update.counters)
+        self._ticks += 1
+        slow = live.finished or self._ticks % SLOW_EVERY == 0
+        self.live_updated.emit(live, slow)
+        if slow and not live.finished:
+            self._snapshot(live)
+        if live.finished and self._run is not None:
+            run, self._run = self._run, None
+            self._end(run.request)
+
+    def _snapshot(self, live: LiveTrace) -> None:
+        """A trace for the pool layout, when the last one is done and the trace has grown."""
+        if self._snapshot_task is not None and self._snapshot_task.active:
+            return
+        if not live.records or live.records < self._snapshot_records * LAYOUT_GROWTH:
+            return
+        self._snapshot_records = live.records
+        task = Task(quit_when_done(live.snapshot_job()))  # unparented: freed when replaced
+        task.succeeded.connect(self._snapshot_made)
+        task.failed.connect(lambda message: logger.warning("layout snapshot: %s", message))
+        self._snapshot_task = task
+        task.start()
+
+    @Slot(object)
+    def _snapshot_made(self, result: tuple) -> None:
+        parts, trace = result
+        if self._live is not None and not self._live.finished:
+            self._live.adopt(parts, trace.records)
+            self.layout_snapshot.emit(trace)
+
+    def _end(self, request: CaptureRequest) -> None:
+        live = self._live
+        if self._snapshot_task is not None:
+            self._snapshot_task.cancel()  # the window gets the whole trace instead
+        self.display_timer.stop()
+        self.console.flush()
+        self._set_running(False)
+        summary = live.summary
+        lost = False
+        if summary is not None and summary.error is not None:
+            lost = _lost(request, summary.error)
+            again = "Reconnect it and press Start (F5)." if lost else "Press Start (F5) to retry."
+            self._say(
+                f"⚠ {summary.error}. The {summary.counters.heap_bytes:,} bytes of heap trace "
+                f"received before are saved in {summary.heaptrace_path}. {again}"
+            )
+            self.message.emit(f"Capture stopped: {summary.error}")
+        elif summary is not None:
+            self._say(f"Done: {summary.describe()}")
+            self.message.emit(f"Capture {summary.ended}: {summary.heaptrace_path}")
+        self.start_action.setText("&Reconnect" if lost else "&Start capture")
+        self.capture_finished.emit(live)
+
+    # -- looks -----------------------------------------------------------------------
+
+    def _set_running(self, running: bool) -> None:
+        self.form.set_editable(not running)
+        self.start_action.setEnabled(not running)
+        self.stop_action.setEnabled(running)
+
+    def _say(self, text: str) -> None:
+        self.state_label.setText(text)
+
+    def _show_counters(self, counters: CaptureCounters | None) -> None:
+        c = counters or CaptureCounters()
+        self.rate_label.setText(
+            f"<b>{c.byte_rate / 1e3:,.1f}</b> kB/s · <b>{c.record_rate:,.0f}</b> rec/s"
+        )
+        self.counts_label.setText(f"{c.bytes_received:,} bytes · {c.records:,} records")
+        self.problems_label.setText(
+            f"{c.overflows:,} overflows · {c.skipped_bytes:,} skipped bytes"
+            + (f" · {c.trace_skipped_bytes:,} trace bytes skipped" if c.trace_skipped_bytes else "")
+        )
+        self.elapsed_label.setText(_elapsed(c.elapsed))

@@ -1,0 +1,519 @@
+"""Where a capture reads from and writes to: the form at the top of the capture panel.
+
+Anything that touches pyocd (listing probes, listing target types, which
+imports pyocd for most of a second) runs as a background `Task`, started
+only when the user asks for probes, so the window never waits for it and
+other users of the window never start a thread. The core clock and SWO baud
+rate come from Drone.toml [log.swo] when one is found next to the open trace
+or in the working directory; without one they stay "not set" and the source
+picks its own (the simulator) or says it needs them (a probe).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QStringListModel, Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QCompleter,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QStyle,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from heapgui.capture.sources import (
+    FAST,
+    PROBE,
+    RECORDED,
+    REPLAY,
+    SIM,
+    TCP,
+    SourceSettings,
+    SourceSpec,
+)
+from heapgui.capture.tcp import DEFAULT_HOST, TCP_PRESETS
+from heapgui.commands.common import DEFAULT_TRACE
+from heapgui.errors import HeapguiError
+from heapgui.layout.config import DRONE_TOML, load_config
+from heapgui.ui.capture_worker import CaptureRequest, quit_when_done
+from heapgui.ui.loader import Task, config_heap_size
+
+logger = logging.getLogger(__name__)
+
+SOURCES = (
+    (PROBE, "Debug probe (pyOCD)", "Read SWO through a debug probe connected by USB"),
+    (TCP, "TCP stream", "Read the raw SWO stream a running debugger serves over TCP"),
+    (REPLAY, "Replay a .swo file", "Play back a recorded raw SWO file"),
+    (SIM, "Simulated device", "A simulated board with demo firmware: no hardware needed"),
+)
+MAX_HZ = 2**31 - 1
+SIM_RATE_KB = 100  # kB/s of SWO the simulated firmware produces by default
+SWO_FILTER = "Raw SWO streams (*.swo *.bin);;All files (*)"
+NOT_SET = "not set"
+FIELD_MIN_WIDTH = 80  # px
+
+
+def _narrow(widget: QWidget) -> QWidget:
+    """Let a field shrink with a narrow dock instead of widening it to its longest text."""
+    widget.setMinimumWidth(FIELD_MIN_WIDTH)
+    if isinstance(widget, QComboBox):
+        widget.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        widget.setMinimumContentsLength(8)
+    return widget
+
+
+def _hertz_spin(parent: QWidget, suffix: str, tip: str, name: str) -> QSpinBox:
+    spin = QSpinBox(parent)
+    spin.setRange(0, MAX_HZ)
+    spin.setSingleStep(1000)
+    spin.setGroupSeparatorShown(True)
+    spin.setSuffix(suffix)
+    spin.setSpecialValueText(NOT_SET)
+    spin.setToolTip(tip)
+    spin.setAccessibleName(name)
+    _narrow(spin)
+    return spin
+
+
+def _add_row(form: QFormLayout, text: str, main: QWidget, *extra: QWidget) -> None:
+    """A form row of `main` and buttons; the label's mnemonic focuses `main`.
+
+    (QFormLayout gives a row holding a layout no buddy, so its label would show the "&".)
+    """
+    label = QLabel(text, main.parentWidget())
+    label.setBuddy(main)
+    row = QHBoxLayout()
+    row.addWidget(main, 1)
+    for widget in extra:
+        row.addWidget(widget)
+    form.addRow(label, row)
+
+
+def _browse_button(parent: QWidget, tip: str) -> QToolButton:
+    button = QToolButton(parent)
+    button.setIcon(parent.style().standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon))
+    button.setToolTip(tip)
+    button.setAccessibleName(tip)
+    return button
+
+
+class SourceForm(QWidget):
+    """The capture's source, clocks and files; `request()` turns them into a `CaptureRequest`."""
+
+    probes_listed = Signal()
+    """The probe list was filled (or the listing failed); for tests and status lines."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.simulator_options: dict[str, object] = {"record_emitted": False}
+        """Extra `SimulatorConfig` fields; long demos must not keep every emitted byte."""
+        self._probe_task: Task | None = None
+        self._target_task: Task | None = None
+        self._targets_loaded = False
+        self._project_dir: Path | None = None
+        self._output_chosen = False  # the user picked the output: prefills leave it alone
+
+        self.source_combo = QComboBox(self)
+        for kind, label, tip in SOURCES:
+            self.source_combo.addItem(label, kind)
+            self.source_combo.setItemData(
+                self.source_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole
+            )
+        self.source_combo.setToolTip("Where the SWO trace comes from")
+        _narrow(self.source_combo)
+        self.source_combo.setAccessibleName("Capture source")
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.addRow("&Source:", self.source_combo)
+        # One form for every source, so the fields line up; each source shows its own rows.
+        self._rows: dict[str, range] = {}
+        for kind, add_rows in (
+            (PROBE, self._probe_rows),
+            (TCP, self._tcp_rows),
+            (REPLAY, self._replay_rows),
+            (SIM, self._sim_rows),
+        ):
+            first = form.rowCount()
+            add_rows(form)
+            self._rows[kind] = range(first, form.rowCount())
+        self._form = form
+        self.source_combo.currentIndexChanged.connect(self._source_changed)
+
+        self.clock_spin = _hertz_spin(
+            self,
+            " Hz",
+            "Core clock the SWO baud rate divides from (Drone.toml reset-freq)",
+            "Core clock",
+        )
+        self.baud_spin = _hertz_spin(
+            self, " baud", "SWO baud rate (Drone.toml baud-rate)", "SWO baud rate"
+        )
+        self.config_label = QLabel(self)
+        self.config_label.setAccessibleName("Clock settings origin")
+
+        self.output_edit = QLineEdit(self)
+        self.output_edit.setToolTip("The heap trace file the capture writes (what drone reads)")
+        self.output_edit.setAccessibleName("Heap trace output file")
+        self.output_edit.textEdited.connect(self._output_edited)
+        self.output_edit.textChanged.connect(self._check_output)
+        self.output_button = _browse_button(self, "Choose the heap trace output file")
+        self.output_button.clicked.connect(self._choose_output)
+        self.overwrite_label = QLabel(self)
+        self.overwrite_label.setWordWrap(True)
+        self.overwrite_label.setAccessibleName("Output file warning")
+        self.raw_check = QCheckBox("Keep raw SWO", self)
+        self.raw_check.setToolTip("Also save every SWO byte received, for replays and bug reports")
+        self.raw_edit = QLineEdit(self)
+        self.raw_edit.setPlaceholderText("capture.swo")
+        self.raw_edit.setToolTip("Raw SWO output file")
+        self.raw_edit.setAccessibleName("Raw SWO output file")
+        self.raw_edit.setEnabled(False)
+        self.raw_check.toggled.connect(self.raw_edit.setEnabled)
+
+        form.addRow("Core &clock:", self.clock_spin)
+        form.addRow("SWO &baud:", self.baud_spin)
+        form.addRow(self.config_label)
+        _add_row(form, "&Output:", self.output_edit, self.output_button)
+        form.addRow(self.overwrite_label)
+        form.addRow(self.raw_check, self.raw_edit)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(form)
+
+        self._show_rows(PROBE)
+        self.use_project_dir(Path.cwd())
+        self._check_output()
+
+    # -- rows of each source -----------------------------------------------------------------
+
+    def _probe_rows(self, form: QFormLayout) -> None:
+        self.probe_combo = QComboBox(self)
+        self.probe_combo.setPlaceholderText("Press Refresh to list probes")
+        self.probe_combo.setToolTip("The debug probe to capture from")
+        self.probe_combo.setAccessibleName("Debug probe")
+        _narrow(self.probe_combo)
+        self.refresh_button = QToolButton(self)
+        self.refresh_button.setIcon(
+            self.style().standardIcon(QStyle.StandardPixmap.SP_BrowserReload)
+        )
+        self.refresh_button.setToolTip("List the connected debug probes again")
+        self.refresh_button.setAccessibleName("Refresh the probe list")
+        self.refresh_button.clicked.connect(self.refresh_probes)
+        _add_row(form, "&Probe:", self.probe_combo, self.refresh_button)
+
+        self.target_combo = QComboBox(self)
+        self.target_combo.setEditable(True)
+        self.target_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.target_combo.lineEdit().setPlaceholderText("cortex_m (generic)")
+        self.target_combo.setToolTip(
+            "pyOCD target type: type to search the built-in targets and installed CMSIS packs; "
+            "empty means generic Cortex-M"
+        )
+        self.target_combo.setAccessibleName("Target type")
+        _narrow(self.target_combo)
+        self.target_model = QStringListModel(self)
+        self.target_combo.setModel(self.target_model)
+        completer = QCompleter(self.target_model, self.target_combo)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.target_combo.setCompleter(completer)
+        form.addRow("&Target:", self.target_combo)
+
+        self.swd_spin = QSpinBox(self)
+        self.swd_spin.setRange(0, 100_000)
+        self.swd_spin.setSingleStep(500)
+        self.swd_spin.setGroupSeparatorShown(True)
+        self.swd_spin.setSuffix(" kHz")
+        self.swd_spin.setSpecialValueText("default (1 MHz)")
+        self.swd_spin.setToolTip("SWD clock frequency")
+        self.swd_spin.setAccessibleName("SWD frequency")
+        _narrow(self.swd_spin)
+        form.addRow("S&WD:", self.swd_spin)
+
+    def _tcp_rows(self, form: QFormLayout) -> None:
+        self.host_edit = QLineEdit(DEFAULT_HOST, self)
+        self.host_edit.setToolTip("Host running the debugger that serves SWO")
+        self.host_edit.setAccessibleName("TCP host")
+        self.port_spin = QSpinBox(self)
+        self.port_spin.setRange(1, 65535)
+        self.port_spin.setValue(TCP_PRESETS[0].port)
+        self.port_spin.setToolTip("TCP port of the raw SWO stream")
+        self.port_spin.setAccessibleName("TCP port")
+        self.port_spin.setMinimumWidth(FIELD_MIN_WIDTH)
+        self.preset_combo = QComboBox(self)
+        self.preset_combo.addItem("Custom port", None)
+        for preset in TCP_PRESETS:
+            self.preset_combo.addItem(f"{preset.label} ({preset.port})", preset.port)
+            self.preset_combo.setItemData(
+                self.preset_combo.count() - 1, preset.how, Qt.ItemDataRole.ToolTipRole
+            )
+        self.preset_combo.setCurrentIndex(1)
+        self.preset_combo.setToolTip("Debuggers that serve raw SWO over TCP, with their usual port")
+        self.preset_combo.setAccessibleName("Debugger preset")
+        _narrow(self.preset_combo)
+        self.preset_combo.currentIndexChanged.connect(self._preset_chosen)
+        self.port_spin.valueChanged.connect(self._port_changed)
+        form.addRow("&Debugger:", self.preset_combo)
+        _add_row(form, "&Host:", self.host_edit, self.port_spin)
+
+    def _replay_rows(self, form: QFormLayout) -> None:
+        self.replay_edit = QLineEdit(self)
+        self.replay_edit.setPlaceholderText("capture.swo")
+        self.replay_edit.setToolTip("Raw SWO file to replay")
+        self.replay_edit.setAccessibleName("Replay file")
+        self.replay_button = _browse_button(self, "Choose the SWO file to replay")
+        self.replay_button.clicked.connect(self._choose_replay)
+        _add_row(form, "&File:", self.replay_edit, self.replay_button)
+        self.pace_combo = QComboBox(self)
+        self.pace_combo.addItem("Recorded speed", RECORDED)
+        self.pace_combo.addItem("As fast as possible", FAST)
+        self.pace_combo.setToolTip(
+            "Recorded speed follows the stream's timestamps (with the core clock), else the "
+            "SWO baud rate"
+        )
+        self.pace_combo.setAccessibleName("Replay speed")
+        _narrow(self.pace_combo)
+        form.addRow("Sp&eed:", self.pace_combo)
+
+    def _sim_rows(self, form: QFormLayout) -> None:
+        self.rate_spin = QSpinBox(self)
+        self.rate_spin.setRange(1, 10_000)
+        self.rate_spin.setValue(SIM_RATE_KB)
+        self.rate_spin.setSuffix(" kB/s")
+        self.rate_spin.setToolTip(
+            "SWO bytes per second the simulated firmware writes; the baud rate must carry them "
+            "(10 bits a byte) or the firmware slows down"
+        )
+        self.rate_spin.setAccessibleName("Simulated trace rate")
+        _narrow(self.rate_spin)
+        form.addRow("&Rate:", self.rate_spin)
+
+    # -- public API --------------------------------------------------------------
+
+    def source_kind(self) -> str:
+        return str(self.source_combo.currentData())
+
+    def select_source(self, kind: str) -> None:
+        self.source_combo.setCurrentIndex(self.source_combo.findData(kind))
+
+    def set_output(self, path: Path) -> None:
+        self.output_edit.setText(str(path))
+        self._output_chosen = True
+
+    def use_project_dir(self, directory: Path) -> None:
+        """Clocks from `directory`/Drone.toml [log.swo]; the output defaults to that directory."""
+        directory = Path(directory)
+        if directory == self._project_dir:
+            return
+        self._project_dir = directory
+        config_path = directory / DRONE_TOML
+        swo = None
+        if config_path.is_file():
+            try:
+                swo = load_config(config_path).swo
+            except HeapguiError as exc:
+                logger.info("%s", exc)
+                self.config_label.setText(f"⚠ {DRONE_TOML} unreadable")
+                self.config_label.setToolTip(str(exc))
+                return
+        if swo is None:
+            self.config_label.setText(f"No {DRONE_TOML} [log.swo] found")
+            self.config_label.setToolTip(f"None in {directory}: set the clocks by hand")
+            if not self._output_chosen:
+                self.output_edit.setText(str(Path.cwd() / DEFAULT_TRACE))
+            return
+        self.clock_spin.setValue(min(swo.reset_freq, MAX_HZ))
+        self.baud_spin.setValue(min(swo.baud_rate, MAX_HZ))
+        self.config_label.setText(f"Clocks from {DRONE_TOML}")
+        self.config_label.setToolTip(f"Core clock and SWO baud rate from {config_path}")
+        if not self._output_chosen:
+            self.output_edit.setText(str(directory / DEFAULT_TRACE))
+
+    def request(self) -> CaptureRequest:
+        """The capture the form describes; HeapguiError (one line) when something is missing."""
+        kind = self.source_kind()
+        output = self._path(self.output_edit, "the heap trace output file")
+        raw = self._path(self.raw_edit, "the raw SWO file") if self.raw_check.isChecked() else None
+        for path in filter(None, (output, raw)):
+            if not path.parent.is_dir():
+                raise HeapguiError(f"{path}: the folder {path.parent} does not exist")
+        if raw is not None and raw.resolve() == output.resolve():
+            raise HeapguiError(f"{raw}: the raw SWO and the heap trace need different files")
+        spec = self._spec(kind, [output, raw])
+        settings = SourceSettings(
+            core_clock=self.clock_spin.value() or None,
+            swo_baud=self.baud_spin.value() or None,
+            target_type=self.target_combo.currentText().strip() or None,
+            swd_frequency=self.swd_spin.value() * 1000 or None,
+            replay_pace=str(self.pace_combo.currentData()),
+            simulator={"byte_rate": self.rate_spin.value() * 1000.0, **self.simulator_options},
+        )
+        return CaptureRequest(spec, settings, output, raw, config_heap_size(output.parent))
+
+    def set_editable(self, editable: bool) -> None:
+        """Lock the form while a capture runs: what it shows is what is being captured."""
+        for widget in (
+            self.source_combo,
+            self.probe_combo,
+            self.refresh_button,
+            self.target_combo,
+            self.swd_spin,
+            self.host_edit,
+            self.port_spin,
+            self.preset_combo,
+            self.replay_edit,
+            self.replay_button,
+            self.pace_combo,
+            self.rate_spin,
+            self.clock_spin,
+            self.baud_spin,
+            self.output_edit,
+            self.output_button,
+            self.raw_check,
+        ):
+            widget.setEnabled(editable)
+        self.raw_edit.setEnabled(editable and self.raw_check.isChecked())
+
+    def busy(self) -> bool:
+        """A probe or target listing is still running."""
+        return any(t is not None and t.active for t in (self._probe_task, self._target_task))
+
+    @Slot()
+    def refresh_probes(self) -> None:
+        """List the probes (and, the first time, the target types) without blocking the GUI."""
+        if self._probe_task is not None and self._probe_task.active:
+            return
+        self.probe_combo.clear()
+        self.probe_combo.setPlaceholderText("Looking for probes…")
+        self.refresh_button.setEnabled(False)
+        task = Task(quit_when_done(_list_probes))
+        task.succeeded.connect(self._probes_found)
+        task.failed.connect(self._probes_failed)
+        self._probe_task = task
+        task.start()
+        if not self._targets_loaded and self._target_task is None:
+            targets = Task(quit_when_done(_list_target_types))
+            targets.succeeded.connect(self._targets_found)
+            targets.failed.connect(lambda message: logger.warning("%s", message))
+            self._target_task = targets
+            targets.start()
+
+    # -- helpers -------------------------------------------------------------------
+
+    def _spec(self, kind: str, outputs: list[Path | None]) -> SourceSpec:
+        if kind == PROBE:
+            return SourceSpec(PROBE, unique_id=self.probe_combo.currentData())
+        if kind == TCP:
+            host = self.host_edit.text().strip()
+            if not host:
+                raise HeapguiError("enter the host of the debugger that serves SWO")
+            return SourceSpec(TCP, host=host, port=self.port_spin.value())
+        if kind == REPLAY:
+            path = self._path(self.replay_edit, "the SWO file to replay")
+            if not path.is_file():
+                raise HeapguiError(f"{path}: no such file to replay")
+            if any(out is not None and out.resolve() == path.resolve() for out in outputs):
+                raise HeapguiError(f"{path}: the capture would overwrite the file it replays")
+            return SourceSpec(REPLAY, path=path)
+        return SourceSpec(SIM)
+
+    def _show_rows(self, kind: str) -> None:
+        for source, rows in self._rows.items():
+            for row in rows:
+                self._form.setRowVisible(row, source == kind)
+
+    @staticmethod
+    def _path(edit: QLineEdit, what: str) -> Path:
+        text = edit.text().strip()
+        if not text:
+            raise HeapguiError(f"choose {what}")
+        return Path(text).expanduser()
+
+    @Slot(int)
+    def _source_changed(self, index: int) -> None:
+        self._show_rows(self.source_kind())
+        if self.source_kind() == PROBE and self._probe_task is None:
+            self.refresh_probes()
+
+    @Slot(int)
+    def _preset_chosen(self, index: int) -> None:
+        port = self.preset_combo.itemData(index)
+        if port is not None:
+            self.port_spin.setValue(port)
+
+    @Slot(int)
+    def _port_changed(self, port: int) -> None:
+        if self.preset_combo.currentData() != port:
+            self.preset_combo.setCurrentIndex(max(self.preset_combo.findData(port), 0))
+
+    @Slot(object)
+    def _probes_found(self, probes: list) -> None:
+        self.refresh_button.setEnabled(True)
+        for probe in probes:
+            self.probe_combo.addItem(f"{probe.description} ({probe.unique_id})", probe.unique_id)
+        self.probe_combo.setPlaceholderText("No debug probe found" if not probes else "")
+        self.probes_listed.emit()
+
+    @Slot(str)
+    def _probes_failed(self, message: str) -> None:
+        self.refresh_button.setEnabled(True)
+        self.probe_combo.setPlaceholderText("Cannot list probes")
+        self.probe_combo.setToolTip(message)
+        self.probes_listed.emit()
+
+    @Slot(object)
+    def _targets_found(self, names: list[str]) -> None:
+        self._targets_loaded = True
+        text = self.target_combo.currentText()
+        self.target_model.setStringList(names)
+        self.target_combo.setEditText(text)
+
+    @Slot(str)
+    def _output_edited(self, text: str) -> None:
+        self._output_chosen = True
+
+    @Slot()
+    def _check_output(self) -> None:
+        text = self.output_edit.text().strip()
+        exists = bool(text) and Path(text).expanduser().is_file()
+        self.overwrite_label.setText("⚠ This file exists: Start replaces it." if exists else "")
+        self.overwrite_label.setVisible(exists)
+
+    @Slot()
+    def _choose_output(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(
+            self, "Heap trace output", self.output_edit.text(), "Heap traces (heaptrace *);;"
+        )
+        if name:
+            self.set_output(Path(name))
+
+    @Slot()
+    def _choose_replay(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(
+            self, "Replay a raw SWO file", self.replay_edit.text(), SWO_FILTER
+        )
+        if name:
+            self.replay_edit.setText(name)
+
+
+def _list_probes(progress, cancelled) -> list:
+    from heapgui.capture.probe import list_probes  # pyocd: imported in the worker thread
+
+    return list_probes()
+
+
+def _list_target_types(progress, cancelled) -> list[str]:
+    from heapgui.capture.probe import list_target_types
+
+    return list_target_types()
