@@ -15,6 +15,11 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from heapgui import __version__
+from heapgui.desktop import desktop_install_commands
+from heapgui.logs import setup_logging
+from heapgui.resources import APP_ID
+from heapgui.ui.crash import install_crash_handler
+from heapgui.ui.help import app_icon
 from heapgui.ui.main_window import APPLICATION, ORGANIZATION, MainWindow, open_settings
 from heapgui.ui.theme import apply_theme
 
@@ -45,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     # For benchmarks/gui.py: write the time and memory use once data is on screen, then quit.
     parser.add_argument("--ready-file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--print-desktop-install",
+        action="store_true",
+        help="print the commands that add heapgui to the desktop menu (Linux) and exit",
+    )
     return parser
 
 
@@ -135,9 +145,12 @@ def _screenshot(window: MainWindow, args: argparse.Namespace, scratch: Path) -> 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="heapgui: %(message)s"
-    )
+    if args.print_desktop_install:
+        sys.stdout.write("\n".join(desktop_install_commands()) + "\n")
+        return 0
+    # A screenshot is a batch job: stderr only, no log file, no crash dialog.
+    log_file = setup_logging(args.verbose, to_file=not args.screenshot)
+    QGuiApplication.setDesktopFileName(APP_ID)  # Wayland matches the window to the menu entry
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
         Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
     )
@@ -145,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationVersion(__version__)
+    app.setWindowIcon(app_icon())
     apply_theme(app, str(open_settings().value("theme", "system")))
 
     if args.screenshot:
@@ -153,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, scratch)
             window = MainWindow(sync_load=True, error_dialogs=False)
             return _screenshot(window, args, Path(scratch))
+    install_crash_handler(log_file)
     window = MainWindow()
     if args.ready_file is not None:
         _ReadyProbe(window, args.ready_file, expect_trace=bool(args.file))

@@ -49,6 +49,7 @@ from heapgui.trace.load import Trace
 from heapgui.trace.traceset import TraceSet
 from heapgui.ui.banner import ProblemBanner
 from heapgui.ui.charts import ChartsPanel
+from heapgui.ui.help import about_box, add_help_actions
 from heapgui.ui.layout_panel import LayoutPanel
 from heapgui.ui.live_trace import LiveTrace
 from heapgui.ui.loader import (
@@ -296,7 +297,9 @@ class MainWindow(QMainWindow):
         self.theme_group.triggered.connect(self._theme_chosen)
         self.view_menu = view_menu
 
-        menu.addMenu("&Help").addAction(self.about_action)
+        help_menu = menu.addMenu("&Help")
+        add_help_actions(self, help_menu)
+        help_menu.addAction(self.about_action)
 
     def _build_toolbar(self) -> None:
         toolbar = QToolBar("Main toolbar", self)
@@ -729,10 +732,4 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_about(self) -> None:
-        rows = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in versions().items())
-        QMessageBox.about(
-            self,
-            "About heapgui",
-            "<p><b>heapgui</b>: heap traces of Drone OS firmware, their statistics and the "
-            f"best pool layout.</p><table>{rows}</table>",
-        )
+        about_box(self, versions()).exec()
