@@ -353,6 +353,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _capture_started(self, live: LiveTrace) -> None:
         """The views follow the capture from now on; the previous trace is let go."""
+        self.capture_dock.show()
         self.cancel_load()
         self.trace = self.trace_path = None
         self.stats_panel.set_stats(live.stats)

@@ -340,8 +340,10 @@ class ProbePanel(QWidget):
         self.display_timer.stop()
         self.console.flush()
         self._set_running(False)
+        self.settings_button.setChecked(True)
         summary = live.summary
         lost = False
+        message = ""
         if summary is not None and summary.error is not None:
             lost = _lost(request, summary.error)
             again = "Reconnect it and press Start (F5)." if lost else "Press Start (F5) to retry."
@@ -349,12 +351,14 @@ class ProbePanel(QWidget):
                 f"⚠ {summary.error}. The {summary.counters.heap_bytes:,} bytes of heap trace "
                 f"received before are saved in {summary.heaptrace_path}. {again}"
             )
-            self.message.emit(f"Capture stopped: {summary.error}")
+            message = f"Capture stopped: {summary.error}"
         elif summary is not None:
             self._say(f"Done: {summary.describe()}")
-            self.message.emit(f"Capture {summary.ended}: {summary.heaptrace_path}")
+            message = f"Capture {summary.ended}: saved {summary.heaptrace_path}"
         self.start_action.setText("&Reconnect" if lost else "&Start capture")
         self.capture_finished.emit(live)
+        if message:
+            self.message.emit(message)  # after the window has taken the trace over
 
     # -- looks -----------------------------------------------------------------------
 
