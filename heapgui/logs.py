@@ -26,6 +26,7 @@ FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
 
 _installed: list[logging.Handler] = []
 _log_file: Path | None = None
+_root_level: int | None = None  # the root logger's level before setup_logging changed it
 
 
 def log_directory(
@@ -71,9 +72,10 @@ def setup_logging(
     log file, or None when there is none (not asked for, or the directory
     cannot be created: the app still runs, it says why on stderr).
     """
-    global _log_file
+    global _log_file, _root_level
     shutdown_logging()
     root = logging.getLogger()
+    _root_level = root.level
     root.setLevel(logging.INFO)
     console = logging.StreamHandler()
     console.setLevel(logging.INFO if verbose else logging.WARNING)
@@ -98,12 +100,15 @@ def setup_logging(
 
 
 def shutdown_logging() -> None:
-    """Remove and close the handlers `setup_logging` installed."""
-    global _log_file
+    """Remove and close the handlers `setup_logging` installed, restore the root's level."""
+    global _log_file, _root_level
     root = logging.getLogger()
     for handler in _installed:
         root.removeHandler(handler)
         handler.close()
     _installed.clear()
+    if _root_level is not None:
+        root.setLevel(_root_level)
+        _root_level = None
     logging.captureWarnings(False)
     _log_file = None

@@ -138,9 +138,10 @@ def access_help(platform: str = sys.platform) -> str:
 
 # -- udev rules ----------------------------------------------------------------------
 
+# ATTR or ATTRS, == values with | alternatives; other operators and wildcards are not grants.
 _VENDOR = re.compile(r'ATTRS?\{idVendor\}=="([0-9A-Fa-f|]+)"')
 _PRODUCT = re.compile(r'ATTRS?\{idProduct\}=="([0-9A-Fa-f|]+)"')
-_GRANTS = re.compile(r'\bMODE="|\bGROUP="|TAG\+="uaccess"')
+_GRANTS = re.compile(r'\bMODE:?="|\bGROUP:?="|TAG\+="uaccess"')
 
 
 def udev_rule_ids(text: str) -> set[ProbeId]:

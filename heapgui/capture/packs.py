@@ -91,8 +91,9 @@ def matching_parts(index: dict, request: str) -> list[str]:
     exact = [name for name in index if normalise_target_type_name(name) == wanted]
     if exact:
         return sorted(exact)
-    pattern = re.compile(fnmatch.translate(f"*{wanted}*"), re.IGNORECASE)
-    return sorted(name for name in index if pattern.match(normalise_target_type_name(name)))
+    # pyocd's spelling drops glob characters, so the pattern keeps the text as typed.
+    pattern = re.compile(fnmatch.translate(f"*{request}*"), re.IGNORECASE)
+    return sorted(name for name in index if pattern.match(name))
 
 
 def install_target_pack(
