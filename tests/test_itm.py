@@ -286,6 +286,24 @@ def test_a_line_held_low_is_skipped_in_constant_memory():
     assert chunk.payload(31) == bytes(range(64))
 
 
+@pytest.mark.parametrize("piece", [None, 97])
+def test_many_zero_runs_in_one_buffer_match_the_reference(piece):
+    # Dozens of syncs (and zero runs that are not syncs) take the array path.
+    rng = np.random.default_rng(11)
+    enc = ItmEncoder()
+    parts = []
+    for k in range(300):
+        parts.append(enc.stimulus(31, bytes([k % 256, 0, 0, 1]), 4))
+        ending = [b"\x80", b"\x80", b"\x01", b""][k % 4]
+        parts.append(bytes(int(rng.integers(1, 12))) + ending)
+    swo = b"".join(parts)
+    expected = reference_demux(swo)
+    chunk, demux = in_pieces(swo, piece or len(swo))
+    assert chunk.payloads == {p: bytes(v) for p, v in expected.payloads.items()}
+    assert demux.skipped_bytes == expected.skipped > 0
+    assert demux.stats.packets == expected.packets
+
+
 def test_offsets_after_a_counted_zero_run_stay_exact():
     demux = ItmDemux()
     demux.feed(bytes([0x04]) + bytes(100))  # garbage, then a zero run to the end

@@ -135,3 +135,26 @@ def test_encoder_round_trip_with_clock(writes, draw):
         clock = PortClock()
         clock.add(chunk.times.get(port))
         assert clock.ticks_at(np.arange(len(ticks))).tolist() == ticks
+
+
+def _noise(seed: int, size: int) -> bytes:
+    """Uniform random bytes: what a wrong baud rate looks like."""
+    return np.random.default_rng(seed).integers(0, 256, size, dtype=np.uint8).tobytes()
+
+
+@SETTINGS
+@given(
+    st.one_of(
+        st.binary(max_size=3000), st.builds(_noise, st.integers(0, 1 << 32), st.integers(1, 4000))
+    ),
+    st.lists(st.integers(0, 1 << 16), max_size=4),
+)
+def test_random_bytes_match_the_reference(data, cuts):
+    # A wrong baud rate: mostly valid-looking packets on many ports and pages.
+    expected = reference_demux(data)
+    chunk, demux = _demux_in_pieces(data, cuts)
+    assert chunk.payloads == {p: bytes(v) for p, v in sorted(expected.payloads.items())}
+    assert _marks(chunk) == expected.marks
+    assert (demux.skipped_bytes, demux.first_skip) == (expected.skipped, expected.first_skip)
+    assert demux.stats.overflows == expected.overflows
+    assert demux.stats.packets == expected.packets

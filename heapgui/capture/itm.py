@@ -23,15 +23,14 @@ import numpy as np
 
 from heapgui.capture.itm_chain import find_packets
 from heapgui.capture.itm_packets import (
+    ADDRESS_BYTES,
     EXTENSION,
+    IS_LOCAL_TS,
     KIND,
-    KIND_COUNT,
-    LOCAL_TS1,
-    LOCAL_TS2,
-    OVERFLOW,
+    OVERFLOW_HEADER,
     PAD_BYTES,
-    STIMULUS,
-    SYNC,
+    SETS_PAGE,
+    STIMULUS_BYTES,
     packet_lengths,
     words,
 )
@@ -40,6 +39,7 @@ from heapgui.trace.problems import SKIPPED_BYTES, ProblemLog
 logger = logging.getLogger(__name__)
 
 PORTS_PER_PAGE = 32
+FEW_PORTS = 8  # more ports in one buffer (garbage read as packets): deliver them grouped
 SLICE = 1 << 20  # bytes processed at once: bounds the working arrays (~20 bytes per byte)
 # A zero run in the carried tail is kept this long and the rest only counted,
 # so a line held low (a stream of 0x00) does not make every feed rescan it.
@@ -183,6 +183,7 @@ class ItmDemux:
         self._resyncing = False  # the carry starts with a candidate, not a packet
         self._page = 0
         self._dated: dict[int, int] = {}  # per port: bytes dated so far
+        self._undated: set[int] = set()  # ports with bytes not dated yet
 
     @property
     def skipped_bytes(self) -> int:
@@ -209,15 +210,15 @@ class ItmDemux:
     def finish(self) -> DemuxChunk:
         """End of stream: settle the tail and date every byte not dated yet."""
         chunk = self._run(b"", final=True)
-        for port, total in self.stats.port_bytes.items():
-            if total > self._dated.get(port, 0):
-                chunk.times[port] = PortTimes.concat(
-                    [
-                        chunk.times.get(port, PortTimes.empty()),
-                        PortTimes(np.array([total], np.int64), np.array([self.stats.ticks])),
-                    ]
-                )
-                self._dated[port] = total
+        for port in sorted(self._undated):
+            total = self.stats.port_bytes[port]
+            chunk.times[port] = PortTimes.concat(
+                [
+                    chunk.times.get(port, PortTimes.empty()),
+                    PortTimes(np.array([total], np.int64), np.array([self.stats.ticks])),
+                ]
+            )
+            self._set_dated(port, total)
         return chunk
 
     def _run(self, data: bytes, final: bool) -> DemuxChunk:
@@ -227,13 +228,8 @@ class ItmDemux:
         lengths = packet_lengths(padded, raw)
         chain = find_packets(lengths, buf, self._resyncing, final)
         chunk = DemuxChunk()
-        for at, count in chain.skips:
-            first = self._offset(at)
-            skipped = self._offset(at + count) - first
-            self.problems.add(SKIPPED_BYTES, first, skipped)
-            chunk.skipped_bytes += skipped
-        if chain.skips:
-            logger.debug("skipped %d garbage bytes", chunk.skipped_bytes)
+        if chain.skip_starts.size:
+            self._count_skips(chain.skip_starts, chain.skip_ends, chunk)
         self._deliver(padded, lengths, chain.starts, chunk)
         if final:
             # Capture stopped mid-packet: not garbage, but say how much was lost.
@@ -249,6 +245,18 @@ class ItmDemux:
         self._keep_tail(raw[chain.stop :], chain.stop, self._offset(chain.stop))
         self._resyncing = chain.resyncing
         return chunk
+
+    def _count_skips(self, begin: np.ndarray, end: np.ndarray, chunk: DemuxChunk) -> None:
+        """Record skipped garbage ranges of the buffer (hidden zeros included)."""
+        count = end - begin
+        if self._hidden_zeros:
+            count += self._hidden_zeros * ((begin < self._hidden_at) & (self._hidden_at <= end))
+        skipped = int(count.sum())
+        if skipped:
+            first = self._offset(int(begin[np.argmax(count > 0)]))
+            self.problems.add(SKIPPED_BYTES, first, skipped)
+            chunk.skipped_bytes += skipped
+            logger.debug("skipped %d garbage bytes from offset %d", skipped, first)
 
     def _offset(self, at: int) -> int:
         """SWO byte offset of buffer position `at`, counting hidden zeros."""
@@ -280,60 +288,123 @@ class ItmDemux:
         stats = self.stats
         stats.packets += starts.shape[0]
         headers = padded[starts]
-        kinds = np.take(KIND, headers)
-        count = np.bincount(kinds, minlength=KIND_COUNT)
-        if count[OVERFLOW]:
-            out.overflows = int(count[OVERFLOW])
+        # Packets per header value: most questions below are answered from it.
+        seen = np.bincount(headers, minlength=256)
+        if seen[OVERFLOW_HEADER]:
+            out.overflows = int(seen[OVERFLOW_HEADER])
             stats.overflows += out.overflows
             if stats.first_overflow is None:
-                first = starts[np.argmax(kinds == OVERFLOW)]
+                first = starts[np.argmax(headers == OVERFLOW_HEADER)]
                 stats.first_overflow = self._offset(int(first))
-        stimulus = np.flatnonzero(kinds == STIMULUS) if count[STIMULUS] else starts[:0]
-        pages_change = count[EXTENSION] or count[SYNC]
-        ports = self._ports(padded, lengths, starts, headers, kinds, stimulus, pages_change)
         stamps = starts[:0]
-        if count[LOCAL_TS1] or count[LOCAL_TS2]:
-            stamps = np.flatnonzero((kinds == LOCAL_TS1) | (kinds == LOCAL_TS2))
+        if seen[IS_LOCAL_TS].any():
+            stamps = np.flatnonzero(np.take(IS_LOCAL_TS, headers))
         ticks = self._ticks(padded, lengths, starts[stamps], headers[stamps])
-        present = _distinct(ports)
-        waiting = [p for p in stats.port_bytes if p not in present and self._undated(p)]
-        for port in present + (waiting if ticks.size else []):
-            if port not in present:
-                mine = stimulus[:0]
-            elif len(present) == 1:
-                mine = stimulus
+        stimulus, ports = self._stimulus_ports(padded, lengths, starts, headers, seen)
+        present = np.unique(ports)
+        if present.size > FEW_PORTS:
+            self._deliver_grouped(padded, starts, headers, stimulus, ports, stamps, ticks, out)
+            return
+        shares = []
+        for port in present.tolist():
+            if ports.dtype == np.uint8 and self._page == 0:
+                share = np.take(ADDRESS_BYTES[port], headers)  # the common case: no pages
             else:
+                share = np.zeros(headers.shape[0], np.uint8)
                 mine = stimulus[ports == port]
+                share[mine] = STIMULUS_BYTES[headers[mine]]
+            shares.append((port, share))
+        if ticks.size:
+            # Bytes of earlier chunks still waiting for a date get the first timestamp.
+            idle = np.zeros(headers.shape[0], np.uint8)
+            shares += [(p, idle) for p in self._waiting(present)]
+        for port, share in shares:
             before = stats.port_bytes.get(port, 0)
-            sizes = lengths[starts[mine]] - 1
+            mine = np.flatnonzero(share)
             if mine.size:
-                out.payloads[port] = _gather(padded, starts[mine] + 1, sizes)
+                out.payloads[port] = _gather(padded, starts[mine] + 1, share[mine])
                 out.positions[port] = before
-                stats.port_bytes[port] = before + int(sizes.sum(dtype=np.int64))
+                stats.port_bytes[port] = before + int(share.sum(dtype=np.int64))
+                self._undated.add(port)
             if ticks.size:
-                self._date(port, before, kinds.shape[0], mine, sizes, stamps, ticks, out)
+                self._date(port, before, share, stamps, ticks, out)
 
-    def _undated(self, port: int) -> bool:
-        return self.stats.port_bytes[port] > self._dated.get(port, 0)
+    def _deliver_grouped(self, padded, starts, headers, stimulus, ports, stamps, ticks, out):
+        """The same as `_deliver` for many ports at once (garbage read as packets)."""
+        stats = self.stats
+        order = np.argsort(ports, kind="stable")
+        mine, by_port = stimulus[order], ports[order]
+        sizes = STIMULUS_BYTES[headers[mine]].astype(np.int64)
+        blob = _gather(padded, starts[mine] + 1, sizes)
+        first = np.flatnonzero(np.diff(by_port, prepend=-1))  # each port's first packet
+        present = by_port[first].tolist()
+        bounds = np.append(np.cumsum(sizes)[first] - sizes[first], len(blob)).tolist()
+        before = np.array([stats.port_bytes.get(p, 0) for p in present], np.int64)
+        for k, port in enumerate(present):
+            out.payloads[port] = blob[bounds[k] : bounds[k + 1]]
+            out.positions[port] = int(before[k])
+            stats.port_bytes[port] = int(before[k]) + bounds[k + 1] - bounds[k]
+        self._undated.update(present)
+        if not ticks.size:
+            return
+        # The timestamp dating each packet; a port's last packet before each
+        # timestamp closes a stretch of its stream.
+        group = np.repeat(np.arange(len(present)), np.diff(np.append(first, len(mine))))
+        stamp = np.searchsorted(stamps, mine)
+        ends = np.cumsum(sizes) - np.asarray(bounds[:-1])[group] + before[group]
+        closes = np.append((np.diff(stamp) != 0) | (np.diff(group) != 0), True)
+        closes &= stamp < stamps.shape[0]
+        # Bytes of earlier chunks: the first timestamp dates them, unless the
+        # port's own packets before it already close that stretch.
+        dated = np.array([self._dated.get(p, 0) for p in present], np.int64)
+        early = np.flatnonzero((before > dated) & (stamp[first] != 0))
+        which = np.concatenate([early, group[closes]])
+        order = np.argsort(which, kind="stable")
+        which = which[order]
+        cut_ends = np.concatenate([before[early], ends[closes]])[order]
+        cut_ticks = np.concatenate([np.full(early.size, ticks[0]), ticks[stamp[closes]]])[order]
+        split = np.searchsorted(which, np.arange(len(present) + 1)).tolist()
+        for k, port in enumerate(present):
+            if split[k] < split[k + 1]:
+                out.times[port] = PortTimes(
+                    cut_ends[split[k] : split[k + 1]], cut_ticks[split[k] : split[k + 1]]
+                )
+                self._set_dated(port, int(cut_ends[split[k + 1] - 1]))
+        for port in self._waiting(present):
+            total = stats.port_bytes[port]
+            out.times[port] = PortTimes(np.array([total], np.int64), ticks[:1].copy())
+            self._set_dated(port, total)
 
-    def _ports(self, padded, lengths, starts, headers, kinds, stimulus, pages_change):
-        """Port of each stimulus packet: page * 32 + address, pages set by extension packets."""
+    def _waiting(self, present) -> list[int]:
+        """Ports with bytes from earlier chunks not dated yet and no packet here."""
+        return sorted(self._undated.difference(np.asarray(present).tolist()))
+
+    def _set_dated(self, port: int, end: int) -> None:
+        self._dated[port] = end
+        if end == self.stats.port_bytes[port]:
+            self._undated.discard(port)
+
+    def _stimulus_ports(self, padded, lengths, starts, headers, seen):
+        """Stimulus packets (indices into `starts`) and their ports: page * 32 + address.
+
+        Ports come as uint8 when no packet here changes the page.
+        """
+        stimulus = np.flatnonzero(np.take(STIMULUS_BYTES, headers))
         address = headers[stimulus] >> 3
-        setters = starts[:0]
-        if pages_change:
-            setters = np.flatnonzero(
-                ((kinds == EXTENSION) & (headers & 0x04 == 0)) | (kinds == SYNC)
-            )
-        if setters.size == 0:
-            return address.astype(np.int64) + self._page * PORTS_PER_PAGE if self._page else address
-        # A sync resets the page to 0: the decoder cannot know it otherwise.
+        if not seen[SETS_PAGE].any():
+            if self._page:
+                return stimulus, address + np.int64(self._page * PORTS_PER_PAGE)
+            return stimulus, address
+        # Extension packets set the page, a sync resets it to 0.
+        setters = np.flatnonzero(np.take(SETS_PAGE, headers))
         pages = np.zeros(setters.shape[0], np.int64)
-        ext = kinds[setters] == EXTENSION
-        pages[ext] = _extension_values(padded, lengths, starts[setters[ext]], headers[setters[ext]])
+        ext = np.flatnonzero(KIND[headers[setters]] == EXTENSION)
+        at = setters[ext]
+        pages[ext] = _extension_values(padded, lengths, starts[at], headers[at])
         which = np.searchsorted(setters, stimulus) - 1
         page = np.where(which >= 0, pages[np.maximum(which, 0)], self._page)
         self._page = int(pages[-1])
-        return address + page * PORTS_PER_PAGE
+        return stimulus, address + page * PORTS_PER_PAGE
 
     def _ticks(self, padded, lengths, starts, headers) -> np.ndarray:
         """Running tick totals after each local timestamp packet."""
@@ -357,11 +428,9 @@ class ItmDemux:
         self.stats.ticks = int(ticks[-1])
         return ticks
 
-    def _date(self, port, before, packets, mine, sizes, stamps, ticks, out: DemuxChunk) -> None:
+    def _date(self, port, before, share, stamps, ticks, out: DemuxChunk) -> None:
         """Cut the port's stream at each timestamp packet that closes new bytes."""
-        added = np.zeros(packets, np.int64)
-        added[mine] = sizes
-        ends = np.cumsum(added)[stamps]
+        ends = np.cumsum(share, dtype=np.int64)[stamps]
         ends += before
         previous = np.empty_like(ends)
         previous[0] = self._dated.get(port, 0)
@@ -369,22 +438,11 @@ class ItmDemux:
         new = ends > previous
         if new.any():
             out.times[port] = PortTimes(ends[new], ticks[new])
-            self._dated[port] = int(ends[-1])
+            self._set_dated(port, int(ends[-1]))
 
 
 # Indexed by packet length: the value bits of a format-1 local timestamp.
 _GROUP_MASK = np.array([0, 0] + [(1 << 7 * g) - 1 for g in range(1, 5)], np.uint32)
-
-
-def _distinct(ports: np.ndarray) -> list[int]:
-    """The ports present, ascending; usually one or two, so avoid sorting them all."""
-    if ports.size == 0:
-        return []
-    if (ports == ports[0]).all():
-        return [int(ports[0])]
-    if ports.max() < 1 << 16:
-        return np.flatnonzero(np.bincount(ports)).tolist()
-    return np.unique(ports).tolist()
 
 
 def _extension_values(buf, lengths, starts, headers) -> np.ndarray:
@@ -399,8 +457,10 @@ def _extension_values(buf, lengths, starts, headers) -> np.ndarray:
 
 def _gather(padded: np.ndarray, first: np.ndarray, sizes: np.ndarray) -> bytes:
     """Concatenate padded[first[i] : first[i] + sizes[i]] for all i."""
+    if not sizes.size:
+        return b""
     size = int(sizes[0])
-    if (sizes == size).all():
+    if size == sizes.max() == sizes.min():
         # Overlapping unaligned words, one per byte offset: one gather per packet.
         return words(padded, size)[first].tobytes()
     sizes = sizes.astype(np.int64)

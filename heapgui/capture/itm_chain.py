@@ -7,20 +7,24 @@ too slow, so (docs/performance-notes.md, "Variable-length records"):
 
 1. Cut the buffer into blocks and walk a *guess* chain in every block at once,
    one numpy gather per step, starting from the block's first byte and stepping
-   over invalid bytes one at a time. Off-phase chains fall into the true one
+   over bad bytes one at a time. Off-phase chains fall into the true one
    within a few packets, because mid-packet bytes rarely chain up for long.
 2. Stitch the blocks in a short Python loop: from the true entry into a block,
    follow the true chain only until it meets a position the guess walk
    visited; from there on both are the same chain, up to the block's exit.
-3. Where the true chain meets an invalid header it is in garbage (a wrong baud
-   rate, a corrupted capture): skip bytes until the next sync packet or the
-   next run of PLAUSIBLE_RUN valid packets, counting what was skipped.
+3. Garbage (a wrong baud rate, a corrupted capture): where the true chain meets
+   an invalid header, bytes are skipped up to the next *plausible* offset, one
+   where a sync packet or a run of PLAUSIBLE_RUN valid packets starts. Then
+   the rest of the buffer is followed again, with every invalid header leading
+   straight to its resync point. Plausibility is computed for all offsets at
+   once by pointer doubling, so even a buffer of pure garbage costs a fixed
+   number of array passes, never a loop per skip.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -28,44 +32,155 @@ from heapgui.capture.itm_packets import INCOMPLETE, MAX_PACKET
 
 logger = logging.getLogger(__name__)
 
-BLOCK = 2048
+# Blocks: a walk takes about block / 4 numpy steps (a few us each) and the
+# stitch a few us per block, so the best block grows with the square root of
+# the buffer; these bound it.
+MIN_BLOCK = 256
+MAX_BLOCK = 4096
 # After garbage, resume where this many packets in a row are valid (or a sync
 # starts). Random bytes are valid headers ~93% of the time, so a short run
 # would resume inside the garbage; a long one would skip good packets after a
-# short burst and needs more lookahead before deciding.
+# short burst and needs more lookahead before deciding. A power of two: the
+# runs are checked by doubling.
 PLAUSIBLE_RUN = 8
 _CHECK_EVERY = 16  # walk steps between checks whether every block is done
+
+# Run status of an offset, for resynchronisation.
+_GOES_ON, _PLAUSIBLE, _INVALID, _UNDECIDED = 0, 1, 2, 3
 
 
 @dataclass
 class Chain:
     """The packets of one buffer.
 
-    `starts` are the offsets of the packet starts before `stop`, ascending.
-    `stop` is where the next buffer must resume: the start of an incomplete
-    packet, or, when `resyncing`, the next candidate to test for plausibility.
-    `skips` are (offset, count) ranges of skipped garbage bytes.
+    `starts` are the offsets of the packets before `stop`, ascending. `stop`
+    is where the next buffer must resume: the start of an incomplete packet,
+    or, when `resyncing`, an offset whose plausibility needs more data.
+    Garbage bytes [skip_starts[i], skip_ends[i]) were skipped.
     """
 
     starts: np.ndarray
     stop: int
     resyncing: bool
-    skips: list[tuple[int, int]] = field(default_factory=list)
+    skip_starts: np.ndarray
+    skip_ends: np.ndarray
 
 
-def find_packets(
-    lengths: np.ndarray, buf: np.ndarray, resyncing: bool, final: bool, block: int = BLOCK
-) -> Chain:
-    """Follow the packet chain from offset 0 of `buf` (a resync candidate if `resyncing`).
+def find_packets(lengths: np.ndarray, buf: np.ndarray, resyncing: bool, final: bool) -> Chain:
+    """Follow the packet chain from offset 0 of `buf`, or resync first if `resyncing`.
 
-    With `final`, packets needing bytes past the end count as plausible when
-    resynchronising (no more data will come to refute them).
+    With `final`, no more data will come: a run of packets reaching the end
+    counts as plausible.
     """
     n = lengths.shape[0]
-    bad = lengths <= 0
-    visited, exits = _guess_walk(lengths, block)
+    none = np.empty(0, np.int64)
+    if resyncing:
+        return _through_garbage(lengths, buf, final, none, -1)
+    starts, end = _follow(_steps(lengths), lengths <= 0, 0, np.flatnonzero(lengths > MAX_PACKET))
+    if end == n or lengths[end] == INCOMPLETE:
+        return Chain(starts, end, False, none, none)
+    return _through_garbage(lengths, buf, final, starts, end)
+
+
+def _through_garbage(
+    lengths: np.ndarray, buf: np.ndarray, final: bool, before: np.ndarray, at: int
+) -> Chain:
+    """The chain from the invalid header at `at` (-1: the buffer starts in garbage)."""
+    base = max(at, 0)
+    tail = lengths[base:]
+    target, undecided = _resync_targets(tail, buf[base:], final)
+    m = tail.shape[0]
+    # An invalid header leads to the first plausible offset after it; where
+    # that is not decided yet, the chain has to stop at the header.
+    nxt = _steps(tail)
+    invalid = np.flatnonzero(tail == 0)
+    resumes = target[invalid + 1]
+    open_end = undecided[invalid + 1]
+    nxt[invalid[~open_end]] = resumes[~open_end]
+    bad = tail == INCOMPLETE
+    bad[invalid[open_end]] = True
+    jumps = np.flatnonzero(nxt[:m] - _counting(m) > MAX_PACKET)
+    skip_starts, skip_ends = [], []
+    start = 0
+    if at < 0:
+        start = int(target[0])
+        skip_starts.append(np.zeros(1, np.int64))
+        skip_ends.append(np.array([start], np.int64))
+        if undecided[0]:
+            return Chain(before, start, True, skip_starts[0], skip_ends[0])
+    starts, end = _follow(nxt, bad, start, jumps)
+    garbage = tail[starts] == 0
+    skip_starts.append(starts[garbage])
+    skip_ends.append(nxt[starts[garbage]].astype(np.int64))
+    stop, resyncing = end, False
+    if end < m and tail[end] == 0:
+        # Stopped at an invalid header whose resync point needs more data.
+        stop, resyncing = int(target[end + 1]), True
+        skip_starts.append(np.array([end], np.int64))
+        skip_ends.append(np.array([stop], np.int64))
+    return Chain(
+        np.concatenate([before, starts[~garbage] + base]),
+        stop + base,
+        resyncing,
+        np.concatenate(skip_starts) + base,
+        np.concatenate(skip_ends) + base,
+    )
+
+
+def _steps(lengths: np.ndarray) -> np.ndarray:
+    """Where each offset's packet ends, and one byte on for offsets without one (n + 1 long)."""
+    n = lengths.shape[0]
+    nxt = np.empty(n + 1, np.int32)
+    np.maximum(lengths, 1, out=nxt[:n])
+    nxt[:n] += _counting(n)
+    nxt[n] = n
+    return nxt
+
+
+def _resync_targets(lengths: np.ndarray, buf: np.ndarray, final: bool):
+    """For every offset q (and the end), the first plausible offset at or after q.
+
+    Returns (target, undecided): `undecided[q]` says the target's run reaches
+    the end of the data before it is decided, so the target is only where to
+    look again when more data has come. A run's status is that of its first
+    packet that is not an ordinary complete packet (a sync: plausible; an
+    invalid header: not; an incomplete packet: undecided), or plausible after
+    PLAUSIBLE_RUN ordinary packets. Doubling follows 1, 2, 4 ... packets at once.
+    """
+    m = lengths.shape[0]
+    status = np.full(m + 1, _UNDECIDED, np.int8)  # the end: more data decides
+    status[:m][lengths > 0] = _GOES_ON
+    status[:m][lengths == 0] = _INVALID
+    status[:m][(lengths > 0) & (buf[:m] == 0)] = _PLAUSIBLE  # a sync packet
+    if final:
+        status[status == _UNDECIDED] = _PLAUSIBLE
+    after = _counting(m + 1) + np.maximum(np.append(lengths, 0), 0)
+    span = 1
+    while span < PLAUSIBLE_RUN:
+        going = status == _GOES_ON
+        status = np.where(going, status[after], status)
+        after = np.where(going, after[after], after)
+        span *= 2
+    status[status == _GOES_ON] = _PLAUSIBLE
+    # The first offset at or after q whose run is not refuted.
+    candidate = np.where(status != _INVALID, _counting(m + 1), m)
+    target = np.minimum.accumulate(candidate[::-1])[::-1]
+    return target, status[target] == _UNDECIDED
+
+
+def _follow(nxt: np.ndarray, bad: np.ndarray, start: int, jumps: np.ndarray) -> tuple:
+    """The chain start -> nxt[start] -> ..., up to the end or its first bad offset.
+
+    `nxt` (length n + 1) says where the packet at each good offset ends, and
+    must step bad offsets to the next byte (guess walks cross them). `jumps` are the offsets
+    whose nxt reaches more than MAX_PACKET ahead. Returns (starts, end): the
+    chain's offsets before `end`, which is n or a bad offset.
+    """
+    n = bad.shape[0]
+    block = _block_size(n)
+    visited, exits = _guess_walk(nxt, block, jumps)
     # Bad offsets the guess chains ran into; where one lies past the point the
-    # true chain joined the guess chain, the true chain hits garbage there.
+    # true chain joined the guess chain, the true chain ends there.
     stops = np.flatnonzero(visited[:n] & bad)
     last_stop = np.full(exits.shape[0], -1, np.int64)
     if stops.size:
@@ -73,76 +188,64 @@ def find_packets(
         last_stop[stops[last] // block] = stops[last]
     last_stops = last_stop.tolist()
     exit_list = exits.tolist()
-    resync = _Resync(lengths, buf, final)
-
-    skips: list[tuple[int, int]] = []
-    pos = 0
-    done = 0  # visited[:done] is exactly the true chain's starts
-    skip_from = 0 if resyncing else -1
+    # The loop runs once per block: memoryviews index far faster than numpy.
+    seen = memoryview(visited.view(np.uint8))
+    step = memoryview(nxt)
+    dead = memoryview(bad.view(np.uint8))
+    visited[:start] = False
+    pos = done = start  # seen[:done] is exactly the true chain's offsets
     while True:
         if done < pos:
-            visited[done:pos] = False
+            seen[done:pos] = bytes(pos - done)
             done = pos
-        if skip_from >= 0:
-            pos, decided = resync.next_candidate(pos)
-            visited[done:pos] = False
-            if pos > skip_from:
-                skips.append((skip_from, pos - skip_from))
-            done = pos
-            if not decided:
-                return Chain(np.flatnonzero(visited[:pos]), pos, True, skips)
-            skip_from = -1
         if pos >= n:
-            return Chain(np.flatnonzero(visited[:n]), n, False, skips)
+            return np.flatnonzero(visited[:n]), n
         b = pos // block
         end = min(n, (b + 1) * block)
-        if not visited[pos]:
+        if not seen[pos]:
             # The true chain, until it meets the guess chain of this block.
-            first = pos
             walked = []
-            while pos < end and not visited[pos] and lengths[pos] > 0:
+            while pos < end and not seen[pos] and not dead[pos]:
                 walked.append(pos)
-                pos += int(lengths[pos])
-            visited[first:pos] = False
-            visited[walked] = True
+                pos = step[pos]
+            seen[done:pos] = bytes(pos - done)
+            for at in walked:
+                seen[at] = 1
             done = pos
             if pos >= end:
                 continue
-        if not bad[pos]:
-            # Joined: the guess walk is the true chain up to its first bad offset.
-            if last_stops[b] < pos:
-                done = end
-                pos = exit_list[b]
-                continue
-            pos = int(stops[np.searchsorted(stops, pos)])
-            done = pos
-        if lengths[pos] == INCOMPLETE:
+        if dead[pos]:
             visited[pos:] = False
-            return Chain(np.flatnonzero(visited[:pos]), pos, False, skips)
-        # Garbage: the offending byte is skipped, resync looks from the next one.
-        skip_from = pos
-        visited[pos] = False
-        pos += 1
-        done = pos
+            return np.flatnonzero(visited[:pos]), pos
+        # Joined: the guess walk is the true chain up to its first bad offset.
+        if last_stops[b] < pos:
+            done = end
+            pos = exit_list[b]
+        else:
+            pos = done = int(stops[np.searchsorted(stops, pos)])
 
 
-def _guess_walk(lengths: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
+def _block_size(n: int) -> int:
+    """A power of two near sqrt(6 n), the balance of walk steps and stitched blocks."""
+    best = int(np.sqrt(6 * n))
+    return min(MAX_BLOCK, max(MIN_BLOCK, 1 << max(0, best.bit_length() - 1)))
+
+
+def _guess_walk(walk: np.ndarray, block: int, jumps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Walk one chain per block from the block's first byte, all blocks in step.
 
-    An invalid byte steps to the next one. Returns the offsets visited (each
-    walk marks only its own block) and each block's exit, the first offset
-    its walk reached at or past the block's end.
+    `walk` (length n + 1) is where each step goes. Returns the offsets visited
+    (each walk marks only its own block) and each block's exit, the first
+    offset its walk reached at or past the block's end.
     """
-    n = lengths.shape[0]
+    n = walk.shape[0] - 1
     count = -(-n // block)
-    # nxt[i]: where the walk goes from i. A walk about to leave block b goes
-    # to sink n + b instead and stays there: no walk strays into the next
-    # block, and one gather per step suffices.
+    # A walk about to leave block b goes to sink n + b instead and stays
+    # there: no walk strays into the next block, and one gather per step suffices.
     nxt = np.empty(n + count, np.int32)
-    np.maximum(lengths, 1, out=nxt[:n])
-    nxt[:n] += _counting(n)
+    nxt[:n] = walk[:n]
     nxt[n:] = _counting(count) + n
-    leaving = _leaving(lengths, nxt, block)
+    leaving = _leaving(nxt, n, block, jumps)
     beyond = nxt[leaving]
     nxt[leaving] = leaving // block + n
     rows = np.empty((block + 1, count), np.int32)
@@ -162,15 +265,14 @@ def _guess_walk(lengths: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray
     return visited[: n + 1], exits
 
 
-def _leaving(lengths: np.ndarray, nxt: np.ndarray, block: int) -> np.ndarray:
-    """Offsets whose next packet starts in a later block, ascending."""
-    n = lengths.shape[0]
-    # Only the last MAX_PACKET offsets of a block can reach past it, and syncs.
+def _leaving(nxt: np.ndarray, n: int, block: int, jumps: np.ndarray) -> np.ndarray:
+    """Offsets whose next step lands in a later block, ascending."""
+    # Only the last MAX_PACKET offsets of a block can get past it with an
+    # ordinary step; longer steps are the `jumps`.
     end = np.minimum(_counting(-(-n // block)) * block + block, n)
     tail = (end[:, None] + np.arange(-MAX_PACKET, 0, dtype=np.int32)).ravel()
     tail = tail[tail >= 0]
-    syncs = np.flatnonzero(lengths > MAX_PACKET).astype(np.int32)
-    candidates = np.union1d(tail, syncs) if syncs.size else tail
+    candidates = np.union1d(tail, jumps.astype(np.int32)) if jumps.size else tail
     end = np.minimum((candidates // block + 1) * block, n)
     return candidates[nxt[candidates] >= end]
 
@@ -184,60 +286,3 @@ def _counting(n: int) -> np.ndarray:
     if _COUNTING.shape[0] < n:
         _COUNTING = np.arange(max(n, 2 * _COUNTING.shape[0]), dtype=np.int32)
     return _COUNTING[:n]
-
-
-class _Resync:
-    """Finds where valid packets resume after garbage."""
-
-    def __init__(self, lengths: np.ndarray, buf: np.ndarray, final: bool) -> None:
-        self.n = lengths.shape[0]
-        self.final = final
-        self._lengths = lengths
-        self._buf = buf
-        self.lengths = self.is_sync = None  # built on first use: garbage is rare
-
-    def _prepare(self) -> None:
-        # One extra slot: a run reaching the end exactly needs more data.
-        self.lengths = np.append(self._lengths, np.int32(INCOMPLETE))
-        self.is_sync = np.append(self._buf[: self.n] == 0, False) & (self.lengths > 0)
-
-    def next_candidate(self, pos: int) -> tuple[int, bool]:
-        """First plausible offset at or after `pos`, and whether that is decided.
-
-        Undecided means the offset's run reaches the end of the data first: it
-        must be tested again when more bytes arrive. Returns (n, False) when
-        no offset before the end can start a run.
-        """
-        if self.lengths is None:
-            self._prepare()
-        width = 64
-        while pos < self.n:
-            cand = np.arange(pos, min(self.n, pos + width))
-            verdict = self._verdicts(cand)
-            hit = np.flatnonzero(verdict)
-            if hit.size:
-                return int(cand[hit[0]]), bool(verdict[hit[0]] == _PLAUSIBLE)
-            pos = int(cand[-1]) + 1
-            width = min(width * 2, 1 << 16)
-        return self.n, self.final
-
-    def _verdicts(self, cand: np.ndarray) -> np.ndarray:
-        verdict = np.zeros(cand.shape[0], np.int8)  # 0: implausible
-        live = np.arange(cand.shape[0])
-        cur = cand.copy()
-        for _ in range(PLAUSIBLE_RUN):
-            length = self.lengths[cur]
-            sync = self.is_sync[cur]
-            verdict[live[sync]] = _PLAUSIBLE
-            open_end = length == INCOMPLETE
-            verdict[live[open_end]] = _PLAUSIBLE if self.final else _UNDECIDED
-            go = (length > 0) & ~sync
-            live, cur = live[go], cur[go] + length[go]
-            if live.size == 0:
-                return verdict
-        verdict[live] = _PLAUSIBLE
-        return verdict
-
-
-_PLAUSIBLE = 1
-_UNDECIDED = 2

@@ -32,6 +32,7 @@ KIND_COUNT = 9
 INCOMPLETE = -1
 CONTINUED = 64  # length codes from here up: a header followed by continuation bytes
 
+OVERFLOW_HEADER = 0x70
 SYNC_ZEROS = 5  # 47 zero bits and a one, on a byte-aligned wire: 0x00 x5 then 0x80
 SYNC_END = 0x80
 
@@ -57,7 +58,7 @@ def _header_tables() -> tuple[np.ndarray, np.ndarray]:
         size_code = hdr & 0x03
         if hdr == 0x00:
             kind[hdr] = SYNC
-        elif hdr == 0x70:
+        elif hdr == OVERFLOW_HEADER:
             kind[hdr], code[hdr] = OVERFLOW, 1
         elif size_code:
             kind[hdr] = HARDWARE if hdr & 0x04 else STIMULUS
@@ -76,6 +77,30 @@ def _header_tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 KIND, _LENGTH_CODE = _header_tables()
+
+
+def _pair_table() -> np.ndarray:
+    """Length codes for a header and the byte after it (a little-endian 16-bit index).
+
+    A continuation header whose first payload byte ends the packet is decided
+    here already, which halves the headers the slower path has to look at.
+    """
+    pair = np.arange(1 << 16)
+    code = _LENGTH_CODE[pair & 0xFF]
+    return np.where((code >= CONTINUED) & (pair & 0x8000 == 0), 2, code).astype(np.int32)
+
+
+_LENGTH_CODE2 = _pair_table()
+# Per header value: payload bytes of a stimulus packet (else 0), that packet's
+# bytes again for each stimulus address (row = address), whether the packet
+# sets the stimulus page (an extension with SH = 0, or a sync, which resets
+# it), and whether it is a local timestamp.
+STIMULUS_BYTES = np.where(KIND == STIMULUS, _LENGTH_CODE - 1, 0).astype(np.uint8)
+ADDRESS_BYTES = np.where(np.arange(256) >> 3 == np.arange(32)[:, None], STIMULUS_BYTES, 0).astype(
+    np.uint8
+)
+SETS_PAGE = ((KIND == EXTENSION) & (np.arange(256) & 0x04 == 0)) | (KIND == SYNC)
+IS_LOCAL_TS = (KIND == LOCAL_TS1) | (KIND == LOCAL_TS2)
 
 # Reading 8 bytes after any offset must stay inside the buffer: callers pad
 # with PAD bytes that all say "more", so a continuation run reaching the
@@ -104,7 +129,7 @@ def packet_lengths(padded: np.ndarray, data: bytes) -> np.ndarray:
     end to be decided.
     """
     n = len(data)
-    lengths = np.take(_LENGTH_CODE, padded[:n])
+    lengths = np.take(_LENGTH_CODE2, words(padded, 2)[:n])
     _continuation_lengths(padded, n, lengths)
     _sync_lengths(padded, data, lengths)
     # Fixed-length packets near the end may be cut off.
@@ -116,7 +141,7 @@ def packet_lengths(padded: np.ndarray, data: bytes) -> np.ndarray:
 
 
 def _continuation_lengths(padded: np.ndarray, n: int, lengths: np.ndarray) -> None:
-    """Fill in headers followed by continuation bytes (local/global timestamps, extensions)."""
+    """Fill in headers followed by two or more continuation bytes."""
     starts = np.flatnonzero(lengths >= CONTINUED)
     if starts.size == 0:
         return
@@ -139,21 +164,53 @@ def _continuation_lengths(padded: np.ndarray, n: int, lengths: np.ndarray) -> No
 def _sync_lengths(padded: np.ndarray, data: bytes, lengths: np.ndarray) -> None:
     """Fill in sync packets: runs of at least five zeros ended by 0x80.
 
-    Runs that long only occur in syncs and garbage (no other header is 0x00),
-    so a search loop over them is cheap. A run reaching the end is undecided.
+    Every offset of such a run from which five zeros or more follow starts
+    a sync reaching to the 0x80. A run reaching the end is undecided.
     """
     n = len(data)
+    begin, end = _zero_runs(padded, data)
+    # Trailing zeros, however few, may still become a sync.
+    if end.size and end[-1] == n:
+        lengths[begin[-1] :] = INCOMPLETE
+        begin, end = begin[:-1], end[:-1]
+    sync = padded[end] == SYNC_END
+    begin, end = begin[sync], end[sync]
+    if begin.size == 0:
+        return
+    count = end - SYNC_ZEROS + 1 - begin  # offsets with five zeros or more ahead
+    at = np.repeat(begin - (np.cumsum(count) - count), count) + np.arange(count.sum())
+    lengths[at] = np.repeat(end + 1, count) - at
+
+
+_FEW_RUNS = 32
+
+
+def _zero_runs(padded: np.ndarray, data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """[begin, end) of the zero runs that are five bytes or longer, or reach the end.
+
+    Such runs only occur in syncs and garbage (no other header is 0x00), so a
+    substring search finds the few there usually are; many (a line held low,
+    sync packets in a row) are found with array operations instead.
+    """
+    n = len(data)
+    runs: list[int] = []
     at = data.find(_FIVE_ZEROS)
-    while at >= 0:
+    while at >= 0 and len(runs) < 2 * _FEW_RUNS:
         found = _NON_ZERO.search(data, at + SYNC_ZEROS)
         end = found.start() if found else n
-        if end == n:
-            break
-        if padded[end] == SYNC_END:
-            first = np.arange(at, end - SYNC_ZEROS + 1, dtype=np.int32)
-            lengths[at : end - SYNC_ZEROS + 1] = end + 1 - first
+        runs += [at, end]
         at = data.find(_FIVE_ZEROS, end)
-    # Trailing zeros, however few, may still become a sync.
-    trailing = n - len(data.rstrip(b"\x00")) if n and data[-1] == 0 else 0
-    if trailing:
-        lengths[n - trailing :] = INCOMPLETE
+    if at >= 0:
+        zero = np.zeros(n + 2, np.int8)
+        zero[1:-1] = padded[:n] == 0
+        edges = np.flatnonzero(np.diff(zero))
+        begin, end = edges[0::2], edges[1::2]
+        keep = end - begin >= SYNC_ZEROS
+        begin, end = begin[keep], end[keep]
+    else:
+        begin = np.array(runs[0::2], np.int64)
+        end = np.array(runs[1::2], np.int64)
+    tail = n - len(data.rstrip(b"\x00")) if n and data[-1] == 0 else 0
+    if tail and not (end.size and end[-1] == n):
+        begin, end = np.append(begin, n - tail), np.append(end, n)
+    return begin, end
