@@ -89,11 +89,11 @@ def check_qt() -> Check:
     return Check("qt", OK, f"PySide6 {PySide6.__version__}, Qt {qVersion()}")
 
 
-def debian_package(library: str) -> str:
-    """Debian's usual package name for a shared library: libxcb-cursor.so.0 → libxcb-cursor0."""
+def debian_package(library: str) -> str | None:
+    """Debian's usual package for a shared library (libxcb-cursor.so.0 → libxcb-cursor0)."""
     match = re.fullmatch(r"(lib.+?)\.so\.(\d+).*", library)
     if match is None:
-        return library
+        return None
     name, version = match.groups()
     return f"{name}{'-' if name[-1].isdigit() else ''}{version}".lower()
 
@@ -114,15 +114,16 @@ def check_qt_platform(platform: str = sys.platform) -> Check:
     try:
         ctypes.CDLL(str(plugin))
     except OSError as exc:
-        reason = str(exc)
-        library = reason.split(":", 1)[0].strip()
+        # The bundle's ctypes wraps the loader's error, which names the missing library.
+        reason = str(exc.__cause__ if isinstance(exc.__cause__, OSError) else exc)
+        package = debian_package(reason.split(":", 1)[0].strip())
+        install = f"sudo apt install {package} on Debian/Ubuntu; " if package else ""
         return Check(
             "qt-platform",
             WARN,
             f"Qt's X11 plugin does not load: {reason}",
-            f"install the missing library (Debian/Ubuntu: sudo apt install "
-            f"{debian_package(library)}); `ldd {plugin} | grep 'not found'` lists all that are "
-            "missing. Wayland sessions and QT_QPA_PLATFORM=offscreen work without it",
+            f"install the missing library ({install}`ldd {plugin} | grep 'not found'` lists "
+            "all that are missing). Wayland sessions and QT_QPA_PLATFORM=offscreen work without it",
         )
     return Check("qt-platform", OK, "Qt's X11 platform plugin loads")
 

@@ -146,6 +146,10 @@ def test_missing_libraries_map_to_debian_packages(library, package):
     assert debian_package(library) == package
 
 
+def test_a_message_without_a_library_name_maps_to_no_package():
+    assert debian_package("Failed to load dynlib/dll 'libqxcb.so'") is None
+
+
 # -- permission help -------------------------------------------------------------------
 
 
