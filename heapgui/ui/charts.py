@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 MAX_TICK_LABELS = 24
 FILL_ALPHA = 60
 DOWNSAMPLE_FACTOR = 1.0
+LIVE_HEADROOM = 1.25
+"""During a capture the histogram's range grows by this much at a time, not at every tick."""
 INSPECT_HINT = "Click the load chart to see what was live at a record."
 LIVE_HINT = "Live capture: the charts follow the data; after zooming, the A button follows again."
 
@@ -72,6 +74,7 @@ class ChartsPanel(QWidget):
         self._trace: Trace | None = None
         self._live: LiveTrace | None = None
         self._time_scale: tuple[float | None, bool] | None = None
+        self._hist_key: tuple | None = None  # sizes and log mode the histogram axes show
         self._x: np.ndarray | None = None
         self._heap_size = 0
         self._size_curves: dict[int, pg.PlotDataItem] = {}
@@ -313,6 +316,10 @@ class ChartsPanel(QWidget):
             self.set_heap_size(stats.heap_size)
         self._place_live_hint()
         self._draw_histogram()
+        # Ranges and view transforms now: done while painting (pyqtgraph's default), the
+        # curves' clipping reacts to them and the whole chart is painted a second time.
+        for plot in (self.load_plot, self.live_plot):
+            plot.vb.prepareForPaint()
 
     def _drop_curve(self, size: int) -> None:
         curve = self._size_curves.pop(size)
@@ -346,13 +353,22 @@ class ChartsPanel(QWidget):
             brushes=brushes,
             pen=pg.mkPen(palette.color(QPalette.ColorRole.Text), width=0.5),
         )
-        self.hist_plot.getAxis("bottom").setLogMode(log)
-        step = max(1, -(-count // MAX_TICK_LABELS))
-        labelled = [(i, format_size(int(s))) for i, s in enumerate(self._sizes) if i % step == 0]
-        self.hist_plot.getAxis("left").setTicks([labelled, [(i, "") for i in range(count)]])
-        self.hist_plot.setYRange(-0.6, max(count, 1) - 0.4, padding=0)
-        longest = float(lengths.max()) if count else 1.0
-        self.hist_plot.setXRange(0, max(longest, 1.0) * 1.05, padding=0)
+        # Axes redraw their labels on every change: during a capture only sizes or a
+        # longest bar past the range (grown with headroom) change them.
+        key = (tuple(self._sizes.tolist()), log)
+        if key != self._hist_key:
+            self._hist_key = key
+            self.hist_plot.getAxis("bottom").setLogMode(log)
+            step = max(1, -(-count // MAX_TICK_LABELS))
+            labelled = [(i, format_size(int(s))) for i, s in enumerate(key[0]) if i % step == 0]
+            self.hist_plot.getAxis("left").setTicks([labelled, [(i, "") for i in range(count)]])
+            self.hist_plot.setYRange(-0.6, max(count, 1) - 0.4, padding=0)
+        longest = max(float(lengths.max()) if count else 1.0, 1.0)
+        x_max = self.hist_plot.vb.viewRange()[0][1]
+        if self._live is None:
+            self.hist_plot.setXRange(0, longest * 1.05, padding=0)
+        elif not longest <= x_max <= longest * LIVE_HEADROOM:
+            self.hist_plot.setXRange(0, longest * LIVE_HEADROOM, padding=0)
 
     # -- inspecting a record ---------------------------------------------------
 

@@ -356,7 +356,7 @@ class MainWindow(QMainWindow):
         self.capture_dock.show()
         self.cancel_load()
         self.trace = self.trace_path = None
-        self.stats_panel.set_stats(live.stats)
+        self.stats_panel.set_stats(live.stats, live=True)
         self.charts.begin_live(live)
         self.layout_panel.set_trace(None, live.path)
         self.banner.set_hints([])
@@ -368,7 +368,7 @@ class MainWindow(QMainWindow):
     def _capture_updated(self, live: LiveTrace, slow: bool) -> None:
         if self.trace is not None:
             return  # a file was opened meanwhile: the capture goes on, on disk only
-        self.stats_panel.update_stats(live.stats)
+        self.stats_panel.update_stats(live.stats, fit_columns=slow)
         self.charts.update_live()
         self.records_label.setText(f"{live.records:,} records · capturing")
         if slow and not self.stats_panel.selected_sizes():

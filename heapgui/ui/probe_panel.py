@@ -2,8 +2,8 @@
 
 Batches from the capture worker are only queued when they arrive; a display
 timer (`DISPLAY_INTERVAL`) folds them into the `LiveTrace` and announces the
-result with `live_updated`, every `SLOW_EVERY` ticks marked slow for the
-views that cost more (the pool layout). So the window redraws ten times a
+result with `live_updated`, about once a second marked slow for the views
+that cost more (the pool layout). So the window redraws a fixed few times a
 second at any data rate, and never once per record.
 
 A capture that stops on a fault keeps everything received: the panel says
@@ -44,8 +44,8 @@ from heapgui.ui.source_form import SourceForm
 logger = logging.getLogger(__name__)
 
 LOG_MIN_HEIGHT = 60  # px
-DISPLAY_INTERVAL = 100  # ms between view refreshes while capturing
-SLOW_EVERY = 10  # display ticks per slow refresh: once a second
+DISPLAY_INTERVAL = 150  # ms between view refreshes while capturing: 6.7 Hz
+SLOW_EVERY = round(1000 / DISPLAY_INTERVAL)  # display ticks per slow refresh: about 1 s
 LAYOUT_GROWTH = 1.25
 """The pool layout follows once the trace has grown by a quarter: its cost stays linear."""
 

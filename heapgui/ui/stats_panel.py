@@ -84,13 +84,22 @@ class StatsPanel(QWidget):
         layout.addWidget(self.summary)
         self.set_stats(None)
 
-    def set_stats(self, stats: Statistics | None) -> None:
+    def set_stats(self, stats: Statistics | None, live: bool = False) -> None:
+        """Show `stats`; `live` ones will grow (a capture) and come back through update_stats."""
         self.model.set_stats(stats if stats is not None else Statistics())
+        # Fitting the columns measures every cell at every change: too much several times a
+        # second, so during a capture update_stats fits them when asked.
+        mode = (
+            QHeaderView.ResizeMode.Interactive if live else QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.table.horizontalHeader().setSectionResizeMode(mode)
         self._update_summary()
 
-    def update_stats(self, stats: Statistics) -> None:
+    def update_stats(self, stats: Statistics, fit_columns: bool = False) -> None:
         """Grown statistics of the same trace (a live capture): rows change in place."""
         self.model.update_from(stats)
+        if fit_columns:
+            self.table.resizeColumnsToContents()
         self._update_summary()
 
     def heap_size_changed(self) -> None:
