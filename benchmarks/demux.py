@@ -50,15 +50,28 @@ def make_stream(size: int, seed: int = 0) -> tuple[bytes, bytes, bytes]:
     return b"".join(swo), b"".join(heap), b"".join(log)
 
 
-def time_heapgui(swo: bytes, piece: int | None) -> tuple[float, DemuxChunk]:
+class Clock:
+    """Wall and CPU time of a stretch of code. CPU time counts only this
+    process, so it is steadier on a machine busy with other work."""
+
+    def __enter__(self) -> Clock:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+
+
+def run_heapgui(swo: bytes, piece: int | None) -> tuple[Clock, DemuxChunk]:
     demux = ItmDemux()
-    start = time.perf_counter()
-    if piece is None:
-        chunk = demux.demux_all(swo)
-    else:
-        parts = [demux.feed(swo[i : i + piece]) for i in range(0, len(swo), piece)]
-        chunk = DemuxChunk.concat([*parts, demux.finish()])
-    return time.perf_counter() - start, chunk
+    with Clock() as clock:
+        if piece is None:
+            chunk = demux.demux_all(swo)
+        else:
+            parts = [demux.feed(swo[i : i + piece]) for i in range(0, len(swo), piece)]
+            chunk = DemuxChunk.concat([*parts, demux.finish()])
+    return clock, chunk
 
 
 class _CountingSink:
@@ -69,11 +82,20 @@ class _CountingSink:
         self.events += 1
 
 
-def time_pyocd(swo: bytes) -> float:
+def run_pyocd(swo: bytes) -> Clock:
     parser = SWOParser(None, _CountingSink())
-    start = time.perf_counter()
-    parser.parse(swo)
-    return time.perf_counter() - start
+    with Clock() as clock:
+        parser.parse(swo)
+    return clock
+
+
+def rates(size: int, clocks: list[Clock]) -> tuple[float, float]:
+    """MB/s from the median wall and the median CPU time."""
+    mb = size / MB
+    return (
+        mb / statistics.median(c.wall for c in clocks),
+        mb / statistics.median(c.cpu for c in clocks),
+    )
 
 
 def main() -> None:
@@ -91,23 +113,28 @@ def main() -> None:
         f"stream: {size_mb:.1f} MB SWO, {len(heap) / MB:.1f} MB on port 31, {len(log)} B on port 0"
     )
 
-    whole, pieces = [], []
-    for _ in range(args.runs):
-        seconds, chunk = time_heapgui(swo, None)
-        whole.append(seconds)
-        assert chunk.payload(31) == heap and chunk.payload(0) == log, "demultiplexed bytes differ"
-        pieces.append(time_heapgui(swo, args.piece_kb << 10)[0])
     prefix = swo[: int(args.pyocd_mb * MB)]
-    pyocd = [time_pyocd(prefix) for _ in range(max(1, args.runs // 2))]
+    whole, pieces, pyocd = [], [], []
+    # Interleaved, so that both see the same load on a shared machine.
+    for _ in range(args.runs):
+        clock, chunk = run_heapgui(swo, None)
+        assert chunk.payload(31) == heap and chunk.payload(0) == log, "demultiplexed bytes differ"
+        whole.append(clock)
+        pieces.append(run_heapgui(swo, args.piece_kb << 10)[0])
+        pyocd.append(run_pyocd(prefix))
 
-    ours = size_mb / statistics.median(whole)
-    streamed = size_mb / statistics.median(pieces)
-    theirs = len(prefix) / MB / statistics.median(pyocd)
-    print(f"heapgui ItmDemux, one feed:       {ours:7.1f} MB/s (median of {len(whole)})")
-    print(f"heapgui ItmDemux, {args.piece_kb} KB feeds:   {streamed:7.1f} MB/s")
-    print(f"pyocd SWOParser ({len(prefix) / MB:.0f} MB prefix):  {theirs:7.1f} MB/s")
     piece = f"{args.piece_kb} KB feeds"
-    print(f"ratio: {ours / theirs:.1f}x one feed, {streamed / theirs:.1f}x in {piece}")
+    rows = [
+        ("heapgui ItmDemux, one feed", rates(len(swo), whole)),
+        (f"heapgui ItmDemux, {piece}", rates(len(swo), pieces)),
+        (f"pyocd SWOParser, {len(prefix) / MB:.0f} MB prefix", rates(len(prefix), pyocd)),
+    ]
+    print(f"medians of {args.runs} runs        wall MB/s   CPU MB/s")
+    for name, (wall, cpu) in rows:
+        print(f"{name:32s} {wall:8.1f}   {cpu:8.1f}")
+    (ow, oc), (pw, pc), (yw, yc) = (r for _, r in rows)
+    print(f"ratio, one feed:   {ow / yw:5.1f}x wall, {oc / yc:5.1f}x CPU")
+    print(f"ratio, {piece}: {pw / yw:5.1f}x wall, {pc / yc:5.1f}x CPU")
 
 
 if __name__ == "__main__":

@@ -225,8 +225,8 @@ class ItmDemux:
         raw = self._carry + data
         padded = np.frombuffer(raw + PAD_BYTES, np.uint8)
         buf = padded[: len(raw)]
-        lengths = packet_lengths(padded, raw)
-        chain = find_packets(lengths, buf, self._resyncing, final)
+        lengths, jumps = packet_lengths(padded, raw)
+        chain = find_packets(lengths, jumps, buf, self._resyncing, final)
         chunk = DemuxChunk()
         if chain.skip_starts.size:
             self._count_skips(chain.skip_starts, chain.skip_ends, chunk)
@@ -300,19 +300,28 @@ class ItmDemux:
         if seen[IS_LOCAL_TS].any():
             stamps = np.flatnonzero(np.take(IS_LOCAL_TS, headers))
         ticks = self._ticks(padded, lengths, starts[stamps], headers[stamps])
-        stimulus, ports = self._stimulus_ports(padded, lengths, starts, headers, seen)
-        present = np.unique(ports)
-        if present.size > FEW_PORTS:
+        page_set = bool(seen[SETS_PAGE].any())
+        if page_set:
+            stimulus, ports = self._stimulus_ports(padded, lengths, starts, headers)
+            present = np.unique(ports).tolist()
+        else:
+            # The common case: one page throughout, so the header values seen
+            # say which ports are present.
+            addresses = np.unique(np.flatnonzero(seen * STIMULUS_BYTES) >> 3)
+            present = (addresses + self._page * PORTS_PER_PAGE).tolist()
+        if len(present) > FEW_PORTS:
+            if not page_set:
+                stimulus, ports = self._stimulus_ports(padded, lengths, starts, headers)
             self._deliver_grouped(padded, starts, headers, stimulus, ports, stamps, ticks, out)
             return
         shares = []
-        for port in present.tolist():
-            if ports.dtype == np.uint8 and self._page == 0:
-                share = np.take(ADDRESS_BYTES[port], headers)  # the common case: no pages
-            else:
+        for port in present:
+            if page_set:
                 share = np.zeros(headers.shape[0], np.uint8)
                 mine = stimulus[ports == port]
                 share[mine] = STIMULUS_BYTES[headers[mine]]
+            else:
+                share = np.take(ADDRESS_BYTES[port % PORTS_PER_PAGE], headers)
             shares.append((port, share))
         if ticks.size:
             # Bytes of earlier chunks still waiting for a date get the first timestamp.
@@ -384,19 +393,14 @@ class ItmDemux:
         if end == self.stats.port_bytes[port]:
             self._undated.discard(port)
 
-    def _stimulus_ports(self, padded, lengths, starts, headers, seen):
-        """Stimulus packets (indices into `starts`) and their ports: page * 32 + address.
-
-        Ports come as uint8 when no packet here changes the page.
-        """
+    def _stimulus_ports(self, padded, lengths, starts, headers):
+        """Stimulus packets (indices into `starts`) and their ports: page * 32 + address."""
         stimulus = np.flatnonzero(np.take(STIMULUS_BYTES, headers))
-        address = headers[stimulus] >> 3
-        if not seen[SETS_PAGE].any():
-            if self._page:
-                return stimulus, address + np.int64(self._page * PORTS_PER_PAGE)
-            return stimulus, address
+        address = (headers[stimulus] >> 3).astype(np.int64)
         # Extension packets set the page, a sync resets it to 0.
         setters = np.flatnonzero(np.take(SETS_PAGE, headers))
+        if setters.size == 0:
+            return stimulus, address + self._page * PORTS_PER_PAGE
         pages = np.zeros(setters.shape[0], np.int64)
         ext = np.flatnonzero(KIND[headers[setters]] == EXTENSION)
         at = setters[ext]

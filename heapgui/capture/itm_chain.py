@@ -66,9 +66,12 @@ class Chain:
     skip_ends: np.ndarray
 
 
-def find_packets(lengths: np.ndarray, buf: np.ndarray, resyncing: bool, final: bool) -> Chain:
+def find_packets(
+    lengths: np.ndarray, jumps: np.ndarray, buf: np.ndarray, resyncing: bool, final: bool
+) -> Chain:
     """Follow the packet chain from offset 0 of `buf`, or resync first if `resyncing`.
 
+    `jumps` are the offsets of packets longer than MAX_PACKET (long syncs).
     With `final`, no more data will come: a run of packets reaching the end
     counts as plausible.
     """
@@ -76,7 +79,7 @@ def find_packets(lengths: np.ndarray, buf: np.ndarray, resyncing: bool, final: b
     none = np.empty(0, np.int64)
     if resyncing:
         return _through_garbage(lengths, buf, final, none, -1)
-    starts, end = _follow(_steps(lengths), lengths <= 0, 0, np.flatnonzero(lengths > MAX_PACKET))
+    starts, end = _follow(_steps(lengths), lengths <= 0, 0, jumps)
     if end == n or lengths[end] == INCOMPLETE:
         return Chain(starts, end, False, none, none)
     return _through_garbage(lengths, buf, final, starts, end)
@@ -231,38 +234,38 @@ def _block_size(n: int) -> int:
     return min(MAX_BLOCK, max(MIN_BLOCK, 1 << max(0, best.bit_length() - 1)))
 
 
-def _guess_walk(walk: np.ndarray, block: int, jumps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _guess_walk(nxt: np.ndarray, block: int, jumps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Walk one chain per block from the block's first byte, all blocks in step.
 
-    `walk` (length n + 1) is where each step goes. Returns the offsets visited
-    (each walk marks only its own block) and each block's exit, the first
-    offset its walk reached at or past the block's end.
+    `nxt` (length n + 1, nxt[n] = n) is where each step goes; it is changed
+    during the walk and restored. Returns the offsets visited (each walk marks
+    only its own block) and each block's exit, the first offset its walk
+    reached at or past the block's end.
     """
-    n = walk.shape[0] - 1
+    n = nxt.shape[0] - 1
     count = -(-n // block)
-    # A walk about to leave block b goes to sink n + b instead and stays
-    # there: no walk strays into the next block, and one gather per step suffices.
-    nxt = np.empty(n + count, np.int32)
-    nxt[:n] = walk[:n]
-    nxt[n:] = _counting(count) + n
+    # A walk about to leave its block goes to n instead and stays there: no
+    # walk strays into the next block, and one gather per step suffices.
     leaving = _leaving(nxt, n, block, jumps)
     beyond = nxt[leaving]
-    nxt[leaving] = leaving // block + n
+    nxt[leaving] = n
     rows = np.empty((block + 1, count), np.int32)
     np.multiply(_counting(count), block, out=rows[0])
     t = 0
     while True:
         nxt.take(rows[t], out=rows[t + 1])
         t += 1
-        if (t % _CHECK_EVERY == 0 or t == block) and (rows[t] >= n).all():
+        if (t % _CHECK_EVERY == 0 or t == block) and (rows[t] == n).all():
             break
-    visited = np.zeros(n + count, bool)
+    nxt[leaving] = beyond
+    visited = np.zeros(n + 1, bool)
     visited[rows[: t + 1].ravel()] = True
+    visited[n] = False
     # Each walk visits exactly one of its block's leaving offsets, the last.
     used = visited[leaving]
     exits = np.empty(count, np.int64)
     exits[leaving[used] // block] = beyond[used]
-    return visited[: n + 1], exits
+    return visited, exits
 
 
 def _leaving(nxt: np.ndarray, n: int, block: int, jumps: np.ndarray) -> np.ndarray:

@@ -120,24 +120,25 @@ def words(padded: np.ndarray, size: int) -> np.ndarray:
     return np.ndarray((padded.shape[0] - size + 1,), dtype, padded, 0, (1,))
 
 
-def packet_lengths(padded: np.ndarray, data: bytes) -> np.ndarray:
+def packet_lengths(padded: np.ndarray, data: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Length of the packet starting at each offset of the data (int32).
 
     `padded` is the data followed by PAD_BYTES; `data` is the same bytes
-    without the padding, for fast substring search. Returns 0 where no valid
-    packet can start and INCOMPLETE where the packet needs bytes beyond the
-    end to be decided.
+    without the padding, for fast substring search. The lengths are 0 where
+    no valid packet can start and INCOMPLETE where the packet needs bytes
+    beyond the end to be decided. Also returns the offsets of packets longer
+    than MAX_PACKET (syncs with extra zeros), which only syncs can be.
     """
     n = len(data)
     lengths = np.take(_LENGTH_CODE2, words(padded, 2)[:n])
     _continuation_lengths(padded, n, lengths)
-    _sync_lengths(padded, data, lengths)
+    jumps = _sync_lengths(padded, data, lengths)
     # Fixed-length packets near the end may be cut off.
     tail = max(0, n - MAX_PACKET)
     ends = np.arange(tail, n, dtype=np.int32) + lengths[tail:]
     cut = (ends > n) & (lengths[tail:] > 0)
     lengths[tail:][cut] = INCOMPLETE
-    return lengths
+    return lengths, jumps
 
 
 def _continuation_lengths(padded: np.ndarray, n: int, lengths: np.ndarray) -> None:
@@ -161,11 +162,12 @@ def _continuation_lengths(padded: np.ndarray, n: int, lengths: np.ndarray) -> No
     lengths[starts] = result
 
 
-def _sync_lengths(padded: np.ndarray, data: bytes, lengths: np.ndarray) -> None:
+def _sync_lengths(padded: np.ndarray, data: bytes, lengths: np.ndarray) -> np.ndarray:
     """Fill in sync packets: runs of at least five zeros ended by 0x80.
 
     Every offset of such a run from which five zeros or more follow starts
     a sync reaching to the 0x80. A run reaching the end is undecided.
+    Returns the offsets of syncs longer than MAX_PACKET.
     """
     n = len(data)
     begin, end = _zero_runs(padded, data)
@@ -176,10 +178,12 @@ def _sync_lengths(padded: np.ndarray, data: bytes, lengths: np.ndarray) -> None:
     sync = padded[end] == SYNC_END
     begin, end = begin[sync], end[sync]
     if begin.size == 0:
-        return
+        return begin
     count = end - SYNC_ZEROS + 1 - begin  # offsets with five zeros or more ahead
     at = np.repeat(begin - (np.cumsum(count) - count), count) + np.arange(count.sum())
-    lengths[at] = np.repeat(end + 1, count) - at
+    length = np.repeat(end + 1, count) - at
+    lengths[at] = length
+    return at[length > MAX_PACKET]
 
 
 _FEW_RUNS = 32
