@@ -7,12 +7,14 @@ file manager starts.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox, QTextBrowser, QWidget
 
+from heapgui.capture.probe import DEFAULT_TARGET
 from heapgui.logs import current_log_file, log_directory
 from heapgui.resources import GUIDE, ICON
 
@@ -87,8 +89,18 @@ def show_user_guide(window: QMainWindow) -> GuideWindow:
     return guide
 
 
-def add_help_actions(window: QMainWindow, menu: QMenu) -> list[QAction]:
-    """User Guide (F1), Open Log Folder and Install Target Pack…, in that order."""
+def _pack_part(target: str) -> str:
+    return "" if target.strip().lower() in ("", DEFAULT_TARGET) else target.strip()
+
+
+def add_help_actions(
+    window: QMainWindow, menu: QMenu, chosen_target: Callable[[], str] = lambda: ""
+) -> list[QAction]:
+    """User Guide (F1), Open Log Folder and Install Target Pack…, in that order.
+
+    `chosen_target` gives the target type picked for capturing, which the pack
+    dialog starts with (the generic cortex_m has no pack and starts it empty).
+    """
     from heapgui.ui.packs import show_pack_dialog
 
     guide = QAction("&User Guide", window)
@@ -100,7 +112,7 @@ def add_help_actions(window: QMainWindow, menu: QMenu) -> list[QAction]:
     logs.triggered.connect(lambda: open_log_folder())
     packs = QAction("Install Target &Pack…", window)
     packs.setStatusTip("Download the CMSIS pack of a target part for pyOCD")
-    packs.triggered.connect(lambda: show_pack_dialog(window))
+    packs.triggered.connect(lambda: show_pack_dialog(window, _pack_part(chosen_target())))
     actions = [guide, logs, packs]
     for action in actions:
         action.setToolTip(action.statusTip())

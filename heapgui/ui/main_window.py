@@ -298,7 +298,9 @@ class MainWindow(QMainWindow):
         self.view_menu = view_menu
 
         help_menu = menu.addMenu("&Help")
-        add_help_actions(self, help_menu)
+        add_help_actions(
+            self, help_menu, lambda: self.capture_panel.form.target_combo.currentText()
+        )
         help_menu.addAction(self.about_action)
 
     def _build_toolbar(self) -> None:

@@ -107,11 +107,17 @@ def test_open_log_folder_without_a_log_file_creates_the_platform_folder(
         assert opened == [QUrl.fromLocalFile(str(folder))] and folder.is_dir()
 
 
-def test_install_target_pack_opens_the_dialog(window):
+def test_install_target_pack_opens_the_dialog_for_the_chosen_target(window):
     trigger(window, "Install Target &Pack…")
     (dialog,) = window.findChildren(PackDialog)
     assert dialog.isVisible() and not dialog.isModal()
+    assert dialog.part_edit.text() == ""  # the generic cortex_m has no pack
     dialog.close()
+    window.capture_panel.form.target_combo.setEditText("stm32f407vg")
+    trigger(window, "Install Target &Pack…")
+    dialogs = [d for d in window.findChildren(PackDialog) if d.isVisible()]
+    assert [d.part_edit.text() for d in dialogs] == ["stm32f407vg"]
+    dialogs[0].close()
 
 
 def test_icon_renders_and_the_about_box_shows_it(window):
