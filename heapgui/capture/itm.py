@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 PORTS_PER_PAGE = 32
 FEW_PORTS = 8  # more ports in one buffer (garbage read as packets): deliver them grouped
+_SPARSE = 16  # a port with fewer than 1 in this many packets is dated packet by packet
 SLICE = 1 << 20  # bytes processed at once: bounds the working arrays (~20 bytes per byte)
 # A zero run in the carried tail is kept this long and the rest only counted,
 # so a line held low (a stream of 0x00) does not make every feed rescan it.
@@ -336,7 +337,7 @@ class ItmDemux:
                 stats.port_bytes[port] = before + int(share.sum(dtype=np.int64))
                 self._undated.add(port)
             if ticks.size:
-                self._date(port, before, share, stamps, ticks, out)
+                self._date(port, before, share, mine, stamps, ticks, out)
 
     def _deliver_grouped(self, padded, starts, headers, stimulus, ports, stamps, ticks, out):
         """The same as `_deliver` for many ports at once (garbage read as packets)."""
@@ -414,30 +415,45 @@ class ItmDemux:
         """Running tick totals after each local timestamp packet."""
         if starts.size == 0:
             return starts.astype(np.int64)
-        delta = (headers >> 4).astype(np.uint32)  # format 2: 0b0DDD0000
-        long_form = np.flatnonzero(headers & 0x80)  # format 1: 0b11TT0000
-        if long_form.size:
-            at = starts[long_form]
-            # Up to four 7-bit groups, least significant first, read as one word.
-            word = words(padded, 4)[at + 1]
-            value = word & 0x7F
-            value |= word >> 1 & 0x7F << 7
-            value |= word >> 2 & 0x7F << 14
-            value |= word >> 3 & 0x7F << 21
-            value &= np.take(_GROUP_MASK, lengths[at])
-            delta[long_form] = value
+        # Format 1 (0b11TT0000): up to four 7-bit groups, least significant
+        # first, read as one word and cut to the packet's length (a format-2
+        # packet has none). Format 2 (0b0DDD0000): the delta is DDD.
+        word = words(padded, 4)[starts + 1]
+        delta = word & 0x7F
+        delta |= word >> 1 & 0x7F << 7
+        delta |= word >> 2 & 0x7F << 14
+        delta |= word >> 3 & 0x7F << 21
+        delta &= np.take(_GROUP_MASK, lengths[starts])
+        delta += np.take(_SHORT_DELTA, headers)
         ticks = np.cumsum(delta, dtype=np.int64)
         ticks += self.stats.ticks
         self.stats.timestamps += ticks.shape[0]
         self.stats.ticks = int(ticks[-1])
         return ticks
 
-    def _date(self, port, before, share, stamps, ticks, out: DemuxChunk) -> None:
-        """Cut the port's stream at each timestamp packet that closes new bytes."""
+    def _date(self, port, before, share, mine, stamps, ticks, out: DemuxChunk) -> None:
+        """Cut the port's stream at each timestamp packet that closes new bytes.
+
+        `share` is the port's bytes in each packet, `mine` its packets.
+        """
+        dated = self._dated.get(port, 0)
+        if mine.size * _SPARSE < share.shape[0]:
+            # A port with few packets: look up the timestamp after each of them.
+            stamp = np.searchsorted(stamps, mine)
+            closes = np.append(stamp[1:] != stamp[:-1], True) & (stamp < stamps.shape[0])
+            ends = np.cumsum(share[mine], dtype=np.int64)[closes] + before
+            at = stamp[closes]
+            if before > dated and not (stamp.size and stamp[0] == 0):
+                # Bytes of earlier chunks: the first timestamp dates them.
+                ends, at = np.append(before, ends), np.append(0, at)
+            if ends.size:
+                out.times[port] = PortTimes(ends, ticks[at])
+                self._set_dated(port, int(ends[-1]))
+            return
         ends = np.cumsum(share, dtype=np.int64)[stamps]
         ends += before
         previous = np.empty_like(ends)
-        previous[0] = self._dated.get(port, 0)
+        previous[0] = dated
         previous[1:] = ends[:-1]
         new = ends > previous
         if new.any():
@@ -447,6 +463,8 @@ class ItmDemux:
 
 # Indexed by packet length: the value bits of a format-1 local timestamp.
 _GROUP_MASK = np.array([0, 0] + [(1 << 7 * g) - 1 for g in range(1, 5)], np.uint32)
+# Indexed by header: the delta a format-2 local timestamp carries in itself.
+_SHORT_DELTA = np.where(np.arange(256) & 0x80, 0, np.arange(256) >> 4).astype(np.uint32)
 
 
 def _extension_values(buf, lengths, starts, headers) -> np.ndarray:
