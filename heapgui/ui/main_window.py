@@ -74,6 +74,7 @@ MAX_RECENT = 10
 DEFAULT_SIZE = (1400, 900)
 STATS_WIDTH = 590
 LAYOUT_HEIGHT = 400
+CAPTURE_HEIGHT = 340
 DEFAULT_SELECTED_SIZES = 3
 """After loading, chart the sizes with the most peak bytes so the live chart is not empty."""
 TRACE_FILTER = "Heap traces (heaptrace *.framed *.legacy *.tagged *.bin *.swo);;All files (*)"
@@ -317,18 +318,19 @@ class MainWindow(QMainWindow):
     # -- live capture ----------------------------------------------------------
 
     def _build_capture_dock(self) -> None:
-        """The capture panel on the right; Start/Stop in a Capture menu and the toolbar.
+        """The capture panel under the statistics; Start/Stop in a Capture menu and the toolbar.
 
-        Hidden until a capture is started (or the View menu shows it), so looking
-        at trace files keeps the whole width for the charts.
+        Hidden until a capture is started (or the View menu shows it): looking at trace
+        files keeps the statistics column whole, and the charts keep their width anyway.
         """
         panel = ProbePanel(self)
         self.capture_panel = panel
         self.capture_dock = self._dock(
-            "Capture", "capture", panel, Qt.DockWidgetArea.RightDockWidgetArea
+            "Capture", "capture", panel, Qt.DockWidgetArea.LeftDockWidgetArea
         )
+        self.splitDockWidget(self.stats_dock, self.capture_dock, Qt.Orientation.Vertical)
         self.capture_dock.hide()
-        panel.start_action.triggered.connect(self.capture_dock.show)
+        panel.start_action.triggered.connect(self._show_capture_dock)
         panel.capture_started.connect(self._capture_started)
         panel.live_updated.connect(self._capture_updated)
         panel.capture_finished.connect(self._capture_finished)
@@ -347,15 +349,23 @@ class MainWindow(QMainWindow):
         self.toolbar.addActions([panel.start_action, panel.stop_action])
         self.view_menu.insertAction(self.show_banner_action, self.capture_dock.toggleViewAction())
 
+    def _show_capture_dock(self) -> None:
+        if self.capture_dock.isVisible():
+            return
+        self.capture_dock.show()
+        # Showing it would squeeze the statistics column; keep it as wide as before.
+        self.resizeDocks([self.stats_dock], [STATS_WIDTH], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.capture_dock], [CAPTURE_HEIGHT], Qt.Orientation.Vertical)
+
     def start_demo(self, directory: Path) -> bool:
         """Capture from the simulated board into `directory` right away (heapgui --demo)."""
-        self.capture_dock.show()
+        self._show_capture_dock()
         return self.capture_panel.start_demo(directory)
 
     @Slot(object)
     def _capture_started(self, live: LiveTrace) -> None:
         """The views follow the capture from now on; the previous trace is let go."""
-        self.capture_dock.show()
+        self._show_capture_dock()
         self.cancel_load()
         self.trace = self.trace_path = None
         self.stats_panel.set_stats(live.stats, live=True)

@@ -340,7 +340,6 @@ class ProbePanel(QWidget):
         self.display_timer.stop()
         self.console.flush()
         self._set_running(False)
-        self.settings_button.setChecked(True)
         summary = live.summary
         lost = False
         message = ""
