@@ -1,23 +1,17 @@
 """Streaming ITM/SWO demultiplexer: SWO bytes in, each stimulus port's payload bytes out.
 
-Time model. Local timestamps are deltas in target clock ticks, and a timestamp
-packet follows the packets it dates: every packet between two timestamp
-packets gets the running total *after* adding the second one's delta. So a
-port's byte stream is cut into stretches, each closed by a timestamp packet,
-and `PortTimes` lists those cuts: byte `k` of port `p` was completed by a
-packet dated `ticks[j]` for the first `j` with `ends[j] > k`. Payload bytes are
-delivered as soon as their packet is complete; their date arrives with the
-timestamp packet that follows, possibly in a later chunk. `PortClock` keeps
-the cuts of one port across chunks and answers "when was byte k completed".
-A stream without local timestamps dates nothing until `finish()`, which dates
-every remaining byte with the running total (0 then); so does the tail of any
-stream, whose packets no timestamp followed.
+`ItmDemux.feed` takes SWO bytes in any pieces and returns a `DemuxChunk`: the
+new payload bytes of every stimulus port and the dates the timestamp packets
+give them (the time model is in `heapgui.capture.itm_results`). Packets are
+found by `heapgui.capture.itm_chain` over lengths from
+`heapgui.capture.itm_packets`, and turned into payloads here with array
+operations; what this module keeps between feeds is small: the unfinished
+tail, the stimulus page, the running timestamp and per-port counters.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,7 +28,10 @@ from heapgui.capture.itm_packets import (
     packet_lengths,
     words,
 )
+from heapgui.capture.itm_results import DemuxChunk, DemuxStats, PortClock, PortTimes
 from heapgui.trace.problems import SKIPPED_BYTES, ProblemLog
+
+__all__ = ["DemuxChunk", "DemuxStats", "ItmDemux", "PortClock", "PortTimes"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,123 +43,6 @@ SLICE = 1 << 20  # bytes processed at once: bounds the working arrays (~20 bytes
 # so a line held low (a stream of 0x00) does not make every feed rescan it.
 _ZEROS_KEPT = 16
 _ZEROS_COLLAPSE = 64
-
-
-@dataclass
-class PortTimes:
-    """Datings of one port's bytes: stream positions [ends[j-1], ends[j]) took ticks[j].
-
-    `ends` are absolute byte counts in the port's stream, strictly increasing;
-    `ticks` are cumulative target clock ticks, non-decreasing.
-    """
-
-    ends: np.ndarray
-    ticks: np.ndarray
-
-    @classmethod
-    def empty(cls) -> PortTimes:
-        return cls(np.empty(0, np.int64), np.empty(0, np.int64))
-
-    @classmethod
-    def concat(cls, parts: list[PortTimes]) -> PortTimes:
-        if len(parts) == 1:
-            return parts[0]
-        return cls(
-            np.concatenate([p.ends for p in parts]), np.concatenate([p.ticks for p in parts])
-        )
-
-
-@dataclass
-class DemuxChunk:
-    """What one `feed` or `finish` produced.
-
-    `payloads[p]` holds port `p`'s new payload bytes in arrival order, and
-    `positions[p]` the position of its first byte in that port's stream.
-    `times[p]` dates port `p`'s bytes (these or earlier ones) as far as the
-    timestamp packets in this chunk allow.
-    """
-
-    payloads: dict[int, bytes] = field(default_factory=dict)
-    positions: dict[int, int] = field(default_factory=dict)
-    times: dict[int, PortTimes] = field(default_factory=dict)
-    overflows: int = 0
-    skipped_bytes: int = 0
-
-    def payload(self, port: int) -> bytes:
-        return self.payloads.get(port, b"")
-
-    @classmethod
-    def concat(cls, parts: list[DemuxChunk]) -> DemuxChunk:
-        out = cls()
-        payloads: dict[int, list[bytes]] = {}
-        times: dict[int, list[PortTimes]] = {}
-        for part in parts:
-            for port, data in part.payloads.items():
-                payloads.setdefault(port, []).append(data)
-                out.positions.setdefault(port, part.positions[port])
-            for port, t in part.times.items():
-                times.setdefault(port, []).append(t)
-            out.overflows += part.overflows
-            out.skipped_bytes += part.skipped_bytes
-        out.payloads = {p: b"".join(v) for p, v in sorted(payloads.items())}
-        out.times = {p: PortTimes.concat(v) for p, v in sorted(times.items())}
-        return out
-
-
-@dataclass
-class DemuxStats:
-    """Running totals since the demultiplexer started."""
-
-    bytes_in: int = 0
-    packets: int = 0
-    overflows: int = 0
-    first_overflow: int | None = None  # SWO byte offset of the first overflow packet
-    timestamps: int = 0  # local timestamp packets
-    ticks: int = 0  # running total of local timestamp deltas
-    truncated_bytes: int = 0  # an unfinished packet at the end of the stream
-    port_bytes: dict[int, int] = field(default_factory=dict)
-
-
-class PortClock:
-    """Dates one port's stream across chunks: which ticks completed byte k.
-
-    Feed it `chunk.times.get(port)` for every chunk; ask `ticks_at` for the
-    positions of interest (e.g. the last byte of each heap record).
-    """
-
-    def __init__(self) -> None:
-        self._parts: list[PortTimes] = []
-        self._joined = PortTimes.empty()
-
-    def add(self, times: PortTimes | None) -> None:
-        if times is not None and times.ends.size:
-            self._parts.append(times)
-
-    @property
-    def dated(self) -> int:
-        """Bytes of the port's stream dated so far."""
-        last = self._parts[-1] if self._parts else self._joined
-        return int(last.ends[-1]) if last.ends.size else 0
-
-    def ticks_at(self, positions: np.ndarray) -> np.ndarray:
-        """Ticks of the packet that completed each byte position; -1 if not dated yet."""
-        if self._parts:
-            self._joined = PortTimes.concat([self._joined, *self._parts])
-            self._parts = []
-        ends, ticks = self._joined.ends, self._joined.ticks
-        positions = np.asarray(positions, np.int64)
-        if ends.size == 0:
-            return np.full(positions.shape, -1, np.int64)
-        at = np.searchsorted(ends, positions, side="right")
-        out = ticks[np.minimum(at, ends.shape[0] - 1)]
-        out[at == ends.shape[0]] = -1
-        return out
-
-    def forget_before(self, position: int) -> None:
-        """Drop datings only bytes before `position` need: bounds memory in long captures."""
-        self.ticks_at(np.empty(0, np.int64))
-        keep = np.searchsorted(self._joined.ends, position, side="right")
-        self._joined = PortTimes(self._joined.ends[keep:], self._joined.ticks[keep:])
 
 
 class ItmDemux:
@@ -284,7 +164,9 @@ class ItmDemux:
             tail = tail[: self._hidden_at]
         self._carry = tail
 
-    def _deliver(self, padded, lengths, starts, out: DemuxChunk) -> None:
+    def _deliver(
+        self, padded: np.ndarray, lengths: np.ndarray, starts: np.ndarray, out: DemuxChunk
+    ) -> None:
         """Turn the packet starts of one buffer into port payloads, dates and counts."""
         stats = self.stats
         stats.packets += starts.shape[0]
@@ -339,7 +221,17 @@ class ItmDemux:
             if ticks.size:
                 self._date(port, before, share, mine, stamps, ticks, out)
 
-    def _deliver_grouped(self, padded, starts, headers, stimulus, ports, stamps, ticks, out):
+    def _deliver_grouped(
+        self,
+        padded: np.ndarray,
+        starts: np.ndarray,
+        headers: np.ndarray,
+        stimulus: np.ndarray,
+        ports: np.ndarray,
+        stamps: np.ndarray,
+        ticks: np.ndarray,
+        out: DemuxChunk,
+    ) -> None:
         """The same as `_deliver` for many ports at once (garbage read as packets)."""
         stats = self.stats
         order = np.argsort(ports, kind="stable")
@@ -385,16 +277,18 @@ class ItmDemux:
             out.times[port] = PortTimes(np.array([total], np.int64), ticks[:1].copy())
             self._set_dated(port, total)
 
-    def _waiting(self, present) -> list[int]:
+    def _waiting(self, present: list[int]) -> list[int]:
         """Ports with bytes from earlier chunks not dated yet and no packet here."""
-        return sorted(self._undated.difference(np.asarray(present).tolist()))
+        return sorted(self._undated.difference(present))
 
     def _set_dated(self, port: int, end: int) -> None:
         self._dated[port] = end
         if end == self.stats.port_bytes[port]:
             self._undated.discard(port)
 
-    def _stimulus_ports(self, padded, lengths, starts, headers):
+    def _stimulus_ports(
+        self, padded: np.ndarray, lengths: np.ndarray, starts: np.ndarray, headers: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Stimulus packets (indices into `starts`) and their ports: page * 32 + address."""
         stimulus = np.flatnonzero(np.take(STIMULUS_BYTES, headers))
         address = (headers[stimulus] >> 3).astype(np.int64)
@@ -411,7 +305,9 @@ class ItmDemux:
         self._page = int(pages[-1])
         return stimulus, address + page * PORTS_PER_PAGE
 
-    def _ticks(self, padded, lengths, starts, headers) -> np.ndarray:
+    def _ticks(
+        self, padded: np.ndarray, lengths: np.ndarray, starts: np.ndarray, headers: np.ndarray
+    ) -> np.ndarray:
         """Running tick totals after each local timestamp packet."""
         if starts.size == 0:
             return starts.astype(np.int64)
@@ -431,7 +327,16 @@ class ItmDemux:
         self.stats.ticks = int(ticks[-1])
         return ticks
 
-    def _date(self, port, before, share, mine, stamps, ticks, out: DemuxChunk) -> None:
+    def _date(
+        self,
+        port: int,
+        before: int,
+        share: np.ndarray,
+        mine: np.ndarray,
+        stamps: np.ndarray,
+        ticks: np.ndarray,
+        out: DemuxChunk,
+    ) -> None:
         """Cut the port's stream at each timestamp packet that closes new bytes.
 
         `share` is the port's bytes in each packet, `mine` its packets.
@@ -467,7 +372,9 @@ _GROUP_MASK = np.array([0, 0] + [(1 << 7 * g) - 1 for g in range(1, 5)], np.uint
 _SHORT_DELTA = np.where(np.arange(256) & 0x80, 0, np.arange(256) >> 4).astype(np.uint32)
 
 
-def _extension_values(buf, lengths, starts, headers) -> np.ndarray:
+def _extension_values(
+    buf: np.ndarray, lengths: np.ndarray, starts: np.ndarray, headers: np.ndarray
+) -> np.ndarray:
     """EX of extension packets: header bits 6:4, then 7 bits per continuation byte."""
     value = ((headers >> 4) & 0x07).astype(np.int64)
     groups = lengths[starts].astype(np.int64) - 1

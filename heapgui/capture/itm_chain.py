@@ -50,7 +50,7 @@ _GOES_ON, _PLAUSIBLE, _INVALID, _UNDECIDED = 0, 1, 2, 3
 
 
 @dataclass
-class Chain:
+class PacketChain:
     """The packets of one buffer.
 
     `starts` are the offsets of the packets before `stop`, ascending. `stop`
@@ -68,7 +68,7 @@ class Chain:
 
 def find_packets(
     lengths: np.ndarray, jumps: np.ndarray, buf: np.ndarray, resyncing: bool, final: bool
-) -> Chain:
+) -> PacketChain:
     """Follow the packet chain from offset 0 of `buf`, or resync first if `resyncing`.
 
     `jumps` are the offsets of packets longer than MAX_PACKET (long syncs).
@@ -81,13 +81,13 @@ def find_packets(
         return _through_garbage(lengths, buf, final, none, -1)
     starts, end = _follow(_steps(lengths), lengths <= 0, 0, jumps)
     if end == n or lengths[end] == INCOMPLETE:
-        return Chain(starts, end, False, none, none)
+        return PacketChain(starts, end, False, none, none)
     return _through_garbage(lengths, buf, final, starts, end)
 
 
 def _through_garbage(
     lengths: np.ndarray, buf: np.ndarray, final: bool, before: np.ndarray, at: int
-) -> Chain:
+) -> PacketChain:
     """The chain from the invalid header at `at` (-1: the buffer starts in garbage)."""
     base = max(at, 0)
     tail = lengths[base:]
@@ -110,7 +110,7 @@ def _through_garbage(
         skip_starts.append(np.zeros(1, np.int64))
         skip_ends.append(np.array([start], np.int64))
         if undecided[0]:
-            return Chain(before, start, True, skip_starts[0], skip_ends[0])
+            return PacketChain(before, start, True, skip_starts[0], skip_ends[0])
     starts, end = _follow(nxt, bad, start, jumps)
     garbage = tail[starts] == 0
     skip_starts.append(starts[garbage])
@@ -121,7 +121,7 @@ def _through_garbage(
         stop, resyncing = int(target[end + 1]), True
         skip_starts.append(np.array([end], np.int64))
         skip_ends.append(np.array([stop], np.int64))
-    return Chain(
+    return PacketChain(
         np.concatenate([before, starts[~garbage] + base]),
         stop + base,
         resyncing,
@@ -140,7 +140,9 @@ def _steps(lengths: np.ndarray) -> np.ndarray:
     return nxt
 
 
-def _resync_targets(lengths: np.ndarray, buf: np.ndarray, final: bool):
+def _resync_targets(
+    lengths: np.ndarray, buf: np.ndarray, final: bool
+) -> tuple[np.ndarray, np.ndarray]:
     """For every offset q (and the end), the first plausible offset at or after q.
 
     Returns (target, undecided): `undecided[q]` says the target's run reaches
@@ -171,7 +173,9 @@ def _resync_targets(lengths: np.ndarray, buf: np.ndarray, final: bool):
     return target, status[target] == _UNDECIDED
 
 
-def _follow(nxt: np.ndarray, bad: np.ndarray, start: int, jumps: np.ndarray) -> tuple:
+def _follow(
+    nxt: np.ndarray, bad: np.ndarray, start: int, jumps: np.ndarray
+) -> tuple[np.ndarray, int]:
     """The chain start -> nxt[start] -> ..., up to the end or its first bad offset.
 
     `nxt` (length n + 1) says where the packet at each good offset ends, and
