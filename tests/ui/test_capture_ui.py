@@ -8,8 +8,10 @@ demultiplexed sample capture, and plain loops (brute.py).
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -19,7 +21,7 @@ from pyocd.core import exceptions
 from PySide6.QtGui import QImage, QPalette
 
 from heapgui.capture.simulator import SimulatedProbe, simulated_probe
-from heapgui.capture.sources import FAST, REPLAY, SIM
+from heapgui.capture.sources import FAST, REPLAY, SIM, TCP
 from heapgui.trace.load import read_trace
 from heapgui.trace.records import Records
 from heapgui.ui.app import SCREENSHOT_SIZE
@@ -251,6 +253,57 @@ def test_replay_of_the_sample_capture_equals_its_demultiplexed_port(
         (r.size, r.max_load, r.total, r.live) for r in reference.stats.rows()
     ]
     assert "source ended" in panel.state_label.text()
+
+
+def test_a_debugger_closing_its_tcp_stream_keeps_what_it_sent(qtbot, window, samples, tmp_path):
+    swo = (samples / "capture.swo").read_bytes()
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.sendall(swo)  # then the debugger goes away
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    form = window.capture_panel.form
+    form.select_source(TCP)
+    form.host_edit.setText("127.0.0.1")
+    form.port_spin.setValue(listener.getsockname()[1])
+    output = tmp_path / "heaptrace"
+    form.set_output(output)
+    panel = window.capture_panel
+    with qtbot.waitSignal(panel.capture_finished, timeout=30_000):
+        panel.start()
+    wait_for_threads(qtbot)
+    server.join(10)
+    listener.close()
+    assert "closed the connection" in panel.state_label.text()
+    assert "closed the connection" in window.statusBar().currentMessage()
+    assert output.read_bytes() == (samples / "capture.port31").read_bytes()
+    assert window.trace_path == output
+    assert panel.start_action.text() == "&Start capture"
+
+
+def test_clocks_and_output_come_from_drone_toml_next_to_the_open_trace(
+    qtbot, window, samples, tmp_path
+):
+    (tmp_path / "Drone.toml").write_text(
+        '[heap]\nsize = "64K"\npools = []\n\n'
+        "[log.swo]\nreset-freq = 48000000\nbaud-rate = 3000000\n"
+    )
+    trace = tmp_path / "workload.framed"
+    trace.write_bytes((samples / "workload-40k.framed").read_bytes())
+    form = window.capture_panel.form
+    with qtbot.waitSignal(window.trace_loaded, timeout=30_000):
+        window.open_file(trace)
+    assert form.clock_spin.value() == 48_000_000 and form.baud_spin.value() == 3_000_000
+    assert form.output_edit.text() == str(tmp_path / "heaptrace")
+    assert "Drone.toml" in form.config_label.text()
+    request = form.request()
+    assert (request.settings.core_clock, request.settings.swo_baud) == (48_000_000, 3_000_000)
+    assert request.heap_size == 64 * 1024  # the statistics leave out blocks larger than it
+    wait_for_threads(qtbot)
 
 
 def test_probe_list_fills_in_the_background(qtbot, window):
