@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 # Blocks: a walk takes about block / 4 numpy steps (a few us each) and the
 # stitch a few us per block, so the best block grows with the square root of
 # the buffer; these bound it.
-MIN_BLOCK = 256
+MIN_BLOCK = 64
 MAX_BLOCK = 4096
 # After garbage, resume where this many packets in a row are valid (or a sync
 # starts). Random bytes are valid headers ~93% of the time, so a short run
@@ -43,7 +43,7 @@ MAX_BLOCK = 4096
 # short burst and needs more lookahead before deciding. A power of two: the
 # runs are checked by doubling.
 PLAUSIBLE_RUN = 8
-_CHECK_EVERY = 16  # walk steps between checks whether every block is done
+_CHECKS = 128  # times per block length that a walk checks whether every block is done
 
 # Run status of an offset, for resynchronisation.
 _GOES_ON, _PLAUSIBLE, _INVALID, _UNDECIDED = 0, 1, 2, 3
@@ -255,11 +255,12 @@ def _guess_walk(nxt: np.ndarray, block: int, jumps: np.ndarray) -> tuple[np.ndar
     nxt[leaving] = n
     rows = np.empty((block + 1, count), np.int32)
     np.multiply(_counting(count), block, out=rows[0])
+    every = max(1, block // _CHECKS)
     t = 0
     while True:
         nxt.take(rows[t], out=rows[t + 1])
         t += 1
-        if (t % _CHECK_EVERY == 0 or t == block) and (rows[t] == n).all():
+        if (t % every == 0 or t == block) and (rows[t] == n).all():
             break
     nxt[leaving] = beyond
     visited = np.zeros(n + 1, bool)
