@@ -61,6 +61,13 @@ def _demux_in_pieces(data: bytes, cuts: list[int]) -> tuple[DemuxChunk, ItmDemux
     bounds = [0, *sorted(c % (len(data) + 1) for c in cuts), len(data)]
     parts = [demux.feed(data[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
     parts.append(demux.finish())
+    # Each chunk says where its bytes sit in the port's stream.
+    totals: dict[int, int] = {}
+    for part in parts:
+        for port, payload in part.payloads.items():
+            assert part.positions[port] == totals.get(port, 0)
+            totals[port] = totals.get(port, 0) + len(payload)
+    assert totals == demux.stats.port_bytes
     return DemuxChunk.concat(parts), demux
 
 
