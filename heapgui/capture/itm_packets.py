@@ -25,7 +25,6 @@ LOCAL_TS1 = 5  # 0b11TT0000 then 1-4 continuation bytes
 LOCAL_TS2 = 6  # 0b0DDD0000, DDD in 1..6: a delta of DDD, no payload
 GLOBAL_TS = 7  # 0x94 / 0xB4 then continuation bytes
 EXTENSION = 8  # hdr & 0x0B == 0x08; C (bit 7) = continuation bytes follow
-KIND_COUNT = 9
 
 # Lengths are packet bytes including the header; 0 marks an invalid start and
 # INCOMPLETE a packet that runs past the end of the bytes seen so far.
