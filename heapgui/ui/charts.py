@@ -17,7 +17,14 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtSvg import QSvgGenerator
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGraphicsItem,
+    QHBoxLayout,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
 
 from heapgui.sizes import format_size
 from heapgui.trace.load import Trace
@@ -39,7 +46,7 @@ MAX_TICK_LABELS = 24
 FILL_ALPHA = 60
 DOWNSAMPLE_FACTOR = 1.0
 LIVE_HEADROOM = 1.25
-"""During a capture the histogram's range grows by this much at a time, not at every tick."""
+"""During a capture the time and histogram ranges grow this much at a time, not at every tick."""
 INSPECT_HINT = "Click the load chart to see what was live at a record."
 LIVE_HINT = "Live capture: the charts follow the data; after zooming, the A button follows again."
 
@@ -75,6 +82,8 @@ class ChartsPanel(QWidget):
         self._live: LiveTrace | None = None
         self._time_scale: tuple[float | None, bool] | None = None
         self._hist_key: tuple | None = None  # sizes and log mode the histogram axes show
+        self._following = False  # a live capture's x range moves with the data
+        self._x_steps = 0
         self._x: np.ndarray | None = None
         self._heap_size = 0
         self._size_curves: dict[int, pg.PlotDataItem] = {}
@@ -111,6 +120,14 @@ class ChartsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics, 1)
         layout.addLayout(below)
+        # An axis replays its labels and grid lines at every paint; cached as a pixmap, one
+        # that did not change (most of them while a capture redraws the curves) is copied.
+        self._axes = [
+            plot.getAxis(name)
+            for plot in (self.load_plot, self.live_plot, self.hist_plot)
+            for name in ("left", "bottom")
+        ]
+        self._cache_axes(True)
         self._apply_palette()
 
     # -- construction --------------------------------------------------------
@@ -143,6 +160,7 @@ class ChartsPanel(QWidget):
         self.inspect_line.hide()
         plot.addItem(self.inspect_line, ignoreBounds=True)
         plot.scene().sigMouseClicked.connect(self._clicked)
+        plot.vb.sigRangeChangedManually.connect(self._stop_following)
 
     def _build_live_plot(self) -> None:
         plot = self.graphics.addPlot(row=1, col=0)
@@ -287,9 +305,10 @@ class ChartsPanel(QWidget):
         """Follow a running capture: `update_live` redraws bounded series, x follows the data."""
         self.set_trace(None)
         self._live = live
+        self._x_steps = 0
         for plot in (self.load_plot, self.live_plot):
             plot.setLimits(xMin=None, xMax=None)
-        self.load_plot.enableAutoRange(axis=pg.ViewBox.XAxis)
+        self.load_plot.enableAutoRange(axis=pg.ViewBox.XAxis)  # read as "follow" below
         self.set_time_scale(live.core_clock)
         self.inspect_label.setText(LIVE_HINT)
         self.live_hint.setVisible(True)
@@ -301,11 +320,15 @@ class ChartsPanel(QWidget):
             return
         if live.timed is not None:
             self.set_time_scale(live.core_clock, live.timed)
-        self.load_curve.setData(*live.load.points())
+        x, y = live.load.points()
+        self.load_curve.setData(x, y)
+        if len(x):
+            self._follow(int(x[0]), int(x[-1]))
         stats = live.stats
-        if live.peak_x is not None:
+        peak = f"peak {stats.peak_usage:,} B"
+        if live.peak_x is not None and peak != self.peak_label.toPlainText():
             self.peak_marker.setData([live.peak_x], [stats.peak_usage])
-            self.peak_label.setText(f"peak {stats.peak_usage:,} B")
+            self.peak_label.setText(peak)  # lays the text out again: only when it changes
             self.peak_label.setPos(live.peak_x, stats.peak_usage)
         for size, curve in self._size_curves.items():
             curve.setData(*self._size_series(size))
@@ -314,12 +337,35 @@ class ChartsPanel(QWidget):
         self._totals = np.array([r.total for r in rows], np.int64)
         if stats.heap_size and stats.heap_size != self._heap_size:
             self.set_heap_size(stats.heap_size)
-        self._place_live_hint()
+        if self.live_hint.isVisible():
+            self._place_live_hint()
         self._draw_histogram()
         # Ranges and view transforms now: done while painting (pyqtgraph's default), the
         # curves' clipping reacts to them and the whole chart is painted a second time.
         for plot in (self.load_plot, self.live_plot):
             plot.vb.prepareForPaint()
+
+    def _follow(self, first: int, last: int) -> None:
+        """Keep the capture in view, moving the x range in steps rather than at every update.
+
+        A new range redraws both time axes; in steps, the cached axes are mostly reused.
+        The A button (auto range) asks to follow again after the user zoomed or panned.
+        """
+        vb = self.load_plot.vb
+        if vb.state["autoRange"][0] is not False:
+            vb.disableAutoRange(axis=pg.ViewBox.XAxis)
+            self._following = True
+        if not self._following:
+            return
+        low, high = vb.viewRange()[0]
+        if not low <= first or last > high or self._x_steps == 0:
+            span = max(last - first, 1)
+            self.load_plot.setXRange(first, first + span * LIVE_HEADROOM, padding=0)
+            self._x_steps += 1
+
+    @Slot()
+    def _stop_following(self) -> None:
+        self._following = False
 
     def _drop_curve(self, size: int) -> None:
         curve = self._size_curves.pop(size)
@@ -483,5 +529,14 @@ class ChartsPanel(QWidget):
         painter = QPainter()
         if not painter.begin(generator):
             return False
-        view.render(painter)
+        self._cache_axes(False)  # cached axes would go into the drawing as pictures
+        try:
+            view.render(painter)
+        finally:
+            self._cache_axes(True)
         return painter.end()
+
+    def _cache_axes(self, cached: bool) -> None:
+        mode = QGraphicsItem.CacheMode
+        for axis in self._axes:
+            axis.setCacheMode(mode.DeviceCoordinateCache if cached else mode.NoCache)

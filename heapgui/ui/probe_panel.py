@@ -130,12 +130,13 @@ class ProbePanel(QWidget):
             button.setAccessibleName(action.text().replace("&", ""))
             buttons.addWidget(button)
 
-        self.state_label = self._label("Ready.", "Capture state")
+        self.state_label = QLabel("Ready.", self)
+        self.state_label.setWordWrap(True)
+        self.state_label.setAccessibleName("Capture state")
         self.state_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.rate_label = self._label(
             "", "Data rate", "SWO bytes and heap records per second, over the last second"
         )
-        self.rate_label.setWordWrap(False)
         self.counts_label = self._label(
             "", "Capture totals", "SWO bytes received and heap records decoded so far"
         )
@@ -200,8 +201,9 @@ class ProbePanel(QWidget):
         )
 
     def _label(self, text: str, name: str, tip: str = "") -> QLabel:
+        """A one-line figure that changes every tick without asking the window for a new layout."""
         label = QLabel(text, self)
-        label.setWordWrap(True)
+        label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         label.setAccessibleName(name)
         label.setToolTip(tip)
         return label

@@ -179,6 +179,39 @@ def test_live_size_curves_match_a_plain_loop(qtbot, window, tmp_path):
     wait_for_threads(qtbot)
 
 
+def test_the_load_chart_follows_the_capture_until_the_user_zooms(qtbot, window, tmp_path):
+    sim_form(window, tmp_path / "heaptrace")
+    panel = window.capture_panel
+    charts = window.charts
+    vb = charts.load_plot.vb
+    with qtbot.waitSignal(panel.capture_started, timeout=30_000):
+        panel.start()
+
+    def last_x() -> float:
+        x = charts.load_curve.getData()[0]
+        return float(x[-1]) if x is not None and len(x) else -1.0
+
+    def in_view() -> bool:
+        low, high = vb.viewRange()[0]
+        return last_x() > 0 and low <= last_x() <= high
+
+    qtbot.waitUntil(lambda: last_x() > 0, timeout=30_000)
+    for _ in range(5):  # while following, the newest data is always in view
+        qtbot.wait(300)
+        assert in_view()
+    # Zoom with the wheel, as pyqtgraph does it: the view stays where the user put it.
+    vb.scaleBy(x=0.5, center=(last_x() / 2, 0))
+    vb.sigRangeChangedManually.emit(vb.state["mouseEnabled"])
+    kept = vb.viewRange()[0]
+    qtbot.waitUntil(lambda: last_x() > kept[1], timeout=30_000)
+    assert vb.viewRange()[0] == kept
+    charts.load_plot.autoBtnClicked()  # the A button follows again
+    qtbot.waitUntil(in_view, timeout=10_000)
+    with qtbot.waitSignal(panel.capture_finished, timeout=30_000):
+        panel.stop()
+    wait_for_threads(qtbot)
+
+
 @pytest.mark.parametrize(
     ("fault", "text", "reconnect"),
     [
@@ -440,3 +473,15 @@ def test_demo_screenshot_runs_a_capture_first(tmp_path):
     assert (image.width(), image.height()) == SCREENSHOT_SIZE
     assert not (tmp_path / ".config" / "heapgui").exists()
     assert not (tmp_path / ".cache").exists()  # the screenshot's demo wrote to a scratch dir
+
+
+def test_cached_axes_still_export_as_svg_text(qtbot, window, samples, tmp_path):
+    # Axes are cached as pixmaps for fast live redraws; an SVG must still get their labels.
+    with qtbot.waitSignal(window.trace_loaded, timeout=30_000):
+        window.open_file(samples / "workload-40k.framed")
+    out = tmp_path / "chart.svg"
+    assert window.charts.export(out)
+    svg = out.read_text()
+    assert ">10000</text>" in svg  # a tick label of the load chart's x axis
+    assert svg.count("<image") <= 1  # the peak marker's symbol is a pixmap, nothing else
+    wait_for_threads(qtbot)
