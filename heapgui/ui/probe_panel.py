@@ -48,6 +48,10 @@ DISPLAY_INTERVAL = 150  # ms between view refreshes while capturing: 6.7 Hz
 SLOW_EVERY = round(1000 / DISPLAY_INTERVAL)  # display ticks per slow refresh: about 1 s
 LAYOUT_GROWTH = 1.25
 """The pool layout follows once the trace has grown by a quarter: its cost stays linear."""
+LAYOUT_RECORDS = 2_000_000
+"""Beyond this the pool layout waits for Stop: re-planning a bigger trace while capturing
+costs the capture throughput, GUI latency and memory (a second set of statistics and the
+planner's arrays) that a layout refreshed every few seconds is not worth."""
 
 
 def ask_overwrite(parent: QWidget, paths: list[Path]) -> bool:
@@ -320,6 +324,8 @@ class ProbePanel(QWidget):
         if self._snapshot_task is not None and self._snapshot_task.active:
             return
         if not live.records or live.records < self._snapshot_records * LAYOUT_GROWTH:
+            return
+        if self._snapshot_records >= LAYOUT_RECORDS:
             return
         self._snapshot_records = live.records
         task = Task(quit_when_done(live.snapshot_job()))  # unparented: freed when replaced
