@@ -50,10 +50,8 @@ class Envelope:
         self._hi = np.empty(0, np.int64)
         self._tail_x = np.empty(0, np.int64)  # samples of the bucket being filled
         self._tail_y = np.empty(0, np.int64)
-        self.samples = 0
 
     def add(self, x: np.ndarray, y: np.ndarray) -> None:
-        self.samples += len(x)
         x = np.concatenate([self._tail_x, np.asarray(x, np.int64)])
         y = np.concatenate([self._tail_y, np.asarray(y, np.int64)])
         full = len(x) // self._span * self._span
@@ -153,7 +151,6 @@ class LiveTrace:
         self.peak_x: int | None = None
         self.counters: CaptureCounters | None = None
         self.summary: CaptureSummary | None = None
-        self.source_name = ""
         self._parts: list[Records] = []
 
     @property

@@ -273,7 +273,6 @@ class ProbePanel(QWidget):
         self._connected_run = self._run
         request = self._run.request
         self._live = LiveTrace(request.heaptrace_path, request.fmt, request.heap_size, core_clock)
-        self._live.source_name = name
         self.console.clear_log()
         self.settings_button.setChecked(False)
         self._ticks = 0
