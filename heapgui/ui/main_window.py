@@ -501,8 +501,8 @@ class MainWindow(QMainWindow):
         self._select_default_sizes(trace)
 
     def _select_default_sizes(self, trace: Trace) -> None:
-        rows = sorted(trace.stats.rows(), key=lambda r: r.peak_bytes, reverse=True)
-        self.stats_panel.select_sizes([r.size for r in rows[:DEFAULT_SELECTED_SIZES]])
+        """The busiest sizes of `trace`, which the statistics panel shows already."""
+        self.stats_panel.select_top_sizes(DEFAULT_SELECTED_SIZES)
 
     # -- opening ---------------------------------------------------------------
 
