@@ -33,11 +33,11 @@ from pyocd.target import TARGET, normalise_target_type_name
 from pyocd.target.pack.pack_target import ManagedPacks
 from pyocd.utility.sequencer import CallSequence
 
+from heapgui.capture.targets import DEFAULT_TARGET
 from heapgui.errors import HeapguiError
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TARGET = "cortex_m"
 HEAP_PORT = 31
 # The heap trace on port 31, the firmware's stdout and stderr on ports 0 and 1.
 ITM_PORTS = 1 << HEAP_PORT | 1 << 1 | 1 << 0

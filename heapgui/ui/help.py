@@ -14,7 +14,7 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox, QTextBrowser, QWidget
 
-from heapgui.capture.probe import DEFAULT_TARGET
+from heapgui.capture.targets import DEFAULT_TARGET
 from heapgui.logs import current_log_file, log_directory
 from heapgui.resources import GUIDE, ICON
 

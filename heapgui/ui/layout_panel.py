@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QSplitter,
     QStackedWidget,
@@ -300,6 +301,8 @@ class LayoutPanel(QWidget):
         self.config_label = QLabel()
         self.config_label.setAccessibleName("Config file")
         self.config_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # A long path or error must not widen the panel; the tooltip has it whole.
+        self.config_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.source_label = QLabel()
         self.source_label.setAccessibleName("Layout source")
         self.source_label.setWordWrap(True)
@@ -489,10 +492,8 @@ class LayoutPanel(QWidget):
         self._config = None
         if path is None:
             where = self._trace_path.parent if self._trace_path is not None else None
-            self.config_label.setText(
-                f"No Drone.toml or layout.toml in {where}" if where else "No config file"
-            )
-            self.config_label.setToolTip("")
+            self.config_label.setText("No Drone.toml or layout.toml" if where else "No config file")
+            self.config_label.setToolTip(f"None found in {where}" if where else "")
         else:
             try:
                 self._config = load_config(path)

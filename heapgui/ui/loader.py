@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from heapgui.errors import HeapguiError
 from heapgui.layout.config import find_config, load_config
@@ -109,7 +109,9 @@ class Task(QObject):
         self._connect(worker)
         thread.started.connect(worker.run)
         for done in (worker.succeeded, worker.failed, worker.stopped):
-            done.connect(thread.quit)
+            # Direct: a queued quit would wait for the GUI thread, which may itself
+            # be waiting for this thread to end (closing the window).
+            done.connect(thread.quit, Qt.ConnectionType.DirectConnection)
         running_threads()  # forgets (and frees) the threads that have finished
         _started[thread] = worker
         thread.start()
