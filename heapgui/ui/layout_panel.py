@@ -419,6 +419,8 @@ class LayoutPanel(QWidget):
         chart_layout = QVBoxLayout(self.chart_box)
         chart_layout.setContentsMargins(4, 4, 4, 4)  # the plot has margins of its own
         chart_layout.addWidget(self.chart)
+        # The pool table and preview matter more than the chart: share height by stretch.
+        self.chart_box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
         main = QSplitter(Qt.Orientation.Vertical)
         main.addWidget(top)
         main.addWidget(self.chart_box)

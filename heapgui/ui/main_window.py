@@ -73,7 +73,7 @@ APPLICATION = "heapgui"
 MAX_RECENT = 10
 DEFAULT_SIZE = (1400, 900)
 STATS_WIDTH = 590
-LAYOUT_HEIGHT = 400
+LAYOUT_HEIGHT = 450
 CAPTURE_HEIGHT = 340
 DEFAULT_SELECTED_SIZES = 3
 """After loading, chart the sizes with the most peak bytes so the live chart is not empty."""
