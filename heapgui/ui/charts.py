@@ -38,29 +38,17 @@ from heapgui.ui.curves import (
 )
 from heapgui.ui.live_trace import LiveTrace
 from heapgui.ui.loader import Task
+from heapgui.ui.plotting import colour_axes, colour_legend, fast_curve, set_up_time_plot
 from heapgui.ui.theme import series_colour
 
 logger = logging.getLogger(__name__)
 
 MAX_TICK_LABELS = 24
 FILL_ALPHA = 60
-DOWNSAMPLE_FACTOR = 1.0
 LIVE_HEADROOM = 1.25
 """During a capture the time and histogram ranges grow this much at a time, not at every tick."""
 INSPECT_HINT = "Click the load chart to see what was live at a record."
 LIVE_HINT = "Live capture: the charts follow the data; after zooming, the A button follows again."
-
-
-def _curve(plot: pg.PlotItem, **options) -> pg.PlotDataItem:
-    """A curve that stays fast at ten million points.
-
-    Peak downsampling keeps each pixel's minimum and maximum, so one sample per
-    pixel (pyqtgraph's default is five) already draws the exact envelope.
-    """
-    curve = plot.plot(autoDownsampleFactor=DOWNSAMPLE_FACTOR, **options)
-    curve.setDownsampling(auto=True, method="peak")
-    curve.setClipToView(True)
-    return curve
 
 
 def failure_colour(palette: QPalette) -> QColor:
@@ -134,14 +122,9 @@ class ChartsPanel(QWidget):
 
     def _build_load_plot(self) -> None:
         plot = self.graphics.addPlot(row=0, col=0)
-        plot.setTitle("Heap in use")
-        plot.setLabel("left", "bytes in use")
-        plot.setLabel("bottom", "record")
-        plot.showGrid(x=True, y=True, alpha=0.2)
-        plot.setMouseEnabled(x=True, y=False)
-        plot.vb.setAutoVisible(y=True)
+        set_up_time_plot(plot, "Heap in use", "bytes in use")
         self.load_plot = plot
-        self.load_curve = _curve(plot, name="in use")
+        self.load_curve = fast_curve(plot, name="in use")
         self.load_curve.setFillLevel(0)
         self.heap_line = pg.InfiniteLine(
             angle=0,
@@ -164,12 +147,7 @@ class ChartsPanel(QWidget):
 
     def _build_live_plot(self) -> None:
         plot = self.graphics.addPlot(row=1, col=0)
-        plot.setTitle("Live blocks of the selected sizes")
-        plot.setLabel("left", "live blocks")
-        plot.setLabel("bottom", "record")
-        plot.showGrid(x=True, y=True, alpha=0.2)
-        plot.setMouseEnabled(x=True, y=False)
-        plot.vb.setAutoVisible(y=True)
+        set_up_time_plot(plot, "Live blocks of the selected sizes", "live blocks")
         # Linked views align by pixel position, so both plots share column 0.
         plot.setXLink(self.load_plot)
         self.legend = plot.addLegend(offset=(-10, 10))
@@ -281,7 +259,7 @@ class ChartsPanel(QWidget):
         for size in self._selected:
             if size in self._size_curves:
                 continue
-            curve = _curve(self.live_plot, name=f"{format_size(size)} B", stepMode="left")
+            curve = fast_curve(self.live_plot, name=f"{format_size(size)} B", stepMode="left")
             curve.setData(*self._size_series(size))
             self._size_curves[size] = curve
         self.live_hint.setVisible(not self._selected)
@@ -480,10 +458,7 @@ class ChartsPanel(QWidget):
         highlight = palette.color(QPalette.ColorRole.Highlight)
         self.graphics.setBackground(palette.color(QPalette.ColorRole.Base))
         for plot in (self.load_plot, self.live_plot, self.hist_plot):
-            for name in ("left", "bottom"):
-                axis = plot.getAxis(name)
-                axis.setPen(pg.mkPen(text))
-                axis.setTextPen(pg.mkPen(text))
+            colour_axes(plot, text)
             plot.titleLabel.setText(plot.titleLabel.text, color=text)
         fill = QColor(highlight)
         fill.setAlpha(FILL_ALPHA)
@@ -500,10 +475,7 @@ class ChartsPanel(QWidget):
         self.peak_label.fill = pg.mkBrush(label_fill)  # TextItem paints this behind its text
         self.live_hint.setColor(palette.color(QPalette.ColorRole.PlaceholderText))
         self.inspect_line.setPen(pg.mkPen(palette.color(QPalette.ColorRole.Link), width=1))
-        self.legend.setLabelTextColor(text)
-        legend_fill = palette.color(QPalette.ColorRole.Base)
-        legend_fill.setAlpha(200)
-        self.legend.setBrush(pg.mkBrush(legend_fill))
+        colour_legend(self.legend, palette)
         self._apply_series_colours()
         self._draw_histogram()
 

@@ -11,6 +11,8 @@ from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QWidget
 
+from heapgui.ui.plotting import colour_axes
+
 logger = logging.getLogger(__name__)
 
 
@@ -131,11 +133,7 @@ class FragmentationChart(pg.PlotWidget):
         text = palette.color(QPalette.ColorRole.Text)
         accent = palette.color(QPalette.ColorRole.Highlight)
         self.setBackground(palette.color(QPalette.ColorRole.Base))
-        item = self.getPlotItem()
-        for name in ("left", "bottom"):
-            axis = item.getAxis(name)
-            axis.setPen(pg.mkPen(text))
-            axis.setTextPen(pg.mkPen(text))
+        colour_axes(self.getPlotItem(), text)
         self._curve.setPen(pg.mkPen(text, width=1.5))
         self._curve.setSymbolPen(pg.mkPen(text))
         self._curve.setSymbolBrush(pg.mkBrush(palette.color(QPalette.ColorRole.Base)))

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QWidget
 
 from heapgui.layout.pools import Pool
 from heapgui.sizes import format_size
-from heapgui.ui.charts import _curve
+from heapgui.ui.plotting import colour_axes, colour_legend, fast_curve, set_up_time_plot
 from heapgui.ui.theme import series_colour
 
 logger = logging.getLogger(__name__)
@@ -59,12 +59,7 @@ class OccupancyChart(pg.PlotWidget):
         )
         self.setMinimumHeight(100)
         item = self.getPlotItem()
-        item.setTitle("Pool occupancy")
-        item.setLabel("left", "blocks in use")
-        item.setLabel("bottom", "record")
-        item.showGrid(x=True, y=True, alpha=0.2)
-        item.setMouseEnabled(x=True, y=False)
-        item.vb.setAutoVisible(y=True)
+        set_up_time_plot(item, "Pool occupancy", "blocks in use")
         self.legend = item.addLegend(offset=(-10, 10))
         self._curves: list[pg.PlotDataItem] = []
         self._lines: list[pg.InfiniteLine] = []
@@ -122,7 +117,7 @@ class OccupancyChart(pg.PlotWidget):
     def _ensure(self, count: int) -> None:
         item = self.getPlotItem()
         while len(self._curves) < count:
-            self._curves.append(_curve(item, stepMode="left"))
+            self._curves.append(fast_curve(item, stepMode="left"))
             line = pg.InfiniteLine(angle=0, movable=False)
             item.addItem(line)
             self._lines.append(line)
@@ -157,15 +152,9 @@ class OccupancyChart(pg.PlotWidget):
         text = palette.color(QPalette.ColorRole.Text)
         self.setBackground(palette.color(QPalette.ColorRole.Base))
         item = self.getPlotItem()
-        for name in ("left", "bottom"):
-            axis = item.getAxis(name)
-            axis.setPen(pg.mkPen(text))
-            axis.setTextPen(pg.mkPen(text))
+        colour_axes(item, text)
         item.titleLabel.setText(item.titleLabel.text, color=text)
-        self.legend.setLabelTextColor(text)
-        fill = palette.color(QPalette.ColorRole.Base)
-        fill.setAlpha(200)
-        self.legend.setBrush(pg.mkBrush(fill))
+        colour_legend(self.legend, palette)
         self._apply_series_colours()
 
     def _apply_series_colours(self) -> None:

@@ -1,0 +1,52 @@
+"""pyqtgraph set-up shared by the charts: fast curves, time plots and palette colours."""
+
+from __future__ import annotations
+
+import logging
+
+import pyqtgraph as pg
+from PySide6.QtGui import QColor, QPalette
+
+logger = logging.getLogger(__name__)
+
+DOWNSAMPLE_FACTOR = 1.0
+LEGEND_ALPHA = 200
+"""Legends keep the curves behind them faintly visible."""
+
+
+def fast_curve(plot: pg.PlotItem, **options) -> pg.PlotDataItem:
+    """A curve that stays fast at ten million points.
+
+    Peak downsampling keeps each pixel's minimum and maximum, so one sample per
+    pixel (pyqtgraph's default is five) already draws the exact envelope.
+    """
+    curve = plot.plot(autoDownsampleFactor=DOWNSAMPLE_FACTOR, **options)
+    curve.setDownsampling(auto=True, method="peak")
+    curve.setClipToView(True)
+    return curve
+
+
+def set_up_time_plot(plot: pg.PlotItem, title: str, y_label: str) -> None:
+    """A plot over the records: the mouse zooms x only while y follows the visible data."""
+    plot.setTitle(title)
+    plot.setLabel("left", y_label)
+    plot.setLabel("bottom", "record")
+    plot.showGrid(x=True, y=True, alpha=0.2)
+    plot.setMouseEnabled(x=True, y=False)
+    plot.vb.setAutoVisible(y=True)
+
+
+def colour_axes(plot: pg.PlotItem, text: QColor) -> None:
+    """The left and bottom axes (lines and labels) in the text colour."""
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        axis.setPen(pg.mkPen(text))
+        axis.setTextPen(pg.mkPen(text))
+
+
+def colour_legend(legend: pg.LegendItem, palette: QPalette) -> None:
+    """Legend text in the text colour on a mostly opaque base."""
+    legend.setLabelTextColor(palette.color(QPalette.ColorRole.Text))
+    fill = palette.color(QPalette.ColorRole.Base)
+    fill.setAlpha(LEGEND_ALPHA)
+    legend.setBrush(pg.mkBrush(fill))
