@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 
 from heapgui.commands.common import (
     add_trace_options,
@@ -21,7 +22,7 @@ from heapgui.commands.common import (
 from heapgui.errors import HeapguiError
 from heapgui.layout.plan import MinimumHeaps, minimum_heaps
 from heapgui.layout.pools import Pool
-from heapgui.layout.replay import Replay, replay
+from heapgui.layout.replay import Failure, Replay, replay
 from heapgui.sizes import format_size, parse_size
 from heapgui.trace.traceset import TraceSet
 
@@ -182,6 +183,28 @@ def _report(
 # -- text ----------------------------------------------------------------------
 
 
+def failure_line(failure: Failure, number: Callable[[int], str] = str) -> str:
+    """One failed allocation in words; the GUI passes a `number` with thousands separators."""
+    when = f" at time {number(failure.time)}" if failure.time is not None else ""
+    return f"record {number(failure.record)}: no free block for {number(failure.size)} bytes{when}"
+
+
+def replay_notes(result: Replay, number: Callable[[int], str] = str) -> list[str]:
+    """Overflows, the peak's waste and what was skipped: one sentence each, no full stop."""
+    notes = [f"Overflows into a larger pool: {number(result.overflows)}"]
+    if result.peak_record >= 0:
+        notes.append(
+            f"Peak: {human(result.peak_bytes)} in blocks at record {number(result.peak_record)}, "
+            f"{number(result.wasted_at_peak)} bytes of them wasted inside blocks"
+        )
+    if result.unmatched or result.skipped:
+        notes.append(
+            f"Skipped: {number(result.unmatched)} deallocations matching no live block, "
+            f"{number(result.skipped)} zero-size or larger-than-heap allocations"
+        )
+    return notes
+
+
 def _pool_table(result: Replay) -> list[str]:
     cells = [
         (
@@ -213,23 +236,11 @@ def _text(
         count = len(result.failed_event)
         verdict = "holds" if result.holds else f"FAILS: {count} failed allocations"
         lines += ["", f"{name}: {verdict}"]
-        for f in result.failures(SHOWN_FAILURES):
-            when = f" at time {f.time}" if f.time is not None else ""
-            lines.append(f"  record {f.record}: no free block for {f.size} bytes{when}")
+        lines += [f"  {failure_line(f)}" for f in result.failures(SHOWN_FAILURES)]
         if count > SHOWN_FAILURES:
             lines.append(f"  ... and {count - SHOWN_FAILURES} more")
         lines += _pool_table(result)
-        lines.append(f"  Overflows into a larger pool: {result.overflows}")
-        if result.peak_record >= 0:
-            lines.append(
-                f"  Peak: {human(result.peak_bytes)} in blocks at record {result.peak_record}, "
-                f"{result.wasted_at_peak} of them unused inside blocks"
-            )
-        if result.unmatched or result.skipped:
-            lines.append(
-                f"  Skipped: {result.unmatched} deallocations matching no live block, "
-                f"{result.skipped} zero-size or larger-than-heap allocations"
-            )
+        lines += [f"  {note}" for note in replay_notes(result)]
     what = "this trace" if len(traces) == 1 else "this set of traces"
     lines += ["", f"Minimum heap: {comparison(heaps, what)}"]
     return "\n".join(lines) + "\n"

@@ -1,7 +1,7 @@
 """Replaying every trace of a set against one layout, and saying what happened in words.
 
-The job half runs in a background task (Qt-free); the text half mirrors
-`heapgui-cli validate`, so the GUI and the CLI report the same figures.
+The job half runs in a background task (Qt-free); the text half words each fact with
+`heapgui-cli validate`'s functions, so the GUI and the CLI report the same figures.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from heapgui.commands.common import human
+from heapgui.commands.validate import failure_line, replay_notes
 from heapgui.layout.pools import Pool
 from heapgui.layout.replay import Replay, replay
 from heapgui.sizes import format_size
@@ -96,6 +96,10 @@ def verdict(validation: Validation) -> str:
     return f"✘ Fails: {validation.failure_count:,} {noun} no free block{among} ({where})."
 
 
+def _thousands(number: int) -> str:
+    return f"{number:,}"
+
+
 def details_html(check: TraceCheck, marked: int | None = None) -> str:
     """The trace's failures (the first few), overflows, peak and waste, as rich text.
 
@@ -109,27 +113,15 @@ def details_html(check: TraceCheck, marked: int | None = None) -> str:
     else:
         count = check.failure_count
         lines.append(f"<b>{name}</b>: {count:,} failed allocation{'s' if count != 1 else ''}:")
-        for f in result.failures(SHOWN_FAILURES):
-            when = f" at time {f.time:,}" if f.time is not None else ""
-            lines.append(
-                f"&nbsp;&nbsp;• record {f.record:,}: no free block for {f.size:,} bytes{when}"
-            )
+        lines += [
+            f"&nbsp;&nbsp;• {failure_line(f, _thousands)}" for f in result.failures(SHOWN_FAILURES)
+        ]
         more = count - SHOWN_FAILURES
         chart = "all marked on the load chart"
         if marked is not None and marked < count:
             chart = f"the first {marked:,} marked on the load chart"
         lines.append(f"… and {more:,} more ({chart})." if more > 0 else f"({chart})")
-    lines.append(f"Overflows into a larger pool: {result.overflows:,}.")
-    if result.peak_record >= 0:
-        lines.append(
-            f"Peak: {human(result.peak_bytes)} in blocks at record {result.peak_record:,}, "
-            f"{result.wasted_at_peak:,} bytes of them wasted inside blocks."
-        )
-    if result.unmatched or result.skipped:
-        lines.append(
-            f"Skipped: {result.unmatched:,} deallocations matching no live block, "
-            f"{result.skipped:,} zero-size or larger-than-heap allocations."
-        )
+    lines += [f"{note}." for note in replay_notes(result, _thousands)]
     return "<br>".join(lines)
 
 
