@@ -16,7 +16,6 @@ inside `read()` in the same thread, so its share is reported separately.
 from __future__ import annotations
 
 import argparse
-import platform
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from common import add_capture_options, capture_target, machine
 
 from heapgui.capture.session import CaptureSession, CaptureUpdate
 from heapgui.capture.sim_source import SimulatorSource, simulator_source
@@ -152,19 +152,10 @@ def capture_simulated(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--rate", type=float, default=4e6, help="SWO bytes/s the firmware makes")
-    parser.add_argument("--clock", type=float, default=48e6, help="core clock, Hz")
-    parser.add_argument("--baud", type=float, default=48e6, help="SWO baud rate")
+    add_capture_options(parser)
     args = parser.parse_args()
-    print(
-        f"machine: {platform.machine()}, {platform.python_implementation()} "
-        f"{platform.python_version()}, numpy {np.__version__}"
-    )
-    print(
-        f"target: {args.rate / 1e6:.1f} MB/s for {args.seconds:.0f} s, "
-        f"{args.clock / 1e6:.0f} MHz core clock, {args.baud / 1e6:.0f} Mbaud"
-    )
+    print(machine())
+    print(capture_target(args))
     with tempfile.TemporaryDirectory() as directory:
         figures = capture_simulated(
             args.seconds, args.rate, int(args.clock), int(args.baud), Path(directory)

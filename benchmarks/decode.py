@@ -11,13 +11,11 @@ Targets on the 2-core reference machine: framed >= 150 MB/s, legacy and tagged
 from __future__ import annotations
 
 import argparse
-import platform
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from common import machine, timed
 
 from heapgui.layout.generate import generate
 from heapgui.layout.pools import Partitioner
@@ -29,15 +27,6 @@ from heapgui.trace.tagged import encode_tagged
 from heapgui.trace.workload import workload
 
 ENCODERS = {"framed": encode_framed, "legacy": encode_legacy, "tagged": encode_tagged}
-
-
-def timed(fn, runs: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def load(path: Path, name: str) -> tuple[int, int]:
@@ -62,10 +51,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    print(
-        f"machine: {platform.machine()}, {platform.python_implementation()} "
-        f"{platform.python_version()}, numpy {np.__version__}"
-    )
+    print(machine())
     records = workload(args.records, seed=1)
     print(f"workload: {len(records)} records")
     with tempfile.TemporaryDirectory() as tmp:

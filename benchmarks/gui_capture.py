@@ -28,6 +28,7 @@ import numpy as np
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before Qt is imported
 
+from common import add_capture_options, capture_target  # noqa: E402
 from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -82,19 +83,13 @@ def run_until(done, limit: float = 60.0, step: float = 0.05) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--rate", type=float, default=4e6, help="SWO bytes/s the firmware makes")
-    parser.add_argument("--clock", type=float, default=48e6, help="core clock, Hz")
-    parser.add_argument("--baud", type=float, default=48e6, help="SWO baud rate")
+    add_capture_options(parser)
     args = parser.parse_args()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, "
         f"{platform.python_implementation()} {platform.python_version()}"
     )
-    print(
-        f"target: {args.rate / 1e6:.1f} MB/s for {args.seconds:.0f} s, "
-        f"{args.clock / 1e6:.0f} MHz core clock, {args.baud / 1e6:.0f} Mbaud, window 1400x900"
-    )
+    print(f"{capture_target(args)}, window 1400x900")
     app = QApplication.instance() or QApplication(sys.argv[:1])  # noqa: F841 - kept alive
     with tempfile.TemporaryDirectory(prefix="heapgui-bench-") as scratch:
         QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, scratch)

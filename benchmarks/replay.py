@@ -14,12 +14,11 @@ running full, where the replay goes one event at a time). Medians of --runs.
 from __future__ import annotations
 
 import argparse
-import platform
-import statistics
 import time
 from pathlib import Path
 
 import numpy as np
+from common import machine, timed
 
 from heapgui.layout.plan import drone_partition, minimum_heaps, range_peaks
 from heapgui.layout.pools import Pool
@@ -33,15 +32,6 @@ from heapgui.trace.workload import DEFAULT_SIZES, workload
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 POOL_COUNTS = (4, 8, 16, 32)
-
-
-def timed(fn, runs: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def phased_workload(
@@ -130,10 +120,7 @@ def main() -> None:
         help="also compute every range peak exactly and compare the optimum",
     )
     args = parser.parse_args()
-    print(
-        f"machine: {platform.machine()}, {platform.python_implementation()} "
-        f"{platform.python_version()}, numpy {np.__version__}"
-    )
+    print(machine())
     for name, heap in (("workload-40k", 65536), ("seed-example", 10240)):
         trace = read_trace(SAMPLES / f"{name}.framed", heap_size=heap)
         compare_methods(f"sample {name}", TraceSet.of([trace]), args.check)
