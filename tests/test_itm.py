@@ -365,6 +365,74 @@ def test_encoder_round_trip_of_a_big_timestamped_stream():
     assert np.array_equal(times.ticks, np.cumsum(deltas))
 
 
+@st.composite
+def write_batches(draw) -> dict:
+    """Writes interleaved on pages 0, 1 and 7, some timestamped, some after a sync."""
+    count = draw(st.integers(1, 40))
+
+    def each(values: st.SearchStrategy) -> list:
+        return draw(st.lists(values, min_size=count, max_size=count))
+
+    stamped = sorted(draw(st.sets(st.integers(0, count - 1))))
+    delta = st.sampled_from([0, 1, 6, 7, 127, 128, 1 << 14, (1 << 28) - 1])
+    deltas = draw(st.lists(delta, min_size=len(stamped), max_size=len(stamped)))
+    return {
+        "port": each(st.sampled_from([0, 1, 31, 32, 40, 255])),
+        "size": each(st.sampled_from([1, 2, 4])),
+        "value": each(st.integers(0, (1 << 32) - 1)),
+        "delta_of": dict(zip(stamped, deltas, strict=True)),
+        "syncs": draw(st.sets(st.integers(0, count - 1))),
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(write_batches(), st.data())
+def test_write_batches_demultiplex_to_their_ports_and_dates(batch, data):
+    port, size, value, delta_of, syncs = batch.values()
+    # Brute force: each port's bytes, their dates, and the packets the ITM must send.
+    payloads: dict[int, bytearray] = {}
+    ticks: dict[int, list[int]] = {}
+    undated: dict[int, int] = {}
+    total, page, packets = 0, 0, len(port) + len(delta_of) + len(syncs)
+    for i, (p, n, v) in enumerate(zip(port, size, value, strict=True)):
+        if i in syncs:
+            page = 0
+        if p // 32 != page:
+            page, packets = p // 32, packets + 1  # a page extension packet
+        payloads.setdefault(p, bytearray()).extend(v.to_bytes(4, "little")[:n])
+        undated[p] = undated.get(p, 0) + n
+        if i in delta_of:
+            total += delta_of[i]
+            for q, k in undated.items():
+                ticks.setdefault(q, []).extend([total] * k)
+            undated.clear()
+    for q, k in undated.items():
+        ticks.setdefault(q, []).extend([total] * k)
+
+    # Two batches from one encoder: the page carries over from the first to the second.
+    enc = ItmEncoder()
+    cut = data.draw(st.integers(0, len(port)))
+
+    def batch_of(lo: int, hi: int) -> bytes:
+        stamped = [i for i in sorted(delta_of) if lo <= i < hi]
+        return enc.writes(
+            port[lo:hi],
+            size[lo:hi],
+            value[lo:hi],
+            [delta_of[i] for i in stamped],
+            [i - lo for i in stamped],
+            [i - lo for i in sorted(syncs) if lo <= i < hi],
+        )
+
+    swo = batch_of(0, cut) + batch_of(cut, len(port))
+    chunk, demux = in_pieces(swo, data.draw(st.integers(1, 64)))
+    assert chunk.payloads == {p: bytes(v) for p, v in sorted(payloads.items())}
+    assert {p: ticks_per_byte(chunk, p) for p in chunk.payloads} == ticks
+    assert demux.skipped_bytes == 0
+    # The spec-reading oracle finds exactly the writes, timestamps, syncs and page changes.
+    assert reference_demux(swo).packets == packets
+
+
 def test_encoder_rejects_what_an_itm_cannot_send():
     enc = ItmEncoder()
     with pytest.raises(ValueError):

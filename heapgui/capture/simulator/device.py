@@ -26,7 +26,7 @@ from heapgui.capture.simulator.bus import SystemBus
 from heapgui.capture.simulator.coresight import Dwt, Fpb, Itm, RomTable, Scs, Tpiu
 from heapgui.capture.simulator.dap import DebugPort, MemAp
 from heapgui.capture.simulator.firmware import HEAP_PORT, WIRE_BYTES_PER_RECORD, Firmware
-from heapgui.capture.simulator.itm import ItmEncoder
+from heapgui.capture.simulator.itm import ItmEmitter
 from heapgui.capture.simulator.line import receive, swo_baud
 
 logger = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class SimulatedDevice:
         self.firmware = Firmware(
             cfg.seed, cfg.core_clock, cfg.tick_interval, cfg.interrupt_share, cfg.quirk
         )
-        self.encoder = ItmEncoder(self.scs, self.itm, self.dwt)
+        self.encoder = ItmEmitter(self.scs, self.itm, self.dwt)
         self.emitted: dict[int, bytearray] = {}
         self.lock = threading.RLock()
         self.reset_asserted = False

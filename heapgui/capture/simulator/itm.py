@@ -1,10 +1,10 @@
 """The ITM hardware of the simulated target: stimulus writes in, SWO packet bytes out.
 
-A batch of firmware stimulus writes becomes packets in one pass of array
-operations. The ITM's registers decide what comes out, as on silicon: nothing
-while ITMENA is clear, no packet for a port whose TER bit is clear, local
-timestamps only with TSENA, synchronisation packets only with SYNCENA and a
-DWT sync tap. Packet layout is section 1 of docs/heaptrace-formats.md.
+The ITM's registers decide what comes out, as on silicon: nothing while
+ITMENA is clear, no packet for a port whose TER bit is clear, local timestamps
+only with TSENA, synchronisation packets only with SYNCENA and a DWT sync tap.
+The packet bytes come from `heapgui.capture.itm_encode`, a whole batch of
+writes at a time.
 """
 
 from __future__ import annotations
@@ -14,13 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from heapgui.capture.itm_encode import MAX_DELTA, ItmEncoder
 from heapgui.capture.simulator.coresight import Dwt, Itm, Scs
 
 logger = logging.getLogger(__name__)
-
-SYNC_PACKET = bytes([0, 0, 0, 0, 0, 0x80])
-_SIZE_CODE = np.array([0, 1, 2, 0, 3], np.uint8)  # payload bytes -> header bits 1:0
-TIMESTAMP_MAX = (1 << 28) - 1  # four 7-bit continuation groups
 
 
 @dataclass
@@ -55,7 +52,7 @@ class StimulusWrites:
         return lanes[np.arange(4) < self.size[:, None].astype(np.int64)]
 
 
-class ItmEncoder:
+class ItmEmitter:
     """Turns accepted stimulus writes into SWO bytes; keeps the clock and timestamp state.
 
     `cycle` is the firmware's core clock cycle count. It advances by the wire
@@ -67,6 +64,7 @@ class ItmEncoder:
         self._scs = scs
         self._itm = itm
         self._dwt = dwt
+        self._packets = ItmEncoder()
         self.cycle = 0.0
         self._last_stamp = 0  # prescaled counter value at the last timestamp packet
         self._sync_index: int | None = None
@@ -98,41 +96,28 @@ class ItmEncoder:
 
     def _encode(self, writes: StimulusWrites, done: np.ndarray) -> bytes:
         """Packets for `writes`, each completing at cycle `done`."""
-        size = writes.size.astype(np.int64)
-        packet_len = 1 + size
-        sync_before = self._syncs(done)
-        stamp_len, stamp_delta = self._stamps(writes.burst_end, done)
-        lengths = 6 * sync_before + packet_len + stamp_len
-        ends = np.cumsum(lengths)
-        out = np.zeros(int(ends[-1]), np.uint8)
-        header_at = ends - lengths + 6 * sync_before
-        out[header_at[sync_before.astype(bool)] - 1] = 0x80
-        out[header_at] = (writes.port.astype(np.uint8) << 3) | _SIZE_CODE[size]
-        lanes = np.arange(4)
-        present = lanes < size[:, None]
-        positions = header_at[:, None] + 1 + lanes
-        out[positions[present]] = writes.payload_bytes()
-        self._write_stamps(out, header_at + packet_len, stamp_len, stamp_delta)
-        return out.tobytes()
+        stamped, deltas = self._stamps(writes.burst_end, done)
+        return self._packets.writes(
+            writes.port, writes.size, writes.value, deltas, stamped, self._syncs(done)
+        )
 
     def _syncs(self, done: np.ndarray) -> np.ndarray:
-        """1 where a sync packet goes before the packet: the DWT sync tap counter wrapped."""
+        """The packets a sync packet precedes: where the DWT sync tap counter wrapped."""
         period = self._dwt.sync_period_log2
         if not self._itm.sync_enabled or period is None:
             self._sync_index = None
-            return np.zeros(done.shape[0], np.int64)
+            return np.empty(0, np.int64)
         index = done.astype(np.int64) >> period
         previous = np.concatenate(
             [[index[0] if self._sync_index is None else self._sync_index], index[:-1]]
         )
         self._sync_index = int(index[-1])
-        return (index > previous).astype(np.int64)
+        return np.flatnonzero(index > previous)
 
     def _stamps(self, burst_end: np.ndarray, done: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Length of the timestamp packet after each packet (0 for none) and its delta."""
-        n = done.shape[0]
+        """The packets a local timestamp follows (ends of bursts) and the timestamps' deltas."""
         if not self._itm.timestamps:
-            return np.zeros(n, np.int64), np.zeros(n, np.int64)
+            return np.empty(0, np.int64), np.empty(0, np.int64)
         counter = done.astype(np.int64) >> self._itm.prescale_shift
         at = np.flatnonzero(burst_end)
         stamps = counter[at]
@@ -141,32 +126,4 @@ class ItmEncoder:
             self._last_stamp = int(stamps[-1])
         # An unchanged counter gives no timestamp packet.
         keep = delta > 0
-        at, delta = at[keep], np.minimum(delta[keep], TIMESTAMP_MAX)
-        groups = np.maximum(1, (_bit_length(delta) + 6) // 7)
-        # Deltas 1-6 fit in a one-byte format 2 packet.
-        length = np.where(delta <= 6, 1, 1 + groups)
-        stamp_len = np.zeros(n, np.int64)
-        stamp_delta = np.zeros(n, np.int64)
-        stamp_len[at] = length
-        stamp_delta[at] = delta
-        return stamp_len, stamp_delta
-
-    @staticmethod
-    def _write_stamps(
-        out: np.ndarray, at: np.ndarray, length: np.ndarray, delta: np.ndarray
-    ) -> None:
-        short = length == 1
-        out[at[short]] = (delta[short] << 4).astype(np.uint8)
-        long = length > 1
-        at, length, delta = at[long], length[long], delta[long]
-        out[at] = 0xC0  # format 1, TC = 0: the timestamp is synchronous to the data
-        groups = length - 1
-        for g in range(4):
-            has = groups > g
-            more = np.where(groups[has] > g + 1, 0x80, 0)
-            out[at[has] + 1 + g] = ((delta[has] >> (7 * g)) & 0x7F) | more
-
-
-def _bit_length(values: np.ndarray) -> np.ndarray:
-    """Bits needed for each positive value (< 2**28)."""
-    return np.floor(np.log2(np.maximum(values, 1))).astype(np.int64) + 1
+        return at[keep], np.minimum(delta[keep], MAX_DELTA)
