@@ -7,6 +7,9 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before anything imports Qt
 import pytest  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
 
+from heapgui.ui import main_window  # noqa: E402
+from heapgui.ui.main_window import MainWindow  # noqa: E402
+
 
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path_factory):
@@ -30,3 +33,19 @@ def no_thread_left(qapp):
             thread.wait(10_000)
         running_threads()
         pytest.fail(f"{len(left)} background thread(s) still running after the test")
+
+
+@pytest.fixture
+def errors(monkeypatch) -> list[str]:
+    """The messages the main window would have shown in an error box."""
+    shown: list[str] = []
+    monkeypatch.setattr(main_window, "show_error", lambda parent, message: shown.append(message))
+    return shown
+
+
+@pytest.fixture
+def window(qtbot, errors) -> MainWindow:
+    """A main window that loads in the test's thread; its error boxes go to `errors`."""
+    win = MainWindow(sync_load=True)
+    qtbot.addWidget(win)
+    return win

@@ -14,20 +14,11 @@ from PySide6.QtWidgets import QApplication
 from heapgui.capture.packs import PackCache
 from heapgui.logs import LOG_FILE, setup_logging, shutdown_logging
 from heapgui.ui import help as help_module
-from heapgui.ui import main_window
 from heapgui.ui.crash import CrashHandler
 from heapgui.ui.help import GuideWindow, about_box, app_icon
 from heapgui.ui.loader import running_threads
 from heapgui.ui.main_window import MainWindow, versions
 from heapgui.ui.packs import PackDialog
-
-
-@pytest.fixture
-def window(qtbot, monkeypatch) -> MainWindow:
-    monkeypatch.setattr(main_window, "show_error", lambda parent, message: None)
-    win = MainWindow(sync_load=True)
-    qtbot.addWidget(win)
-    return win
 
 
 @pytest.fixture

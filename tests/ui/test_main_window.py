@@ -14,26 +14,11 @@ from PySide6.QtWidgets import QApplication
 
 from heapgui.trace.load import Cancelled, read_trace
 from heapgui.trace.problems import QUIRK_HINT
-from heapgui.ui import main_window
 from heapgui.ui.loader import Task, running_threads
 from heapgui.ui.main_window import MainWindow, versions
 from heapgui.ui.stats_model import COLUMNS, SORT_ROLE
 
 WORKLOAD = "workload-40k.framed"
-
-
-@pytest.fixture
-def errors(monkeypatch) -> list[str]:
-    shown: list[str] = []
-    monkeypatch.setattr(main_window, "show_error", lambda parent, message: shown.append(message))
-    return shown
-
-
-@pytest.fixture
-def window(qtbot, errors) -> MainWindow:
-    win = MainWindow(sync_load=True)
-    qtbot.addWidget(win)
-    return win
 
 
 @pytest.fixture(scope="module")

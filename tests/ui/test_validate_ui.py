@@ -25,10 +25,9 @@ from heapgui.trace.framed import encode_framed
 from heapgui.trace.load import read_trace
 from heapgui.trace.records import Records
 from heapgui.trace.traceset import TraceSet
-from heapgui.ui import layout_planner, main_window
+from heapgui.ui import layout_planner
 from heapgui.ui.layout_panel import LayoutPanel
 from heapgui.ui.loader import running_threads
-from heapgui.ui.main_window import MainWindow
 from heapgui.ui.occupancy_chart import FULL
 from heapgui.ui.pool_use_model import HEADERS, PEAK, VALUE_ROLE, PoolUseModel
 from heapgui.ui.validate_panel import CONFIG, PROPOSED, ValidatePanel
@@ -48,20 +47,6 @@ pools = [
 
 
 # ---- fixtures ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def errors(monkeypatch) -> list[str]:
-    shown: list[str] = []
-    monkeypatch.setattr(main_window, "show_error", lambda parent, message: shown.append(message))
-    return shown
-
-
-@pytest.fixture
-def window(qtbot, errors) -> MainWindow:
-    win = MainWindow(sync_load=True)
-    qtbot.addWidget(win)
-    return win
 
 
 @pytest.fixture
