@@ -10,6 +10,7 @@ from PySide6.QtGui import QGuiApplication, QPalette
 
 from heapgui.layout.generate import Layout
 from heapgui.layout.pools import Pool, align
+from heapgui.ui.headers import header_text
 
 logger = logging.getLogger(__name__)
 
@@ -125,11 +126,7 @@ class PoolTableModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal:
             if not 0 <= section < len(HEADERS):
                 return None
-            if role == Qt.ItemDataRole.DisplayRole:
-                return HEADERS[section]
-            if role == Qt.ItemDataRole.ToolTipRole:
-                return HEADER_TIPS[section]
-            return None
+            return header_text(role, HEADERS[section], HEADER_TIPS[section])
         if role == Qt.ItemDataRole.DisplayRole and 0 <= section < self.rowCount():
             return str(section + 1)
         return None

@@ -11,6 +11,7 @@ from PySide6.QtGui import QGuiApplication
 from heapgui.layout.replay import Replay
 from heapgui.sizes import format_size
 from heapgui.ui.charts import failure_colour
+from heapgui.ui.headers import header_text
 
 logger = logging.getLogger(__name__)
 
@@ -121,8 +122,4 @@ class PoolUseModel(QAbstractTableModel):
     ) -> object:
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(HEADERS):
             return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[section]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return HEADER_TIPS[section]
-        return None
+        return header_text(role, HEADERS[section], HEADER_TIPS[section])

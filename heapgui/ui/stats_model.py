@@ -26,6 +26,7 @@ from PySide6.QtCore import (
 from heapgui.errors import HeapguiError
 from heapgui.sizes import format_size, parse_size
 from heapgui.trace.stats import SizeRow, Statistics
+from heapgui.ui.headers import header_text
 
 logger = logging.getLogger(__name__)
 
@@ -128,11 +129,7 @@ class StatsModel(QAbstractTableModel):
     ) -> object:
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
             return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section].title
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return COLUMNS[section].tooltip
-        return None
+        return header_text(role, COLUMNS[section].title, COLUMNS[section].tooltip)
 
     # -- updates -------------------------------------------------------------
 

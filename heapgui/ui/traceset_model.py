@@ -13,6 +13,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 
 from heapgui.sizes import format_size
 from heapgui.trace.traceset import TraceSet, size_difference
+from heapgui.ui.headers import header_text
 from heapgui.ui.stats_model import SIZE_ROLE, SORT_ROLE
 
 logger = logging.getLogger(__name__)
@@ -148,8 +149,4 @@ class TraceSetModel(QAbstractTableModel):
             trace = section - FIRST_TRACE_COLUMN
             title = names[trace]
             tip = f"Max load in {self._traces.traces[trace].source}: most blocks alive at once"
-        if role == Qt.ItemDataRole.DisplayRole:
-            return title
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return tip
-        return None
+        return header_text(role, title, tip)
