@@ -93,24 +93,31 @@ class _Phases:
     def __init__(self, buf: bytes, final: bool) -> None:
         self.buf = buf
         self.final = final
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._runs: dict[int, np.ndarray] = {}
 
-    def get(self, phase: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(words, headers, indices of invalid words, byte offsets where a valid run starts)."""
+    def get(self, phase: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(words, headers, indices of invalid words) at one alignment."""
         if phase not in self._cache:
             count = max(0, (len(self.buf) - phase) // 4)
             words = np.frombuffer(self.buf, "<u4", count=count, offset=phase) ^ np.uint32(KEY)
             # The header is the top byte of each native word: a strided view, no shift.
             header = words.view(np.uint8)[_TOP_BYTE::4]
-            valid = _VALID[header]
+            self._cache[phase] = (words, header, np.flatnonzero(~_VALID[header]))
+        return self._cache[phase]
+
+    def runs(self, phase: int) -> np.ndarray:
+        """Byte offsets where a run of valid words starts; only garbage needs them."""
+        if phase not in self._runs:
+            valid = _VALID[self.get(phase)[1]]
+            count = len(valid)
             # At the end of the stream a shorter run that reaches the end also counts.
             padded = np.concatenate([valid, np.full(RESYNC_RUN - 1, self.final)])
             run = padded[:count].copy()
             for k in range(1, RESYNC_RUN):
                 run &= padded[k : count + k]
-            runs = np.flatnonzero(run) * 4 + phase
-            self._cache[phase] = (words, header, np.flatnonzero(~valid), runs)
-        return self._cache[phase]
+            self._runs[phase] = np.flatnonzero(run) * 4 + phase
+        return self._runs[phase]
 
     def resync(self, first: int) -> tuple[int, bool]:
         """The first byte offset >= `first` that starts a valid run.
@@ -121,7 +128,7 @@ class _Phases:
         """
         best = len(self.buf)
         for phase in range(4):
-            runs = self.get(phase)[3]
+            runs = self.runs(phase)
             k = np.searchsorted(runs, first)
             if k < len(runs):
                 best = min(best, int(runs[k]))
@@ -150,7 +157,7 @@ class FramedDecoder(Decoder):
             at = self._skip_garbage(phases, 0, base, "")
         while self._resyncing is False and at < len(buf):
             phase = at % 4
-            words, header, bad, _ = phases.get(phase)
+            words, header, bad = phases.get(phase)
             first = (at - phase) // 4
             k = np.searchsorted(bad, first)
             stop = int(bad[k]) if k < len(bad) else len(words)

@@ -82,7 +82,9 @@ def read_trace(
 
         try:
             done = 0
-            while chunk := f.read(CHUNK):
+            # A decoder that works in pieces gets them straight from the file, uncopied.
+            size = decoder.piece or CHUNK
+            while chunk := f.read(size):
                 if cancelled is not None and cancelled():
                     raise Cancelled(f"{path}: loading cancelled")
                 take(decoder.feed(chunk))
