@@ -62,7 +62,7 @@ def brute_partition(demand: list[tuple[int, int]], pools: int) -> int:
     for cuts in itertools.combinations(range(1, n), k - 1):
         bounds = (0, *cuts, n)
         frag = 0
-        for a, b in zip(bounds, bounds[1:]):
+        for a, b in zip(bounds, bounds[1:], strict=False):
             block = demand[b - 1][0]
             frag += sum((block - s) * c for s, c in demand[a:b])
         best = frag if best is None else min(best, frag)

@@ -41,7 +41,7 @@ def test_partition_is_the_true_minimum(rows, pools):
     # The pools really are the reported partition: recompute its fragmentation.
     assert len(part.pools) == min(pools, len(d))
     frag = 0
-    for (a, b), pool in zip(part.groups, part.pools):
+    for (a, b), pool in zip(part.groups, part.pools, strict=True):
         assert pool.block == d[b][0]
         assert pool.capacity == sum(c for _, c in d[a : b + 1])
         frag += sum((pool.block - s) * c for s, c in d[a : b + 1])
@@ -72,7 +72,7 @@ def test_layout_fills_the_heap_and_holds_the_demand():
         assert (1 << 20) - layout.total_bytes < min(p.block for p in layout.pools)
         part = layout.partition
         assert part is not None
-        for before, after in zip(part.pools, layout.pools):
+        for before, after in zip(part.pools, layout.pools, strict=True):
             assert after.block == before.block and after.capacity >= before.capacity
 
 

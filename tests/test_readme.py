@@ -20,7 +20,10 @@ def test_readme_holds_the_user_guide():
 
 def test_ci_runs_the_quick_start_test_command():
     readme = (ROOT / "README.md").read_text()
-    command = [line for line in _between(readme, "test-command").splitlines()
-               if line and not line.startswith("```")]
+    command = [
+        line
+        for line in _between(readme, "test-command").splitlines()
+        if line and not line.startswith("```")
+    ]
     assert len(command) == 1 and "pytest" in command[0] and "[test]" in command[0]
     assert "<!-- test-command -->" in (ROOT / ".ci" / "run").read_text()

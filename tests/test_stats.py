@@ -44,7 +44,7 @@ def test_matches_brute_force_in_any_batches(ops, cuts):
     records = Records.from_tuples(ops)
     stats = Statistics(heap)
     bounds = sorted({0, len(ops), *(c for c in cuts if c <= len(ops))})
-    for a, b in zip(bounds, bounds[1:]):
+    for a, b in zip(bounds, bounds[1:], strict=False):
         stats.update(records.slice(a, b))
     oracle = brute_stats(ops, heap)
     assert _rows(stats) == [r for r in oracle["rows"]]
