@@ -1,4 +1,4 @@
-"""The house style holds: ruff's lint rules (no print in library code, absolute imports) and format."""
+"""The house style holds: ruff lint rules (no print in library code, absolute imports), format."""
 
 import subprocess
 import sys
