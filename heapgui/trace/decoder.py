@@ -25,6 +25,7 @@ class Decoder(ABC):
     """
 
     name: ClassVar[str]
+    min_record_bytes: ClassVar[int]  # the shortest record: bounds the records a file holds
     # Large inputs are decoded this many bytes at a time (None: all at once), so
     # that every numpy pass over a piece stays in the CPU caches.
     piece: ClassVar[int | None] = None

@@ -59,10 +59,10 @@ def distinct_sizes(values: np.ndarray) -> np.ndarray:
     """Sorted distinct values without sorting all of them (sizes are few)."""
     if len(values) == 0:
         return np.empty(0, np.uint32)
+    if int(values.max()) < _LUT_LIMIT:
+        return np.flatnonzero(np.bincount(values)).astype(np.uint32)
     small = values < _LUT_LIMIT
     present = np.flatnonzero(np.bincount(values[small], minlength=1)).astype(np.uint32)
-    if small.all():
-        return present
     return np.union1d(present, np.unique(values[~small])).astype(np.uint32)
 
 

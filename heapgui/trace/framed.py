@@ -141,6 +141,7 @@ class _Phases:
 
 class FramedDecoder(Decoder):
     name = "framed"
+    min_record_bytes = 8
     piece = 1 << 20
 
     def __init__(self, strict: bool = False) -> None:

@@ -33,6 +33,7 @@ _KIND[HEADERS[:, 0]] = np.arange(4)
 
 class LegacyDecoder(ChainDecoder):
     name = "legacy"
+    min_record_bytes = 6
     max_length = 10
     header_length = 2
     expected = "one of the legacy headers AB CD, DC BA, BC DE, ED CB"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from heapgui.trace.problems import (
     Problem,
     ProblemLog,
 )
-from heapgui.trace.records import Records
+from heapgui.trace.records import RecordBuffer, Records
 from heapgui.trace.stats import Statistics
 
 logger = logging.getLogger(__name__)
@@ -74,27 +75,36 @@ def read_trace(
         f.seek(0)
         decoder = make_decoder(name, strict)
         stats = Statistics(heap_size)
-        parts: list[Records] = []
+        parts = RecordBuffer(total // decoder.min_record_bytes + 1)
+        # Counting runs on a second thread, one chunk behind decoding: numpy
+        # releases the GIL, so the two halves of the work overlap on two cores.
+        with ThreadPoolExecutor(1, thread_name_prefix="heapgui-stats") as counter:
+            counting: Future | None = None
 
-        def take(records: Records) -> None:
-            parts.append(records)
-            stats.update(records)
+            def take(records: Records) -> None:
+                nonlocal counting
+                parts.append(records)  # on this thread: counting is the longer half
+                if counting is not None:
+                    counting.result()
+                counting = counter.submit(stats.update, records)
 
-        try:
-            done = 0
-            # A decoder that works in pieces gets them straight from the file, uncopied.
-            size = decoder.piece or CHUNK
-            while chunk := f.read(size):
-                if cancelled is not None and cancelled():
-                    raise Cancelled(f"{path}: loading cancelled")
-                take(decoder.feed(chunk))
-                done += len(chunk)
-                if progress is not None:
-                    progress(done / total if total else 1.0)
-            take(decoder.finish())
-        except DecodeError as exc:
-            raise exc.with_source(str(path)) from None
-    trace = Trace(str(path), name, Records.concat(parts), stats)
+            try:
+                done = 0
+                # A decoder that works in pieces gets them straight from the file, uncopied.
+                size = decoder.piece or CHUNK
+                while chunk := f.read(size):
+                    if cancelled is not None and cancelled():
+                        raise Cancelled(f"{path}: loading cancelled")
+                    take(decoder.feed(chunk))
+                    done += len(chunk)
+                    if progress is not None:
+                        progress(done / total if total else 1.0)
+                take(decoder.finish())
+                if counting is not None:
+                    counting.result()
+            except DecodeError as exc:
+                raise exc.with_source(str(path)) from None
+    trace = Trace(str(path), name, parts.records(), stats)
     trace.problems.merge(decoder.problems)
     trace.problems.merge(stats.problems)
     if strict:

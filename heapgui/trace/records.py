@@ -121,3 +121,39 @@ class Records:
             self.first_index + start,
             ts,
         )
+
+
+class RecordBuffer:
+    """Records appended chunk by chunk into columns allocated once.
+
+    Joining the chunks of a ten-million-record file at the end would copy
+    every column a second time; a capacity known up front (a file's size over
+    the shortest record) avoids that. Pages past the end are never touched, so
+    they cost address space, not memory.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self._columns = Records.build(
+            np.empty(capacity, np.uint8),
+            np.empty(capacity, np.uint32),
+            np.empty(capacity, np.uint32),
+            np.empty(capacity, np.int64),
+        )
+        self._length = 0
+
+    def append(self, records: Records) -> None:
+        start, stop = self._length, self._length + len(records)
+        if stop > len(self._columns):
+            grown = Records.empty()
+            for name in ("kind", "size", "new_size", "offset"):
+                column = getattr(self._columns, name)
+                wider = np.empty(max(stop, 2 * len(column)), column.dtype)
+                wider[:start] = column[:start]
+                setattr(grown, name, wider)
+            self._columns = grown
+        for name in ("kind", "size", "new_size", "offset"):
+            getattr(self._columns, name)[start:stop] = getattr(records, name)
+        self._length = stop
+
+    def records(self) -> Records:
+        return self._columns.slice(0, self._length)

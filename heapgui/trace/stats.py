@@ -113,15 +113,14 @@ class Statistics:
             self._timeline[-len(parts) :] = [np.concatenate(parts)]
             return self._timeline[-1]
         ev = Events.of(records)
-        step = np.where(ev.up, 1, -1).astype(np.int8)
-        self._flag_problems(records, ev, step)
+        step = ev.up.view(np.int8) * np.int8(2) - np.int8(1)  # +1 up, -1 down
+        ignored = self._flag_problems(records, ev, step)
         self._add_sizes(distinct_sizes(ev.size))
         dropped = self._count(size_ids(ev.size, self.sizes), step)
         if len(dropped):
             self._report(UNMATCHED_DEALLOC, ev, dropped, records)
         # Bytes in use after each record; the few events that changed nothing are undone.
         change = _byte_change(records)
-        ignored = np.flatnonzero(step == 0)
         ignored = np.concatenate([ignored, dropped]) if len(dropped) else ignored
         if len(ignored):
             nominal = np.where(ev.up[ignored], 1, -1) * ev.size[ignored].astype(np.int64)
@@ -137,13 +136,21 @@ class Statistics:
         self._timeline.append(timeline)
         return timeline
 
-    def _flag_problems(self, records: Records, ev: Events, step: np.ndarray) -> None:
-        """Count size-0 and oversize allocations; oversize ones are neutralised in `step`."""
-        self._report(ZERO_SIZE_ALLOC, ev, np.flatnonzero(ev.up & (ev.size == 0)), records)
-        if self.heap_size is not None:
-            oversize = np.flatnonzero(ev.up & (ev.size > self.heap_size))
-            self._report(OVERSIZE_ALLOC, ev, oversize, records)
-            step[oversize] = 0
+    def _flag_problems(self, records: Records, ev: Events, step: np.ndarray) -> np.ndarray:
+        """Count size-0 and oversize allocations; the oversize ones are neutralised in
+        `step` and returned."""
+        # One pass finds both: size - 1 wraps round to the largest value for size 0.
+        top = (1 << 32) - 1
+        limit = np.uint32(min(self.heap_size or top, top))
+        odd = np.flatnonzero((ev.size - np.uint32(1)) >= limit)
+        odd = odd[ev.up[odd]]
+        self._report(ZERO_SIZE_ALLOC, ev, odd[ev.size[odd] == 0], records)
+        if self.heap_size is None:
+            return np.empty(0, np.int64)
+        oversize = odd[ev.size[odd] > self.heap_size]
+        self._report(OVERSIZE_ALLOC, ev, oversize, records)
+        step[oversize] = 0
+        return oversize
 
     def _report(self, kind: str, ev: Events, where: np.ndarray, records: Records) -> None:
         if not len(where):

@@ -25,6 +25,7 @@ _TAGS = np.arange(4, dtype=np.uint8)[:, None]
 
 class TaggedDecoder(ChainDecoder):
     name = "tagged"
+    min_record_bytes = 5
     max_length = 9
     header_length = 1
     expected = "a record tag 0-3"
