@@ -48,7 +48,7 @@ class Planned:
 
     traces: TraceSet
     request: PlanRequest
-    peaks: RangePeaks
+    peaks: RangePeaks | None
     heaps: MinimumHeaps | None
     layout: Layout | None = None
     no_fit: LayoutDoesNotFit | None = None
@@ -156,7 +156,11 @@ class LayoutPlanner(QObject):
 
     def _take(self, result: Planned) -> None:
         if result.traces is self._traces:
-            self._peaks = result.peaks
+            # Range peaks cost about 10 bytes per event; on a big set keep them only
+            # while the timeline method uses them (the heap figures stay cached).
+            big = sum(len(t.records) for t in result.traces.traces) >= INLINE_RECORDS
+            keep = result.request.method == TIMELINE or not big
+            self._peaks = result.peaks if keep else None
             if result.heaps is not None:
                 self._heaps[result.request.heaps_key] = result.heaps
             elif result.request.heaps_key in self._heaps:
