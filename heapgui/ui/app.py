@@ -81,9 +81,10 @@ def resident_kib() -> int:
 class _ReadyProbe(QObject):
     """Notes the first paint of the charts after the data arrived, for the GUI benchmark."""
 
-    def __init__(self, window: MainWindow, path: Path, expect_trace: bool) -> None:
+    def __init__(self, window: MainWindow, path: Path, expect_trace: bool, settle: bool) -> None:
         super().__init__(window)
         self._path = path
+        self._settling = settle
         self._armed = not expect_trace
         self._done = False
         self._viewport = window.charts.graphics.viewport()
@@ -107,8 +108,9 @@ class _ReadyProbe(QObject):
         self._settle()
 
     def _settle(self) -> None:
-        """Memory is measured once the background work started by the load has finished."""
-        if running_threads():
+        """Memory is measured once the background work started by the load has finished
+        (a live capture never finishes, so with one running it is measured at once)."""
+        if self._settling and running_threads():
             QTimer.singleShot(100, self._settle)
             return
         release_free_memory()
@@ -189,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     install_crash_handler(log_file)
     window = MainWindow()
     if args.ready_file is not None:
-        _ReadyProbe(window, args.ready_file, expect_trace=bool(args.file))
+        _ReadyProbe(window, args.ready_file, expect_trace=bool(args.file), settle=not args.demo)
     window.show()
     if args.demo:
         window.start_demo(demo_directory())
