@@ -48,13 +48,6 @@ HEAP_PORT = 31
 TEXT_PORTS = (0, 1)  # the firmware's stdout and stderr
 DATE_WAIT = 0.25  # seconds a record may wait for its timestamp packet
 RATE_WINDOW = 1.0  # seconds the byte and record rates average over
-# Bytes per record kind (alloc, dealloc, grow, shrink) in each format (docs section 2).
-RECORD_BYTES = {
-    "framed": np.array([8, 8, 12, 12], np.int64),
-    "legacy": np.array([6, 6, 10, 10], np.int64),
-    "tagged": np.array([5, 5, 9, 9], np.int64),
-}
-
 # How a capture ended.
 STOPPED = "stopped"
 SOURCE_ENDED = "source ended"
@@ -209,7 +202,7 @@ class CaptureSession:
         self.decoder = make_decoder(fmt)
         self.stats = Statistics(heap_size)
         self.summary: CaptureSummary | None = None
-        self._record_bytes = RECORD_BYTES[fmt]
+        self._record_bytes = np.array(self.decoder.lengths, np.int64)
         self._date_wait = date_wait
         self._clock = clock
         self._heap_clock = PortClock()

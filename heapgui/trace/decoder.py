@@ -10,8 +10,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
-import numpy as np
-
 from heapgui.errors import DecodeError
 from heapgui.trace.problems import SKIPPED_BYTES, ProblemLog
 from heapgui.trace.records import Records
@@ -25,7 +23,7 @@ class Decoder(ABC):
     """
 
     name: ClassVar[str]
-    min_record_bytes: ClassVar[int]  # the shortest record: bounds the records a file holds
+    lengths: ClassVar[tuple[int, int, int, int]]  # bytes of an alloc, dealloc, grow, shrink
     # Large inputs are decoded this many bytes at a time (None: all at once), so
     # that every numpy pass over a piece stays in the CPU caches.
     piece: ClassVar[int | None] = None
@@ -82,8 +80,3 @@ class Decoder(ABC):
         if self.strict:
             raise DecodeError(offset, expected, found)
         self.problems.add(SKIPPED_BYTES, offset, count)
-
-
-def offsets_to_int64(values: np.ndarray, base: int) -> np.ndarray:
-    """Absolute stream offsets from positions inside one buffer."""
-    return values.astype(np.int64) + base

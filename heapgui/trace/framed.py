@@ -141,7 +141,7 @@ class _Phases:
 
 class FramedDecoder(Decoder):
     name = "framed"
-    min_record_bytes = 8
+    lengths = (8, 8, 12, 12)  # two or three words
     piece = 1 << 20
 
     def __init__(self, strict: bool = False) -> None:

@@ -26,15 +26,16 @@ HEADERS = np.array([[0xAB, 0xCD], [0xDC, 0xBA], [0xBC, 0xDE], [0xED, 0xCB]], np.
 
 # Record length by the two header bytes read as a big-endian 16-bit number.
 _STEP = np.full(1 << 16, DEAD, np.int64)
-_STEP[HEADERS[:, 0].astype(np.int64) << 8 | HEADERS[:, 1]] = [6, 6, 10, 10]
+LENGTHS = (6, 6, 10, 10)  # bytes of each record kind: the header, then one or two values
+_STEP[HEADERS[:, 0].astype(np.int64) << 8 | HEADERS[:, 1]] = LENGTHS
 _KIND = np.zeros(256, np.uint8)
 _KIND[HEADERS[:, 0]] = np.arange(4)
 
 
 class LegacyDecoder(ChainDecoder):
     name = "legacy"
-    min_record_bytes = 6
-    max_length = 10
+    lengths = LENGTHS
+    max_length = max(LENGTHS)
     header_length = 2
     expected = "one of the legacy headers AB CD, DC BA, BC DE, ED CB"
 

@@ -14,7 +14,6 @@ from heapgui.trace.problems import (
     OVERSIZE_ALLOC,
     QUIRK_HINT,
     UNMATCHED_DEALLOC,
-    Problem,
     ProblemLog,
 )
 from heapgui.trace.records import RecordBuffer, Records
@@ -42,9 +41,6 @@ class Trace:
     @property
     def skipped_bytes(self) -> int:
         return self.problems.total("skipped_bytes")
-
-    def problem_list(self) -> list[Problem]:
-        return list(self.problems)
 
     def hints(self) -> list[str]:
         """Plain-language explanations for the banner and the CLI."""
@@ -75,7 +71,7 @@ def read_trace(
         f.seek(0)
         decoder = make_decoder(name, strict)
         stats = Statistics(heap_size)
-        parts = RecordBuffer(total // decoder.min_record_bytes + 1)
+        parts = RecordBuffer(total // min(decoder.lengths) + 1)
         # Counting runs on a second thread, one chunk behind decoding: numpy
         # releases the GIL, so the two halves of the work overlap on two cores.
         with ThreadPoolExecutor(1, thread_name_prefix="heapgui-stats") as counter:

@@ -16,17 +16,17 @@ from heapgui.trace.varlen import ChainDecoder, pack_records, value_view
 
 logger = logging.getLogger(__name__)
 
+LENGTHS = (5, 5, 9, 9)  # bytes of each record kind: the tag, then one or two sizes
 # Record length by tag byte; any other byte cannot start a record.
 _STEP = np.full(256, DEAD, np.int64)
-_STEP[:GROW] = 5
-_STEP[GROW : GROW + 2] = 9
+_STEP[: len(LENGTHS)] = LENGTHS
 _TAGS = np.arange(4, dtype=np.uint8)[:, None]
 
 
 class TaggedDecoder(ChainDecoder):
     name = "tagged"
-    min_record_bytes = 5
-    max_length = 9
+    lengths = LENGTHS
+    max_length = max(LENGTHS)
     header_length = 1
     expected = "a record tag 0-3"
 
