@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-import tomllib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +22,11 @@ from heapgui.layout.config import find_config, load_config
 from heapgui.layout.config_flexible import parse_amount, pool_counts
 from heapgui.layout.config_write import apply_write, plan_write, render_heap_section
 from heapgui.layout.pools import Pool
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # tomllib's origin, the same parser, for Python 3.10
+    import tomli as tomllib
 
 SEED_DOC = Path(__file__).resolve().parents[2] / "shared" / "seed" / "heap-tracing.md"
 

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import PySide6
 import pytest
-import tomllib
 from oracles import brute_partition
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QFontInfo, QGuiApplication
@@ -28,6 +27,11 @@ from heapgui.trace.load import read_trace
 from heapgui.ui.diff_dialog import DiffDialog
 from heapgui.ui.layout_model import BLOCK, CAPACITY, SIZES, VALUE_ROLE, PoolTableModel
 from heapgui.ui.layout_panel import LayoutPanel
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # tomllib's origin, the same parser, for Python 3.10
+    import tomli as tomllib
 
 SEED_DOC = Path(__file__).resolve().parents[3] / "shared" / "seed" / "heap-tracing.md"
 WORKLOAD = "workload-40k.framed"
