@@ -179,7 +179,11 @@ def guide_slug(title: str) -> str:
 
 
 def test_the_wheel_ships_the_resources(tmp_path):
-    """`pip install .` (not editable) must carry heapgui/resources in the wheel."""
+    """`pip install .` (not editable) must carry heapgui/resources in the wheel.
+
+    The wheel is built from the installed setuptools (a test extra) without build isolation,
+    which would download setuptools again: the suite runs with no network at all.
+    """
     source = tmp_path / "source"
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
@@ -191,7 +195,8 @@ def test_the_wheel_ships_the_resources(tmp_path):
     )
     out = tmp_path / "wheel"
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(source)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
+        + ["-w", str(out), str(source)],
         capture_output=True,
         text=True,
     )

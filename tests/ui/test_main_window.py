@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from brute import live_at, live_series, peak
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QLibraryInfo, QMimeData, QPoint, QPointF, Qt, QUrl, QVersionNumber
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication
 
@@ -113,27 +113,28 @@ def test_bad_file_shows_one_line_and_keeps_the_trace(window, errors, samples, tm
     assert len(errors) == 3
 
 
-def test_drop_opens_the_file(window, samples, expected):
-    web = QMimeData()
-    web.setUrls([QUrl("https://example.org/heaptrace")])
-    refused = QDragEnterEvent(
-        QPoint(50, 50),
-        Qt.DropAction.CopyAction,
-        web,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    QApplication.sendEvent(window, refused)
-    assert not refused.isAccepted()
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(samples / WORKLOAD))])
-    enter = QDragEnterEvent(
-        QPoint(50, 50),
+def drag_enter(mime: QMimeData) -> QDragEnterEvent:
+    """A drag entering the window; Qt 6.12 takes its position as QPointF and deprecates QPoint."""
+    modern = QLibraryInfo.version() >= QVersionNumber(6, 12)
+    position = QPointF(50, 50) if modern else QPoint(50, 50)
+    return QDragEnterEvent(
+        position,
         Qt.DropAction.CopyAction,
         mime,
         Qt.MouseButton.LeftButton,
         Qt.KeyboardModifier.NoModifier,
     )
+
+
+def test_drop_opens_the_file(window, samples, expected):
+    web = QMimeData()
+    web.setUrls([QUrl("https://example.org/heaptrace")])
+    refused = drag_enter(web)
+    QApplication.sendEvent(window, refused)
+    assert not refused.isAccepted()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(samples / WORKLOAD))])
+    enter = drag_enter(mime)
     QApplication.sendEvent(window, enter)  # Qt only delivers a drop to the drag's target
     assert enter.isAccepted()
     event = QDropEvent(
