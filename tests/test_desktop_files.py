@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from heapgui import __version__
 from heapgui.capture.tcp import TCP_PRESETS
 from heapgui.desktop import desktop_install_commands
 from heapgui.resources import (
@@ -34,6 +35,7 @@ from heapgui.resources import (
 
 ROOT = Path(__file__).resolve().parents[1]
 MIME_NS = "{http://www.freedesktop.org/standards/shared-mime-info}"
+LICENCES = ("LICENSE-MIT", "LICENSE-APACHE")  # pyproject.toml's "MIT OR Apache-2.0"
 SHIPPED = (ICON, DESKTOP_ENTRY, METAINFO, MIME_TYPES, UDEV_RULES, GUIDE, GUIDE_SOURCE)
 
 
@@ -179,14 +181,14 @@ def guide_slug(title: str) -> str:
 
 
 def test_the_wheel_ships_the_resources(tmp_path):
-    """`pip install .` (not editable) must carry heapgui/resources in the wheel.
+    """`pip install .` (not editable) must carry heapgui/resources and both licences.
 
     The wheel is built from the installed setuptools (a test extra) without build isolation,
     which would download setuptools again: the suite runs with no network at all.
     """
     source = tmp_path / "source"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", *LICENCES):
         shutil.copy(ROOT / name, source / name)
     shutil.copytree(
         ROOT / "heapgui",
@@ -205,3 +207,5 @@ def test_the_wheel_ships_the_resources(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for path in SHIPPED:
         assert path.relative_to(RESOURCES.parent.parent).as_posix() in names, path.name
+    for name in LICENCES:
+        assert f"heapgui-{__version__}.dist-info/licenses/{name}" in names
