@@ -161,9 +161,7 @@ def test_random_bytes_in_a_forced_format_are_not_empty(capsys, tmp_path, command
     noise = tmp_path / "noise"
     noise.write_bytes(random.Random(2).randbytes(4096))
     extra = {"stats": [], "generate": ["-p", "3"], "validate": ["--pools", "4:16"]}[command]
-    code, out, err = run(
-        capsys, command, "-f", noise, "-s", "64", "--format", "legacy", *extra
-    )
+    code, out, err = run(capsys, command, "-f", noise, "-s", "64", "--format", "legacy", *extra)
     assert code == 1 and out == ""
     assert "empty" not in err and one_error_line(err)
     assert str(noise) in err and "skipped" in err and "offset 0" in err
@@ -207,9 +205,7 @@ def test_quirk_verdict_is_in_json_and_problems_read_well(capsys, samples):
     assert "(size 0)" not in out
     code, out, _ = run(capsys, "stats", "-f", samples / "seed-example.framed", "-s", "1K", "--json")
     assert json.loads(out)["firmware_quirk"] is False
-    _, out, _ = run(
-        capsys, "validate", "-f", quirk, "-s", "64K", "--pools", "4:16384", "--json"
-    )
+    _, out, _ = run(capsys, "validate", "-f", quirk, "-s", "64K", "--pools", "4:16384", "--json")
     assert json.loads(out)["traces"][0]["firmware_quirk"] is True
 
 

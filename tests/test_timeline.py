@@ -178,7 +178,7 @@ def test_workload_sample_timeline_reserves_strictly_less(samples):
         heaps = minimum_heaps(traces, pools, peaks=peaks)
         assert heaps.timeline < heaps.drone
         layout = plan_layout(traces, 65536, pools, "timeline", peaks=peaks)
-        assert replay(trace.records, layout.pools, 65536).holds
+        assert replay(trace.records, layout.pools).holds
         part = layout.partition
         assert part is not None and part.bytes == heaps.timeline
         assert layout.total_bytes <= 65536
@@ -209,7 +209,7 @@ def test_every_layout_for_a_set_replays_each_trace():
                     layout = plan_layout(traces, 1 << 16, pools, method, headroom, spread, peaks)
                     assert layout.total_bytes <= 1 << 16
                     for _, trace in traces:
-                        assert replay(trace.records, layout.pools, 1 << 16).holds, (
+                        assert replay(trace.records, layout.pools).holds, (
                             method,
                             spread,
                             pools,

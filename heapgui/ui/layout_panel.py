@@ -54,8 +54,8 @@ from heapgui.layout.config_write import WritePlan, apply_write, plan_write, rend
 from heapgui.layout.generate import MAX_POOLS, Layout, LayoutDoesNotFit, generate
 from heapgui.layout.plan import MinimumHeaps, plan_layout
 from heapgui.layout.pools import Partitioner, demand
-from heapgui.layout.timeline import headroom_factor
-from heapgui.sizes import format_size, parse_size
+from heapgui.layout.timeline import MAX_HEADROOM, headroom_factor
+from heapgui.sizes import MAX_SIZE, format_size, parse_size
 from heapgui.trace.load import Trace
 from heapgui.trace.traceset import TraceSet
 from heapgui.ui.diff_dialog import DiffDialog
@@ -69,9 +69,6 @@ DEFAULT_HEAP_SIZE = 10 * 1024
 """Used when neither a config file nor the trace names a heap size (the seed's example heap)."""
 DEFAULT_POOLS = 8
 SIZE_TIP = "Heap size in bytes: decimal, 0x hex or 0-prefixed octal, with an optional K or M suffix"
-MAX_HEAP_SIZE = 2**32 - 1
-"""drone keeps heap sizes in 32 bits."""
-MAX_HEADROOM = 1000.0
 METHOD_NAMES = {DRONE: "Drone-compatible", TIMELINE: "Timeline"}
 METHOD_TIP = (
     "Drone-compatible: drone's own layout, least fragmentation, each pool holding the sum of "
@@ -290,7 +287,7 @@ class LayoutPanel(QWidget):
         self.method_combo.setAccessibleName("Layout method")
         self.method_combo.setToolTip(METHOD_TIP)
         self.headroom_spin = QDoubleSpinBox()
-        self.headroom_spin.setRange(0.0, MAX_HEADROOM)
+        self.headroom_spin.setRange(0.0, float(MAX_HEADROOM))
         self.headroom_spin.setDecimals(1)
         self.headroom_spin.setSingleStep(5.0)
         self.headroom_spin.setSuffix(" %")
@@ -577,11 +574,8 @@ class LayoutPanel(QWidget):
         text = self.size_edit.text()
         try:
             size = parse_size(text)
-            if not 0 < size <= MAX_HEAP_SIZE:
-                raise HeapguiError(
-                    f"invalid size {text!r}: expected 1 to {MAX_HEAP_SIZE} bytes (drone stores "
-                    "heap sizes in 32 bits)"
-                )
+            if size == 0:
+                raise HeapguiError(f"invalid size {text!r}: expected 1 to {MAX_SIZE} bytes")
         except HeapguiError as exc:
             self.size_error.setText(f"⚠ Heap size: {exc}")
             self.size_error.show()

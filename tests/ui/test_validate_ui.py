@@ -98,7 +98,7 @@ def test_validate_marks_exactly_the_failures_of_the_replay(window, project):
     window.validate_action.trigger()
 
     x, y = window.charts.failure_marker.getData()
-    core = replay(window.trace.records, SMALL_LAYOUT, HEAP_64K)
+    core = replay(window.trace.records, SMALL_LAYOUT)
     assert x.tolist() == core.failed_record.tolist()
     assert x.tolist() == [record for record, _ in with_loop.failed]
     # Each marker sits on the load curve: the bytes in use after that record.
@@ -335,10 +335,10 @@ def test_timeline_layout_is_planned_off_the_gui_thread(qtbot, monkeypatch, workl
 
 def test_pool_use_model_passes_the_qt_model_tester(qtmodeltester, workload):
     model = PoolUseModel()
-    model.set_result(replay(workload.records, SMALL_LAYOUT, HEAP_64K))
+    model.set_result(replay(workload.records, SMALL_LAYOUT))
     qtmodeltester.check(model)
     assert model.rowCount() == 2 and model.columnCount() == len(HEADERS)
-    model.set_result(replay(workload.records, [Pool(2048, 400)], HEAP_64K))
+    model.set_result(replay(workload.records, [Pool(2048, 400)]))
     assert model.rowCount() == 1
     model.set_result(None)
     assert model.rowCount() == 0
