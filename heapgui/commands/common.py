@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from heapgui.errors import HeapguiError, UnreadableTrace
@@ -137,6 +138,11 @@ def problem_warnings(traces: TraceSet) -> None:
     for name, trace in traces:
         for hint in trace.hints():
             warn(f"{name}: {hint}")
+
+
+def counted(count: int, noun: str, number: Callable[[int], str] = str) -> str:
+    """ "1 allocation", "2 allocations": the nouns counted here all take an s."""
+    return f"{number(count)} {noun}{'' if count == 1 else 's'}"
 
 
 def percent(part: int, whole: int) -> str:

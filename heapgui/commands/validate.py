@@ -15,6 +15,7 @@ from heapgui.commands.common import (
     add_trace_options,
     comparison,
     config_of,
+    counted,
     human,
     load_set,
     problems_json,
@@ -227,8 +228,8 @@ def replay_notes(result: Replay, number: Callable[[int], str] = str) -> list[str
         )
     if result.unmatched or result.skipped:
         notes.append(
-            f"Skipped: {number(result.unmatched)} deallocations matching no live block, "
-            f"{number(result.skipped)} zero-size allocations"
+            f"Skipped: {counted(result.unmatched, 'deallocation', number)} matching no live "
+            f"block, {counted(result.skipped, 'zero-size allocation', number)}"
         )
     return notes
 
@@ -268,10 +269,10 @@ def _text(
     lines = [f"Layout: {source}, heap {human(heap_size)}"]
     for name, trace, result in results:
         count = len(result.failed_event)
-        verdict = "holds" if result.holds else f"FAILS: {count} failed allocations"
+        verdict = "holds" if result.holds else f"FAILS: {counted(count, 'failed allocation')}"
         missing = unread(trace)
         if missing:
-            verdict += f" (in what could be read: {missing})"
+            verdict += f"; {missing}, so the verdict covers only the rest"
         lines += ["", f"{name}: {verdict}"]
         lines += [f"  Problem: {hint}" for hint in trace.hints()]
         lines += [f"  {failure_line(f)}" for f in result.failures(SHOWN_FAILURES)]

@@ -53,7 +53,7 @@ def whole_demand(traces: TraceSet) -> TraceSet:
     for one that holds. The recount (one more statistics pass) happens only for
     a set with such allocations; any other set is returned as it is.
     """
-    if not any(t.problems.total(OVERSIZE_ALLOC) for t in traces.traces):
+    if not any(t.stats.problems.total(OVERSIZE_ALLOC) for t in traces.traces):
         return traces
     recounted = [replace(t, stats=Statistics.of(t.records)) for t in traces.traces]
     return TraceSet(list(traces.names), recounted)
