@@ -141,7 +141,7 @@ def problem_warnings(traces: TraceSet) -> None:
 
 
 def counted(count: int, noun: str, number: Callable[[int], str] = str) -> str:
-    """ "1 allocation", "2 allocations": the nouns counted here all take an s."""
+    """A count and its noun, singular for one: "1 allocation", "2 allocations"."""
     return f"{number(count)} {noun}{'' if count == 1 else 's'}"
 
 
