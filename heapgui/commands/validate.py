@@ -200,6 +200,7 @@ def _report(
         "failures": [f for t in per_trace for f in t["failures"]],
         "pool_peaks": peaks,
         "overflows": sum(t["overflows"] for t in per_trace),
+        "skipped_bytes": sum(t["skipped_bytes"] for t in per_trace),
         "min_heap_size": {
             "timeline": heaps.timeline,
             "drone": heaps.drone,
