@@ -10,16 +10,18 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from heapgui import __version__
-from heapgui.errors import DecodeError, HeapguiError
+from heapgui.errors import DecodeError, HeapguiError, UnreadableTrace
 
 COMMANDS = ("stats", "generate", "demux", "validate", "capture", "doctor")
 
 EXIT_OK = 0
 EXIT_STRICT = 1
 EXIT_USAGE = 2
+EXIT_NO_READER = 141  # as a shell reports a command ended by SIGPIPE
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,8 +49,18 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="heapgui-cli: %(message)s",
     )
+    if sys.stdout is None:
+        # Started with stdout closed (`>&-`): no reader, so nothing to say to one.
+        return EXIT_NO_READER
     try:
-        return int(args.run(args))
+        code = int(args.run(args))
+        sys.stdout.flush()  # a full disk or a gone reader shows here, not at exit
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
+    except UnreadableTrace as exc:
+        sys.stderr.write(f"heapgui-cli: error: {exc}\n")
+        return EXIT_STRICT
     except DecodeError as exc:
         # A strict-mode corruption is the one error with its own exit code.
         sys.stderr.write(f"heapgui-cli: error: {exc}\n")
@@ -57,12 +69,33 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"heapgui-cli: error: {exc}\n")
         return EXIT_USAGE
     except OSError as exc:
-        name = exc.filename if exc.filename is not None else ""
+        # Files are named by the code that opens them; one without a name is the output.
         reason = exc.strerror or str(exc)
-        sys.stderr.write(f"heapgui-cli: error: {name}: {reason}\n")
+        if exc.filename is not None:
+            sys.stderr.write(f"heapgui-cli: error: {exc.filename}: {reason}\n")
+            return EXIT_USAGE
+        sys.stderr.write(f"heapgui-cli: error: standard output: {reason}\n")
+        _discard_output()
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+def _reader_gone() -> int:
+    """The reader of stdout went away (`| head`): stop without a word, as Unix tools do."""
+    _discard_output()
+    return EXIT_NO_READER
+
+
+def _discard_output() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush has nowhere to fail."""
+    try:
+        target = sys.stdout.fileno()
+    except (OSError, ValueError):
+        return  # not a real stream (tests capture it): nothing will flush to a file
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, target)
+    os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,10 @@ class HeapguiError(Exception):
     """Bad input or a refused operation; the message is shown to the user as is."""
 
 
+class UnreadableTrace(HeapguiError):
+    """A non-empty trace of which not one record could be decoded: a failed check, not a typo."""
+
+
 class DecodeError(HeapguiError):
     """A trace or SWO stream that does not follow its format (strict mode or undetectable)."""
 

@@ -4,6 +4,8 @@ from heapgui.errors import HeapguiError
 
 KIB = 1024
 MIB = 1024 * 1024
+MAX_SIZE = 2**32 - 1
+"""Sizes are 32-bit on the target: drone stores heap, block and RAM sizes in a u32."""
 
 
 def format_size(size: int) -> str:
@@ -38,4 +40,10 @@ def parse_size(text: str) -> int:
         raise HeapguiError(
             f"invalid size {text!r}: expected a number with an optional K or M suffix"
         ) from None
-    return value * multiplier
+    size = value * multiplier
+    if size > MAX_SIZE:
+        raise HeapguiError(
+            f"invalid size {text!r}: expected at most {MAX_SIZE} bytes (sizes are 32-bit "
+            "on the target)"
+        )
+    return size

@@ -85,3 +85,14 @@ def test_thousands_of_sizes_take_the_vectorised_path():
     assert _rows(stats) == oracle["rows"]
     assert stats.problems.total(UNMATCHED_DEALLOC) == oracle["unmatched"]
     assert stats.timeline.tolist() == oracle["timeline"]
+
+
+def test_problems_read_in_the_singular_and_name_a_size_once():
+    records = Records.from_tuples([("alloc", 0), ("dealloc", 16), ("dealloc", 16), ("alloc", 9)])
+    records.offset[:] = np.array([0, 8, 16, 24])
+    stats = Statistics.of(records, 8)
+    assert [p.describe() for p in stats.problems] == [
+        "1 allocation of size 0, first at byte offset 0",
+        "2 deallocations of 16 bytes that match no live allocation, first at byte offset 8",
+        "1 allocation of 9 bytes, larger than the whole heap, first at byte offset 24",
+    ]

@@ -16,6 +16,7 @@ from heapgui.layout.plan import (
     plan_layout,
     range_peaks,
     spread_by_peak,
+    whole_demand,
 )
 from heapgui.layout.pools import Pool, demand
 from heapgui.layout.replay import replay
@@ -178,7 +179,7 @@ def test_workload_sample_timeline_reserves_strictly_less(samples):
         heaps = minimum_heaps(traces, pools, peaks=peaks)
         assert heaps.timeline < heaps.drone
         layout = plan_layout(traces, 65536, pools, "timeline", peaks=peaks)
-        assert replay(trace.records, layout.pools, 65536).holds
+        assert replay(trace.records, layout.pools).holds
         part = layout.partition
         assert part is not None and part.bytes == heaps.timeline
         assert layout.total_bytes <= 65536
@@ -209,7 +210,7 @@ def test_every_layout_for_a_set_replays_each_trace():
                     layout = plan_layout(traces, 1 << 16, pools, method, headroom, spread, peaks)
                     assert layout.total_bytes <= 1 << 16
                     for _, trace in traces:
-                        assert replay(trace.records, layout.pools, 1 << 16).holds, (
+                        assert replay(trace.records, layout.pools).holds, (
                             method,
                             spread,
                             pools,
@@ -230,6 +231,26 @@ def test_timeline_does_not_fit_names_the_pools_that_would():
     with pytest.raises(LayoutDoesNotFit) as err:
         plan_layout(traces, 5000, 1, "timeline", peaks=peaks)
     assert err.value.fits_with is None
+
+
+@pytest.mark.parametrize("method", ["drone", "timeline"])
+def test_allocations_larger_than_the_heap_are_planned_for(method):
+    """Counted for a 64-byte heap, the statistics leave the 100-byte blocks out; a plan
+    for that heap must not: it cannot hold them, and a larger heap gets a pool for them."""
+    ops = [("alloc", 4), ("alloc", 100), ("alloc", 100), ("dealloc", 100), ("alloc", 4)]
+    traces = as_set(ops, heap_size=64)
+    assert [row.size for row in traces.traces[0].stats.rows()] == [4]
+    whole = whole_demand(traces)
+    assert whole.max_loads() == [(4, 2), (100, 2)]
+    # Two pools: 4 × 2 + 100 × 2 = 208 bytes at the least, whichever method.
+    with pytest.raises(LayoutDoesNotFit) as err:
+        plan_layout(whole, 64, 2, method, peaks=range_peaks(whole))
+    assert (err.value.needed, err.value.fits_with) == (208, None)
+    layout = plan_layout(whole, 1024, 2, method, peaks=range_peaks(whole))
+    assert [p.block for p in layout.pools] == [4, 100]
+    assert replay(traces.traces[0].records, layout.pools).holds
+    plain = as_set(ops)  # read for a 1 MiB heap: nothing left out, nothing recounted
+    assert whole_demand(plain) is plain and plain.max_loads() == whole.max_loads()
 
 
 def test_spread_by_peak_is_proportional_and_fills_the_heap():

@@ -162,7 +162,7 @@ def test_generate_timeline_on_the_sample(capsys, samples, tmp_path):
     pools = [Pool(p["block"], p["capacity"]) for p in got["pools"]]
     assert sum(p.bytes for p in pools) <= 65536
     trace = read_trace(sample, heap_size=65536)
-    assert replay(trace.records, pools, 65536).holds
+    assert replay(trace.records, pools).holds
     code, out, _ = run(
         capsys, "generate", "-f", sample, "-s", "64K", "-p", "8", "--method", "timeline"
     )

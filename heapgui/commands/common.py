@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from heapgui.errors import HeapguiError
+from heapgui.errors import HeapguiError, UnreadableTrace
 from heapgui.layout.config import HeapConfig, find_config, load_config
 from heapgui.layout.plan import MinimumHeaps
 from heapgui.sizes import KIB, MIB, parse_size
 from heapgui.trace.formats import FORMATS
-from heapgui.trace.load import Trace, read_trace
+from heapgui.trace.load import STDIN_NAME, Trace, read_trace
 from heapgui.trace.traceset import TraceSet
 
 DEFAULT_TRACE = "heaptrace"
@@ -24,10 +25,13 @@ def add_trace_options(parser: argparse.ArgumentParser, several: bool = False) ->
             "-f",
             "--file",
             action="append",
-            help=f"heap trace file, repeat for several captures (default: {DEFAULT_TRACE})",
+            help=f"heap trace file, - for standard input; repeat for several captures "
+            f"(default: {DEFAULT_TRACE})",
         )
     else:
-        parser.add_argument("-f", "--file", help=f"heap trace file (default: {DEFAULT_TRACE})")
+        parser.add_argument(
+            "-f", "--file", help=f"heap trace file, - for standard input (default: {DEFAULT_TRACE})"
+        )
     parser.add_argument("-s", "--size", help="heap size, e.g. 10K (default: from the config)")
     parser.add_argument("-c", "--config", help="Drone.toml or layout.toml (default: ./Drone.toml)")
     parser.add_argument("--heap", help="heap name in the config (default: main)")
@@ -43,11 +47,30 @@ def warn(message: str) -> None:
 
 
 def config_of(args: argparse.Namespace) -> HeapConfig | None:
-    """The config named by -c, or the one in the current directory, or None."""
+    """The config: the file --write updates, else -c, else the one here, else None.
+
+    A file being written is the config whatever else is around: its own heap
+    size applies, not the one of a Drone.toml in the current directory.
+    """
+    written = getattr(args, "write", None)
+    if written:
+        if args.config and not _same_file(args.config, written):
+            raise HeapguiError(
+                f"-c {args.config} and --write {written} name different files: "
+                "the file written is the config, pass only --write"
+            )
+        return load_config(written)
     if args.config:
         return load_config(args.config)
     found = find_config(Path.cwd())
     return load_config(found) if found else None
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return Path(a).samefile(b)
+    except OSError:
+        return Path(a).absolute() == Path(b).absolute()
 
 
 def heap_size_of(args: argparse.Namespace) -> int:
@@ -75,11 +98,51 @@ def trace_paths(args: argparse.Namespace) -> list[Path]:
 
 
 def load(args: argparse.Namespace, heap_size: int) -> Trace:
-    return read_trace(trace_path(args), args.format, args.strict, heap_size)
+    return readable(read_trace(trace_path(args), args.format, args.strict, heap_size))
 
 
 def load_set(args: argparse.Namespace, heap_size: int) -> TraceSet:
-    return TraceSet.read(trace_paths(args), args.format, args.strict, heap_size)
+    traces = TraceSet.read(trace_paths(args), args.format, args.strict, heap_size)
+    for trace in traces.traces:
+        readable(trace)
+    return traces
+
+
+def readable(trace: Trace) -> Trace:
+    """The trace, unless not one record came out of its bytes: then the data is not a
+    trace in that format, and the problems say where decoding failed."""
+    if trace.unreadable:
+        found = "; ".join(p.describe() for p in trace.problems) or "only a partial record"
+        raise UnreadableTrace(
+            f"{trace.source}: no {trace.format} record in {trace.bytes_read} bytes: {found}"
+        )
+    return trace
+
+
+def source_name(source: str) -> str:
+    """How a trace's source reads in a sentence: `file `x`` or standard input."""
+    return source if source == STDIN_NAME else f"file `{source}`"
+
+
+def problems_json(trace: Trace) -> dict:
+    """What went wrong in a trace, for every command's JSON report."""
+    return {
+        "skipped_bytes": trace.skipped_bytes,
+        "problems": [p.to_json() for p in trace.problems],
+        "firmware_quirk": trace.firmware_quirk,
+    }
+
+
+def problem_warnings(traces: TraceSet) -> None:
+    """What could not be read or made sense of in each trace, as warnings on stderr."""
+    for name, trace in traces:
+        for hint in trace.hints():
+            warn(f"{name}: {hint}")
+
+
+def counted(count: int, noun: str, number: Callable[[int], str] = str) -> str:
+    """A count and its noun, singular for one: "1 allocation", "2 allocations"."""
+    return f"{number(count)} {noun}{'' if count == 1 else 's'}"
 
 
 def percent(part: int, whole: int) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
+
+import tomlkit
+from tomlkit.items import Table
 
 from heapgui.commands.common import (
     add_trace_options,
@@ -14,12 +16,20 @@ from heapgui.commands.common import (
     heap_size_of,
     load_set,
     percent,
+    problem_warnings,
+    source_name,
     trace_paths,
     warn,
 )
 from heapgui.errors import HeapguiError
-from heapgui.layout.config import DEFAULT_HEAP, load_config
-from heapgui.layout.config_write import apply_write, plan_write, render_heap_section
+from heapgui.layout.config import DEFAULT_HEAP, is_single_heap
+from heapgui.layout.config_write import (
+    WritePlan,
+    apply_write,
+    heap_key,
+    plan_write,
+    render_heap_section,
+)
 from heapgui.layout.generate import Layout, generate
 from heapgui.layout.plan import (
     METHODS,
@@ -28,6 +38,7 @@ from heapgui.layout.plan import (
     minimum_heaps,
     plan_layout,
     range_peaks,
+    whole_demand,
 )
 from heapgui.layout.pools import demand
 from heapgui.layout.timeline import headroom_factor
@@ -68,14 +79,16 @@ def _layout(args: argparse.Namespace, heap_size: int) -> tuple[Layout, MinimumHe
     if args.file is None and not paths[0].exists():
         warn(f"file `{paths[0]}` not exists; printing the starter layout.")
         return generate([], heap_size, args.pools), None
-    traces = load_set(args, heap_size)
+    traces = whole_demand(load_set(args, heap_size))
+    if not any(len(trace.records) for trace in traces.traces):
+        names = ", ".join(source_name(t.source) for t in traces.traces)
+        verb = "is" if len(traces) == 1 else "are"
+        warn(f"{names} {verb} empty; printing the starter layout.")
+        return generate([], heap_size, args.pools), None
     if not demand(traces.max_loads()):
-        names = ", ".join(f"`{p}`" for p in paths)
-        warn(
-            f"file {names} is empty; printing the starter layout."
-            if len(paths) == 1
-            else f"files {names} are empty; printing the starter layout."
-        )
+        # Records, but none that takes a block (size-0 allocations, stray deallocations).
+        problem_warnings(traces)
+        warn("no allocation in the trace takes a block; printing the starter layout.")
         return generate([], heap_size, args.pools), None
     peaks = range_peaks(traces) if args.method == "timeline" else None
     layout = plan_layout(
@@ -84,6 +97,7 @@ def _layout(args: argparse.Namespace, heap_size: int) -> tuple[Layout, MinimumHe
     heaps = None
     if peaks is not None:
         heaps = minimum_heaps(traces, args.pools, args.headroom, peaks)
+    problem_warnings(traces)
     return layout, heaps
 
 
@@ -94,6 +108,11 @@ def run(args: argparse.Namespace) -> int:
     heap_size = heap_size_of(args)
     layout, heaps = _layout(args, heap_size)
     what = "this trace" if len(trace_paths(args)) == 1 else "this set of traces"
+    # The config whose heap the layout is for: named, or the one the heap size came from.
+    config = config_of(args) if args.config or args.write or args.size is None else None
+    plan = None
+    if config is not None and (args.write or not args.json):
+        plan = plan_write(config.path, args.heap, layout.total_bytes, layout.written_pools)
     if args.json:
         report = {
             "heap_size": heap_size,
@@ -110,25 +129,50 @@ def run(args: argparse.Namespace) -> int:
             }
         sys.stdout.write(json.dumps(report, indent=1) + "\n")
     else:
-        config = config_of(args) if args.config else None
-        kind = config.kind if config else "drone"
-        name = args.heap or DEFAULT_HEAP
-        section = render_heap_section(name, layout.total_bytes, layout.written_pools, kind)
         sys.stderr.write(f"\n{BANNER}\n")
         sys.stderr.flush()
-        sys.stdout.write(section)
+        sys.stdout.write(_preview(plan, args.heap, layout))
         sys.stdout.write(f"# Fragmentation: {percent(layout.fragmentation, heap_size)}\n")
         if heaps is not None:
             sys.stdout.write(f"# Minimum heap: {comparison(heaps, what)}\n")
     if args.write:
-        _write(Path(args.write), args.heap, layout)
+        assert plan is not None  # --write names the config
+        _write(plan)
     return 0
 
 
-def _write(path: Path, heap: str | None, layout: Layout) -> None:
-    load_config(path)  # validates the file before planning a change to it
-    plan = plan_write(path, heap, layout.total_bytes, layout.written_pools)
-    if plan.old_text == plan.new_text:
+def _preview(plan: WritePlan | None, heap: str | None, layout: Layout) -> str:
+    """The heap section as the config will hold it, header to pools; drone's style without one."""
+    if plan is not None:
+        section = heap_section_text(plan.new_text, plan.heap_name)
+        if section is not None:
+            return section
+    kind = plan.kind if plan is not None else "drone"
+    name = plan.heap_name if plan is not None else heap or DEFAULT_HEAP
+    return render_heap_section(name, layout.total_bytes, layout.written_pools, kind)
+
+
+def heap_section_text(text: str, name: str) -> str | None:
+    """The `[heap]` or `[heap.<name>]` table of a config's text, as written there.
+
+    None when the heap is not a table of its own (an inline table).
+    """
+    doc = tomlkit.parse(text)
+    heap = doc.get("heap")
+    if isinstance(heap, Table) and is_single_heap(heap):
+        header, table = "[heap]", heap
+    else:
+        header = f"[heap.{heap_key(name)}]"
+        table = heap.get(name) if isinstance(heap, Table) else None
+    if not isinstance(table, Table):
+        return None
+    body = table.as_string().replace("\r\n", "\n").rstrip("\n")
+    return f"{header}\n{body}\n"
+
+
+def _write(plan: WritePlan) -> None:
+    path = plan.path
+    if not plan.changed:
         sys.stderr.write(f"heapgui-cli: {path}: already up to date\n")
         return
     apply_write(plan)

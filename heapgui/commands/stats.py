@@ -6,7 +6,15 @@ import argparse
 import json
 import sys
 
-from heapgui.commands.common import add_trace_options, heap_size_of, load, percent, warn
+from heapgui.commands.common import (
+    add_trace_options,
+    heap_size_of,
+    load,
+    percent,
+    problems_json,
+    source_name,
+    warn,
+)
 from heapgui.sizes import format_size
 from heapgui.trace.load import Trace
 from heapgui.trace.stats import Statistics
@@ -57,8 +65,7 @@ def as_json(trace: Trace) -> dict:
         "max_usage": stats.max_usage,
         "peak_usage": stats.peak_usage,
         "peak_record": stats.peak_record,
-        "skipped_bytes": trace.skipped_bytes,
-        "problems": [p.to_json() for p in trace.problems],
+        **problems_json(trace),
     }
 
 
@@ -68,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(as_json(trace), indent=1) + "\n")
         return 0
     if not len(trace.records):
-        warn(f"file `{trace.source}` is empty.")
+        warn(f"{source_name(trace.source)} is empty.")
         return 0
     sys.stdout.write(drone_table(trace.stats) + "\n" + extra_lines(trace))
     return 0

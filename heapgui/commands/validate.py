@@ -15,16 +15,18 @@ from heapgui.commands.common import (
     add_trace_options,
     comparison,
     config_of,
+    counted,
     human,
     load_set,
+    problems_json,
     warn,
 )
 from heapgui.errors import HeapguiError
-from heapgui.layout.plan import MinimumHeaps, minimum_heaps
-from heapgui.layout.pools import Pool
+from heapgui.layout.plan import MinimumHeaps, minimum_heaps, whole_demand
+from heapgui.layout.pools import Pool, pools_against_heap
 from heapgui.layout.replay import Failure, Replay, replay
-from heapgui.sizes import format_size, parse_size
-from heapgui.trace.traceset import TraceSet
+from heapgui.sizes import MAX_SIZE, format_size, parse_size
+from heapgui.trace.load import Trace
 
 EXIT_HOLDS = 0
 EXIT_FAILS = 1
@@ -51,19 +53,33 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def parse_pools(spec: str) -> list[Pool]:
-    """`BLOCK:CAPACITY,...` with drone's size strings for blocks."""
-    pools = []
+    """`BLOCK:CAPACITY,...` with drone's size strings for blocks, each block once."""
+    if not spec.strip():
+        raise HeapguiError(f"invalid --pools {spec!r}: expected BLOCK:CAPACITY,..., e.g. 4:201")
+    pools: dict[int, Pool] = {}
     for item in spec.split(","):
         block, sep, capacity = item.partition(":")
-        if not sep or not capacity.strip().isdigit():
+        count = capacity.strip()
+        if not sep or not (count.isascii() and count.isdigit()):
             raise HeapguiError(
                 f"invalid pool {item!r} in --pools: expected BLOCK:CAPACITY, e.g. 4:201"
             )
-        size = parse_size(block)
+        if int(count) > MAX_SIZE:
+            raise HeapguiError(
+                f"invalid pool {item!r} in --pools: expected a capacity of at most {MAX_SIZE}"
+            )
+        try:
+            size = parse_size(block)
+        except HeapguiError as exc:
+            raise HeapguiError(f"invalid pool {item!r} in --pools: {exc}") from None
         if size == 0:
             raise HeapguiError(f"invalid pool {item!r} in --pools: the block must be above 0")
-        pools.append(Pool(size, int(capacity)))
-    return pools
+        if size in pools:
+            raise HeapguiError(
+                f"invalid --pools {spec!r}: block {size} appears twice, expected one pool per block"
+            )
+        pools[size] = Pool(size, int(count))
+    return list(pools.values())
 
 
 def _layout(args: argparse.Namespace) -> tuple[int, list[Pool], str]:
@@ -71,7 +87,7 @@ def _layout(args: argparse.Namespace) -> tuple[int, list[Pool], str]:
     size = parse_size(args.size) if args.size is not None else None
     if size == 0:
         raise HeapguiError(f"invalid size {args.size!r}: the heap size must be above 0")
-    if args.pools:
+    if args.pools is not None:
         pools = parse_pools(args.pools)
         return size or sum(p.bytes for p in pools), pools, "--pools"
     config = config_of(args)
@@ -87,21 +103,33 @@ def _layout(args: argparse.Namespace) -> tuple[int, list[Pool], str]:
     return size or heap.size, list(heap.pools), f"{config.path} [heap {heap.name}]"
 
 
+def checked_layout(source: str, pools: list[Pool], heap_size: int) -> str | None:
+    """pools_against_heap with the layout's source named: the refusal, or the warning."""
+    try:
+        note = pools_against_heap(pools, heap_size)
+    except HeapguiError as exc:
+        raise HeapguiError(f"{source}: {exc}") from None
+    return f"{source}: {note}" if note else None
+
+
 def run(args: argparse.Namespace) -> int:
     if args.max_failures < 0:
         raise HeapguiError(f"invalid --max-failures {args.max_failures}: expected 0 or more")
     heap_size, pools, source = _layout(args)
+    note = checked_layout(source, pools, heap_size)
+    if note:
+        warn(note)
     traces = load_set(args, heap_size)
-    results = [(name, replay(trace.records, pools, heap_size)) for name, trace in traces]
+    results = [(name, trace, replay(trace.records, pools)) for name, trace in traces]
     served = sum(1 for p in pools if p.capacity)
-    heaps = minimum_heaps(traces, served)
-    holds = all(r.holds for _, r in results)
+    heaps = minimum_heaps(whole_demand(traces), served)
+    holds = all(r.holds for _, _, r in results)
     if args.json:
         limit = args.max_failures or None
         sys.stdout.write(json.dumps(_report(heap_size, pools, results, heaps, limit), indent=1))
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(_text(heap_size, source, traces, results, heaps))
+        sys.stdout.write(_text(heap_size, source, results, heaps))
     return EXIT_HOLDS if holds else EXIT_FAILS
 
 
@@ -131,7 +159,7 @@ def _pool_peaks(result: Replay) -> list[dict]:
     ]
 
 
-def _trace_report(name: str, result: Replay, limit: int | None) -> dict:
+def _trace_report(name: str, trace: Trace, result: Replay, limit: int | None) -> dict:
     return {
         "name": name,
         "holds": result.holds,
@@ -144,18 +172,19 @@ def _trace_report(name: str, result: Replay, limit: int | None) -> dict:
         "wasted_at_peak": result.wasted_at_peak,
         "unmatched_deallocations": result.unmatched,
         "skipped_allocations": result.skipped,
+        **problems_json(trace),
     }
 
 
 def _report(
     heap_size: int,
     pools: list[Pool],
-    results: list[tuple[str, Replay]],
+    results: list[tuple[str, Trace, Replay]],
     heaps: MinimumHeaps,
     limit: int | None,
 ) -> dict:
     """The set's figures on top (pool peaks the largest over the traces), then each trace's."""
-    per_trace = [_trace_report(name, r, limit) for name, r in results]
+    per_trace = [_trace_report(name, t, r, limit) for name, t, r in results]
     peaks = []
     for k in range(len(pools)):
         best = max(per_trace, key=lambda t: t["pool_peaks"][k]["peak"])
@@ -171,6 +200,7 @@ def _report(
         "failures": [f for t in per_trace for f in t["failures"]],
         "pool_peaks": peaks,
         "overflows": sum(t["overflows"] for t in per_trace),
+        "skipped_bytes": sum(t["skipped_bytes"] for t in per_trace),
         "min_heap_size": {
             "timeline": heaps.timeline,
             "drone": heaps.drone,
@@ -199,10 +229,17 @@ def replay_notes(result: Replay, number: Callable[[int], str] = str) -> list[str
         )
     if result.unmatched or result.skipped:
         notes.append(
-            f"Skipped: {number(result.unmatched)} deallocations matching no live block, "
-            f"{number(result.skipped)} zero-size or larger-than-heap allocations"
+            f"Skipped: {counted(result.unmatched, 'deallocation', number)} matching no live "
+            f"block, {counted(result.skipped, 'zero-size allocation', number)}"
         )
     return notes
+
+
+def unread(trace: Trace, number: Callable[[int], str] = str) -> str:
+    """What the verdict could not take into account: "" for a trace read whole."""
+    if not trace.skipped_bytes:
+        return ""
+    return f"{number(trace.skipped_bytes)} bytes of the trace could not be read"
 
 
 def _pool_table(result: Replay) -> list[str]:
@@ -227,20 +264,23 @@ def _pool_table(result: Replay) -> list[str]:
 def _text(
     heap_size: int,
     source: str,
-    traces: TraceSet,
-    results: list[tuple[str, Replay]],
+    results: list[tuple[str, Trace, Replay]],
     heaps: MinimumHeaps,
 ) -> str:
     lines = [f"Layout: {source}, heap {human(heap_size)}"]
-    for name, result in results:
+    for name, trace, result in results:
         count = len(result.failed_event)
-        verdict = "holds" if result.holds else f"FAILS: {count} failed allocations"
+        verdict = "holds" if result.holds else f"FAILS: {counted(count, 'failed allocation')}"
+        missing = unread(trace)
+        if missing:
+            verdict += f"; {missing}, so the verdict covers only the rest"
         lines += ["", f"{name}: {verdict}"]
+        lines += [f"  Problem: {hint}" for hint in trace.hints()]
         lines += [f"  {failure_line(f)}" for f in result.failures(SHOWN_FAILURES)]
         if count > SHOWN_FAILURES:
             lines.append(f"  ... and {count - SHOWN_FAILURES} more")
         lines += _pool_table(result)
         lines += [f"  {note}" for note in replay_notes(result)]
-    what = "this trace" if len(traces) == 1 else "this set of traces"
+    what = "this trace" if len(results) == 1 else "this set of traces"
     lines += ["", f"Minimum heap: {comparison(heaps, what)}"]
     return "\n".join(lines) + "\n"

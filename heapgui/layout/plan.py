@@ -14,7 +14,7 @@ The heap beyond what the pools need is spread the drone way
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -34,12 +34,29 @@ from heapgui.layout.timeline import (
     timeline_partition,
     with_headroom,
 )
+from heapgui.trace.problems import OVERSIZE_ALLOC
+from heapgui.trace.stats import Statistics
 from heapgui.trace.traceset import TraceSet
 
 logger = logging.getLogger(__name__)
 
 METHODS = ("drone", "timeline")
 SPREADS = ("drone", "peak")
+
+
+def whole_demand(traces: TraceSet) -> TraceSet:
+    """The set counted again with every allocation in, when its statistics left some out.
+
+    Statistics leave out allocations larger than the heap they were counted for,
+    so that one garbage record does not spoil the figures. A layout must serve
+    them all the same: planned without them it has no pool for them and passes
+    for one that holds. The recount (one more statistics pass) happens only for
+    a set with such allocations; any other set is returned as it is.
+    """
+    if not any(t.stats.problems.total(OVERSIZE_ALLOC) for t in traces.traces):
+        return traces
+    recounted = [replace(t, stats=Statistics.of(t.records)) for t in traces.traces]
+    return TraceSet(list(traces.names), recounted)
 
 
 def range_peaks(traces: TraceSet) -> RangePeaks:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from heapgui.errors import HeapguiError
+
 WORD_SIZE = 4
 
 
@@ -23,6 +25,27 @@ class Pool:
     @property
     def bytes(self) -> int:
         return self.block * self.capacity
+
+
+def pools_against_heap(pools: Iterable[Pool], heap_size: int) -> str | None:
+    """Refuse pools that add up to more than the heap; say when they add up to less.
+
+    More would promise memory the heap does not have, so a replay that holds
+    proves nothing. Less leaves heap unused, and drone refuses a config whose
+    pools do not add up to its `size` (docs/heaptrace-formats.md, 4.3).
+    """
+    used = sum(p.bytes for p in pools)
+    if used > heap_size:
+        raise HeapguiError(
+            f"pools add up to {used} bytes, more than the heap's {heap_size}: "
+            "expected pools that fit the heap"
+        )
+    if used < heap_size:
+        return (
+            f"pools add up to {used} bytes but the heap size is {heap_size}; "
+            "drone requires them to match"
+        )
+    return None
 
 
 def align(size: int) -> int:

@@ -13,8 +13,9 @@ long-lived blocks taken before the burst stay in their own pool. A
 deallocation that finds no live block of its size is skipped and counted, as
 the statistics do, and so is the later deallocation of a failed allocation
 when no other block of that size is live. Allocations of size 0 take no block
-(the demand drops them), and with a heap size given, allocations larger than
-the heap are left out as the statistics leave them out.
+(the demand drops them). An allocation larger than the heap is not left out, as
+the statistics leave it out: no block of a layout that fits the heap can serve
+it, so it fails, whatever the heap size.
 
 Speed: while no pool is full, every request lands in its first-fit pool and
 the replay is a per-size and a per-pool clamped cumulative sum, done with numpy
@@ -80,7 +81,7 @@ class Replay:
     peak_requested: int  # bytes the live allocations asked for at that moment
     peak_record: int
     unmatched: int  # deallocations that matched no live block (skipped)
-    skipped: int  # zero-size allocations, and larger-than-heap ones when a heap size is given
+    skipped: int  # zero-size allocations
     event_pool: np.ndarray = field(repr=False)
     _records: Records = field(repr=False)
     _events: Events = field(repr=False)
@@ -127,17 +128,15 @@ class Replay:
 # -- the replay ----------------------------------------------------------------
 
 
-def replay(
-    records: Records, pools: list[Pool] | tuple[Pool, ...], heap_size: int | None = None
-) -> Replay:
+def replay(records: Records, pools: list[Pool] | tuple[Pool, ...]) -> Replay:
     """Replay `records` against `pools` (any order; served in ascending block order)."""
-    return _Replayer(records, tuple(pools), heap_size).run()
+    return _Replayer(records, tuple(pools)).run()
 
 
 class _Replayer:
     """State of one replay; see the module docstring for the method."""
 
-    def __init__(self, records: Records, pools: tuple[Pool, ...], heap_size: int | None) -> None:
+    def __init__(self, records: Records, pools: tuple[Pool, ...]) -> None:
         self.records = records
         self.layout = pools
         ev = Events.of(records)
@@ -160,13 +159,8 @@ class _Replayer:
         self.first = np.searchsorted(self.block, self.sizes.astype(np.int64), "left")
         step = np.where(ev.up, 1, -1).astype(np.int8)
         neutral = ev.size == 0
-        skipped = ev.up & neutral
-        if heap_size is not None:
-            oversize = ev.up & (ev.size > heap_size)
-            skipped |= oversize
-            neutral |= oversize
         step[neutral] = 0
-        self.skipped = int(np.count_nonzero(skipped))
+        self.skipped = int(np.count_nonzero(ev.up & neutral))
         # A request larger than every block fails whatever the state.
         never = (step > 0) & (self.first[self.sid] == npools)
         step[never] = 0

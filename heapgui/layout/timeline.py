@@ -48,14 +48,19 @@ from heapgui.trace.records import Records
 
 logger = logging.getLogger(__name__)
 
+MAX_HEADROOM = 1000
+"""Percent. Ten times what the traces need is a guess, not a margin; capacities stay in 64 bits."""
 TOP_MOMENTS = 64  # busiest moments sampled up front, by blocks and by bytes in use
 
 
 def headroom_factor(percent: float | str | Fraction) -> Fraction:
     """1 + percent/100 exactly (10.1 means 10.1, not its binary neighbour)."""
-    value = Fraction(str(percent)) if isinstance(percent, float) else Fraction(percent)
-    if value < 0:
-        raise HeapguiError(f"invalid headroom {percent}%: expected 0 or more")
+    try:
+        value = Fraction(str(percent)) if isinstance(percent, float) else Fraction(percent)
+    except ValueError:  # nan and inf have no exact value
+        value = None
+    if value is None or not 0 <= value <= MAX_HEADROOM:
+        raise HeapguiError(f"invalid headroom {percent}%: expected 0 to {MAX_HEADROOM}")
     return 1 + value / 100
 
 

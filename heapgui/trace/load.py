@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import logging
+import os
+import stat
+import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from heapgui.errors import DecodeError, HeapguiError
 from heapgui.trace.formats import DETECT_PREFIX, detect, make_decoder
 from heapgui.trace.problems import (
     OVERSIZE_ALLOC,
     QUIRK_HINT,
+    SKIPPED_BYTES,
     UNMATCHED_DEALLOC,
     ProblemLog,
 )
@@ -22,6 +27,8 @@ from heapgui.trace.stats import Statistics
 logger = logging.getLogger(__name__)
 
 CHUNK = 8 * 1024 * 1024
+STDIN = "-"
+STDIN_NAME = "standard input"
 
 
 class Cancelled(HeapguiError):
@@ -37,15 +44,26 @@ class Trace:
     records: Records
     stats: Statistics
     problems: ProblemLog = field(default_factory=ProblemLog)
+    bytes_read: int = 0
 
     @property
     def skipped_bytes(self) -> int:
-        return self.problems.total("skipped_bytes")
+        return self.problems.total(SKIPPED_BYTES)
+
+    @property
+    def firmware_quirk(self) -> bool:
+        """The drone-core 0.12-0.14 quirk only exists in the framed format."""
+        return self.format == "framed" and self.problems.shows_firmware_quirk()
+
+    @property
+    def unreadable(self) -> bool:
+        """Bytes were read but not one record came out of them: not a trace in this format."""
+        return self.bytes_read > 0 and not len(self.records)
 
     def hints(self) -> list[str]:
         """Plain-language explanations for the banner and the CLI."""
         hints = [p.describe() for p in self.problems]
-        if self.problems.shows_firmware_quirk() and self.format == "framed":
+        if self.firmware_quirk:
             hints.append(QUIRK_HINT)
         return hints
 
@@ -58,54 +76,80 @@ def read_trace(
     progress: Callable[[float], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> Trace:
-    """Decode a trace file chunk by chunk; `progress` gets the fraction read."""
+    """Decode a trace file chunk by chunk; `progress` gets the fraction read.
+
+    `-` is standard input. Pipes and FIFOs work too: they are read in pieces like a
+    file, only without a size to plan the columns or report progress against.
+    """
+    if str(path) == STDIN:
+        return _read(sys.stdin.buffer, STDIN_NAME, fmt, strict, heap_size, progress, cancelled)
     path = Path(path)
     if path.is_dir():
         raise HeapguiError(f"{path}: is a directory, expected a heap trace file")
-    total = path.stat().st_size
-    with path.open("rb") as f:
+    try:
+        with path.open("rb") as f:
+            return _read(f, str(path), fmt, strict, heap_size, progress, cancelled)
+    except OSError as exc:
+        raise HeapguiError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _read(
+    f: BinaryIO,
+    source: str,
+    fmt: str,
+    strict: bool,
+    heap_size: int | None,
+    progress: Callable[[float], None] | None,
+    cancelled: Callable[[], bool] | None,
+) -> Trace:
+    info = os.fstat(f.fileno())
+    total = info.st_size if stat.S_ISREG(info.st_mode) else None
+    # Detection looks at the first bytes, which are then decoded like any chunk:
+    # no seeking back, so a pipe reads the same as a file.
+    chunk = f.read(DETECT_PREFIX)
+    try:
+        name = detect(chunk) if fmt == "auto" else fmt
+    except DecodeError as exc:
+        raise exc.with_source(source) from None
+    decoder = make_decoder(name, strict)
+    stats = Statistics(heap_size)
+    # Columns sized once from the file size; a pipe's start at one chunk's worth and grow.
+    parts = RecordBuffer((CHUNK if total is None else total) // min(decoder.lengths) + 1)
+    done = 0
+    # Counting runs on a second thread, one chunk behind decoding: numpy
+    # releases the GIL, so the two halves of the work overlap on two cores.
+    with ThreadPoolExecutor(1, thread_name_prefix="heapgui-stats") as counter:
+        counting: Future | None = None
+
+        def take(records: Records) -> None:
+            nonlocal counting
+            parts.append(records)  # on this thread: counting is the longer half
+            if counting is not None:
+                counting.result()
+            counting = counter.submit(stats.update, records)
+
         try:
-            name = detect(f.read(DETECT_PREFIX)) if fmt == "auto" else fmt
+            # A decoder that works in pieces gets them straight from the file, uncopied.
+            size = decoder.piece or CHUNK
+            while chunk:
+                if cancelled is not None and cancelled():
+                    raise Cancelled(f"{source}: loading cancelled")
+                take(decoder.feed(chunk))
+                done += len(chunk)
+                if progress is not None:
+                    progress(done / total if total else 1.0)
+                chunk = f.read(size)
+            take(decoder.finish())
+            if counting is not None:
+                counting.result()
         except DecodeError as exc:
-            raise exc.with_source(str(path)) from None
-        f.seek(0)
-        decoder = make_decoder(name, strict)
-        stats = Statistics(heap_size)
-        parts = RecordBuffer(total // min(decoder.lengths) + 1)
-        # Counting runs on a second thread, one chunk behind decoding: numpy
-        # releases the GIL, so the two halves of the work overlap on two cores.
-        with ThreadPoolExecutor(1, thread_name_prefix="heapgui-stats") as counter:
-            counting: Future | None = None
-
-            def take(records: Records) -> None:
-                nonlocal counting
-                parts.append(records)  # on this thread: counting is the longer half
-                if counting is not None:
-                    counting.result()
-                counting = counter.submit(stats.update, records)
-
-            try:
-                done = 0
-                # A decoder that works in pieces gets them straight from the file, uncopied.
-                size = decoder.piece or CHUNK
-                while chunk := f.read(size):
-                    if cancelled is not None and cancelled():
-                        raise Cancelled(f"{path}: loading cancelled")
-                    take(decoder.feed(chunk))
-                    done += len(chunk)
-                    if progress is not None:
-                        progress(done / total if total else 1.0)
-                take(decoder.finish())
-                if counting is not None:
-                    counting.result()
-            except DecodeError as exc:
-                raise exc.with_source(str(path)) from None
-    trace = Trace(str(path), name, parts.records(), stats)
+            raise exc.with_source(source) from None
+    trace = Trace(source, name, parts.records(), stats, bytes_read=done)
     trace.problems.merge(decoder.problems)
     trace.problems.merge(stats.problems)
     if strict:
         _fail_like_drone(trace)
-    logger.info("%s: %d %s records", path, len(trace.records), name)
+    logger.info("%s: %d %s records", source, len(trace.records), name)
     return trace
 
 

@@ -13,14 +13,33 @@ UNMATCHED_DEALLOC = "unmatched_dealloc"
 OVERSIZE_ALLOC = "oversize_alloc"
 ZERO_SIZE_ALLOC = "zero_size_alloc"
 
+# (one, several): "{size}" stands for the problem's size where the wording needs it.
 DESCRIPTIONS = {
-    SKIPPED_BYTES: "bytes skipped while resynchronising after corrupt data",
-    INVALID_FRAME: "words with an invalid frame header or non-zero padding",
-    INVALID_SEQUENCE: "continuation words with no open frame of their kind",
-    INVALID_VALUE: "records holding a forbidden value (a stored zero)",
-    UNMATCHED_DEALLOC: "deallocations that match no live allocation of their size",
-    OVERSIZE_ALLOC: "allocations larger than the whole heap",
-    ZERO_SIZE_ALLOC: "allocations of size 0",
+    SKIPPED_BYTES: (
+        "byte skipped while resynchronising after corrupt data",
+        "bytes skipped while resynchronising after corrupt data",
+    ),
+    INVALID_FRAME: (
+        "word with an invalid frame header or non-zero padding",
+        "words with an invalid frame header or non-zero padding",
+    ),
+    INVALID_SEQUENCE: (
+        "continuation word with no open frame of its kind",
+        "continuation words with no open frame of their kind",
+    ),
+    INVALID_VALUE: (
+        "record holding a forbidden value (a stored zero)",
+        "records holding a forbidden value (a stored zero)",
+    ),
+    UNMATCHED_DEALLOC: (
+        "deallocation of {size} bytes that matches no live allocation",
+        "deallocations of {size} bytes that match no live allocation",
+    ),
+    OVERSIZE_ALLOC: (
+        "allocation of {size} bytes, larger than the whole heap",
+        "allocations of {size} bytes, larger than the whole heap",
+    ),
+    ZERO_SIZE_ALLOC: ("allocation of size 0", "allocations of size 0"),
 }
 
 QUIRK_HINT = (
@@ -39,9 +58,14 @@ class Problem:
     first_offset: int
 
     def describe(self) -> str:
-        what = DESCRIPTIONS.get(self.kind, self.kind)
-        size = f" (size {self.size})" if self.size is not None else ""
-        return f"{self.count} {what}{size}, first at byte offset {self.first_offset}"
+        """E.g. "1 allocation of size 0, first at byte offset 16"."""
+        words = DESCRIPTIONS.get(self.kind)
+        if words is None:
+            size = f" (size {self.size})" if self.size is not None else ""
+            what = f"{self.kind}{size}"
+        else:
+            what = words[self.count != 1].format(size=self.size)
+        return f"{self.count} {what}, first at byte offset {self.first_offset}"
 
     def to_json(self) -> dict:
         return {

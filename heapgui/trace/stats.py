@@ -8,7 +8,9 @@ and the bytes in use after every record (the load timeline).
 Where drone stops on a corrupted trace, these statistics keep going: a
 deallocation that finds no live block of its size is counted and ignored, and
 an allocation larger than the heap is counted and left out of the figures so
-one garbage record cannot make every layout impossible.
+one garbage record does not swamp the table. A verdict cannot leave it out:
+layouts count it back in (heapgui.layout.plan.whole_demand) and a replay
+fails it, since no block of a heap that size can serve it.
 
 All of it is vectorised: events are grouped by size with a radix sort, and each
 size's live count is a clamped cumulative sum computed with running minima.

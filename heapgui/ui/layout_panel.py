@@ -52,10 +52,10 @@ from heapgui.errors import HeapguiError
 from heapgui.layout.config import DEFAULT_HEAP, DRONE_TOML, HeapConfig, find_config, load_config
 from heapgui.layout.config_write import WritePlan, apply_write, plan_write, render_heap_section
 from heapgui.layout.generate import MAX_POOLS, Layout, LayoutDoesNotFit, generate
-from heapgui.layout.plan import MinimumHeaps, plan_layout
+from heapgui.layout.plan import MinimumHeaps, plan_layout, whole_demand
 from heapgui.layout.pools import Partitioner, demand
-from heapgui.layout.timeline import headroom_factor
-from heapgui.sizes import format_size, parse_size
+from heapgui.layout.timeline import MAX_HEADROOM, headroom_factor
+from heapgui.sizes import MAX_SIZE, format_size, parse_size
 from heapgui.trace.load import Trace
 from heapgui.trace.traceset import TraceSet
 from heapgui.ui.diff_dialog import DiffDialog
@@ -69,9 +69,6 @@ DEFAULT_HEAP_SIZE = 10 * 1024
 """Used when neither a config file nor the trace names a heap size (the seed's example heap)."""
 DEFAULT_POOLS = 8
 SIZE_TIP = "Heap size in bytes: decimal, 0x hex or 0-prefixed octal, with an optional K or M suffix"
-MAX_HEAP_SIZE = 2**32 - 1
-"""drone keeps heap sizes in 32 bits."""
-MAX_HEADROOM = 1000.0
 METHOD_NAMES = {DRONE: "Drone-compatible", TIMELINE: "Timeline"}
 METHOD_TIP = (
     "Drone-compatible: drone's own layout, least fragmentation, each pool holding the sum of "
@@ -108,6 +105,8 @@ class LayoutPanel(QWidget):
     def __init__(self, parent: QWidget | None = None, sync: bool = False) -> None:
         super().__init__(parent)
         self._traces: TraceSet | None = None
+        # The set as planned: with allocations larger than the heap it was read for counted in.
+        self._planned_set: TraceSet | None = None
         self._trace_path: Path | None = None
         self._config: HeapConfig | None = None
         self._config_path: Path | None = None
@@ -139,8 +138,9 @@ class LayoutPanel(QWidget):
         """
         self._traces = traces if traces is not None and len(traces) else None
         self._trace_path = Path(path) if path is not None else None
-        self.planner.set_traces(self._traces)
-        rows = self._traces.max_loads() if self._traces is not None else []
+        self._planned_set = whole_demand(self._traces) if self._traces is not None else None
+        self.planner.set_traces(self._planned_set)
+        rows = self._planned_set.max_loads() if self._planned_set is not None else []
         trace_demand = demand(rows)
         self._traced_sizes = [size for size, max_load in rows if size and max_load]
         # One partitioner per trace: every spinner step afterwards is a lookup.
@@ -290,7 +290,7 @@ class LayoutPanel(QWidget):
         self.method_combo.setAccessibleName("Layout method")
         self.method_combo.setToolTip(METHOD_TIP)
         self.headroom_spin = QDoubleSpinBox()
-        self.headroom_spin.setRange(0.0, MAX_HEADROOM)
+        self.headroom_spin.setRange(0.0, float(MAX_HEADROOM))
         self.headroom_spin.setDecimals(1)
         self.headroom_spin.setSingleStep(5.0)
         self.headroom_spin.setSuffix(" %")
@@ -577,11 +577,8 @@ class LayoutPanel(QWidget):
         text = self.size_edit.text()
         try:
             size = parse_size(text)
-            if not 0 < size <= MAX_HEAP_SIZE:
-                raise HeapguiError(
-                    f"invalid size {text!r}: expected 1 to {MAX_HEAP_SIZE} bytes (drone stores "
-                    "heap sizes in 32 bits)"
-                )
+            if size == 0:
+                raise HeapguiError(f"invalid size {text!r}: expected 1 to {MAX_SIZE} bytes")
         except HeapguiError as exc:
             self.size_error.setText(f"⚠ Heap size: {exc}")
             self.size_error.show()
@@ -655,14 +652,16 @@ class LayoutPanel(QWidget):
 
     def _drone_layout(self, request: PlanRequest) -> Layout:
         """drone's layout: a lookup in the partitioner, or the core planner for headroom."""
-        if self._traces is None or headroom_factor(request.headroom) == 1:
+        if self._planned_set is None or headroom_factor(request.headroom) == 1:
             trace_demand = self._partitioner.demand if self._partitioner is not None else []
             return generate(trace_demand, request.heap_size, request.pools, self._partitioner)
-        return plan_layout(self._traces, request.heap_size, request.pools, DRONE, request.headroom)
+        return plan_layout(
+            self._planned_set, request.heap_size, request.pools, DRONE, request.headroom
+        )
 
     @Slot(object)
     def _planned(self, result: Planned) -> None:
-        if result.traces is not self._traces or self._request is None:
+        if result.traces is not self._planned_set or self._request is None:
             return  # planned for a set that has been replaced since
         if result.heaps is not None and result.request.heaps_key == self._request.heaps_key:
             self._show_heaps(result.heaps)

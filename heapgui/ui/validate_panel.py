@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from heapgui.commands.validate import checked_layout
 from heapgui.errors import HeapguiError
 from heapgui.layout.config import load_config
 from heapgui.layout.pools import Pool
@@ -136,13 +137,13 @@ class ValidatePanel(QWidget):
             return
         try:
             source, heap_size, pools = self._chosen_layout()
+            warning = checked_layout(source, pools, heap_size) or ""
         except HeapguiError as exc:
             self._message(f"⚠ {exc}")
             return
         self._cancel()
-        task = Task(
-            partial(validate_traces, self._traces, source, heap_size, pools), self._sync
-        )  # unparented: dropped with the next validation
+        job = partial(validate_traces, self._traces, source, heap_size, pools, warning=warning)
+        task = Task(job, self._sync)  # unparented: dropped with the next validation
         task.progressed.connect(self._progressed)
         task.succeeded.connect(self._finished)
         task.failed.connect(self._failed)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from heapgui.commands.validate import failure_line, replay_notes
+from heapgui.commands.validate import failure_line, replay_notes, unread
 from heapgui.layout.pools import Pool
 from heapgui.layout.replay import Replay, replay
 from heapgui.sizes import format_size
@@ -49,6 +49,9 @@ class Validation:
     heap_size: int
     pools: tuple[Pool, ...]
     checks: list[TraceCheck]
+    warning: str = ""
+    """What is wrong with the layout without making the replay meaningless (see
+    heapgui.layout.pools.pools_against_heap)."""
 
     @property
     def holds(self) -> bool:
@@ -69,31 +72,33 @@ def validate_traces(
     pools: Sequence[Pool],
     progress: Progress,
     cancelled: IsCancelled,
+    warning: str = "",
 ) -> Validation:
-    """The job: replay each trace as `heapgui-cli validate` does, heap size included."""
+    """The job: replay each trace as `heapgui-cli validate` does."""
     checks = []
     for done, (name, trace) in enumerate(traces):
         if cancelled():
             raise Cancelled("validation cancelled")
-        result = replay(trace.records, pools, heap_size)
+        result = replay(trace.records, pools)
         x = timeline_x(trace.records)
         occupancy = [occupancy_steps(result.occupancy(k), x) for k in range(len(result.pools))]
         checks.append(TraceCheck(name, trace, result, occupancy))
         progress((done + 1) / len(traces))
-    return Validation(source, heap_size, tuple(pools), checks)
+    return Validation(source, heap_size, tuple(pools), checks, warning)
 
 
 def verdict(validation: Validation) -> str:
     """One line over the whole set, e.g. "Fails: 12 allocations find no free block"."""
     where = f"{validation.source}, heap {format_size(validation.heap_size)}"
+    warning = f" ⚠ {validation.warning}." if validation.warning else ""
     count = len(validation.checks)
     if validation.holds:
         what = validation.checks[0].name if count == 1 else f"all {count} traces"
-        return f"✔ Holds: every allocation of {what} finds a free block ({where})."
+        return f"✔ Holds: every allocation of {what} finds a free block ({where}).{warning}"
     failing = sum(1 for c in validation.checks if not c.result.holds)
     among = "" if count == 1 else f" in {failing} of {count} traces"
     noun = "allocation finds" if validation.failure_count == 1 else "allocations find"
-    return f"✘ Fails: {validation.failure_count:,} {noun} no free block{among} ({where})."
+    return f"✘ Fails: {validation.failure_count:,} {noun} no free block{among} ({where}).{warning}"
 
 
 def _thousands(number: int) -> str:
@@ -122,6 +127,9 @@ def details_html(check: TraceCheck, marked: int | None = None) -> str:
             chart = f"the first {marked:,} marked on the load chart"
         lines.append(f"… and {more:,} more ({chart})." if more > 0 else f"({chart})")
     lines += [f"{note}." for note in replay_notes(result, _thousands)]
+    missing = unread(check.trace, _thousands)
+    if missing:
+        lines.append(f"⚠ {missing}: the verdict covers only the rest (see the problems banner).")
     return "<br>".join(lines)
 
 

@@ -535,3 +535,21 @@ def test_panel_has_accessible_names_and_tooltips(panel):
     assert all(header_tips)
     assert panel.write_action.shortcut().toString() == "Ctrl+Shift+W"
     assert "&" in panel.copy_action.text() and "&" in panel.write_action.text()
+
+
+# ---- allocations larger than the heap the trace was read for ----------------------------------
+
+
+def test_allocation_larger_than_the_heap_is_planned_for(panel, samples):
+    """Read for a 100-byte heap, the seed's statistics leave its 128-byte blocks out;
+    the layout may not: 100 bytes cannot hold them, and a larger heap gets a 128 pool."""
+    path = samples / "seed-example.framed"
+    panel.set_trace(read_trace(path, fmt="framed", heap_size=100), path)
+    panel.pools_spin.setValue(5)
+    set_size(panel, "100")
+    # The seed's demand (docs, section 3): 4x1, 12x3, 28x1, 32x1, 128x1 = 228 bytes.
+    assert panel.current_layout() is None
+    assert "at least 228 bytes" in panel.no_fit_label.text()
+    set_size(panel, "10K")
+    assert [p.block for p in panel.current_layout().pools] == [4, 12, 28, 32, 128]
+    assert '{ block = "128", capacity = 7 }' in panel.layout_text()

@@ -98,7 +98,7 @@ def test_validate_marks_exactly_the_failures_of_the_replay(window, project):
     window.validate_action.trigger()
 
     x, y = window.charts.failure_marker.getData()
-    core = replay(window.trace.records, SMALL_LAYOUT, HEAP_64K)
+    core = replay(window.trace.records, SMALL_LAYOUT)
     assert x.tolist() == core.failed_record.tolist()
     assert x.tolist() == [record for record, _ in with_loop.failed]
     # Each marker sits on the load curve: the bytes in use after that record.
@@ -335,10 +335,10 @@ def test_timeline_layout_is_planned_off_the_gui_thread(qtbot, monkeypatch, workl
 
 def test_pool_use_model_passes_the_qt_model_tester(qtmodeltester, workload):
     model = PoolUseModel()
-    model.set_result(replay(workload.records, SMALL_LAYOUT, HEAP_64K))
+    model.set_result(replay(workload.records, SMALL_LAYOUT))
     qtmodeltester.check(model)
     assert model.rowCount() == 2 and model.columnCount() == len(HEADERS)
-    model.set_result(replay(workload.records, [Pool(2048, 400)], HEAP_64K))
+    model.set_result(replay(workload.records, [Pool(2048, 400)]))
     assert model.rowCount() == 1
     model.set_result(None)
     assert model.rowCount() == 0
@@ -376,3 +376,83 @@ def test_traces_of_a_set_are_all_validated(panels, tmp_path, workload, samples):
     assert [c.name for c in validate.validation().checks] == traces.names
     assert validate.validation().holds
     assert "all 2 traces" in validate.verdict_label.text()
+
+
+# ---- verdicts on allocations no pool serves, pools against the heap --------------------------
+
+
+def seed_beside(tmp_path: Path, samples: Path, toml: str):
+    """The seed example read for a 100-byte heap (its 128-byte blocks are larger), with a
+    Drone.toml beside it, in a layout panel and a validation panel reading that config."""
+    path = tmp_path / "seed.framed"
+    shutil.copyfile(samples / "seed-example.framed", path)
+    (tmp_path / "Drone.toml").write_text(toml)
+    return path, read_trace(path, heap_size=100)
+
+
+def config_panels(qtbot, path, trace) -> tuple[LayoutPanel, ValidatePanel]:
+    layout = LayoutPanel(sync=True)
+    panel = ValidatePanel(layout, sync=True)
+    qtbot.addWidget(layout)
+    qtbot.addWidget(panel)
+    layout.set_trace(trace, path)
+    panel.set_source(CONFIG)
+    return layout, panel
+
+
+def test_an_allocation_larger_than_the_heap_fails_validation(tmp_path, qtbot, samples):
+    # 4 + 3 x 12 + 28 + 32 = 100 bytes: every size but 128 has its block.
+    toml = (
+        '[heap]\nsize = "100"\npools = [{ block = "4", capacity = 1 }, '
+        '{ block = "12", capacity = 3 }, { block = "28", capacity = 1 }, '
+        '{ block = "32", capacity = 1 }]\n'
+    )
+    path, trace = seed_beside(tmp_path, samples, toml)
+    _, panel = config_panels(qtbot, path, trace)
+    panel.validate()
+    assert not panel.validation().holds
+    assert panel.failed_records(trace).tolist() == [17, 19]  # the seed's two 128-byte blocks
+    assert "Fails: 2 allocations" in panel.verdict_label.text()
+    assert "record 17: no free block for 128 bytes" in panel.details_label.text()
+
+
+def test_pools_larger_than_the_heap_are_refused(tmp_path, qtbot, samples):
+    toml = (
+        '[heap]\nsize = "100"\n'
+        'pools = [{ block = "4", capacity = 1 }, { block = "128", capacity = 1 }]\n'
+    )
+    path, trace = seed_beside(tmp_path, samples, toml)
+    _, panel = config_panels(qtbot, path, trace)
+    panel.validate()
+    assert panel.validation() is None
+    text = panel.verdict_label.text()
+    assert text.startswith("⚠") and "132 bytes" in text and "more than the heap" in text
+
+
+def test_pools_smaller_than_the_heap_are_a_warning_beside_the_verdict(tmp_path, qtbot, samples):
+    toml = '[heap]\nsize = "2K"\npools = [{ block = "128", capacity = 8 }]\n'
+    path, trace = seed_beside(tmp_path, samples, toml)
+    _, panel = config_panels(qtbot, path, trace)
+    panel.validate()
+    assert panel.validation().holds
+    text = panel.verdict_label.text()
+    assert "Holds" in text and "1024 bytes" in text and "drone requires them to match" in text
+
+
+def test_details_say_what_could_not_be_read(tmp_path, qtbot, samples):
+    data = (samples / "seed-example.framed").read_bytes()
+    path = tmp_path / "noisy.framed"
+    path.write_bytes(data[:40] + bytes(range(256)) * 4 + data[40:])
+    trace = read_trace(path, fmt="framed", heap_size=10240)
+    assert trace.skipped_bytes > 0
+    layout = LayoutPanel(sync=True)
+    panel = ValidatePanel(layout, sync=True)
+    qtbot.addWidget(layout)
+    qtbot.addWidget(panel)
+    layout.set_trace(trace, path)
+    layout.size_edit.setText("10K")
+    panel.set_source(PROPOSED)
+    panel.validate()
+    assert f"{trace.skipped_bytes:,} bytes of the trace could not be read" in (
+        panel.details_label.text()
+    )
