@@ -15,9 +15,12 @@ def brute_stats(ops: list[tuple], heap_size: int | None = None) -> dict:
     unmatched = 0
     timeline = []
 
+    refused: dict[int, int] = {}  # allocations larger than the heap, not yet freed
+
     def alloc(size: int) -> None:
         nonlocal in_use
         if heap_size is not None and size > heap_size:
+            refused[size] = refused.get(size, 0) + 1
             return
         cur[size] = cur.get(size, 0) + 1
         tot[size] = tot.get(size, 0) + 1
@@ -26,6 +29,9 @@ def brute_stats(ops: list[tuple], heap_size: int | None = None) -> dict:
 
     def dealloc(size: int) -> None:
         nonlocal in_use, unmatched
+        if refused.get(size, 0):
+            refused[size] -= 1  # frees an allocation that was refused for its size
+            return
         if cur.get(size, 0) == 0:
             unmatched += 1
             return

@@ -66,6 +66,32 @@ def test_problems_name_size_and_first_offset():
     assert stats.problems.shows_firmware_quirk()
 
 
+def test_freeing_an_oversize_allocation_is_no_symptom_of_the_quirk(samples):
+    """The seed allocates and frees 128 bytes: in a 100-byte heap only the allocations are a
+    problem; their deallocation matches no live block only because they were refused."""
+    records = FramedDecoder().feed((samples / "seed-example.framed").read_bytes())
+    stats = Statistics.of(records, 100)
+    assert {(p.kind, p.size): p.count for p in stats.problems} == {(OVERSIZE_ALLOC, 128): 2}
+    assert not stats.problems.shows_firmware_quirk()
+    assert _rows(stats) == brute_stats(records.to_tuples(), 100)["rows"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(OP, max_size=80), st.lists(st.integers(0, 80), max_size=5))
+def test_oversize_events_match_brute_force_in_any_batches(ops, cuts):
+    """A heap of 100 bytes makes 128, 300 and larger oversize: refused allocations carry
+    across batches until their deallocation."""
+    records = Records.from_tuples(ops)
+    stats = Statistics(100)
+    bounds = sorted({0, len(ops), *(c for c in cuts if c <= len(ops))})
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        stats.update(records.slice(a, b))
+    oracle = brute_stats(ops, 100)
+    assert _rows(stats) == oracle["rows"]
+    assert stats.timeline.tolist() == oracle["timeline"]
+    assert stats.problems.total(UNMATCHED_DEALLOC) == oracle["unmatched"]
+
+
 def test_many_distinct_large_sizes():
     rng = np.random.default_rng(1)
     sizes = rng.choice(np.array([3, 70000, 2**20 + 7, 2**31 - 1], np.uint32), 500)

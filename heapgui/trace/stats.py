@@ -68,6 +68,10 @@ class Statistics:
         self.peak_usage = 0
         self.peak_record = -1
         self._timeline: list[np.ndarray] = []
+        # Allocations refused as larger than the heap and not yet freed, per size: their
+        # deallocations end them quietly instead of counting as unmatched.
+        self._refused_sizes = np.empty(0, np.uint32)
+        self._refused_live = np.empty(0, np.int64)
 
     @classmethod
     def of(cls, records: Records, heap_size: int | None = None) -> Statistics:
@@ -139,20 +143,46 @@ class Statistics:
         return timeline
 
     def _flag_problems(self, records: Records, ev: Events, step: np.ndarray) -> np.ndarray:
-        """Count size-0 and oversize allocations; the oversize ones are neutralised in
-        `step` and returned."""
+        """Count size-0 and oversize allocations. The oversize ones, and the deallocations
+        that free them, are neutralised in `step` and returned."""
         # One pass finds both: size - 1 wraps round to the largest value for size 0.
         top = (1 << 32) - 1
         limit = np.uint32(min(self.heap_size or top, top))
         odd = np.flatnonzero((ev.size - np.uint32(1)) >= limit)
-        odd = odd[ev.up[odd]]
-        self._report(ZERO_SIZE_ALLOC, ev, odd[ev.size[odd] == 0], records)
+        up = ev.up[odd]
+        self._report(ZERO_SIZE_ALLOC, ev, odd[up & (ev.size[odd] == 0)], records)
         if self.heap_size is None:
             return np.empty(0, np.int64)
-        oversize = odd[ev.size[odd] > self.heap_size]
-        self._report(OVERSIZE_ALLOC, ev, oversize, records)
-        step[oversize] = 0
-        return oversize
+        big = odd[ev.size[odd] > self.heap_size]
+        if not len(big):
+            return big
+        up = ev.up[big]
+        self._report(OVERSIZE_ALLOC, ev, big[up], records)
+        refused = big[up | self._frees_refused(ev.size[big], up)]
+        step[refused] = 0
+        return refused
+
+    def _frees_refused(self, sizes: np.ndarray, up: np.ndarray) -> np.ndarray:
+        """Which of these oversize events are deallocations of a refused allocation.
+
+        A deallocation larger than the heap with no refused block of its size left is
+        still an unmatched deallocation: only the refused allocation's own end is not a
+        symptom of lost records (or of the firmware quirk).
+        """
+        table = np.union1d(self._refused_sizes, sizes).astype(np.uint32)
+        start = np.zeros(len(table), np.int64)
+        start[np.searchsorted(table, self._refused_sizes)] = self._refused_live
+        ids = np.searchsorted(table, sizes)
+        order = np.argsort(ids, kind="stable")
+        counts = np.bincount(ids, minlength=len(table))
+        steps = np.where(up, 1, -1)[order]
+        after, before = clamped_walk(counts, steps, start)
+        frees = np.empty(len(sizes), bool)
+        frees[order] = (steps < 0) & (after < before)
+        present = counts > 0
+        start[present] = after[group_heads(counts)[present] + counts[present] - 1]
+        self._refused_sizes, self._refused_live = table[start > 0], start[start > 0]
+        return frees
 
     def _report(self, kind: str, ev: Events, where: np.ndarray, records: Records) -> None:
         if not len(where):
