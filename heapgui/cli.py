@@ -18,6 +18,20 @@ from heapgui.errors import DecodeError, HeapguiError, UnreadableTrace
 
 COMMANDS = ("stats", "generate", "demux", "validate", "capture", "doctor")
 
+# The sentence each subcommand's --help starts with.
+SUMMARIES = {
+    "stats": "Print the block statistics of heap traces as `drone heap` does, "
+    "then the true simultaneous peak and the problems found.",
+    "generate": "Find the pool layout with the least fragmentation and print its [heap] "
+    "section as `drone heap generate` does, or write it into the config.",
+    "demux": "Extract one ITM stimulus port's bytes from a raw SWO recording.",
+    "validate": "Replay heap traces against a pool layout and say whether it holds "
+    "(exit code 0) or fails (exit code 1).",
+    "capture": "Capture a heap trace live from a debug probe, a debugger's SWO server, "
+    "a .swo recording or the simulated board, like `just heaptrace`.",
+    "doctor": "Check Python, Qt, pyOCD, USB access, udev rules and target packs.",
+}
+
 EXIT_OK = 0
 EXIT_STRICT = 1
 EXIT_USAGE = 2
@@ -39,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMANDS:
         importlib.import_module(f"heapgui.commands.{name}").add_parser(sub)
+        sub.choices[name].description = SUMMARIES[name]
     return parser
 
 

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from heapgui.cli import main
+from heapgui.cli import COMMANDS, main
 from heapgui.trace.framed import encode_framed
 from heapgui.trace.records import Records
 
@@ -216,3 +216,15 @@ def test_errors_are_one_line(capsys, samples, tmp_path, monkeypatch, argv, needl
     assert err.startswith("heapgui-cli: error: ") and err.count("\n") == 1, err
     assert needle in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_starts_with_one_sentence_that_says_what_it_does(capsys, command):
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"usage: heapgui-cli {command} ")
+    first = " ".join(text.split("\n\n")[1].split())  # the paragraph after the usage
+    assert first[0].isupper() and first.endswith(".") and first.count(". ") == 0, first
+    assert len(first.split()) >= 6, first
