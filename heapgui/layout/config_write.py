@@ -29,7 +29,9 @@ from tomlkit.items import InlineTable
 
 from heapgui.errors import HeapguiError
 from heapgui.layout.config import (
+    BOM,
     DEFAULT_HEAP,
+    SIZE_LIMIT,
     ConfigKind,
     Fingerprint,
     HeapSpec,
@@ -127,6 +129,10 @@ def checked_pools(heap_name: str, size: int, pools: Sequence[Pool]) -> list[Pool
         previous = block
         if capacity:
             result.append(Pool(block, capacity))
+    if size >= SIZE_LIMIT:
+        raise HeapguiError(
+            f"heap {heap_name}: size {size}: expected a size below 2^32 (32-bit on the target)"
+        )
     used = sum(pool.block * pool.capacity for pool in result)
     if used != size:
         raise HeapguiError(
@@ -192,7 +198,8 @@ def plan_write(
             multiline = not isinstance(target, InlineTable)
             text = pools_text(pools, old.kind, multiline=multiline, nl=nl)
             target["pools"] = tomlkit.parse(f"pools = {text}{nl}")["pools"]
-        new_text = doc.as_string()
+        # parse_document skipped a byte order mark; the file keeps it.
+        new_text = BOM * old_text.startswith(BOM) + doc.as_string()
     written = config_from_text(path, new_text).heaps.get(name)
     if written is None or written.size != size or written.pools != pools:
         # A guard against tomlkit surprises: never offer a file that reads back differently.
@@ -229,7 +236,8 @@ def _added_section(
         rams = list(plain.get("ram", {}))
         data = plain.get("data")
         data_ram = data.get("ram") if isinstance(data, dict) else None
-        ram = data_ram if data_ram in rams else (rams[0] if rams else None)
+        first = rams[0] if rams else None
+        ram = data_ram if isinstance(data_ram, str) and data_ram in rams else first
         if ram is None:
             raise HeapguiError(f"{path}: no [ram] region to place a new heap {name} in")
         notes.append(f"placed in RAM region {ram}")
