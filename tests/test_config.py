@@ -460,7 +460,8 @@ def test_failed_replace_leaves_the_original(tmp_path, monkeypatch):
     with pytest.raises(HeapguiError, match="cannot write: No space left on device"):
         apply_write(plan)
     assert path.read_text() == DRONE_012
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["Drone.toml", "Drone.toml.bak"]
+    # Nothing left behind: no temporary file, and the .bak of a write that did not happen.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Drone.toml"]
 
 
 def test_write_drone_014_main_keeps_the_other_heap(tmp_path):

@@ -183,9 +183,13 @@ def read_regular_file(path: Path) -> tuple[bytes, os.stat_result]:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
         raise HeapguiError(f"{path}: cannot read: {exc.strerror}") from None
-    with os.fdopen(fd, "rb") as file:
+    try:
         st = os.fstat(fd)
         require_regular(path, st)
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as file:
         try:
             return file.read(), st
         except OSError as exc:

@@ -13,12 +13,9 @@ are formatted the way `drone heap generate` prints them.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import logging
 import os
 import re
-import stat
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +38,12 @@ from heapgui.layout.config import (
     parse_document,
     read_config_text,
     resolve_heap_name,
+)
+from heapgui.layout.config_replace import (
+    changed_on_disk,
+    check_replaceable,
+    current_file,
+    replace_file,
 )
 from heapgui.sizes import format_size
 
@@ -169,6 +172,7 @@ def plan_write(
     """
     path = Path(path)
     old_text, fingerprint = read_config_text(path)
+    check_replaceable(path, os.stat(path))
     old = config_from_text(path, old_text)
     name = resolve_heap_name(old.heaps, heap_name)
     pools = checked_pools(name, size, pools)
@@ -280,62 +284,17 @@ def _pools_count(count: int) -> str:
 
 
 def apply_write(plan: WritePlan) -> Path:
-    """Replace the file with `plan.new_text`, keeping the old content in `<name>.bak`.
+    """Replace the file with `plan.new_text`, keeping the old file as `<name>.bak`.
 
-    Refuses when the file's content differs from what plan_write read. Both
-    files are written to a temporary file in the same directory, fsynced and
-    renamed over the target, so a crash leaves either the old or the new
-    file, never a torn one. The file mode is kept. An unchanged plan writes nothing.
+    Refuses when the file's content differs from what plan_write read, checked
+    once more right before the rename (heapgui.layout.config_replace). An
+    unchanged plan writes nothing.
     """
-    target = plan.path.resolve()
-    try:
-        with open(target, "rb") as file:
-            current = file.read()
-            mode = stat.S_IMODE(os.fstat(file.fileno()).st_mode)
-    except FileNotFoundError:
-        current, mode = None, 0
-    except OSError as exc:
-        raise HeapguiError(f"{plan.path}: cannot read: {exc.strerror}") from None
-    if current is None or hashlib.sha256(current).hexdigest() != plan.fingerprint.sha256:
-        raise HeapguiError(f"{plan.path} changed on disk since it was read; reload and try again")
+    old = plan.old_text.encode("utf-8")
     if not plan.changed:
+        if current_file(plan.path)[0] != old:
+            raise changed_on_disk(plan.path)
         return plan.path
-    _replace_atomically(target.with_name(target.name + ".bak"), current, mode)
-    _replace_atomically(target, plan.new_text.encode("utf-8"), mode)
-    logger.info("%s: wrote heap %s (backup in %s.bak)", plan.path, plan.heap_name, target.name)
+    bak = replace_file(plan.path, old, plan.new_text.encode("utf-8"))
+    logger.info("%s: wrote heap %s (backup in %s)", plan.path, plan.heap_name, bak.name)
     return plan.path
-
-
-def _replace_atomically(target: Path, data: bytes, mode: int) -> None:
-    try:
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise HeapguiError(f"{target}: cannot write: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, target)
-    except OSError as exc:
-        Path(temp).unlink(missing_ok=True)
-        raise HeapguiError(f"{target}: cannot write: {exc.strerror}") from None
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    _fsync_directory(target.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable; not every platform can open a directory."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
