@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 from test_config import (
+    COMMENTED_POOLS,
     DRONE_012,
+    DRONE_012_POOLS,
     DRONE_014,
     DRONE_FLEXIBLE_STACK,
     DRONE_POOLS_ROUNDING,
@@ -31,6 +33,7 @@ else:  # tomllib's origin, the same parser, for Python 3.10
 SEEDS = [
     ("Drone.toml", DRONE_012),
     ("Drone.toml", DRONE_014),
+    ("Drone.toml", DRONE_012.replace(DRONE_012_POOLS, COMMENTED_POOLS)),
     ("layout.toml", LAYOUT),
     ("layout.toml", LAYOUT_FIXED),
     ("layout.toml", DRONE_FLEXIBLE_STACK),
@@ -284,8 +287,11 @@ def test_writer_survives_mutations(tmp_path):
                 assert "\n" not in str(error)
                 continue
             if name == "Drone.toml":
-                heaps, _ = ref_drone(tomllib.loads(plan.new_text.removeprefix("\ufeff")))
-                assert heaps[heap.name] == (
+                heaps, swo = ref_drone(tomllib.loads(plan.new_text.removeprefix("\ufeff")))
+                assert heaps.pop(heap.name) == (
                     heap.size,
                     [(p.block, p.capacity) for p in heap.pools if p.capacity],
                 )
+                old_heaps, old_swo = ref_drone(tomllib.loads(plan.old_text.removeprefix("\ufeff")))
+                del old_heaps[heap.name]
+                assert (heaps, swo) == (old_heaps, old_swo)  # the rest is untouched

@@ -45,6 +45,7 @@ from heapgui.layout.config_replace import (
     current_file,
     replace_file,
 )
+from heapgui.layout.pool_comments import PoolComments, pool_comments
 from heapgui.sizes import format_size
 
 logger = logging.getLogger(__name__)
@@ -145,8 +146,18 @@ def checked_pools(heap_name: str, size: int, pools: Sequence[Pool]) -> list[Pool
     return result
 
 
-def pools_text(pools: Sequence[Pool], kind: ConfigKind, *, multiline: bool, nl: str = "\n") -> str:
-    """The pools array: multi-line like drone's output, or on one line."""
+def pools_text(
+    pools: Sequence[Pool],
+    kind: ConfigKind,
+    *,
+    multiline: bool,
+    nl: str = "\n",
+    comments: PoolComments | None = None,
+) -> str:
+    """The pools array: multi-line like drone's output, or on one line.
+
+    `comments` (multi-line only) come back beside the pools whose block they annotate.
+    """
     items = [
         f'{{ block = "{format_size(p.block)}", capacity = {p.capacity} }}'
         if kind == "drone"
@@ -155,7 +166,20 @@ def pools_text(pools: Sequence[Pool], kind: ConfigKind, *, multiline: bool, nl: 
     ]
     if not multiline:
         return "[" + ", ".join(items) + "]"
-    return "[" + nl + "".join(f"    {item},{nl}" for item in items) + "]"
+    notes = comments or PoolComments()
+    lines = ["[", notes.opening or nl]
+    for pool, item in zip(pools, items, strict=True):
+        lines += notes.before.get(pool.block, [])
+        lines.append(f"    {item}," + notes.after.get(pool.block, nl))
+    lines += notes.closing
+    lines.append("]")
+    return "".join(lines)
+
+
+def dominant_newline(text: str) -> str:
+    """The line ending most lines of `text` use, for the lines a rewrite adds."""
+    crlf = text.count("\r\n")
+    return "\r\n" if crlf > text.count("\n") - crlf else "\n"
 
 
 def plan_write(
@@ -177,7 +201,7 @@ def plan_write(
     name = resolve_heap_name(old.heaps, heap_name)
     pools = checked_pools(name, size, pools)
     doc = parse_document(path, old_text)
-    nl = "\r\n" if "\r\n" in old_text else "\n"
+    nl = dominant_newline(old_text)
     heap_table: Any = doc.get("heap")
     if heap_table is not None and is_single_heap(heap_table):
         if name != DEFAULT_HEAP:
@@ -200,7 +224,8 @@ def plan_write(
             target["size"] = format_size(size)
         if not same_size or previous.pools != pools:
             multiline = not isinstance(target, InlineTable)
-            text = pools_text(pools, old.kind, multiline=multiline, nl=nl)
+            comments = pool_comments(target["pools"]) if multiline else None
+            text = pools_text(pools, old.kind, multiline=multiline, nl=nl, comments=comments)
             target["pools"] = tomlkit.parse(f"pools = {text}{nl}")["pools"]
         # parse_document skipped a byte order mark; the file keeps it.
         new_text = BOM * old_text.startswith(BOM) + doc.as_string()
