@@ -766,3 +766,12 @@ def test_comments_in_pools_of_a_crlf_layout_toml(tmp_path):
     assert '    { block = "32", count = "30" },  # buffers\r\n' in plan.new_text
     assert plan.new_text.count("\r\n") == plan.new_text.count("\n")
     assert plan.new_text.count("# buffers") == 1
+
+
+def test_diff_of_a_file_without_a_final_line_break(tmp_path):
+    text = '[memory.ram]\nsize = "20K"\n[linker]\nplatform = "arm"'
+    plan = plan_write(write(tmp_path, "Drone.toml", text), None, 16, [Pool(4, 4)])
+    lines = plan.diff.splitlines()
+    at = lines.index('-platform = "arm"')
+    assert lines[at + 1 : at + 3] == ["\\ No newline at end of file", '+platform = "arm"']
+    assert plan.new_text.startswith(text + "\n\n[heap.main]\n")

@@ -234,7 +234,9 @@ def plan_write(
         # A guard against tomlkit surprises: never offer a file that reads back differently.
         raise HeapguiError(f"{path}: the rewritten heap {name} does not read back as written")
     diff = "".join(
-        difflib.unified_diff(
+        # A last line without a line break would run into the next line of the diff.
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+        for line in difflib.unified_diff(
             old_text.splitlines(keepends=True),
             new_text.splitlines(keepends=True),
             fromfile=f"{path} (on disk)",
