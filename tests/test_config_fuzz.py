@@ -24,6 +24,7 @@ from test_config import (
 from heapgui.errors import HeapguiError
 from heapgui.layout.config import load_config
 from heapgui.layout.config_write import plan_write
+from heapgui.layout.pools import Pool
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -255,7 +256,7 @@ def check_one(path: Path, kind: str, data: bytes) -> None:
 def test_config_reader_survives_mutations(tmp_path):
     rng = random.Random(20261204)
     cases = 0
-    for round_ in range(200):
+    for round_ in range(400):
         for name, seed in SEEDS:
             text = mutate(seed, rng)
             data = text.encode("utf-8", "surrogatepass")
@@ -266,13 +267,16 @@ def test_config_reader_survives_mutations(tmp_path):
             folder.mkdir(exist_ok=True)
             check_one(folder / name, name, data)
             cases += 1
-    assert cases == 200 * len(SEEDS)
+    assert cases == 400 * len(SEEDS)
 
 
 def test_writer_survives_mutations(tmp_path):
-    """Rewriting a mutated file's own layout: a refusal, or a file that reads back the same."""
+    """Writing a mutated file's own layout, or another one: a one-line refusal, or a file
+    whose heap reads back as written and whose other values are untouched."""
     rng = random.Random(7)
-    for _ in range(150):
+    other = [Pool(4, 64), Pool(32, 24)]  # 1K
+    planned = 0
+    for _ in range(300):
         name, seed = rng.choice(SEEDS)
         path = tmp_path / name
         path.write_bytes(mutate(seed, rng).encode("utf-8", "surrogatepass"))
@@ -281,17 +285,21 @@ def test_writer_survives_mutations(tmp_path):
         except HeapguiError:
             continue
         for heap in config.heaps.values():
-            try:
-                plan = plan_write(path, heap.name, heap.size, heap.pools)
-            except HeapguiError as error:
-                assert "\n" not in str(error)
-                continue
-            if name == "Drone.toml":
-                heaps, swo = ref_drone(tomllib.loads(plan.new_text.removeprefix("\ufeff")))
-                assert heaps.pop(heap.name) == (
-                    heap.size,
-                    [(p.block, p.capacity) for p in heap.pools if p.capacity],
-                )
-                old_heaps, old_swo = ref_drone(tomllib.loads(plan.old_text.removeprefix("\ufeff")))
-                del old_heaps[heap.name]
-                assert (heaps, swo) == (old_heaps, old_swo)  # the rest is untouched
+            for size, pools in ((heap.size, heap.pools), (1024, other)):
+                try:
+                    plan = plan_write(path, heap.name, size, pools)
+                except HeapguiError as error:
+                    assert "\n" not in str(error)
+                    continue
+                planned += 1
+                if name == "Drone.toml":
+                    check_drone_rewrite(plan, size, pools)
+    assert planned >= 100
+
+
+def check_drone_rewrite(plan, size: int, pools: list[Pool]) -> None:
+    heaps, swo = ref_drone(tomllib.loads(plan.new_text.removeprefix("\ufeff")))
+    assert heaps.pop(plan.heap_name) == (size, [(p.block, p.capacity) for p in pools if p.capacity])
+    old_heaps, old_swo = ref_drone(tomllib.loads(plan.old_text.removeprefix("\ufeff")))
+    del old_heaps[plan.heap_name]
+    assert (heaps, swo) == (old_heaps, old_swo)  # the rest is untouched
