@@ -9,17 +9,16 @@ Three shapes are understood (see section 5 of docs/heaptrace-formats.md):
   `pools = [{ block, count }]`; sizes and counts may be percentages, which are
   resolved the way drone-config does (heapgui.layout.config_flexible).
 
-Writing lives in heapgui.layout.config_write. Every error is a one-line
-HeapguiError that starts with the file's path.
+Values are read with tomllib, a strict TOML 1.0 reader like drone's; tomlkit,
+which keeps formatting, serves the writer (heapgui.layout.config_write). Every
+error is a one-line HeapguiError that starts with the file's path.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from tomlkit.exceptions import ParseError, TOMLKitError
 from tomlkit.toml_document import TOMLDocument
 
 from heapgui.errors import HeapguiError
+from heapgui.layout.config_files import read_regular_file
 from heapgui.layout.config_flexible import (
     Amount,
     Share,
@@ -174,41 +174,6 @@ def read_config_text(path: Path) -> tuple[str, Fingerprint]:
         raise HeapguiError(f"{path}: byte {exc.start}: expected UTF-8 text") from None
     fingerprint = Fingerprint(st.st_mtime_ns, st.st_size, hashlib.sha256(data).hexdigest())
     return text, fingerprint
-
-
-def read_regular_file(path: Path) -> tuple[bytes, os.stat_result]:
-    """The bytes of `path` and its stat, refusing anything but a regular file."""
-    try:
-        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    except OSError as exc:
-        raise HeapguiError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        st = os.fstat(fd)
-        require_regular(path, st)
-    except BaseException:
-        os.close(fd)
-        raise
-    with os.fdopen(fd, "rb") as file:
-        try:
-            return file.read(), st
-        except OSError as exc:
-            raise HeapguiError(f"{path}: cannot read: {exc.strerror}") from None
-
-
-_FILE_TYPES = {
-    stat.S_IFDIR: "a directory",
-    stat.S_IFIFO: "a FIFO",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
-    stat.S_IFSOCK: "a socket",
-}
-
-
-def require_regular(path: Path, st: os.stat_result) -> None:
-    if not stat.S_ISREG(st.st_mode):
-        found = _FILE_TYPES.get(stat.S_IFMT(st.st_mode), "not a regular file")
-        raise HeapguiError(f"{path}: expected a regular file, found {found}")
 
 
 def parse_document(path: Path, text: str) -> TOMLDocument:

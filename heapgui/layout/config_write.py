@@ -6,13 +6,16 @@ Two steps, so a front end can show the change before making it:
     apply_write(plan)                               # checks, backs up, replaces
 
 Only the chosen heap's `size` and `pools` values change; tomlkit keeps every
-other byte (comments, blank lines, key order, other sections). The new pools
-are formatted the way `drone heap generate` prints them.
+other byte (comments, blank lines, key order, other sections, each line's own
+line ending). The new pools are formatted the way `drone heap generate` prints
+them, in the file's commonest line ending, with the comments of the pools that
+stay (heapgui.layout.pool_comments).
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import logging
 import os
 import re
@@ -39,7 +42,7 @@ from heapgui.layout.config import (
     read_config_text,
     resolve_heap_name,
 )
-from heapgui.layout.config_replace import (
+from heapgui.layout.config_files import (
     changed_on_disk,
     check_replaceable,
     current_file,
@@ -192,11 +195,17 @@ def plan_write(
 
     A heap missing from the file is added at its end. Values that already mean
     the same numbers keep their spelling, so rewriting an unchanged layout
-    changes nothing. Nothing is written; see apply_write.
+    changes nothing. Nothing is written; see apply_write. A file that
+    apply_write would refuse (not regular, read-only, hard-linked) is refused here
+    already, before a diff is shown.
     """
     path = Path(path)
     old_text, fingerprint = read_config_text(path)
-    check_replaceable(path, os.stat(path))
+    try:
+        st = os.stat(path)
+    except OSError as exc:  # gone since it was read
+        raise HeapguiError(f"{path}: cannot read: {exc.strerror}") from None
+    check_replaceable(path, st)
     old = config_from_text(path, old_text)
     name = resolve_heap_name(old.heaps, heap_name)
     pools = checked_pools(name, size, pools)
@@ -314,14 +323,14 @@ def apply_write(plan: WritePlan) -> Path:
     """Replace the file with `plan.new_text`, keeping the old file as `<name>.bak`.
 
     Refuses when the file's content differs from what plan_write read, checked
-    once more right before the rename (heapgui.layout.config_replace). An
+    once more right before the rename (heapgui.layout.config_files). An
     unchanged plan writes nothing.
     """
-    old = plan.old_text.encode("utf-8")
+    read = plan.fingerprint.sha256
     if not plan.changed:
-        if current_file(plan.path)[0] != old:
+        if hashlib.sha256(current_file(plan.path)[0]).hexdigest() != read:
             raise changed_on_disk(plan.path)
         return plan.path
-    bak = replace_file(plan.path, old, plan.new_text.encode("utf-8"))
+    bak = replace_file(plan.path, read, plan.new_text.encode("utf-8"))
     logger.info("%s: wrote heap %s (backup in %s)", plan.path, plan.heap_name, bak.name)
     return plan.path

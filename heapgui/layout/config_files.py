@@ -1,4 +1,5 @@
-"""Replacing a config file the user named without losing anyone's edit.
+"""Config files on disk: reading only regular files, and replacing one without
+losing anyone's edit.
 
 The new content goes to a temporary file beside the target, is fsynced and
 renamed over it, so a crash leaves the old or the new file, never a torn one.
@@ -10,7 +11,7 @@ a symlink.
 from __future__ import annotations
 
 import contextlib
-import logging
+import hashlib
 import os
 import secrets
 import stat
@@ -18,9 +19,41 @@ import tempfile
 from pathlib import Path
 
 from heapgui.errors import HeapguiError
-from heapgui.layout.config import read_regular_file
 
-logger = logging.getLogger(__name__)
+
+def read_regular_file(path: Path) -> tuple[bytes, os.stat_result]:
+    """The bytes of `path` and its stat, refusing anything but a regular file."""
+    try:
+        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise HeapguiError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        _require_regular(path, st)
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as file:
+        try:
+            return file.read(), st
+        except OSError as exc:
+            raise HeapguiError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+_FILE_TYPES = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def _require_regular(path: Path, st: os.stat_result) -> None:
+    if not stat.S_ISREG(st.st_mode):
+        found = _FILE_TYPES.get(stat.S_IFMT(st.st_mode), "not a regular file")
+        raise HeapguiError(f"{path}: expected a regular file, found {found}")
 
 
 def check_replaceable(path: Path, st: os.stat_result) -> None:
@@ -40,15 +73,16 @@ def changed_on_disk(path: Path) -> HeapguiError:
     return HeapguiError(f"{path} changed on disk since it was read; reload and try again")
 
 
-def replace_file(path: Path, expected: bytes, new: bytes) -> Path:
-    """Replace `path`, which must still hold `expected`, with `new`; returns the .bak path.
+def replace_file(path: Path, expected_sha256: str, new: bytes) -> Path:
+    """Replace `path`, whose content must still hash to `expected_sha256`, with `new`;
+    returns the .bak path.
 
     `path` names the file in errors; the file replaced is the one it resolves to.
     """
     target = path.resolve()
     current, st = current_file(path, target)
     check_replaceable(path, st)
-    if current != expected:
+    if hashlib.sha256(current).hexdigest() != expected_sha256:
         raise changed_on_disk(path)
     written = _write_temp(target, new, st)
     backup = None
