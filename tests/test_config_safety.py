@@ -350,3 +350,33 @@ def test_concurrent_appends_are_never_silently_lost(tmp_path):
         assert must_keep <= found, f"round {round_}: lost {sorted(must_keep - found)}"
     # Both outcomes happened, so the edits did fall inside writes.
     assert outcomes["written"] and outcomes["refused"], outcomes
+
+
+def test_an_editor_saving_just_before_the_last_look_is_caught(tmp_path, monkeypatch):
+    path = write(tmp_path, "Drone.toml", DRONE_012)
+    plan = plan_write(path, None, 12 * 1024, NEW_POOLS)
+    real_lstat = os.lstat
+    pending = [save_by_rename]
+
+    def lstat(name, *args, **kwargs):  # the content was compared; the name is looked at next
+        while pending and Path(name) == path:
+            pending.pop()(path)
+        return real_lstat(name, *args, **kwargs)
+
+    monkeypatch.setattr(os, "lstat", lstat)
+    assert kept_or_refused(path, plan)
+    assert path.read_text() == DRONE_012 + EDIT
+
+
+def test_without_hard_links_the_backup_is_a_copy(tmp_path, monkeypatch):
+    path = write(tmp_path, "Drone.toml", DRONE_012)
+    plan = plan_write(path, None, 12 * 1024, NEW_POOLS)
+
+    def link(*args, **kwargs):
+        raise OSError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", link)
+    apply_write(plan)
+    assert load_config(path).heap().pools == NEW_POOLS
+    assert (tmp_path / "Drone.toml.bak").read_text() == DRONE_012
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Drone.toml", "Drone.toml.bak"]

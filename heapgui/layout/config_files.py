@@ -121,18 +121,24 @@ def _replace_if_unchanged(
 ) -> None:
     """The last look at the file and the rename, back to back.
 
-    POSIX has no rename that fails when the target changed, so a window
-    remains between this read and os.replace: a few microseconds of Python,
-    nothing else in between. An editor that writes into the file in that window
-    (or later, through a descriptor it already holds) writes into the old inode,
-    which lives on as .bak (_second_name), so that edit is not lost. Only an
-    editor that saves by renaming its own file into place within those
-    microseconds is replaced unseen; closing that would take Linux's
+    The content is compared first, then the name is checked to still lead to
+    the same inode with one lstat, the cheapest look there is, right before
+    os.replace. POSIX has no rename that fails when the target changed, so the
+    gap between that lstat and the rename remains; it is as small as the
+    filesystem interface allows. An editor that writes into the file in that
+    gap (or later, through a descriptor it already holds) writes into the old
+    inode, which lives on as .bak (_second_name), so that edit is not lost.
+    Only an editor that saves by renaming its own file into place within that
+    gap is replaced unseen; closing it would take Linux's
     renameat2(RENAME_EXCHANGE) and a swap back, which Python does not expose.
     An advisory lock would not help: editors do not take one.
     """
-    again, now = current_file(path, target)
-    if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) or again != current:
+    again, _ = current_file(path, target)
+    try:
+        now = os.lstat(target)
+    except OSError:
+        raise changed_on_disk(path) from None
+    if again != current or (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
         raise changed_on_disk(path)
     try:
         os.replace(written, target)
@@ -145,7 +151,8 @@ def _second_name(target: Path, current: bytes, st: os.stat_result) -> Path:
 
     A hard link rather than a copy: what is still written into the old file
     after the last check lands in the backup instead of vanishing. Where the
-    filesystem has no hard links, a copy.
+    filesystem has no hard links, a copy, and an edit made in place after the
+    last check is lost as with any rename-based save.
     """
     for _ in range(16):
         name = target.with_name(f".{target.name}.{secrets.token_hex(4)}.bak")
