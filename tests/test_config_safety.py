@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from test_config import DRONE_012, LAYOUT_FIXED, NEW_POOLS, write
 
+from heapgui.cli import main
 from heapgui.errors import HeapguiError
 from heapgui.layout.config import load_config
 from heapgui.layout.config_write import apply_write, plan_write
@@ -380,3 +381,32 @@ def test_without_hard_links_the_backup_is_a_copy(tmp_path, monkeypatch):
     assert load_config(path).heap().pools == NEW_POOLS
     assert (tmp_path / "Drone.toml.bak").read_text() == DRONE_012
     assert sorted(p.name for p in tmp_path.iterdir()) == ["Drone.toml", "Drone.toml.bak"]
+
+
+# --- the CLI -------------------------------------------------------------------------------
+
+
+def generate_into(capsys, samples: Path, config: Path) -> tuple[int, str]:
+    trace = str(samples / "seed-example.framed")
+    code = main(["generate", "-f", trace, "-p", "5", "-s", "10K", "--write", str(config)])
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_generate_write_to_a_fifo_is_a_one_line_error(capsys, samples, tmp_path):
+    fifo = tmp_path / "Drone.toml"
+    os.mkfifo(fifo)
+    code, err = finishes(generate_into, capsys, samples, fifo, unblock=fifo)
+    assert code == 2 and "Traceback" not in err
+    assert err.endswith(f"\nheapgui-cli: error: {fifo}: expected a regular file, found a FIFO\n")
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_generate_write_to_a_read_only_file_is_a_one_line_error(capsys, samples, tmp_path):
+    config = write(tmp_path, "Drone.toml", DRONE_012)
+    os.chmod(config, 0o444)
+    code, err = generate_into(capsys, samples, config)
+    expected = f"{config}: the file is read-only; not written (make it writable first)"
+    assert code == 2 and "Traceback" not in err
+    assert err.endswith(f"\nheapgui-cli: error: {expected}\n")
+    assert config.read_text() == DRONE_012
