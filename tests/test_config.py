@@ -775,3 +775,22 @@ def test_diff_of_a_file_without_a_final_line_break(tmp_path):
     at = lines.index('-platform = "arm"')
     assert lines[at + 1 : at + 3] == ["\\ No newline at end of file", '+platform = "arm"']
     assert plan.new_text.startswith(text + "\n\n[heap.main]\n")
+
+
+COMMAS_ANYWHERE_POOLS = """\
+pools = [
+    { block = "4", capacity = 896 }  ,  # spaced comma
+    { block = "32", capacity = 80 }
+    , { block = "256", capacity = 16 }  # comma first
+]
+"""
+
+
+def test_comments_beside_commas_placed_anywhere(tmp_path):
+    pools = COMMAS_ANYWHERE_POOLS
+    text = DRONE_012.replace(DRONE_012_POOLS, pools)
+    plan = plan_write(write(tmp_path, "Drone.toml", text), None, 12 * 1024, NEW_POOLS)
+    assert plan.new_text == text.replace(
+        pools,
+        NEW_POOLS_TEXT.replace("capacity = 256 },", "capacity = 256 },  # spaced comma"),
+    ).replace('size = "10K"', 'size = "12K"')

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from test_config import (
+    COMMAS_ANYWHERE_POOLS,
     COMMENTED_POOLS,
     DRONE_012,
     DRONE_012_POOLS,
@@ -35,6 +36,7 @@ SEEDS = [
     ("Drone.toml", DRONE_012),
     ("Drone.toml", DRONE_014),
     ("Drone.toml", DRONE_012.replace(DRONE_012_POOLS, COMMENTED_POOLS)),
+    ("Drone.toml", DRONE_012.replace(DRONE_012_POOLS, COMMAS_ANYWHERE_POOLS)),
     ("layout.toml", LAYOUT),
     ("layout.toml", LAYOUT_FIXED),
     ("layout.toml", DRONE_FLEXIBLE_STACK),

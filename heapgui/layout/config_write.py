@@ -235,7 +235,7 @@ def plan_write(
             multiline = not isinstance(target, InlineTable)
             comments = pool_comments(target["pools"]) if multiline else None
             text = pools_text(pools, old.kind, multiline=multiline, nl=nl, comments=comments)
-            target["pools"] = tomlkit.parse(f"pools = {text}{nl}")["pools"]
+            target["pools"] = parse_document(path, f"pools = {text}{nl}")["pools"]
         # parse_document skipped a byte order mark; the file keeps it.
         new_text = BOM * old_text.startswith(BOM) + doc.as_string()
     written = config_from_text(path, new_text).heaps.get(name)

@@ -9,10 +9,14 @@ its own text and line ending.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from heapgui.sizes import parse_size
+
+_TRAILING_COMMENT = re.compile(r"[ \t]*#.*")
+"""A comment with the blanks before it; `.` stops at the line break but keeps a CR."""
 
 
 @dataclass
@@ -38,11 +42,11 @@ def pool_comments(array: Any) -> PoolComments:
         first, *lines = gap.split("\n")
         # `lines[-1]` is the indentation of what comes next (no line ending), never a comment.
         whole = [line + "\n" for line in lines[:-1] if "#" in line]
-        if lines and "#" in first:
-            if i == 0:
-                comments.opening = first + "\n"
-            else:
-                comments.after[blocks[i - 1]] = first.lstrip(",") + "\n"
+        comment = _TRAILING_COMMENT.search(first) if lines else None
+        if comment and i == 0:
+            comments.opening = comment[0] + "\n"
+        elif comment:
+            comments.after[blocks[i - 1]] = comment[0] + "\n"
         if i < len(blocks):
             comments.before.setdefault(blocks[i], []).extend(whole)
         else:
