@@ -1,5 +1,7 @@
 """Drone's size strings: "10K", "1M", "0x400", "0400" (octal), "300"."""
 
+import string
+
 from heapgui.errors import HeapguiError
 
 KIB = 1024
@@ -25,17 +27,17 @@ def parse_size(text: str) -> int:
         multiplier, s = KIB, s[:-1]
     elif s[-1:] in ("M", "m"):
         multiplier, s = MIB, s[:-1]
-    if not (s.isascii() and s.isalnum()):
-        raise HeapguiError(
-            f"invalid size {text!r}: expected a number with an optional K or M suffix"
-        )
+    if s[:2] in ("0x", "0X"):
+        digits, allowed, base = s[2:], string.hexdigits, 16
+    elif s.startswith("0") and len(s) > 1:
+        digits, allowed, base = s[1:], string.octdigits, 8
+    else:
+        digits, allowed, base = s, string.digits, 10
     try:
-        if s[:2] in ("0x", "0X"):
-            value = int(s[2:], 16)
-        elif s.startswith("0") and len(s) > 1:
-            value = int(s[1:], 8)
-        else:
-            value = int(s, 10)
+        # Digits only: int() alone would also take signs, "_" and a second prefix ("0x0x10").
+        if not digits or not set(digits) <= set(allowed):
+            raise ValueError
+        value = int(digits, base)
     except ValueError:
         raise HeapguiError(
             f"invalid size {text!r}: expected a number with an optional K or M suffix"

@@ -460,7 +460,8 @@ def test_failed_replace_leaves_the_original(tmp_path, monkeypatch):
     with pytest.raises(HeapguiError, match="cannot write: No space left on device"):
         apply_write(plan)
     assert path.read_text() == DRONE_012
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["Drone.toml", "Drone.toml.bak"]
+    # Nothing left behind: no temporary file, and the .bak of a write that did not happen.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Drone.toml"]
 
 
 def test_write_drone_014_main_keeps_the_other_heap(tmp_path):
@@ -693,3 +694,103 @@ def test_write_through_a_symlink_keeps_the_link(tmp_path):
     assert link.is_symlink()
     assert load_config(link).heap().pools == NEW_POOLS
     assert (tmp_path / "Drone.real.toml.bak").read_text() == DRONE_012
+
+
+# --- formatting kept ---------------------------------------------------------------------
+
+
+def test_mixed_line_endings_keep_their_own_and_new_lines_take_the_commonest(tmp_path):
+    lines = DRONE_012.splitlines(keepends=True)
+    # Every third line ends in CRLF, so LF is the file's commonest ending.
+    mixed = "".join(
+        line.replace("\n", "\r\n") if i % 3 == 0 else line for i, line in enumerate(lines)
+    )
+    start = mixed.index("pools = [")
+    end = mixed.index("]", start) + 1  # the line break after ] ends a line that stays
+    expected = (mixed[:start] + NEW_POOLS_TEXT.rstrip("\n") + mixed[end:]).replace(
+        'size = "10K"   # whole heap', 'size = "12K"   # whole heap'
+    )
+    path = write(tmp_path, "Drone.toml", mixed)
+    apply_write(plan_write(path, None, 12 * 1024, NEW_POOLS))
+    assert path.read_bytes() == expected.encode()
+    mostly_crlf = "".join(
+        line if i % 3 == 0 else line.replace("\n", "\r\n") for i, line in enumerate(lines)
+    )
+    path = write(tmp_path, "Drone.toml", mostly_crlf)
+    plan = plan_write(path, None, 12 * 1024, NEW_POOLS)
+    assert NEW_POOLS_TEXT.rstrip("\n").replace("\n", "\r\n") in plan.new_text
+
+
+COMMENTED_POOLS = """\
+pools = [  # block, capacity
+    # small objects
+    { block = "4", capacity = 896 },   # list nodes
+    { block = "32", capacity = 80 },  # buffers
+    # rare
+    { block = "256", capacity = 16 },  # DMA
+    # end of pools
+]
+"""
+
+
+def test_comments_in_pools_stay_with_the_pools_that_survive(tmp_path):
+    text = DRONE_012.replace(DRONE_012_POOLS, COMMENTED_POOLS)
+    path = write(tmp_path, "Drone.toml", text)
+    plan = plan_write(path, None, 12 * 1024, NEW_POOLS)
+    # Blocks 4 and 32 stay, with their comments; 256 goes, and its comments with it.
+    assert plan.new_text == text.replace(
+        COMMENTED_POOLS,
+        """\
+pools = [  # block, capacity
+    # small objects
+    { block = "4", capacity = 256 },   # list nodes
+    { block = "12", capacity = 512 },
+    { block = "32", capacity = 64 },  # buffers
+    { block = "128", capacity = 24 },
+    # end of pools
+]
+""",
+    ).replace('size = "10K"', 'size = "12K"')
+    apply_write(plan)
+    assert load_config(path).heap().pools == NEW_POOLS
+    assert tomllib.loads(path.read_text())["heap"]["pools"][0] == {"block": "4", "capacity": 256}
+
+
+def test_comments_in_pools_of_a_crlf_layout_toml(tmp_path):
+    layout = LAYOUT_FIXED.replace(
+        '{ block = "32", count = "24" },', '{ block = "32", count = "24" },  # buffers'
+    )
+    path = write(tmp_path, "layout.toml", layout.replace("\n", "\r\n"))
+    pools = [Pool(32, 30), Pool(64, 1)]
+    plan = plan_write(path, None, 1024, pools)
+    assert '    { block = "32", count = "30" },  # buffers\r\n' in plan.new_text
+    assert plan.new_text.count("\r\n") == plan.new_text.count("\n")
+    assert plan.new_text.count("# buffers") == 1
+
+
+def test_diff_of_a_file_without_a_final_line_break(tmp_path):
+    text = '[memory.ram]\nsize = "20K"\n[linker]\nplatform = "arm"'
+    plan = plan_write(write(tmp_path, "Drone.toml", text), None, 16, [Pool(4, 4)])
+    lines = plan.diff.splitlines()
+    at = lines.index('-platform = "arm"')
+    assert lines[at + 1 : at + 3] == ["\\ No newline at end of file", '+platform = "arm"']
+    assert plan.new_text.startswith(text + "\n\n[heap.main]\n")
+
+
+COMMAS_ANYWHERE_POOLS = """\
+pools = [
+    { block = "4", capacity = 896 }  ,  # spaced comma
+    { block = "32", capacity = 80 }
+    , { block = "256", capacity = 16 }  # comma first
+]
+"""
+
+
+def test_comments_beside_commas_placed_anywhere(tmp_path):
+    pools = COMMAS_ANYWHERE_POOLS
+    text = DRONE_012.replace(DRONE_012_POOLS, pools)
+    plan = plan_write(write(tmp_path, "Drone.toml", text), None, 12 * 1024, NEW_POOLS)
+    assert plan.new_text == text.replace(
+        pools,
+        NEW_POOLS_TEXT.replace("capacity = 256 },", "capacity = 256 },  # spaced comma"),
+    ).replace('size = "10K"', 'size = "12K"')

@@ -42,3 +42,9 @@ def test_parse_size(text, size):
 def test_parse_size_rejects(text):
     with pytest.raises(HeapguiError, match="invalid size"):
         parse_size(text)
+
+
+@pytest.mark.parametrize("text", ["0x0x10", "00o17", "0x", "+4", "1_000", "4 K", "", "\u0663"])
+def test_parse_size_takes_only_plain_digits(text):
+    with pytest.raises(HeapguiError, match="invalid size"):
+        parse_size(text)

@@ -9,25 +9,27 @@ Three shapes are understood (see section 5 of docs/heaptrace-formats.md):
   `pools = [{ block, count }]`; sizes and counts may be percentages, which are
   resolved the way drone-config does (heapgui.layout.config_flexible).
 
-Writing lives in heapgui.layout.config_write. Every error is a one-line
-HeapguiError that starts with the file's path.
+Values are read with tomllib, a strict TOML 1.0 reader like drone's; tomlkit,
+which keeps formatting, serves the writer (heapgui.layout.config_write). Every
+error is a one-line HeapguiError that starts with the file's path.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 import tomlkit
-from tomlkit.exceptions import ParseError
+from tomlkit.exceptions import ParseError, TOMLKitError
 from tomlkit.toml_document import TOMLDocument
 
 from heapgui.errors import HeapguiError
+from heapgui.layout.config_files import read_regular_file
 from heapgui.layout.config_flexible import (
     Amount,
     Share,
@@ -38,11 +40,24 @@ from heapgui.layout.config_flexible import (
 from heapgui.layout.pools import Pool
 from heapgui.sizes import parse_size
 
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    try:
+        import tomli as tomllib
+    except ImportError:
+        tomllib = None
+
 logger = logging.getLogger(__name__)
+
+_TOMLLIB_POSITION = re.compile(r" \(at line (\d+), column (\d+)\)$")
 
 DRONE_TOML = "Drone.toml"
 LAYOUT_TOML = "layout.toml"
 DEFAULT_HEAP = "main"
+BOM = "\ufeff"
+SIZE_LIMIT = 2**32
+"""Sizes and counts are 32-bit on the target."""
 
 ConfigKind = Literal["drone", "layout"]
 
@@ -137,21 +152,22 @@ def config_from_text(
     data_size: int | None = None,
 ) -> HeapConfig:
     """load_config on text already read; `path` names the file in errors and picks the kind."""
-    doc = parse_document(path, text)
-    kind = config_kind(path, doc)
-    plain = doc.unwrap()
+    plain = parse_values(path, text)
+    kind = config_kind(path, plain)
     heaps = _layout_heaps(path, plain, data_size) if kind == "layout" else _drone_heaps(path, plain)
     return HeapConfig(path, kind, heaps, _swo_settings(path, plain), fingerprint)
 
 
 def read_config_text(path: Path) -> tuple[str, Fingerprint]:
-    """The file's text and its fingerprint, taken from the same open file."""
-    try:
-        with open(path, "rb") as file:
-            data = file.read()
-            st = os.fstat(file.fileno())
-    except OSError as exc:
-        raise HeapguiError(f"{path}: cannot read: {exc.strerror}") from None
+    """The file's text and its fingerprint, taken from the same open file.
+
+    Only a regular file is read: a FIFO would block and a device has no end.
+    A leading UTF-8 byte order mark stays in the text (parse_document skips it)
+    so that a rewrite keeps it.
+    """
+    data, st = read_regular_file(path)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise HeapguiError(f"{path}: byte 0: expected UTF-8 text, found a UTF-16 byte order mark")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -162,16 +178,39 @@ def read_config_text(path: Path) -> tuple[str, Fingerprint]:
 
 def parse_document(path: Path, text: str) -> TOMLDocument:
     try:
-        return tomlkit.parse(text)
+        return tomlkit.parse(text.removeprefix(BOM))
     except ParseError as exc:
         # tomlkit's message already ends with "at line L col C"; keep only the reason.
         reason = str(exc).split(" at line ")[0]
         raise HeapguiError(
             f"{path}: line {exc.line}, column {exc.col}: expected valid TOML ({reason})"
         ) from None
+    except TOMLKitError as exc:
+        # Some of tomlkit's refusals (a key twice in an inline table) carry no position.
+        raise HeapguiError(f"{path}: expected valid TOML ({exc})") from None
 
 
-def config_kind(path: Path, doc: TOMLDocument) -> ConfigKind:
+def parse_values(path: Path, text: str) -> dict[str, Any]:
+    """The file's values as a strict TOML 1.0 reader sees them.
+
+    tomlkit, which the writer needs to keep formatting, accepts some text that
+    TOML 1.0 (and so drone) refuses, such as a line break inside an inline
+    table; the values come from tomllib so heapgui never reads a file
+    differently from drone. Without tomllib (Python 3.10 with no tomli) tomlkit
+    is all there is.
+    """
+    if tomllib is None:
+        return parse_document(path, text).unwrap()
+    try:
+        return tomllib.loads(text.removeprefix(BOM))
+    except tomllib.TOMLDecodeError as exc:
+        where = _TOMLLIB_POSITION.search(str(exc))
+        reason = str(exc)[: where.start()] if where else str(exc)
+        at = f"line {where[1]}, column {where[2]}: " if where else ""
+        raise HeapguiError(f"{path}: {at}expected valid TOML ({reason})") from None
+
+
+def config_kind(path: Path, doc: Mapping[str, Any]) -> ConfigKind:
     """By file name, else by content: layout.toml has `[ram]`, Drone.toml `[memory]`."""
     if path.name == LAYOUT_TOML:
         return "layout"
@@ -259,6 +298,10 @@ def _size_value(path: Path, where: str, value: Any) -> int:
         raise HeapguiError(f"{path}: {where}: expected a size string or integer")
     if result < 0:
         raise HeapguiError(f"{path}: {where}: expected a non-negative size, found {value!r}")
+    if result >= SIZE_LIMIT:
+        raise HeapguiError(
+            f"{path}: {where}: expected a size below 2^32 (32-bit on the target), found {value!r}"
+        )
     return result
 
 
@@ -294,7 +337,7 @@ def _placed_size(
 ) -> tuple[str, Amount]:
     """(RAM region, size) of a layout.toml section, the region checked against [ram]."""
     ram = _required(path, table, "ram", where)
-    if ram not in rams:
+    if not isinstance(ram, str) or ram not in rams:
         available = ", ".join(rams) or "none"
         raise HeapguiError(
             f"{path}: {where}.ram: expected a RAM region from [ram] (available: {available}),"
@@ -365,7 +408,9 @@ def _swo_settings(path: Path, plain: dict[str, Any]) -> SwoSettings | None:
     values = []
     for key, unit in (("reset-freq", "Hz"), ("baud-rate", "baud")):
         value = _required(path, swo, key, "log.swo")
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise HeapguiError(f"{path}: log.swo.{key}: expected a positive integer ({unit})")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < SIZE_LIMIT:
+            raise HeapguiError(
+                f"{path}: log.swo.{key}: expected a positive integer ({unit}) below 2^32"
+            )
         values.append(value)
     return SwoSettings(*values)

@@ -6,8 +6,10 @@ Two steps, so a front end can show the change before making it:
     apply_write(plan)                               # checks, backs up, replaces
 
 Only the chosen heap's `size` and `pools` values change; tomlkit keeps every
-other byte (comments, blank lines, key order, other sections). The new pools
-are formatted the way `drone heap generate` prints them.
+other byte (comments, blank lines, key order, other sections, each line's own
+line ending). The new pools are formatted the way `drone heap generate` prints
+them, in the file's commonest line ending, with the comments of the pools that
+stay (heapgui.layout.pool_comments).
 """
 
 from __future__ import annotations
@@ -17,8 +19,6 @@ import hashlib
 import logging
 import os
 import re
-import stat
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +29,9 @@ from tomlkit.items import InlineTable
 
 from heapgui.errors import HeapguiError
 from heapgui.layout.config import (
+    BOM,
     DEFAULT_HEAP,
+    SIZE_LIMIT,
     ConfigKind,
     Fingerprint,
     HeapSpec,
@@ -40,6 +42,13 @@ from heapgui.layout.config import (
     read_config_text,
     resolve_heap_name,
 )
+from heapgui.layout.config_files import (
+    changed_on_disk,
+    check_replaceable,
+    current_file,
+    replace_file,
+)
+from heapgui.layout.pool_comments import PoolComments, pool_comments
 from heapgui.sizes import format_size
 
 logger = logging.getLogger(__name__)
@@ -127,6 +136,10 @@ def checked_pools(heap_name: str, size: int, pools: Sequence[Pool]) -> list[Pool
         previous = block
         if capacity:
             result.append(Pool(block, capacity))
+    if size >= SIZE_LIMIT:
+        raise HeapguiError(
+            f"heap {heap_name}: size {size}: expected a size below 2^32 (32-bit on the target)"
+        )
     used = sum(pool.block * pool.capacity for pool in result)
     if used != size:
         raise HeapguiError(
@@ -136,8 +149,18 @@ def checked_pools(heap_name: str, size: int, pools: Sequence[Pool]) -> list[Pool
     return result
 
 
-def pools_text(pools: Sequence[Pool], kind: ConfigKind, *, multiline: bool, nl: str = "\n") -> str:
-    """The pools array: multi-line like drone's output, or on one line."""
+def pools_text(
+    pools: Sequence[Pool],
+    kind: ConfigKind,
+    *,
+    multiline: bool,
+    nl: str = "\n",
+    comments: PoolComments | None = None,
+) -> str:
+    """The pools array: multi-line like drone's output, or on one line.
+
+    `comments` (multi-line only) come back beside the pools whose block they annotate.
+    """
     items = [
         f'{{ block = "{format_size(p.block)}", capacity = {p.capacity} }}'
         if kind == "drone"
@@ -146,7 +169,20 @@ def pools_text(pools: Sequence[Pool], kind: ConfigKind, *, multiline: bool, nl: 
     ]
     if not multiline:
         return "[" + ", ".join(items) + "]"
-    return "[" + nl + "".join(f"    {item},{nl}" for item in items) + "]"
+    notes = comments or PoolComments()
+    lines = ["[", notes.opening or nl]
+    for pool, item in zip(pools, items, strict=True):
+        lines += notes.before.get(pool.block, [])
+        lines.append(f"    {item}," + notes.after.get(pool.block, nl))
+    lines += notes.closing
+    lines.append("]")
+    return "".join(lines)
+
+
+def dominant_newline(text: str) -> str:
+    """The line ending most lines of `text` use, for the lines a rewrite adds."""
+    crlf = text.count("\r\n")
+    return "\r\n" if crlf > text.count("\n") - crlf else "\n"
 
 
 def plan_write(
@@ -159,15 +195,22 @@ def plan_write(
 
     A heap missing from the file is added at its end. Values that already mean
     the same numbers keep their spelling, so rewriting an unchanged layout
-    changes nothing. Nothing is written; see apply_write.
+    changes nothing. Nothing is written; see apply_write. A file that
+    apply_write would refuse (not regular, read-only, hard-linked) is refused here
+    already, before a diff is shown.
     """
     path = Path(path)
     old_text, fingerprint = read_config_text(path)
+    try:
+        st = os.stat(path)
+    except OSError as exc:  # gone since it was read
+        raise HeapguiError(f"{path}: cannot read: {exc.strerror}") from None
+    check_replaceable(path, st)
     old = config_from_text(path, old_text)
     name = resolve_heap_name(old.heaps, heap_name)
     pools = checked_pools(name, size, pools)
     doc = parse_document(path, old_text)
-    nl = "\r\n" if "\r\n" in old_text else "\n"
+    nl = dominant_newline(old_text)
     heap_table: Any = doc.get("heap")
     if heap_table is not None and is_single_heap(heap_table):
         if name != DEFAULT_HEAP:
@@ -190,15 +233,19 @@ def plan_write(
             target["size"] = format_size(size)
         if not same_size or previous.pools != pools:
             multiline = not isinstance(target, InlineTable)
-            text = pools_text(pools, old.kind, multiline=multiline, nl=nl)
-            target["pools"] = tomlkit.parse(f"pools = {text}{nl}")["pools"]
-        new_text = doc.as_string()
+            comments = pool_comments(target["pools"]) if multiline else None
+            text = pools_text(pools, old.kind, multiline=multiline, nl=nl, comments=comments)
+            target["pools"] = parse_document(path, f"pools = {text}{nl}")["pools"]
+        # parse_document skipped a byte order mark; the file keeps it.
+        new_text = BOM * old_text.startswith(BOM) + doc.as_string()
     written = config_from_text(path, new_text).heaps.get(name)
     if written is None or written.size != size or written.pools != pools:
         # A guard against tomlkit surprises: never offer a file that reads back differently.
         raise HeapguiError(f"{path}: the rewritten heap {name} does not read back as written")
     diff = "".join(
-        difflib.unified_diff(
+        # A last line without a line break would run into the next line of the diff.
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+        for line in difflib.unified_diff(
             old_text.splitlines(keepends=True),
             new_text.splitlines(keepends=True),
             fromfile=f"{path} (on disk)",
@@ -229,7 +276,8 @@ def _added_section(
         rams = list(plain.get("ram", {}))
         data = plain.get("data")
         data_ram = data.get("ram") if isinstance(data, dict) else None
-        ram = data_ram if data_ram in rams else (rams[0] if rams else None)
+        first = rams[0] if rams else None
+        ram = data_ram if isinstance(data_ram, str) and data_ram in rams else first
         if ram is None:
             raise HeapguiError(f"{path}: no [ram] region to place a new heap {name} in")
         notes.append(f"placed in RAM region {ram}")
@@ -272,62 +320,17 @@ def _pools_count(count: int) -> str:
 
 
 def apply_write(plan: WritePlan) -> Path:
-    """Replace the file with `plan.new_text`, keeping the old content in `<name>.bak`.
+    """Replace the file with `plan.new_text`, keeping the old file as `<name>.bak`.
 
-    Refuses when the file's content differs from what plan_write read. Both
-    files are written to a temporary file in the same directory, fsynced and
-    renamed over the target, so a crash leaves either the old or the new
-    file, never a torn one. The file mode is kept. An unchanged plan writes nothing.
+    Refuses when the file's content differs from what plan_write read, checked
+    once more right before the rename (heapgui.layout.config_files). An
+    unchanged plan writes nothing.
     """
-    target = plan.path.resolve()
-    try:
-        with open(target, "rb") as file:
-            current = file.read()
-            mode = stat.S_IMODE(os.fstat(file.fileno()).st_mode)
-    except FileNotFoundError:
-        current, mode = None, 0
-    except OSError as exc:
-        raise HeapguiError(f"{plan.path}: cannot read: {exc.strerror}") from None
-    if current is None or hashlib.sha256(current).hexdigest() != plan.fingerprint.sha256:
-        raise HeapguiError(f"{plan.path} changed on disk since it was read; reload and try again")
+    read = plan.fingerprint.sha256
     if not plan.changed:
+        if hashlib.sha256(current_file(plan.path)[0]).hexdigest() != read:
+            raise changed_on_disk(plan.path)
         return plan.path
-    _replace_atomically(target.with_name(target.name + ".bak"), current, mode)
-    _replace_atomically(target, plan.new_text.encode("utf-8"), mode)
-    logger.info("%s: wrote heap %s (backup in %s.bak)", plan.path, plan.heap_name, target.name)
+    bak = replace_file(plan.path, read, plan.new_text.encode("utf-8"))
+    logger.info("%s: wrote heap %s (backup in %s)", plan.path, plan.heap_name, bak.name)
     return plan.path
-
-
-def _replace_atomically(target: Path, data: bytes, mode: int) -> None:
-    try:
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise HeapguiError(f"{target}: cannot write: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, target)
-    except OSError as exc:
-        Path(temp).unlink(missing_ok=True)
-        raise HeapguiError(f"{target}: cannot write: {exc.strerror}") from None
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    _fsync_directory(target.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable; not every platform can open a directory."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
