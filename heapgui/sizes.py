@@ -8,6 +8,7 @@ KIB = 1024
 MIB = 1024 * 1024
 MAX_SIZE = 2**32 - 1
 """Sizes are 32-bit on the target: drone stores heap, block and RAM sizes in a u32."""
+BELOW_2_32 = "expected a size below 2^32 (32-bit on the target)"
 
 
 def format_size(size: int) -> str:
@@ -44,8 +45,5 @@ def parse_size(text: str) -> int:
         ) from None
     size = value * multiplier
     if size > MAX_SIZE:
-        raise HeapguiError(
-            f"invalid size {text!r}: expected at most {MAX_SIZE} bytes (sizes are 32-bit "
-            "on the target)"
-        )
+        raise HeapguiError(f"invalid size {text!r}: {BELOW_2_32}")
     return size

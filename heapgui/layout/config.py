@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,15 +39,12 @@ from heapgui.layout.config_flexible import (
     pool_counts,
 )
 from heapgui.layout.pools import Pool
-from heapgui.sizes import parse_size
+from heapgui.sizes import BELOW_2_32, MAX_SIZE, parse_size
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ImportError:  # Python 3.10
-    try:
-        import tomli as tomllib
-    except ImportError:
-        tomllib = None
+else:  # tomllib's origin, a dependency on Python 3.10
+    import tomli as tomllib
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +54,6 @@ DRONE_TOML = "Drone.toml"
 LAYOUT_TOML = "layout.toml"
 DEFAULT_HEAP = "main"
 BOM = "\ufeff"
-SIZE_LIMIT = 2**32
 """Sizes and counts are 32-bit on the target."""
 
 ConfigKind = Literal["drone", "layout"]
@@ -196,11 +193,8 @@ def parse_values(path: Path, text: str) -> dict[str, Any]:
     tomlkit, which the writer needs to keep formatting, accepts some text that
     TOML 1.0 (and so drone) refuses, such as a line break inside an inline
     table; the values come from tomllib so heapgui never reads a file
-    differently from drone. Without tomllib (Python 3.10 with no tomli) tomlkit
-    is all there is.
+    differently from drone.
     """
-    if tomllib is None:
-        return parse_document(path, text).unwrap()
     try:
         return tomllib.loads(text.removeprefix(BOM))
     except tomllib.TOMLDecodeError as exc:
@@ -298,10 +292,8 @@ def _size_value(path: Path, where: str, value: Any) -> int:
         raise HeapguiError(f"{path}: {where}: expected a size string or integer")
     if result < 0:
         raise HeapguiError(f"{path}: {where}: expected a non-negative size, found {value!r}")
-    if result >= SIZE_LIMIT:
-        raise HeapguiError(
-            f"{path}: {where}: expected a size below 2^32 (32-bit on the target), found {value!r}"
-        )
+    if result > MAX_SIZE:
+        raise HeapguiError(f"{path}: {where}: {BELOW_2_32}, found {value!r}")
     return result
 
 
@@ -408,7 +400,7 @@ def _swo_settings(path: Path, plain: dict[str, Any]) -> SwoSettings | None:
     values = []
     for key, unit in (("reset-freq", "Hz"), ("baud-rate", "baud")):
         value = _required(path, swo, key, "log.swo")
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < SIZE_LIMIT:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_SIZE:
             raise HeapguiError(
                 f"{path}: log.swo.{key}: expected a positive integer ({unit}) below 2^32"
             )

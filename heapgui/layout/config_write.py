@@ -31,7 +31,6 @@ from heapgui.errors import HeapguiError
 from heapgui.layout.config import (
     BOM,
     DEFAULT_HEAP,
-    SIZE_LIMIT,
     ConfigKind,
     Fingerprint,
     HeapSpec,
@@ -49,7 +48,7 @@ from heapgui.layout.config_files import (
     replace_file,
 )
 from heapgui.layout.pool_comments import PoolComments, pool_comments
-from heapgui.sizes import format_size
+from heapgui.sizes import BELOW_2_32, MAX_SIZE, format_size
 
 logger = logging.getLogger(__name__)
 
@@ -136,10 +135,8 @@ def checked_pools(heap_name: str, size: int, pools: Sequence[Pool]) -> list[Pool
         previous = block
         if capacity:
             result.append(Pool(block, capacity))
-    if size >= SIZE_LIMIT:
-        raise HeapguiError(
-            f"heap {heap_name}: size {size}: expected a size below 2^32 (32-bit on the target)"
-        )
+    if size > MAX_SIZE:
+        raise HeapguiError(f"heap {heap_name}: size {size}: {BELOW_2_32}")
     used = sum(pool.block * pool.capacity for pool in result)
     if used != size:
         raise HeapguiError(
