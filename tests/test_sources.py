@@ -6,6 +6,7 @@ import socket
 import struct
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -181,6 +182,21 @@ def test_probe_without_id_takes_the_only_one():
     assert isinstance(source, ProbeSource)
     assert source.settings.unique_id == "the-only-probe"
     assert source.settings.swd_frequency == 4_000_000
+
+
+def test_probe_takes_the_pyocd_files_the_user_names(tmp_path):
+    config, script = tmp_path / "board.yaml", tmp_path / "hooks.py"
+    config.write_text("")
+    script.write_text("")
+    settings = SourceSettings(72_000_000, 2_000_000, pyocd_config=config, pyocd_script=script)
+    source = make_source("probe:abc", settings)
+    assert (source.settings.pyocd_config, source.settings.pyocd_script) == (config, script)
+    assert (
+        make_source("probe:abc", SourceSettings(72_000_000, 2_000_000)).settings.pyocd_script
+        is None
+    )
+    with pytest.raises(HeapguiError, match=f"^{tmp_path / 'none.py'}: no such pyOCD user script$"):
+        make_source("probe:abc", replace(settings, pyocd_script=tmp_path / "none.py"))
 
 
 def test_probe_without_id_refuses_to_guess():

@@ -62,7 +62,9 @@ class SourceSettings:
     given. `replay_pace` is "recorded" (the stream's timestamps with
     `core_clock`, else the line rate `swo_baud` / 10, else as fast as
     possible), "fast", or a number of bytes per second. `simulator` holds
-    extra `SimulatorConfig` fields for `sim`.
+    extra `SimulatorConfig` fields for `sim`. A probe's pyOCD session reads
+    a configuration file and runs a user script only when `pyocd_config` and
+    `pyocd_script` name them.
     """
 
     core_clock: int | None = None
@@ -71,6 +73,8 @@ class SourceSettings:
     swd_frequency: int | None = None
     replay_pace: str | float = RECORDED
     simulator: Mapping[str, Any] = field(default_factory=dict)
+    pyocd_config: Path | None = None
+    pyocd_script: Path | None = None
 
 
 def parse_source(text: str) -> SourceSpec:
@@ -179,4 +183,10 @@ def _probe(unique_id: str | None, settings: SourceSettings) -> ByteSource:
         options["target_type"] = settings.target_type
     if settings.swd_frequency:
         options["swd_frequency"] = settings.swd_frequency
+    for name, what in (("pyocd_config", "configuration file"), ("pyocd_script", "user script")):
+        path = getattr(settings, name)
+        if path is not None:
+            if not path.is_file():
+                raise HeapguiError(f"{path}: no such pyOCD {what}")
+            options[name] = path
     return ProbeSource(ProbeSettings(unique_id, settings.core_clock, settings.swo_baud, **options))

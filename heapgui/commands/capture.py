@@ -65,6 +65,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help=f"replay speed: {RECORDED} (timestamps and --clock, else --baud / 10), "
         f"{FAST}, or bytes per second (default: {RECORDED})",
     )
+    parser.add_argument(
+        "--pyocd-config",
+        metavar="FILE",
+        type=Path,
+        help="pyOCD configuration file for a probe capture (default: none is read)",
+    )
+    parser.add_argument(
+        "--pyocd-script",
+        metavar="FILE",
+        type=Path,
+        help="pyOCD user script for a probe capture (default: none is run)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -101,7 +113,15 @@ def run(args: argparse.Namespace) -> int:
         assert spec.path is not None
         _refuse_overwrite(spec.path, outputs)
     clock, baud = _swo_settings(args)
-    settings = SourceSettings(clock, baud, args.target, args.frequency, args.replay_pace)
+    settings = SourceSettings(
+        clock,
+        baud,
+        args.target,
+        args.frequency,
+        args.replay_pace,
+        pyocd_config=args.pyocd_config,
+        pyocd_script=args.pyocd_script,
+    )
     session = CaptureSession(make_source(spec, settings), args.output, args.raw, fmt=args.format)
     console = _Console()
     with _StopRequest() as stop:
