@@ -13,6 +13,7 @@ import time
 import pytest
 from test_sources import SwoServer, free_port
 
+from heapgui.capture.itm_encode import ItmEncoder
 from heapgui.cli import main
 from heapgui.trace.framed import FramedDecoder
 
@@ -81,6 +82,23 @@ def test_replay_never_overwrites_its_input(samples, tmp_path, capsys):
     assert code == 2
     assert "would overwrite the file it replays" in err
     assert copy.read_bytes() == (samples / "capture.swo").read_bytes()
+
+
+def test_target_text_reaches_the_terminal_with_control_characters_escaped(tmp_path, capsys):
+    # A title change, a screen clear, a colour, a carriage return over the line, a bell.
+    out_text = "\x1b]0;owned\x07\x1b[2Jboot\x1b[31m ok\r\x08\tdone\n"
+    err_text = "\x9b1mwarn\x0c\n"
+    swo = tmp_path / "hostile.swo"
+    encoder = ItmEncoder()
+    swo.write_bytes(
+        encoder.stimulus(0, out_text.encode(), 1) + encoder.stimulus(1, err_text.encode())
+    )
+    code, out, err = capture(
+        capsys, "--source", f"replay:{swo}", "--replay-pace", "fast", "-o", str(tmp_path / "h")
+    )
+    assert code == 0, err
+    assert out == "\\x1b]0;owned\\x07\\x1b[2Jboot\\x1b[31m ok\\x0d\\x08\tdone\n"
+    assert err.startswith("\\x9b1mwarn\\x0c\n")
 
 
 def test_simulator_capture_for_a_second(tmp_path, capsys):

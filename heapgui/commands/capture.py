@@ -1,8 +1,9 @@
 """`heapgui-cli capture`: a live heap trace capture without the GUI (like `just heaptrace`).
 
 Writes the `heaptrace` file as `drone log :31` does, optionally the raw SWO
-stream, prints the firmware's port-0 text to stdout (port 1 to stderr) and a
-status line to stderr. Ctrl-C stops cleanly with everything saved (exit 0); a
+stream, prints the firmware's port-0 text to stdout (port 1 to stderr), its
+control characters but newline and tab escaped so that it cannot steer the
+terminal, and a status line to stderr. Ctrl-C stops cleanly with everything saved (exit 0); a
 capture stopped by a fault says how much was saved and exits 1.
 """
 
@@ -30,6 +31,7 @@ from heapgui.capture.sources import (
 )
 from heapgui.commands.common import DEFAULT_TRACE, config_of, warn
 from heapgui.errors import HeapguiError
+from heapgui.logs import visible
 from heapgui.trace.formats import FORMATS
 
 logger = logging.getLogger(__name__)
@@ -197,7 +199,7 @@ class _Console:
 
     def show(self, update: CaptureUpdate) -> None:
         for port, text in update.text.items():
-            self._write(sys.stdout if port == 0 else sys.stderr, text)
+            self._write(sys.stdout if port == 0 else sys.stderr, visible(text))
 
     def status(self, line: str, final: bool = False) -> None:
         if self._live and not final:

@@ -411,6 +411,18 @@ def test_log_console_keeps_ports_apart_and_caps_its_lines(qtbot):
     assert console.port_text(1).endswith("unfinished")
 
 
+def test_log_console_shows_control_characters_without_obeying_them(qtbot):
+    console = LogConsole()
+    qtbot.addWidget(console)
+    console.append_text({0: "\x1b[1mbold\x1b[0m\r\x08x\x0cy\u2029z\u2028w\u202eabc\n"})
+    assert console.port_text(0) == "\\x1b[1mbold\\x1b[0m\\x0d\\x08x\\x0cy\\u2029z\\u2028w\\u202eabc"
+    assert console.document().blockCount() == 1
+    fragments = console.document().begin().begin()
+    while not fragments.atEnd():
+        assert fragments.fragment().charFormat() == console._formats[0]
+        fragments += 1
+
+
 @pytest.mark.parametrize("chunk", [1, 7, 500, 5000])
 def test_envelope_keeps_every_bucket_minimum_and_maximum(chunk):
     rng = np.random.default_rng(chunk)
