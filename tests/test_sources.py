@@ -329,6 +329,13 @@ def test_replay_of_a_missing_file_is_one_line(tmp_path):
         source.open()
 
 
+@pytest.mark.parametrize("value", [0.0, -1.0, float("nan"), float("inf")])
+@pytest.mark.parametrize("what", ["core_clock", "byte_rate"])
+def test_replay_refuses_a_pace_that_is_no_positive_number(tmp_path, what, value):
+    with pytest.raises(HeapguiError, match=f"must be a positive number, got {value}$"):
+        ReplaySource(tmp_path / "x.swo", **{what: value})
+
+
 def test_replay_at_a_byte_rate_paces_by_the_clock(samples):
     swo = (samples / "capture.swo").read_bytes()
     clock = FakeClock()

@@ -14,6 +14,7 @@ it in the thread that reads it, as pyocd requires.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,12 +149,18 @@ def _replay(path: Path, settings: SourceSettings) -> ReplaySource:
     return ReplaySource(path)
 
 
-def _positive(value: str | float, what: str) -> float:
+def positive_number(value: str | float, limit: float = math.inf) -> float | None:
+    """`value` as a number above 0 and below `limit`, or None: also for "inf", "nan" and "1e400"."""
     try:
         number = float(value)
     except ValueError:
-        number = 0.0
-    if not number > 0:
+        return None
+    return number if 0 < number < limit else None
+
+
+def _positive(value: str | float, what: str) -> float:
+    number = positive_number(value)
+    if number is None:
         raise HeapguiError(
             f"invalid {what} {value!r}: expected {RECORDED}, {FAST} or bytes per second"
         )

@@ -242,6 +242,7 @@ def test_a_fault_keeps_the_data_and_a_new_capture_works(
     assert ("Reconnect" in panel.start_action.text()) == reconnect
     saved = output.read_bytes()
     assert len(saved) > 1000 and device.heaptrace.startswith(saved)
+    assert f"{len(saved)} bytes of heap trace were saved in {output}." in message
     reference = read_trace(output)
     assert window.trace_path == output
     assert len(window.trace.records) == len(reference.records)
