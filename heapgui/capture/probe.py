@@ -138,6 +138,7 @@ def list_probes() -> list[ProbeInfo]:
 
 def list_target_types() -> list[str]:
     """pyocd's built-in target types and those of installed CMSIS packs, `cortex_m` first."""
+    lock_default_session()  # pyocd's pack code may ask for the default session
     names = set(TARGET)
     try:
         names.update(
