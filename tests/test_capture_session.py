@@ -510,7 +510,8 @@ def test_a_full_raw_file_reports_what_reached_it(samples, tmp_path):
     swo = (samples / "capture.swo").read_bytes()
     session = CaptureSession(Pieces(swo, 4096), tmp_path / "heaptrace", "/dev/full")
     session.start()
-    final = poll_until_finished(session, Run())
+    run = Run()
+    final = poll_until_finished(session, run)
     assert str(final.error) == "/dev/full: cannot save the capture: No space left on device"
     heaptrace = (tmp_path / "heaptrace").read_bytes()
     # The heap trace of the first piece reached its file; the raw stream lost that piece.
@@ -519,6 +520,7 @@ def test_a_full_raw_file_reports_what_reached_it(samples, tmp_path):
     c = final.counters
     assert (c.bytes_received, c.raw_saved) == (4096, 0)
     assert c.heap_saved == c.heap_bytes == len(heaptrace)
+    assert len(run.records) == c.records > 0  # the views got the records of the last read
     assert (
         f"saved {len(heaptrace)} bytes of heap trace ({c.records} records) in "
         f"{tmp_path / 'heaptrace'}; only 0 of 4096 SWO bytes in /dev/full, 4096 bytes lost;"

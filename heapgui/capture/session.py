@@ -6,8 +6,9 @@ gets the port-31 payload (what `drone log :31` writes), the trace decoder
 turns it into records, the statistics take them in, and ports 0 and 1 become
 log text. Files are written unbuffered, so a crash or an unplugged probe
 loses nothing that was received, and the summary counts the bytes that
-reached each file: a full disk is reported as bytes lost. A Qt worker thread drives it with a
-loop of `poll()` calls and a stop flag, sending the updates on in batches.
+reached each file: a full disk is reported as bytes lost. A Qt worker
+thread drives it with a loop of `poll()` calls and a stop flag, sending the
+updates on in batches.
 
 Record dates. A record is dated by the target clock tick of the packet that
 completed it, read from port 31's `PortClock`. Records arrive in the order
@@ -183,7 +184,7 @@ class _Output:
         self.error: HeapguiError | None = None
         self.created = not path.exists()
         try:
-            self._file = open(path, "ab", buffering=0)  # noqa: SIM115 - closed by close()
+            self._file = open(path, "ab", buffering=0)
         except OSError as err:
             raise HeapguiError(f"{path}: {_reason(err)}") from None
 
@@ -350,14 +351,14 @@ class CaptureSession:
             return self._finish(FAILED, err)
         except OSError as err:
             return self._finish(FAILED, HeapguiError(f"{self.source.name}: {_reason(err)}"))
-        try:
-            update = self._carry(self.demux.feed(data), final=False)
-        except HeapguiError as err:
-            return self._finish(FAILED, err)
+        update = self._carry(self.demux.feed(data), final=False)
         if data and self._raw_file is not None:
             self._raw_file.write(data)
         error = self._write_error()
-        return self._finish(FAILED, error) if error is not None else update
+        if error is None:
+            return update
+        # What this read brought was decoded and counted: the views get it with the end.
+        return CaptureUpdate.merge([update, self._finish(FAILED, error)])
 
     def stop(self) -> CaptureUpdate:
         """End the capture: settle the tail, save, close. Later calls return an empty update."""
