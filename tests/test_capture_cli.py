@@ -175,6 +175,14 @@ def test_probe_without_swo_settings_is_a_usage_error(tmp_path, capsys, monkeypat
         (["--source", "replay:x.swo", "--replay-pace", "inf"], "invalid replay pace 'inf'"),
         (["--source", "replay:x.swo", "--replay-pace", "nan"], "invalid replay pace 'nan'"),
         (["--source", "replay:x.swo", "--replay-pace", "1e400"], "invalid replay pace '1e400'"),
+        (
+            ["--source", "probe:x", "--clock", "72M", "--baud", "2M", "--pyocd-script", "x.py"],
+            "x.py: no such pyOCD user script",
+        ),
+        (
+            ["--source", "probe:x", "--clock", "72M", "--baud", "2M", "--pyocd-config", "x.yaml"],
+            "x.yaml: no such pyOCD configuration file",
+        ),
     ],
 )
 def test_bad_arguments_are_one_line(tmp_path, capsys, monkeypatch, args, text):
@@ -309,5 +317,14 @@ def test_help_lists_capture(capsys):
     with pytest.raises(SystemExit):
         main(["capture", "--help"])
     help_text = capsys.readouterr().out
-    for option in ("--source", "--target", "--frequency", "--clock", "--baud", "--raw"):
+    options = (
+        "--source",
+        "--target",
+        "--frequency",
+        "--clock",
+        "--baud",
+        "--raw",
+        "--pyocd-config",
+    )
+    for option in (*options, "--pyocd-script"):
         assert option in help_text
