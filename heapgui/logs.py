@@ -1,14 +1,18 @@
-"""Where heapgui writes its log, and the logging set-up of the desktop app.
+"""Where heapgui writes its log, the logging set-up of the desktop app, and target text made safe.
 
 The GUI has no terminal to print to, so everything at INFO and above also
 goes to a rotating file in the platform's log directory; Help → Open Log
 Folder and the crash dialog point the user there.
+
+The firmware's own log text (ITM ports 0 and 1) is not trusted: `visible`
+escapes what would steer a terminal or change the GUI log's layout.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections.abc import Mapping
 from logging.handlers import RotatingFileHandler
@@ -23,6 +27,12 @@ MAX_BYTES = 1 << 20
 record, so 1 MiB covers many sessions."""
 BACKUP_COUNT = 5
 FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"
+
+# Control characters (C0, DEL, C1) but newline and tab: a terminal obeys them (ESC starts
+# colours, titles and cursor moves, CSI 0x9B too). Line and paragraph separators: Qt
+# breaks the line at them. Bidirectional embeddings, overrides and isolates: they
+# reorder the text shown around them.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 _installed: list[logging.Handler] = []
 _log_file: Path | None = None
@@ -46,6 +56,16 @@ def log_directory(
     state = environ.get("XDG_STATE_HOME", "")
     base = Path(state) if state and Path(state).is_absolute() else home / ".local" / "state"
     return base / APP_DIR / "log"
+
+
+def visible(text: str) -> str:
+    """`text` with each character that could change how it shows escaped: \\x1b, \\u202e."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def current_log_file() -> Path | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import time
 import pytest
 from test_sources import SwoServer, free_port
 
+from heapgui.capture.itm_encode import ItmEncoder
 from heapgui.cli import main
 from heapgui.trace.framed import FramedDecoder
 
@@ -83,6 +85,35 @@ def test_replay_never_overwrites_its_input(samples, tmp_path, capsys):
     assert copy.read_bytes() == (samples / "capture.swo").read_bytes()
 
 
+def test_target_text_reaches_the_terminal_with_control_characters_escaped(tmp_path, capsys):
+    # A title change, a screen clear, a colour, a carriage return over the line, a bell.
+    out_text = "\x1b]0;owned\x07\x1b[2Jboot\x1b[31m ok\r\x08\tdone\n"
+    err_text = "\x9b1mwarn\x0c\n"
+    swo = tmp_path / "hostile.swo"
+    encoder = ItmEncoder()
+    swo.write_bytes(
+        encoder.stimulus(0, out_text.encode(), 1) + encoder.stimulus(1, err_text.encode())
+    )
+    code, out, err = capture(
+        capsys, "--source", f"replay:{swo}", "--replay-pace", "fast", "-o", str(tmp_path / "h")
+    )
+    assert code == 0, err
+    assert out == "\\x1b]0;owned\\x07\\x1b[2Jboot\\x1b[31m ok\\x0d\\x08\tdone\n"
+    assert err.startswith("\\x9b1mwarn\\x0c\n")
+
+
+def test_heap_trace_and_raw_stream_must_be_two_files(tmp_path, capsys):
+    heaptrace = tmp_path / "heaptrace"
+    heaptrace.write_bytes(b"previous capture")
+    code, _, err = capture(
+        capsys, "--source", "sim", "--duration", "1", "-o", str(heaptrace), "--raw", str(heaptrace)
+    )
+    assert code == 2
+    assert err.startswith(f"heapgui-cli: error: {heaptrace}: ") and err.count("\n") == 1
+    assert "the raw SWO stream would be the same file as the heap trace" in err
+    assert heaptrace.read_bytes() == b"previous capture"
+
+
 def test_simulator_capture_for_a_second(tmp_path, capsys):
     out_file = tmp_path / "heaptrace"
     code, out, err = capture(capsys, "--source", "sim", "--duration", "1.3", "-o", str(out_file))
@@ -125,6 +156,7 @@ def test_probe_without_swo_settings_is_a_usage_error(tmp_path, capsys, monkeypat
     assert err.count("\n") == 1
 
 
+# A replay of a missing file: an option wrongly accepted fails fast, with another message.
 @pytest.mark.parametrize(
     ("args", "text"),
     [
@@ -132,6 +164,25 @@ def test_probe_without_swo_settings_is_a_usage_error(tmp_path, capsys, monkeypat
         (["--source", "sim", "--clock", "fast"], "invalid frequency 'fast'"),
         (["--source", "sim", "--duration", "-1"], "invalid duration '-1'"),
         (["--source", "replay:x.swo", "--replay-pace", "slow"], "invalid replay pace 'slow'"),
+        (["--source", "replay:x.swo", "--clock", "inf"], "invalid frequency 'inf'"),
+        (["--source", "replay:x.swo", "--clock", "nan"], "invalid frequency 'nan'"),
+        (["--source", "replay:x.swo", "--clock", "1e30"], "invalid frequency '1e30'"),
+        (["--source", "replay:x.swo", "--baud", "1e400"], "invalid frequency '1e400'"),
+        (["--source", "replay:x.swo", "--frequency", "inf"], "invalid frequency 'inf'"),
+        (["--source", "replay:x.swo", "--frequency", "infM"], "invalid frequency 'infM'"),
+        (["--source", "replay:x.swo", "--duration", "inf"], "invalid duration 'inf'"),
+        (["--source", "replay:x.swo", "--duration", "nan"], "invalid duration 'nan'"),
+        (["--source", "replay:x.swo", "--replay-pace", "inf"], "invalid replay pace 'inf'"),
+        (["--source", "replay:x.swo", "--replay-pace", "nan"], "invalid replay pace 'nan'"),
+        (["--source", "replay:x.swo", "--replay-pace", "1e400"], "invalid replay pace '1e400'"),
+        (
+            ["--source", "probe:x", "--clock", "72M", "--baud", "2M", "--pyocd-script", "x.py"],
+            "x.py: no such pyOCD user script",
+        ),
+        (
+            ["--source", "probe:x", "--clock", "72M", "--baud", "2M", "--pyocd-config", "x.yaml"],
+            "x.yaml: no such pyOCD configuration file",
+        ),
     ],
 )
 def test_bad_arguments_are_one_line(tmp_path, capsys, monkeypatch, args, text):
@@ -167,12 +218,30 @@ def test_a_fault_exits_1_and_says_what_was_saved(samples, tmp_path, capsys):
     )
 
 
-def test_ctrl_c_stops_cleanly_with_a_complete_file(tmp_path):
-    out_file = tmp_path / "heaptrace"
+SIM_CAPTURE = [sys.executable, "-m", "heapgui.cli", "capture", "--source", "sim", "-o", "heaptrace"]
+STOP_SIGNALS = [name for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
+
+
+def wait_for_size(path, size: int) -> None:
+    end = time.monotonic() + 30
+    while path.stat().st_size < size and time.monotonic() < end:
+        time.sleep(0.05)
+
+
+def assert_clean_trace(data: bytes) -> int:
+    """Records in a capture stopped at a packet boundary; the file holds no damage."""
+    decoder = FramedDecoder()
+    records = len(decoder.feed(data)) + len(decoder.finish())
+    assert not list(decoder.problems)
+    return records
+
+
+@pytest.mark.parametrize("name", STOP_SIGNALS)
+def test_a_stop_signal_ends_cleanly_with_a_complete_file(tmp_path, name):
+    """Ctrl-C, a kill and a closed terminal (SIGHUP) all stop the capture the same way."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    command = [sys.executable, "-m", "heapgui.cli", "capture", "--source", "sim", "-o", "heaptrace"]
     with subprocess.Popen(
-        command,
+        SIM_CAPTURE,
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -181,24 +250,81 @@ def test_ctrl_c_stops_cleanly_with_a_complete_file(tmp_path):
     ) as process:
         # Wait for the firmware's first line: the capture is running.
         assert process.stdout.readline() == "boot\n", process.stderr.read()
-        end = time.monotonic() + 30
-        while out_file.stat().st_size < 10_000 and time.monotonic() < end:
-            time.sleep(0.05)
-        process.send_signal(signal.SIGINT)
+        wait_for_size(tmp_path / "heaptrace", 10_000)
+        process.send_signal(getattr(signal, name))
         out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "Traceback" not in err
-    data = out_file.read_bytes()
+    data = (tmp_path / "heaptrace").read_bytes()
     saved = SAVED.search(err)
     assert saved and int(saved[1]) == len(data) >= 10_000, err
-    decoder = FramedDecoder()
-    assert len(decoder.feed(data)) + len(decoder.finish()) == int(saved[2]), err
-    assert not list(decoder.problems), err
+    assert assert_clean_trace(data) == int(saved[2]), err
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_a_closed_terminal_stops_the_capture_with_a_complete_file(tmp_path):
+    """The terminal goes away first, then SIGHUP comes: writing to it fails from then on."""
+    terminal, far_end = os.openpty()
+    with subprocess.Popen(
+        SIM_CAPTURE, cwd=tmp_path, stdin=far_end, stdout=far_end, stderr=far_end
+    ) as process:
+        os.close(far_end)
+        shown = b""
+        end = time.monotonic() + 30
+        while b"boot" not in shown and time.monotonic() < end:
+            if select.select([terminal], [], [], 0.1)[0]:
+                shown += os.read(terminal, 4096)
+        wait_for_size(tmp_path / "heaptrace", 10_000)
+        os.close(terminal)
+        process.send_signal(signal.SIGHUP)
+        assert process.wait(timeout=30) == 0
+    assert assert_clean_trace((tmp_path / "heaptrace").read_bytes()) > 1000
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs RLIMIT_FSIZE")
+def test_a_full_disk_reports_what_reached_the_files(samples, tmp_path):
+    """A file size limit stands in for a full disk: writes beyond it fail (EFBIG)."""
+    import resource
+
+    limit = 16_384
+
+    def small_disk() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    swo, port31 = (samples / "capture.swo").read_bytes(), (samples / "capture.port31").read_bytes()
+    replay = f"replay:{samples / 'capture.swo'}"
+    command = [sys.executable, "-m", "heapgui.cli", "capture", "--replay-pace", "fast",
+               "--source", replay, "-o", "heaptrace", "--raw", "raw.swo"]  # fmt: skip
+    result = subprocess.run(
+        command, cwd=tmp_path, preexec_fn=small_disk, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1, result.stderr
+    assert (tmp_path / "heaptrace").read_bytes() == port31[:limit]
+    assert (tmp_path / "raw.swo").read_bytes() == swo[:limit]
+    lines = result.stderr.strip().splitlines()
+    assert (f"saved only {limit} of {len(port31)} bytes of heap trace (") in lines[-2]
+    assert (
+        f"only {limit} of {len(swo)} SWO bytes in raw.swo, {len(swo) - limit} bytes lost"
+        in lines[-2]
+    )
+    assert lines[-1] == (
+        f"heapgui-cli: error: heaptrace: cannot save the capture: File too large; {limit} bytes "
+        f"of heap trace were saved in heaptrace, {len(port31) - limit} bytes lost"
+    )
 
 
 def test_help_lists_capture(capsys):
     with pytest.raises(SystemExit):
         main(["capture", "--help"])
     help_text = capsys.readouterr().out
-    for option in ("--source", "--target", "--frequency", "--clock", "--baud", "--raw"):
+    options = (
+        "--source",
+        "--target",
+        "--frequency",
+        "--clock",
+        "--baud",
+        "--raw",
+        "--pyocd-config",
+    )
+    for option in (*options, "--pyocd-script"):
         assert option in help_text

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -469,6 +471,60 @@ def test_an_unwritable_file_closes_the_source(tmp_path):
     with pytest.raises(HeapguiError, match="missing/heaptrace"):
         session.start()
     assert source.opened == source.closed == 1
+
+
+@pytest.mark.parametrize("existing", [True, False])
+def test_a_raw_file_that_cannot_open_leaves_the_heap_trace_alone(tmp_path, existing):
+    heaptrace = tmp_path / "heaptrace"
+    if existing:
+        heaptrace.write_bytes(b"previous capture")
+    source = Pieces(b"", 10)
+    session = CaptureSession(source, heaptrace, tmp_path / "missing" / "raw.swo")
+    with pytest.raises(HeapguiError, match="missing/raw.swo"):
+        session.start()
+    assert source.opened == source.closed == 1
+    if existing:
+        assert heaptrace.read_bytes() == b"previous capture"
+    else:
+        assert not heaptrace.exists()
+
+
+def test_heap_trace_and_raw_stream_cannot_share_a_file(tmp_path):
+    heaptrace = tmp_path / "heaptrace"
+    heaptrace.write_bytes(b"previous capture")
+    (tmp_path / "symlink").symlink_to(heaptrace)
+    os.link(heaptrace, tmp_path / "hardlink")
+    for raw in (
+        heaptrace,
+        tmp_path / "." / "heaptrace",
+        tmp_path / "symlink",
+        tmp_path / "hardlink",
+    ):
+        with pytest.raises(HeapguiError, match=f"^{raw}: .*same file as the heap trace"):
+            CaptureSession(Pieces(b"", 1), heaptrace, raw)
+    assert heaptrace.read_bytes() == b"previous capture"
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_raw_file_reports_what_reached_it(samples, tmp_path):
+    swo = (samples / "capture.swo").read_bytes()
+    session = CaptureSession(Pieces(swo, 4096), tmp_path / "heaptrace", "/dev/full")
+    session.start()
+    run = Run()
+    final = poll_until_finished(session, run)
+    assert str(final.error) == "/dev/full: cannot save the capture: No space left on device"
+    heaptrace = (tmp_path / "heaptrace").read_bytes()
+    # The heap trace of the first piece reached its file; the raw stream lost that piece.
+    assert 0 < len(heaptrace) < 4096
+    assert (samples / "capture.port31").read_bytes().startswith(heaptrace)
+    c = final.counters
+    assert (c.bytes_received, c.raw_saved) == (4096, 0)
+    assert c.heap_saved == c.heap_bytes == len(heaptrace)
+    assert len(run.records) == c.records > 0  # the views got the records of the last read
+    assert (
+        f"saved {len(heaptrace)} bytes of heap trace ({c.records} records) in "
+        f"{tmp_path / 'heaptrace'}; only 0 of 4096 SWO bytes in /dev/full, 4096 bytes lost;"
+    ) in final.summary.describe()
 
 
 def test_a_session_runs_once(tmp_path):

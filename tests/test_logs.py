@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from heapgui.logs import (
     log_directory,
     setup_logging,
     shutdown_logging,
+    visible,
 )
 
 HOME = Path("/home/ada")
@@ -80,3 +82,39 @@ def test_no_file_when_asked_or_when_the_directory_cannot_exist(logs, tmp_path, c
     blocker.write_text("")
     assert setup_logging(directory=blocker / "log") is None
     assert f"heapgui: warning: no log file in {blocker / 'log'}" in capsys.readouterr().err
+
+
+# Besides the control characters: line and paragraph separators (Qt starts a line at
+# them) and the bidirectional embeddings, overrides and isolates (they reorder text).
+REORDERING = {
+    "\u2028",
+    "\u2029",
+    *map(chr, range(0x202A, 0x202F)),
+    *map(chr, range(0x2066, 0x206A)),
+}
+
+
+def reference_visible(text: str) -> str:
+    """Character by character from the Unicode database: what must show escaped."""
+    out = []
+    for char in text:
+        shown = char in "\n\t" or not (unicodedata.category(char) == "Cc" or char in REORDERING)
+        code = ord(char)
+        out.append(char if shown else f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    return "".join(out)
+
+
+def test_target_text_shows_control_characters_escaped():
+    text = "\x1b]0;owned\x07\x1b[2J\x1b[31mred\x1b[0m\r\n\tok\x08\x0c\x00\x7f\x9b1m\u202eevil"
+    assert visible(text) == (
+        "\\x1b]0;owned\\x07\\x1b[2J\\x1b[31mred\\x1b[0m\\x0d\n\tok\\x08\\x0c\\x00\\x7f"
+        "\\x9b1m\\u202eevil"
+    )
+    assert visible("plain text, é ü 😀 and a \\x1b written out\n") == (
+        "plain text, é ü 😀 and a \\x1b written out\n"
+    )
+
+
+def test_every_character_below_u3000_matches_the_unicode_database():
+    text = "".join(map(chr, range(0x3000)))
+    assert visible(text) == reference_visible(text)

@@ -6,6 +6,7 @@ import socket
 import struct
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -183,6 +184,21 @@ def test_probe_without_id_takes_the_only_one():
     assert source.settings.swd_frequency == 4_000_000
 
 
+def test_probe_takes_the_pyocd_files_the_user_names(tmp_path):
+    config, script = tmp_path / "board.yaml", tmp_path / "hooks.py"
+    config.write_text("")
+    script.write_text("")
+    settings = SourceSettings(72_000_000, 2_000_000, pyocd_config=config, pyocd_script=script)
+    source = make_source("probe:abc", settings)
+    assert (source.settings.pyocd_config, source.settings.pyocd_script) == (config, script)
+    assert (
+        make_source("probe:abc", SourceSettings(72_000_000, 2_000_000)).settings.pyocd_script
+        is None
+    )
+    with pytest.raises(HeapguiError, match=f"^{tmp_path / 'none.py'}: no such pyOCD user script$"):
+        make_source("probe:abc", replace(settings, pyocd_script=tmp_path / "none.py"))
+
+
 def test_probe_without_id_refuses_to_guess():
     with simulated_probe(unique_id="probe-a"), simulated_probe(unique_id="probe-b"):
         with pytest.raises(HeapguiError, match="several debug probes.*probe-a.*probe-b"):
@@ -311,6 +327,13 @@ def test_replay_of_a_missing_file_is_one_line(tmp_path):
     source = ReplaySource(tmp_path / "none.swo")
     with pytest.raises(HeapguiError, match="none.swo: No such file"):
         source.open()
+
+
+@pytest.mark.parametrize("value", [0.0, -1.0, float("nan"), float("inf")])
+@pytest.mark.parametrize("what", ["core_clock", "byte_rate"])
+def test_replay_refuses_a_pace_that_is_no_positive_number(tmp_path, what, value):
+    with pytest.raises(HeapguiError, match=f"must be a positive number, got {value}$"):
+        ReplaySource(tmp_path / "x.swo", **{what: value})
 
 
 def test_replay_at_a_byte_rate_paces_by_the_clock(samples):

@@ -6,6 +6,12 @@ and 1 for log text) and the TPIU's UART output, and then hands out whatever
 the probe's SWO receiver got. pyocd's SWVReader is deliberately not used: its
 thread dies silently on the first error, and a capture must say why it
 stopped. Everything here blocks, so the GUI calls it off its own thread.
+
+pyOCD executes `pyocd_user.py` and applies `pyocd.yaml` (whose logging
+section can call any importable function) from its project directory, which
+defaults to the working directory. heapgui's sessions get a fresh private
+project directory and have both lookups switched off, so no file another
+user could plant is ever run; the user may name a script or config file.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -73,9 +80,8 @@ class ProbeSettings:
     """Capture settings; the caller fills `core_clock` and `swo_baud` from Drone.toml [log.swo].
 
     `core_clock` is the clock the TPIU divides down to the SWO baud rate
-    (Drone.toml `reset-freq`). `project_dir` is where pyocd may look for its
-    configuration; pyocd's Session makes it the working directory, so it is
-    a dedicated directory and the previous working directory is restored.
+    (Drone.toml `reset-freq`). pyOCD reads no configuration file and runs no
+    user script unless `pyocd_config` or `pyocd_script` names one.
     """
 
     unique_id: str
@@ -84,11 +90,45 @@ class ProbeSettings:
     target_type: str = DEFAULT_TARGET
     swd_frequency: int = 1_000_000
     connect_mode: str = "attach"
-    project_dir: Path | None = None
+    pyocd_config: Path | None = None
+    pyocd_script: Path | None = None
+
+
+def locked_options(config: Path | None = None, script: Path | None = None) -> dict[str, object]:
+    """Session options under which pyOCD reads and runs only the files named here.
+
+    pyOCD has no switch for the user script: naming the empty null device is one.
+    """
+    options: dict[str, object] = {"user_script": str(script.resolve()) if script else os.devnull}
+    if config is None:
+        options["no_config"] = True
+    else:
+        options["config_file"] = str(config.resolve())
+    return options
+
+
+def lock_default_session() -> None:
+    """Replace pyOCD's default session before anything asks for it.
+
+    Code without a session (the CMSIS-DAP backend listing probes, for one) asks
+    `Session.get_current()`, which pyOCD builds once per process from the
+    working directory's `pyocd.yaml`. This one reads no file. The attribute is
+    private, but pyOCD offers no other way to set it.
+    """
+    current = Session._options_session
+    if current is not None and current.options.get("no_config"):
+        return
+    cwd = os.getcwd()
+    try:
+        # The working directory as project directory: pyOCD changes into it.
+        Session._options_session = Session(None, options={**locked_options(), "project_dir": cwd})
+    finally:
+        os.chdir(cwd)
 
 
 def list_probes() -> list[ProbeInfo]:
     """The connected debug probes, without waiting for one to appear."""
+    lock_default_session()
     try:
         probes = ConnectHelper.get_all_connected_probes(blocking=False, print_wait_message=False)
     except (exceptions.Error, OSError) as err:
@@ -98,6 +138,7 @@ def list_probes() -> list[ProbeInfo]:
 
 def list_target_types() -> list[str]:
     """pyocd's built-in target types and those of installed CMSIS packs, `cortex_m` first."""
+    lock_default_session()  # pyocd's pack code may ask for the default session
     names = set(TARGET)
     try:
         names.update(
@@ -123,6 +164,7 @@ class ProbeSource:
         self._health_interval = health_interval
         self._idle_wait = idle_wait
         self._session: Session | None = None
+        self._project_dir: str | None = None  # private to this source while it is open
         self._itm: ITM | None = None
         self._saved_itm: tuple[int, int] | None = None  # TER and TCR before heapgui changed them
         self._itm_changed = False
@@ -204,6 +246,7 @@ class ProbeSource:
             # Expected when the probe is gone; worth a warning otherwise.
             log = logger.debug if self._lost else logger.warning
             log("%s: closing the session failed: %s", self.name, _one_line(err))
+        self._remove_project_dir()
         self._itm = None
         self._itm_changed = self._swo_started = False
 
@@ -223,6 +266,7 @@ class ProbeSource:
             )
 
     def _find_probe(self) -> DebugProbe:
+        lock_default_session()
         try:
             probe = DebugProbeAggregator.get_probe_with_id(self.settings.unique_id)
         except (exceptions.Error, OSError) as err:
@@ -233,15 +277,16 @@ class ProbeSource:
 
     def _create_session(self, probe: DebugProbe) -> Session:
         s = self.settings
-        project_dir = s.project_dir or Path(tempfile.gettempdir()) / "heapgui-pyocd"
         try:
-            project_dir.mkdir(parents=True, exist_ok=True)
+            # Made for this session alone (mode 0700, owned by the user): nothing can be planted.
+            self._project_dir = tempfile.mkdtemp(prefix="heapgui-pyocd-")
         except OSError as err:
             raise ProbeFailure(
-                f"cannot create pyocd's project directory {project_dir}: {_one_line(err)}"
+                f"cannot create a private directory for pyocd: {_one_line(err)}"
             ) from None
         options = {
-            "project_dir": str(project_dir),
+            **locked_options(s.pyocd_config, s.pyocd_script),
+            "project_dir": self._project_dir,
             "connect_mode": s.connect_mode,
             "frequency": s.swd_frequency,
             "target_override": s.target_type,
@@ -253,11 +298,20 @@ class ProbeSource:
         try:
             session = Session(probe, options=options)
         except (exceptions.Error, OSError) as err:
+            self._remove_project_dir()
             raise self._failure(err, "creating the pyocd session") from None
+        except BaseException:
+            self._remove_project_dir()
+            raise
         finally:
-            os.chdir(cwd)
+            os.chdir(cwd)  # pyocd's Session changes into its project directory
         session.delegate = _ItmSnapshot(self)
         return session
+
+    def _remove_project_dir(self) -> None:
+        if self._project_dir is not None:
+            shutil.rmtree(self._project_dir, ignore_errors=True)
+            self._project_dir = None
 
     def _start_trace(self, session: Session) -> None:
         """DEMCR.TRCENA, TPIU in UART mode at the baud rate, SWO reception, then the ITM."""

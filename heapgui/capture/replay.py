@@ -11,6 +11,7 @@ the wall clock reaches the tick total after it.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -47,8 +48,10 @@ class ReplaySource:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         for what, value in (("core clock", core_clock), ("byte rate", byte_rate)):
-            if value is not None and value <= 0:
-                raise HeapguiError(f"replay of {path}: the {what} must be positive, got {value}")
+            if value is not None and not 0 < value < math.inf:  # also refuses NaN
+                raise HeapguiError(
+                    f"replay of {path}: the {what} must be a positive number, got {value}"
+                )
         self.path = Path(path)
         self._core_clock = core_clock
         self._byte_rate = byte_rate

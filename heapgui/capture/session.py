@@ -4,9 +4,11 @@ Each `poll()` does one `read()` of the source (at most ~50 ms) and carries the
 bytes all the way: the raw `.swo` file gets every byte, the `heaptrace` file
 gets the port-31 payload (what `drone log :31` writes), the trace decoder
 turns it into records, the statistics take them in, and ports 0 and 1 become
-log text. Files are flushed after every poll, so a crash or an unplugged
-probe loses nothing that was received. A Qt worker thread drives it with a
-loop of `poll()` calls and a stop flag, sending the updates on in batches.
+log text. Files are written unbuffered, so a crash or an unplugged probe
+loses nothing that was received, and the summary counts the bytes that
+reached each file: a full disk is reported as bytes lost. A Qt worker
+thread drives it with a loop of `poll()` calls and a stop flag, sending the
+updates on in batches.
 
 Record dates. A record is dated by the target clock tick of the packet that
 completed it, read from port 31's `PortClock`. Records arrive in the order
@@ -25,12 +27,13 @@ from __future__ import annotations
 
 import codecs
 import logging
+import os
+import stat
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
@@ -61,6 +64,8 @@ class CaptureCounters:
     elapsed: float = 0.0
     bytes_received: int = 0
     heap_bytes: int = 0
+    heap_saved: int = 0  # heap trace bytes that reached the file; fewer when a write failed
+    raw_saved: int = 0  # SWO bytes that reached the raw file
     records: int = 0
     overflows: int = 0
     skipped_bytes: int = 0  # SWO bytes the demultiplexer could not read as ITM packets
@@ -93,11 +98,30 @@ class CaptureSummary:
 
     def describe(self) -> str:
         c = self.counters
-        raw = f"; {c.bytes_received} SWO bytes in {self.raw_path}" if self.raw_path else ""
+        if c.heap_saved == c.heap_bytes:
+            heap = f"saved {c.heap_saved} bytes of heap trace ({c.records} records) in "
+        else:
+            heap = (
+                f"saved only {c.heap_saved} of {c.heap_bytes} bytes of heap trace "
+                f"({c.records} records received) in "
+            )
+        heap += f"{self.heaptrace_path}{_lost(c.heap_bytes, c.heap_saved)}"
+        raw = ""
+        if self.raw_path is not None:
+            only = f"only {c.raw_saved} of " if c.raw_saved < c.bytes_received else ""
+            raw = f"; {only}{c.bytes_received} SWO bytes in {self.raw_path}"
+            raw += _lost(c.bytes_received, c.raw_saved)
         return (
-            f"{self.source}: {self.ended} after {c.elapsed:.1f} s; saved {c.heap_bytes} bytes "
-            f"of heap trace ({c.records} records) in {self.heaptrace_path}{raw}; "
+            f"{self.source}: {self.ended} after {c.elapsed:.1f} s; {heap}{raw}; "
             f"{c.overflows} overflows, {c.skipped_bytes} skipped SWO bytes"
+        )
+
+    def saved(self) -> str:
+        """How much of the heap trace is in its file, for the message of a failed capture."""
+        c = self.counters
+        return (
+            f"{c.heap_saved} bytes of heap trace were saved in {self.heaptrace_path}"
+            f"{_lost(c.heap_bytes, c.heap_saved)}"
         )
 
 
@@ -140,6 +164,72 @@ class CaptureUpdate:
             last.counters,
             last.summary,
         )
+
+
+def _lost(received: int, saved: int) -> str:
+    return f", {received - saved} bytes lost" if saved < received else ""
+
+
+class _Output:
+    """A capture file: opened without truncating, written unbuffered, its saved bytes counted.
+
+    Every output is opened before any is emptied (`truncate`), so one that
+    cannot be opened leaves the others' old content alone. After a failed
+    write nothing more is written: the rest counts as lost.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.saved = 0
+        self.error: HeapguiError | None = None
+        self.created = not path.exists()
+        try:
+            self._file = open(path, "ab", buffering=0)
+        except OSError as err:
+            raise HeapguiError(f"{path}: {_reason(err)}") from None
+
+    def truncate(self) -> None:
+        """Empty a regular file; devices and pipes have nothing to empty."""
+        try:
+            if stat.S_ISREG(os.fstat(self._file.fileno()).st_mode):
+                self._file.truncate(0)
+        except OSError as err:
+            raise HeapguiError(f"{self.path}: {_reason(err)}") from None
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view and self.error is None:
+            try:
+                written = self._file.write(view)
+            except OSError as err:
+                self.error = HeapguiError(f"{self.path}: cannot save the capture: {_reason(err)}")
+                logger.info("%s", self.error)
+                break
+            self.saved += written
+            view = view[written:]
+
+    def close(self) -> HeapguiError | None:
+        """Close (again: nothing happens); an error is returned, for the summary."""
+        try:
+            self._file.close()
+        except OSError as err:
+            return HeapguiError(f"{self.path}: {_reason(err)}")
+        return None
+
+    def discard(self) -> None:
+        """Close, and remove the file if opening it made it (a start that failed)."""
+        self.close()
+        if self.created:
+            self.path.unlink(missing_ok=True)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.samefile(b)
+    except OSError:  # one of them does not exist yet
+        return False
 
 
 @dataclass
@@ -197,6 +287,11 @@ class CaptureSession:
         self.source = source
         self.heaptrace_path = Path(heaptrace_path)
         self.raw_path = Path(raw_path) if raw_path is not None else None
+        if self.raw_path is not None and _same_file(self.heaptrace_path, self.raw_path):
+            raise HeapguiError(
+                f"{self.raw_path}: the raw SWO stream would be the same file as the heap trace "
+                f"{self.heaptrace_path}"
+            )
         self.format = fmt
         self.demux = ItmDemux()
         self.decoder = make_decoder(fmt)
@@ -211,8 +306,8 @@ class CaptureSession:
         }
         self._held = _Held.empty()
         self._last_end = 0
-        self._heap_file: BinaryIO | None = None
-        self._raw_file: BinaryIO | None = None
+        self._heap_file: _Output | None = None
+        self._raw_file: _Output | None = None
         self._started = False
         self._start_time = 0.0
         self._end_time = 0.0
@@ -222,17 +317,21 @@ class CaptureSession:
     # Lifecycle ------------------------------------------------------------------
 
     def start(self) -> None:
-        """Open the source, then the files (so a source that fails leaves old files alone)."""
+        """Open the source, then the files, then empty them: a failure leaves old files alone."""
         if self._started:
             raise HeapguiError(f"the capture from {self.source.name} was already started")
         self._started = True
         self.source.open()
         try:
-            self._heap_file = _create(self.heaptrace_path)
+            self._heap_file = _Output(self.heaptrace_path)
             if self.raw_path is not None:
-                self._raw_file = _create(self.raw_path)
+                self._raw_file = _Output(self.raw_path)
+            for output in self._outputs():
+                output.truncate()
         except BaseException:
-            self._close_files()
+            for output in self._outputs():
+                output.discard()
+            self._heap_file = self._raw_file = None
             self.source.close()
             raise
         self._start_time = self._clock()
@@ -252,13 +351,14 @@ class CaptureSession:
             return self._finish(FAILED, err)
         except OSError as err:
             return self._finish(FAILED, HeapguiError(f"{self.source.name}: {_reason(err)}"))
-        try:
-            update = self._carry(self.demux.feed(data), final=False)
-            if data and self._raw_file is not None:
-                _write(self._raw_file, self.raw_path, data)
-        except HeapguiError as err:
-            return self._finish(FAILED, err)
-        return update
+        update = self._carry(self.demux.feed(data), final=False)
+        if data and self._raw_file is not None:
+            self._raw_file.write(data)
+        error = self._write_error()
+        if error is None:
+            return update
+        # What this read brought was decoded and counted: the views get it with the end.
+        return CaptureUpdate.merge([update, self._finish(FAILED, error)])
 
     def stop(self) -> CaptureUpdate:
         """End the capture: settle the tail, save, close. Later calls return an empty update."""
@@ -283,7 +383,7 @@ class CaptureSession:
         heap = chunk.payload(HEAP_PORT)
         if heap:
             assert self._heap_file is not None
-            _write(self._heap_file, self.heaptrace_path, heap)
+            self._heap_file.write(heap)
         self._heap_clock.add(chunk.times.get(HEAP_PORT))
         text = {}
         for port, decoder in self._text.items():
@@ -339,6 +439,8 @@ class CaptureSession:
             elapsed=elapsed,
             bytes_received=received,
             heap_bytes=self.demux.stats.port_bytes.get(HEAP_PORT, 0),
+            heap_saved=self._heap_file.saved if self._heap_file is not None else 0,
+            raw_saved=self._raw_file.saved if self._raw_file is not None else 0,
             records=self.stats.records,
             overflows=self.demux.stats.overflows,
             skipped_bytes=self.demux.skipped_bytes,
@@ -359,7 +461,7 @@ class CaptureSession:
             update = self._empty_update()
         close_error = self._close_files()
         self.source.close()
-        error = error or close_error
+        error = error or self._write_error() or close_error
         if error is not None:
             ended = FAILED
             logger.info("capture from %s failed: %s", self.source.name, error)
@@ -381,39 +483,22 @@ class CaptureSession:
         update.summary = self.summary
         return update
 
+    def _outputs(self) -> list[_Output]:
+        return [file for file in (self._heap_file, self._raw_file) if file is not None]
+
+    def _write_error(self) -> HeapguiError | None:
+        return next((f.error for f in self._outputs() if f.error is not None), None)
+
     def _close_files(self) -> HeapguiError | None:
-        error = None
-        for file, path in ((self._heap_file, self.heaptrace_path), (self._raw_file, self.raw_path)):
-            if file is None:
-                continue
-            try:
-                file.close()
-            except OSError as err:
-                error = error or HeapguiError(f"{path}: {_reason(err)}")
-        self._heap_file = self._raw_file = None
-        return error
+        """Close the outputs; they stay, closed, to count what was saved."""
+        errors = [output.close() for output in self._outputs()]
+        return next((error for error in errors if error is not None), None)
 
     def _empty_update(self) -> CaptureUpdate:
         counters = self.summary.counters if self.summary is not None else self._counters()
         records = Records.empty(self.stats.records)
         records.timestamp = np.empty(0, np.int64)
         return CaptureUpdate(records, np.empty(0, np.int64), {}, counters, self.summary)
-
-
-def _create(path: Path) -> BinaryIO:
-    try:
-        return path.open("wb")
-    except OSError as err:
-        raise HeapguiError(f"{path}: {_reason(err)}") from None
-
-
-def _write(file: BinaryIO, path: Path | None, data: bytes) -> None:
-    """Write and flush, so what was received is on disk whatever happens next."""
-    try:
-        file.write(data)
-        file.flush()
-    except OSError as err:
-        raise HeapguiError(f"{path}: cannot save the capture: {_reason(err)}") from None
 
 
 def _reason(err: OSError) -> str:

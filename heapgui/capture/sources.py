@@ -14,6 +14,7 @@ it in the thread that reads it, as pyocd requires.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +63,9 @@ class SourceSettings:
     given. `replay_pace` is "recorded" (the stream's timestamps with
     `core_clock`, else the line rate `swo_baud` / 10, else as fast as
     possible), "fast", or a number of bytes per second. `simulator` holds
-    extra `SimulatorConfig` fields for `sim`.
+    extra `SimulatorConfig` fields for `sim`. A probe's pyOCD session reads
+    a configuration file and runs a user script only when `pyocd_config` and
+    `pyocd_script` name them.
     """
 
     core_clock: int | None = None
@@ -71,6 +74,8 @@ class SourceSettings:
     swd_frequency: int | None = None
     replay_pace: str | float = RECORDED
     simulator: Mapping[str, Any] = field(default_factory=dict)
+    pyocd_config: Path | None = None
+    pyocd_script: Path | None = None
 
 
 def parse_source(text: str) -> SourceSpec:
@@ -144,12 +149,18 @@ def _replay(path: Path, settings: SourceSettings) -> ReplaySource:
     return ReplaySource(path)
 
 
-def _positive(value: str | float, what: str) -> float:
+def positive_number(value: str | float, limit: float = math.inf) -> float | None:
+    """`value` as a number above 0 and below `limit`, or None: also for "inf", "nan" and "1e400"."""
     try:
         number = float(value)
     except ValueError:
-        number = 0.0
-    if not number > 0:
+        return None
+    return number if 0 < number < limit else None
+
+
+def _positive(value: str | float, what: str) -> float:
+    number = positive_number(value)
+    if number is None:
         raise HeapguiError(
             f"invalid {what} {value!r}: expected {RECORDED}, {FAST} or bytes per second"
         )
@@ -179,4 +190,10 @@ def _probe(unique_id: str | None, settings: SourceSettings) -> ByteSource:
         options["target_type"] = settings.target_type
     if settings.swd_frequency:
         options["swd_frequency"] = settings.swd_frequency
+    for name, what in (("pyocd_config", "configuration file"), ("pyocd_script", "user script")):
+        path = getattr(settings, name)
+        if path is not None:
+            if not path.is_file():
+                raise HeapguiError(f"{path}: no such pyOCD {what}")
+            options[name] = path
     return ProbeSource(ProbeSettings(unique_id, settings.core_clock, settings.swo_baud, **options))

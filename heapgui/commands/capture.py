@@ -1,9 +1,11 @@
 """`heapgui-cli capture`: a live heap trace capture without the GUI (like `just heaptrace`).
 
 Writes the `heaptrace` file as `drone log :31` does, optionally the raw SWO
-stream, prints the firmware's port-0 text to stdout (port 1 to stderr) and a
-status line to stderr. Ctrl-C stops cleanly with everything saved (exit 0); a
-capture stopped by a fault says how much was saved and exits 1.
+stream, prints the firmware's port-0 text to stdout (port 1 to stderr), its
+control characters but newline and tab escaped so that it cannot steer the
+terminal, and a status line to stderr. Ctrl-C, SIGTERM and SIGHUP (a closed terminal) stop
+cleanly with everything saved (exit 0); a capture stopped by a fault says how
+much was saved and exits 1.
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ from heapgui.capture.sources import (
     SourceSettings,
     make_source,
     parse_source,
+    positive_number,
 )
-from heapgui.commands.common import DEFAULT_TRACE, config_of, warn
+from heapgui.commands.common import DEFAULT_TRACE, config_of
 from heapgui.errors import HeapguiError
+from heapgui.logs import visible
 from heapgui.trace.formats import FORMATS
 
 logger = logging.getLogger(__name__)
@@ -37,6 +41,7 @@ logger = logging.getLogger(__name__)
 EXIT_FAULT = 1
 STATUS_INTERVAL = 1.0  # seconds between status lines
 _HERTZ_SUFFIX = {"k": 1_000, "M": 1_000_000, "G": 1_000_000_000}
+MAX_HERTZ = 10_000_000_000  # above any core, SWO or SWD clock: a larger value is a typo
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -65,6 +70,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help=f"replay speed: {RECORDED} (timestamps and --clock, else --baud / 10), "
         f"{FAST}, or bytes per second (default: {RECORDED})",
     )
+    parser.add_argument(
+        "--pyocd-config",
+        metavar="FILE",
+        type=Path,
+        help="pyOCD configuration file for a probe capture (default: none is read)",
+    )
+    parser.add_argument(
+        "--pyocd-script",
+        metavar="FILE",
+        type=Path,
+        help="pyOCD user script for a probe capture (default: none is run)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -73,23 +90,18 @@ def _hertz(text: str) -> int:
     number, scale = text, 1
     if text[-1:] in _HERTZ_SUFFIX:
         number, scale = text[:-1], _HERTZ_SUFFIX[text[-1]]
-    try:
-        value = round(float(number) * scale)
-    except ValueError:
-        value = 0
-    if value <= 0:
+    value = positive_number(number, MAX_HERTZ / scale)
+    hertz = round(value * scale) if value is not None else 0
+    if hertz <= 0:
         raise argparse.ArgumentTypeError(
-            f"invalid frequency {text!r}: expected a positive number of Hz, e.g. 72M or 2000000"
+            f"invalid frequency {text!r}: expected Hz from 1 to 10G, e.g. 72M or 2000000"
         )
-    return value
+    return hertz
 
 
 def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
+    value = positive_number(text)
+    if value is None:
         raise argparse.ArgumentTypeError(f"invalid duration {text!r}: expected seconds above 0")
     return value
 
@@ -101,7 +113,15 @@ def run(args: argparse.Namespace) -> int:
         assert spec.path is not None
         _refuse_overwrite(spec.path, outputs)
     clock, baud = _swo_settings(args)
-    settings = SourceSettings(clock, baud, args.target, args.frequency, args.replay_pace)
+    settings = SourceSettings(
+        clock,
+        baud,
+        args.target,
+        args.frequency,
+        args.replay_pace,
+        pyocd_config=args.pyocd_config,
+        pyocd_script=args.pyocd_script,
+    )
     session = CaptureSession(make_source(spec, settings), args.output, args.raw, fmt=args.format)
     console = _Console()
     with _StopRequest() as stop:
@@ -154,21 +174,25 @@ def _swo_settings(args: argparse.Namespace) -> tuple[int | None, int | None]:
 def _report(console: _Console, summary: CaptureSummary) -> int:
     console.status(summary.describe(), final=True)
     for problem in summary.problems:
-        warn(problem.describe())
+        console.status(f"warning: {problem.describe()}", final=True)
     if summary.truncated_bytes:
-        warn(f"the stream ended {summary.truncated_bytes} bytes into an ITM packet")
-    if summary.error is not None:
-        saved = summary.counters.heap_bytes
-        sys.stderr.write(
-            f"heapgui-cli: error: {summary.error}; {saved} bytes of heap trace were saved "
-            f"in {summary.heaptrace_path}\n"
+        console.status(
+            f"warning: the stream ended {summary.truncated_bytes} bytes into an ITM packet",
+            final=True,
         )
+    if summary.error is not None:
+        console.status(f"error: {summary.error}; {summary.saved()}", final=True)
         return EXIT_FAULT
     return 0
 
 
 class _Console:
-    """Log text to stdout/stderr and a status line on stderr, redrawn in place on a terminal."""
+    """Log text to stdout/stderr and a status line on stderr, redrawn in place on a terminal.
+
+    A stream that fails (`capture | head` left, the terminal was closed) is
+    pointed at the null device: the capture goes on, and neither later lines
+    nor Python's flush at exit fail on it.
+    """
 
     def __init__(self) -> None:
         self._live = sys.stderr.isatty()
@@ -177,44 +201,47 @@ class _Console:
 
     def show(self, update: CaptureUpdate) -> None:
         for port, text in update.text.items():
-            self._write(sys.stdout if port == 0 else sys.stderr, text)
+            self._clear()
+            self._write(sys.stdout if port == 0 else sys.stderr, visible(text))
 
     def status(self, line: str, final: bool = False) -> None:
         if self._live and not final:
-            sys.stderr.write(f"\r\x1b[K{line}")
-            self._shown = True
+            self._shown = self._write(sys.stderr, f"\r\x1b[K{line}")
         else:
             self._clear()
-            sys.stderr.write(f"heapgui-cli: {line}\n")
-        sys.stderr.flush()
+            self._write(sys.stderr, f"heapgui-cli: {line}\n")
 
-    def _write(self, stream: TextIO, text: str) -> None:
+    def _write(self, stream: TextIO, text: str) -> bool:
+        """Write and flush; False when the stream is gone."""
         if stream in self._closed:
-            return
-        self._clear()
+            return False
         try:
             stream.write(text)
             stream.flush()
-        except BrokenPipeError:
-            # `capture | head`: the log reader left, the heap trace capture goes on.
+        except OSError:
             self._closed.add(stream)
             os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+            return False
+        return True
 
     def _clear(self) -> None:
         if self._shown:
-            sys.stderr.write("\r\x1b[K")
+            self._write(sys.stderr, "\r\x1b[K")
             self._shown = False
 
 
 class _StopRequest:
-    """Ctrl-C and SIGTERM ask the capture loop to stop instead of interrupting it.
+    """Ctrl-C, SIGTERM and SIGHUP ask the capture loop to stop instead of interrupting it.
 
     An exception in the middle of a poll could leave received bytes unsaved;
     a flag is checked between polls (each returns within ~50 ms). A second
     Ctrl-C interrupts as usual.
     """
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    # SIGHUP: the terminal was closed; Windows has no such signal.
+    SIGNALS = tuple(
+        getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+    )
 
     def __init__(self) -> None:
         self.requested = False

@@ -1,6 +1,8 @@
 """The firmware's own output during a capture: ITM port 0 (stdout) and port 1 (stderr).
 
-Text is shown by whole lines, so the two ports never break into each other's
+Control characters and the like are shown escaped (`heapgui.logs.visible`):
+the firmware's text never changes the console's formatting. Text is shown by
+whole lines, so the two ports never break into each other's
 lines; a port's unfinished line waits for its end (or for `flush`). A
 firmware that floods its log cannot stall the window: the console keeps
 `MAX_LINES` lines and takes at most `MAX_CHARS` characters a port per call.
@@ -13,6 +15,8 @@ import logging
 from PySide6.QtCore import QEvent
 from PySide6.QtGui import QFontDatabase, QPalette, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
+
+from heapgui.logs import visible
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +56,7 @@ class LogConsole(QPlainTextEdit):
                 skipped = len(part) - MAX_CHARS
                 self._partial[port] = ""
                 part = f"… {skipped:,} characters skipped …\n{part[-MAX_CHARS:]}"
+            part = visible(part)  # after the cut, so a flood is cut before it grows
             lines, newline, rest = (self._partial[port] + part).rpartition("\n")
             self._partial[port] = rest
             if newline:

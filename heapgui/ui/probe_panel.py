@@ -353,10 +353,7 @@ class ProbePanel(QWidget):
         if summary is not None and summary.error is not None:
             lost = _lost(request, summary.error)
             again = "Reconnect it and press Start (F5)." if lost else "Press Start (F5) to retry."
-            self._say(
-                f"⚠ {summary.error}. The {summary.counters.heap_bytes:,} bytes of heap trace "
-                f"received before are saved in {summary.heaptrace_path}. {again}"
-            )
+            self._say(f"⚠ {summary.error}; {summary.saved()}. {again}")
             message = f"Capture stopped: {summary.error}"
         elif summary is not None:
             self._say(f"Done: {summary.describe()}")

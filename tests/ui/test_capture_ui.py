@@ -242,6 +242,7 @@ def test_a_fault_keeps_the_data_and_a_new_capture_works(
     assert ("Reconnect" in panel.start_action.text()) == reconnect
     saved = output.read_bytes()
     assert len(saved) > 1000 and device.heaptrace.startswith(saved)
+    assert f"{len(saved)} bytes of heap trace were saved in {output}." in message
     reference = read_trace(output)
     assert window.trace_path == output
     assert len(window.trace.records) == len(reference.records)
@@ -409,6 +410,18 @@ def test_log_console_keeps_ports_apart_and_caps_its_lines(qtbot):
     assert "unfinished" not in console.port_text(1)
     console.flush()
     assert console.port_text(1).endswith("unfinished")
+
+
+def test_log_console_shows_control_characters_without_obeying_them(qtbot):
+    console = LogConsole()
+    qtbot.addWidget(console)
+    console.append_text({0: "\x1b[1mbold\x1b[0m\r\x08x\x0cy\u2029z\u2028w\u202eabc\n"})
+    assert console.port_text(0) == "\\x1b[1mbold\\x1b[0m\\x0d\\x08x\\x0cy\\u2029z\\u2028w\\u202eabc"
+    assert console.document().blockCount() == 1
+    fragments = console.document().begin().begin()
+    while not fragments.atEnd():
+        assert fragments.fragment().charFormat() == console._formats[0]
+        fragments += 1
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 500, 5000])
