@@ -101,9 +101,12 @@ def poll_until_finished(session: CaptureSession, run: Run, limit: float = 20.0) 
     raise AssertionError("the capture never finished")
 
 
-def poll_for(session: CaptureSession, run: Run, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
+def poll_for(session: CaptureSession, run: Run, seconds: float, records: int = 200) -> None:
+    """Poll for `seconds`, and on until `records` have arrived: on a loaded machine the
+    simulated board may take longer than that to send its first records."""
+    start = time.monotonic()
+    while time.monotonic() - start < seconds or len(run.records) < records:
+        assert time.monotonic() - start < 20.0, f"only {len(run.records)} records in 20 s"
         assert not run.add(session.poll()).finished, run.last.error
 
 
