@@ -293,13 +293,14 @@ OVERLONG = {
 
 @pytest.mark.parametrize("name", OVERLONG)
 @pytest.mark.parametrize("piece", [None, 1, 3])
-def test_an_over_long_packet_is_skipped_with_its_whole_run(name, piece):
+@pytest.mark.parametrize("lead", [b"", b"\x04"])
+def test_an_over_long_packet_is_skipped_with_its_whole_run(name, piece, lead):
+    # With `lead`, a reserved byte comes first: the search for a resync point
+    # that then meets the too-long packet must not stop inside its run either.
     enc = ItmEncoder()
     before = enc.stimulus(31, b"good", 4)
-    after = enc.stimulus(31, bytes(range(40)), 4) + enc.timestamp(
-        1
-    )  # pyocd hands on at a timestamp
-    swo = before + OVERLONG[name] + after
+    after = enc.stimulus(31, bytes(range(40)), 4)
+    swo = before + lead + OVERLONG[name] + after + enc.timestamp(1)  # pyocd waits for one
     if piece is None:
         demux = ItmDemux()
         chunk = demux.demux_all(swo)
@@ -308,7 +309,7 @@ def test_an_over_long_packet_is_skipped_with_its_whole_run(name, piece):
     assert chunk.payloads == {31: b"good" + bytes(range(40))}
     assert chunk.payloads == pyocd_payloads(swo)
     assert demux.stats.overflows == 0  # the 0x70 ending the run is not a packet either
-    assert demux.skipped_bytes == len(OVERLONG[name])
+    assert demux.skipped_bytes == len(lead + OVERLONG[name])
     assert demux.first_skip == len(before)
 
 

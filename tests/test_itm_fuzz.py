@@ -93,7 +93,7 @@ def test_fuzzed_streams_decode_the_same_whole_in_pieces_and_by_the_reference():
         assert whole.payloads == {p: bytes(v) for p, v in sorted(expected.payloads.items())}, where
         assert _marks(whole) == expected.marks, where
         assert (one.skipped_bytes, one.first_skip) == (expected.skipped, expected.first_skip), where
-        line = _summary(Path("capture.swo"), one)
+        line = _summary(Path("capture.swo"), one, 31)
         assert "\n" not in line and len(line) < SUMMARY_ROOM, where
     assert case > 20  # the budget allowed a real search
 
