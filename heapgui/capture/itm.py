@@ -23,6 +23,7 @@ from heapgui.capture.itm_packets import (
     KIND,
     OVERFLOW_HEADER,
     PAD_BYTES,
+    PORTS_PER_PAGE,
     SETS_PAGE,
     STIMULUS_BYTES,
     packet_lengths,
@@ -35,7 +36,6 @@ __all__ = ["DemuxChunk", "DemuxStats", "ItmDemux", "PortClock", "PortTimes"]
 
 logger = logging.getLogger(__name__)
 
-PORTS_PER_PAGE = 32
 FEW_PORTS = 8  # more ports in one buffer (garbage read as packets): deliver them grouped
 _SPARSE = 16  # a port with fewer than 1 in this many packets is dated packet by packet
 SLICE = 1 << 20  # bytes processed at once: bounds the working arrays (~20 bytes per byte)

@@ -89,6 +89,10 @@ def find_packets(
     none = np.empty(0, np.int64)
     if in_run or resyncing:
         resume = int(run_ends(buf, np.zeros(1, np.int64))[0]) + 1 if in_run else 0
+        if resume > n:
+            # Still the same run (a line held high): nothing to search.
+            everything = np.array([n], np.int64)
+            return PacketChain(none, n, True, np.zeros(1, np.int64), everything, not final)
         return _through_garbage(lengths, buf, final, none, -1, resume)
     starts, end = _follow(_steps(lengths), lengths <= 0, 0, jumps)
     if end == n or lengths[end] == INCOMPLETE:

@@ -14,11 +14,11 @@ import logging
 
 import numpy as np
 
+from heapgui.capture.itm_packets import PAGES, PORTS
+
 logger = logging.getLogger(__name__)
 
 MAX_DELTA = (1 << 28) - 1  # four 7-bit groups: the widest local timestamp
-PAGES = 8  # stimulus pages of 32 ports, each selected by a one-byte extension packet
-PORTS = 32 * PAGES
 SYNC_ZEROS = 5  # the shortest sync: five zero bytes, then 0x80
 _SIZE_CODE = {1: 1, 2: 2, 4: 3}
 _SIZE_CODES = np.array([_SIZE_CODE.get(n, 0) for n in range(5)], np.uint8)  # indexed by size

@@ -38,6 +38,9 @@ OVERFLOW_HEADER = 0x70
 SYNC_ZEROS = 5  # 47 zero bits and a one, on a byte-aligned wire: 0x00 x5 then 0x80
 SYNC_END = 0x80
 MORE = 0x80  # bit 7 of a continuation byte: another byte of the packet follows
+PORTS_PER_PAGE = 32  # stimulus addresses in a header
+PAGES = 8  # stimulus pages, EX[2:0] of a one-byte page extension
+PORTS = PAGES * PORTS_PER_PAGE
 
 # Most payload bytes each continued packet kind may carry (ARMv7-M ARM, D4.2),
 # the last with bit 7 clear: a local timestamp holds 28 bits, an extension 32

@@ -12,12 +12,12 @@ import sys
 from pathlib import Path
 
 from heapgui.capture.itm import ItmDemux
+from heapgui.capture.itm_packets import PORTS
 from heapgui.errors import DecodeError, HeapguiError
 
 logger = logging.getLogger(__name__)
 
 HEAPTRACE_PORT = 31
-PORTS = 256  # 8 stimulus pages of 32 ports
 SHOWN_PORTS = 8  # the summary names this many ports and sums up the rest
 READ_SIZE = 4 << 20  # a large capture streams through in pieces of this size
 
@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--port",
         type=_port,
         default=HEAPTRACE_PORT,
-        help=f"stimulus port to extract (default: {HEAPTRACE_PORT}, the heap trace)",
+        help=f"stimulus port to extract, 0-{PORTS - 1} (default: {HEAPTRACE_PORT}, the heap trace)",
     )
     parser.add_argument(
         "-o", "--output", required=True, metavar="OUT", help="file for the port's bytes"
