@@ -266,21 +266,23 @@ def test_hardware_packets_and_global_timestamps_are_skipped():
 # --- over-long continuation packets ----------------------------------------------
 #
 # A local timestamp carries at most 4 payload bytes, GTS1 4, GTS2 6 (a 64-bit
-# timestamp) and an extension 4 (ARMv7-M ARM, appendix D4). What independent
-# decoders do with a longer continuation run (bit 7 set on every byte):
-# - pyOCD's SWOParser (pyocd/trace/swo.py, run on the same bytes below) reads
+# timestamp) and an extension 4 (ARMv7-M ARM, appendix D4), the last one with
+# bit 7 clear. What independent decoders do with a longer continuation run:
+# - pyOCD's SWOParser (pyocd/trace/swo.py; run on the same bytes below) reads
 #   local and global timestamps and extensions up to the first byte with bit 7
-#   clear, however long: the whole run is one packet.
-# - orbuculum (orbcode/orbuculum, Src/itmDecoder.c) also reads GTS1/GTS2 to the
-#   end of the run; a local timestamp or extension it closes after 4 payload
-#   bytes and reads what follows as headers.
+#   clear, however long: the whole run is one packet, for every kind.
+# - orbuculum (orbcode/orbuculum, Src/itmDecoder.c) reads GTS1/GTS2 to the end
+#   of the run too; a local timestamp or extension it closes after 4 payload
+#   bytes and reads the rest of the run as headers.
 # - sigrok's arm_itm decoder (libsigrokdecode, decoders/arm_itm/pd.py) collects
-#   a local timestamp to the end of its run; GTS headers it calls reserved and
-#   extensions it does not decode, one byte each.
-# None of them restarts right after the header, where the run's own bytes read
-# as stimulus packets: 0x81 0x82 a write to port 16, 0xFB and four more bytes a
-# 4-byte write to port 31, the heap trace. heapgui refuses the packet and skips
-# the whole run, as pyOCD does, then resynchronises.
+#   a local timestamp to the end of its run; GTS headers it takes for reserved
+#   one-byte packets, and extensions it does not decode (one byte each).
+# So none of them reads a too-long local timestamp's run from its first byte
+# on as headers, and pyOCD and orbuculum never do so for a GTS. heapgui did,
+# for every kind: after the refused header, 0x81 0x82 was a write to port 16
+# and 0xFB with four more bytes a 4-byte write to port 31, the heap trace. It
+# now refuses the packet with its whole run, as pyOCD does, then resyncs; what
+# it delivers is what pyOCD delivers.
 
 OVERLONG = {
     "local timestamp": bytes([0xC0, 0xFB, 0x81, 0x82, 0x83, 0x84, 0x70]),
@@ -311,6 +313,36 @@ def test_an_over_long_packet_is_skipped_with_its_whole_run(name, piece, lead):
     assert demux.stats.overflows == 0  # the 0x70 ending the run is not a packet either
     assert demux.skipped_bytes == len(lead + OVERLONG[name])
     assert demux.first_skip == len(before)
+
+
+@st.composite
+def streams_with_over_long_packets(draw) -> bytes:
+    """Writes of 7-bit bytes, and too-long packets of the kinds pyOCD reads whole."""
+    enc = ItmEncoder()
+    parts = []
+    for _ in range(draw(st.integers(1, 30))):
+        if draw(st.booleans()):
+            size = draw(st.sampled_from([1, 2, 4]))
+            data = bytes(b & 0x7F for b in draw(st.binary(min_size=size, max_size=size)))
+            parts.append(enc.stimulus(draw(st.sampled_from([0, 16, 31])), data, size))
+        else:
+            header = draw(st.sampled_from([0xC0, 0xD0, 0xE0, 0x94, 0xB4, 0x8C, 0xFC]))
+            cap = 6 if header == 0xB4 else 4
+            run = draw(st.binary(min_size=cap, max_size=cap + 8))
+            parts.append(bytes([header, *(b | 0x80 for b in run), draw(st.integers(0, 0x7F))]))
+    return b"".join(parts) + enc.timestamp(1)
+
+
+@settings(max_examples=150, deadline=None)
+@given(streams_with_over_long_packets(), st.integers(1, 16))
+def test_over_long_packets_cost_what_pyocd_skips_and_nothing_else(swo, piece):
+    # Every run byte has bit 7 set and no written byte has: a run read as
+    # packets would show. A resync after a refused packet must not drop the
+    # writes after it either, when more too-long packets follow soon.
+    chunk, demux = in_pieces(swo, piece)
+    assert chunk.payloads == pyocd_payloads(swo)
+    assert all(max(payload) < 0x80 for payload in chunk.payloads.values())
+    assert demux.stats.truncated_bytes == 0
 
 
 def test_a_run_as_long_as_the_architecture_allows_is_a_packet():

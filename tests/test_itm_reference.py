@@ -4,7 +4,8 @@ It shares no code with heapgui.capture: it is the slow, obvious reading of
 section 1 of docs/heaptrace-formats.md plus heapgui's documented choices
 (resync on a sync or a run of 8 valid packets, a packet refused for a
 continuation run longer than the architecture allows is skipped with its
-whole run, also while looking for a resync point, the stimulus page is the 3
+whole run, also while looking for a resync point, where it does not refute
+a run of packets, the stimulus page is the 3
 bits of a one-byte page extension and a sync resets it, timestamps date the
 packets before them, the tail is dated at the end).
 """
@@ -83,9 +84,9 @@ def plausible(data: bytes, i: int) -> bool:
         kind, length = packet_at(data, i)
         if kind in ("sync", "incomplete"):
             return True  # the whole stream is known: an open end cannot be refuted
-        if kind in ("invalid", "overlong"):
+        if kind == "invalid":
             return False
-        i += length
+        i += length  # also past a too-long packet: its extent is known
     return True
 
 

@@ -199,16 +199,23 @@ def _resync_targets(
     refused header: not; an incomplete packet: undecided), or plausible after
     PLAUSIBLE_RUN ordinary packets. Doubling follows 1, 2, 4 ... packets at
     once. A search that meets a header refused for being too long goes on
-    past its run (`after`), as the chain does.
+    past its run (`after`), as the chain does; a search does not stop there.
     """
     m = lengths.shape[0]
     status = np.full(m + 2, _UNDECIDED, np.int8)  # the end: more data decides
     status[:m][lengths > 0] = _GOES_ON
     status[refused] = _INVALID
     status[:m][(lengths > 0) & (buf[:m] == 0)] = _PLAUSIBLE  # a sync packet
+    ahead = _counting(m + 2) + np.maximum(np.append(lengths, (0, 0)), 0)
+    # A too-long packet does not refute a run that meets it: its extent is
+    # known, and the run goes on past it. Refuting it would make the search
+    # prefer an offset inside the packets before it, read out of step.
+    long = lengths[refused] == OVERLONG
+    long_at, long_after = refused[long], after[long]
+    status[long_at] = _GOES_ON
+    ahead[long_at] = long_after
     if final:
         status[status == _UNDECIDED] = _PLAUSIBLE
-    ahead = _counting(m + 2) + np.maximum(np.append(lengths, (0, 0)), 0)
     span = 1
     while span < PLAUSIBLE_RUN:
         going = status == _GOES_ON
@@ -219,8 +226,6 @@ def _resync_targets(
     # The first offset at or after q where a search stops: a run not refuted,
     # or a too-long header, from which it jumps past the run.
     stops = status != _INVALID
-    long = lengths[refused] == OVERLONG
-    long_at, long_after = refused[long], after[long]
     stops[long_at] = True
     counting = _counting(m + 2)
     first = np.minimum.accumulate(np.where(stops, counting, m + 1)[::-1])[::-1]
