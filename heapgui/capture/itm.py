@@ -50,8 +50,9 @@ class ItmDemux:
 
     Packets split between feeds, the stimulus page and the running timestamp
     carry over. Garbage is skipped up to the next sync packet or plausible run
-    of packets, and recorded in `problems` as SKIPPED_BYTES with the SWO byte
-    offset of the first skipped byte.
+    of packets (a packet with a too-long continuation run together with the
+    whole run), and recorded in `problems` as SKIPPED_BYTES with the SWO byte
+    offset of the first skipped byte. Ports are 0-255: 8 pages of 32.
     """
 
     def __init__(self) -> None:

@@ -14,11 +14,13 @@ too slow, so (docs/performance-notes.md, "Variable-length records"):
    visited; from there on both are the same chain, up to the block's exit.
 3. Garbage (a wrong baud rate, a corrupted capture): where the true chain meets
    an invalid header, bytes are skipped up to the next *plausible* offset, one
-   where a sync packet or a run of PLAUSIBLE_RUN valid packets starts. Then
-   the rest of the buffer is followed again, with every invalid header leading
-   straight to its resync point. Plausibility is computed for all offsets at
-   once by pointer doubling, so even a buffer of pure garbage costs a fixed
-   number of array passes, never a loop per skip.
+   where a sync packet or a run of PLAUSIBLE_RUN valid packets starts. A
+   header refused because its continuation run is too long is skipped with
+   the whole run first: the run's bytes would read as packets (0x81 0x82, a
+   write to port 16). Then the rest of the buffer is followed again, with
+   every refused header leading straight to its resync point. Plausibility is
+   computed for all offsets at once by pointer doubling, so even a buffer of
+   pure garbage costs a fixed number of array passes, never a loop per skip.
 """
 
 from __future__ import annotations
