@@ -417,6 +417,10 @@ def test_encoder_refuses_ports_an_itm_does_not_have():
         enc.stimulus(256, b"x", 1)
     with pytest.raises(ValueError):
         enc.extension(8)
+    with pytest.raises(ValueError):
+        enc.global_timestamp(1 << 28)  # GTS1: four 7-bit groups
+    with pytest.raises(ValueError):
+        enc.global_timestamp(1 << 42, second=True)  # GTS2: six
     assert enc.stimulus(255, b"x", 1) == bytes([0x78, 0xF9, ord("x")])
 
 

@@ -40,7 +40,8 @@ def packets(draw) -> bytes:
         size = draw(st.sampled_from([1, 2, 4]))
         return enc.hardware(draw(st.integers(0, 31)), bytes(size))
     if kind == "gts":
-        return enc.global_timestamp(draw(st.integers(0, 1 << 40)), draw(st.booleans()))
+        second = draw(st.booleans())
+        return enc.global_timestamp(draw(st.integers(0, (1 << (42 if second else 28)) - 1)), second)
     if kind == "page":
         return enc.extension(draw(st.integers(0, 7)))
     if kind == "page_continued":  # SH = 0 with continuation bytes: no page an ITM sends

@@ -14,7 +14,13 @@ import logging
 
 import numpy as np
 
-from heapgui.capture.itm_packets import PAGES, PORTS
+from heapgui.capture.itm_packets import (
+    CONTINUATION_CAP,
+    GLOBAL_TS1,
+    GLOBAL_TS2,
+    PAGES,
+    PORTS,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +170,10 @@ class ItmEncoder:
         return bytes([(address << 3) | 0x04 | _SIZE_CODE[len(payload)]]) + payload
 
     def global_timestamp(self, value: int, second: bool = False) -> bytes:
-        """A GTS1 (0x94) or GTS2 (0xB4) packet with `value` in 7-bit groups."""
+        """A GTS1 (0x94) or GTS2 (0xB4) packet with `value` in 7-bit groups (4 or 6 at most)."""
+        groups = CONTINUATION_CAP[GLOBAL_TS2 if second else GLOBAL_TS1]
+        if not 0 <= value < 1 << 7 * groups:
+            raise ValueError(f"a GTS{1 + second} packet carries {7 * groups} bits")
         return bytes([0xB4 if second else 0x94]) + _groups(value)
 
     def extension(self, value: int, source: bool = False) -> bytes:
