@@ -4,9 +4,12 @@ The stream is what heaptrace firmware sends: the `framed` words of a synthetic
 workload as 32-bit stimulus writes on port 31, each dated by a local
 timestamp, with a line of text on port 0 now and then. Both demultiplexers
 run on the same bytes in the same process; pyocd, a byte-at-a-time Python
-generator, gets a prefix only. Figures are medians of several runs.
+generator, gets a prefix only. A last row times heapgui on uniform noise
+(a wrong baud rate), its slowest path: every offset may start a resync.
+Figures are medians of several runs.
 
-    python benchmarks/demux.py [--mb 64] [--pyocd-mb 4] [--runs 5] [--piece-kb 64]
+    python benchmarks/demux.py [--mb 64] [--pyocd-mb 4] [--noise-mb 8] [--runs 5]
+                               [--piece-kb 64]
 """
 
 from __future__ import annotations
@@ -102,6 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=64, help="SWO stream size in MB")
     parser.add_argument("--pyocd-mb", type=float, default=4, help="prefix given to pyocd")
+    parser.add_argument("--noise-mb", type=float, default=8, help="noise stream size in MB")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--piece-kb", type=int, default=64, help="feed size of the streaming run")
     args = parser.parse_args()
@@ -114,7 +118,9 @@ def main() -> None:
     )
 
     prefix = swo[: int(args.pyocd_mb * MB)]
-    whole, pieces, pyocd = [], [], []
+    rng = np.random.default_rng(1)
+    noise = rng.integers(0, 256, int(args.noise_mb * MB), dtype=np.uint8).tobytes()
+    whole, pieces, pyocd, noisy = [], [], [], []
     # Interleaved, so that both see the same load on a shared machine.
     for _ in range(args.runs):
         clock, chunk = run_heapgui(swo, None)
@@ -122,6 +128,7 @@ def main() -> None:
         whole.append(clock)
         pieces.append(run_heapgui(swo, args.piece_kb << 10)[0])
         pyocd.append(run_pyocd(prefix))
+        noisy.append(run_heapgui(noise, None)[0])
 
     piece = f"{args.piece_kb} KB feeds"
     rows = [
@@ -129,8 +136,9 @@ def main() -> None:
         (f"heapgui ItmDemux, {piece}", rates(len(swo), pieces)),
         (f"pyocd SWOParser, {len(prefix) / MB:.0f} MB prefix", rates(len(prefix), pyocd)),
     ]
+    noise_row = (f"heapgui ItmDemux, {len(noise) / MB:.0f} MB noise", rates(len(noise), noisy))
     print(f"medians of {args.runs} runs        wall MB/s   CPU MB/s")
-    for name, (wall, cpu) in rows:
+    for name, (wall, cpu) in [*rows, noise_row]:
         print(f"{name:32s} {wall:8.1f}   {cpu:8.1f}")
     (ow, oc), (pw, pc), (yw, yc) = (r for _, r in rows)
     print(f"ratio, one feed:   {ow / yw:5.1f}x wall, {oc / yc:5.1f}x CPU")

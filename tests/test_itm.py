@@ -235,12 +235,12 @@ def test_pages_select_ports_above_31_and_a_sync_resets_them():
     swo = (
         enc.stimulus(33, b"p1", 1)  # page 1, address 1
         + bytes([0x09, ord("x")])  # still page 1: port 33
-        + enc.extension(9)  # page 9 needs a continuation byte
+        + enc.extension(7)  # the last page
         + bytes([0x09, ord("y")])
         + enc.sync()
         + bytes([0x09, ord("z")])  # back on page 0: port 1
     )
-    expected = {1: b"z", 33: b"p1x", 9 * 32 + 1: b"y"}
+    expected = {1: b"z", 33: b"p1x", 7 * 32 + 1: b"y"}
     assert ItmDemux().demux_all(swo).payloads == expected
     assert in_pieces(swo, 1)[0].payloads == expected
 
@@ -261,6 +261,167 @@ def test_hardware_packets_and_global_timestamps_are_skipped():
     assert chunk.payloads == {31: b"abcd"}
     assert demux.skipped_bytes == 0
     assert ticks_per_byte(chunk, 31) == [9] * 4
+
+
+# --- over-long continuation packets ----------------------------------------------
+#
+# A local timestamp carries at most 4 payload bytes, GTS1 4, GTS2 6 (a 64-bit
+# timestamp) and an extension 4 (ARMv7-M ARM, appendix D4), the last one with
+# bit 7 clear. What independent decoders do with a longer continuation run:
+# - pyOCD's SWOParser (pyocd/trace/swo.py; run on the same bytes below) reads
+#   local and global timestamps and extensions up to the first byte with bit 7
+#   clear, however long: the whole run is one packet, for every kind.
+# - orbuculum (orbcode/orbuculum, Src/itmDecoder.c) reads GTS1/GTS2 to the end
+#   of the run too; a local timestamp or extension it closes after 4 payload
+#   bytes and reads the rest of the run as headers.
+# - sigrok's arm_itm decoder (libsigrokdecode, decoders/arm_itm/pd.py) collects
+#   a local timestamp to the end of its run; GTS headers it takes for reserved
+#   one-byte packets, and extensions it does not decode (one byte each).
+# So none of them reads a too-long local timestamp's run from its first byte
+# on as headers, and pyOCD and orbuculum never do so for a GTS. heapgui did,
+# for every kind: after the refused header, 0x81 0x82 was a write to port 16
+# and 0xFB with four more bytes a 4-byte write to port 31, the heap trace. It
+# now refuses the packet with its whole run, as pyOCD does, then resyncs; what
+# it delivers is what pyOCD delivers.
+
+OVERLONG = {
+    "local timestamp": bytes([0xC0, 0xFB, 0x81, 0x82, 0x83, 0x84, 0x70]),
+    "GTS1": bytes([0x94, 0x80, 0x80, 0x80, 0x80, 0x81, 0x82, 0x70]),
+    "GTS2": bytes([0xB4, 0x80, 0x80, 0x80, 0x80, 0x81, 0x82, 0x70]),
+    "GTS1, one byte too many": bytes([0x94, 0x80, 0x80, 0xFA, 0x81, 0x02]),
+    "extension": bytes([0x8C, 0xFB, 0x81, 0x82, 0x83, 0x84, 0x70]),
+}
+
+
+@pytest.mark.parametrize("name", OVERLONG)
+@pytest.mark.parametrize("piece", [None, 1, 3])
+@pytest.mark.parametrize("lead", [b"", b"\x04"])
+def test_an_over_long_packet_is_skipped_with_its_whole_run(name, piece, lead):
+    # With `lead`, a reserved byte comes first: the search for a resync point
+    # that then meets the too-long packet must not stop inside its run either.
+    enc = ItmEncoder()
+    before = enc.stimulus(31, b"good", 4)
+    after = enc.stimulus(31, bytes(range(40)), 4)
+    swo = before + lead + OVERLONG[name] + after + enc.timestamp(1)  # pyocd waits for one
+    if piece is None:
+        demux = ItmDemux()
+        chunk = demux.demux_all(swo)
+    else:
+        chunk, demux = in_pieces(swo, piece)
+    assert chunk.payloads == {31: b"good" + bytes(range(40))}
+    assert chunk.payloads == pyocd_payloads(swo)
+    assert demux.stats.overflows == 0  # the 0x70 ending the run is not a packet either
+    assert demux.skipped_bytes == len(lead + OVERLONG[name])
+    assert demux.first_skip == len(before)
+
+
+@st.composite
+def streams_with_over_long_packets(draw) -> bytes:
+    """Writes of 7-bit bytes, and too-long packets of the kinds pyOCD reads whole."""
+    enc = ItmEncoder()
+    parts = []
+    for _ in range(draw(st.integers(1, 30))):
+        if draw(st.booleans()):
+            size = draw(st.sampled_from([1, 2, 4]))
+            data = bytes(b & 0x7F for b in draw(st.binary(min_size=size, max_size=size)))
+            parts.append(enc.stimulus(draw(st.sampled_from([0, 16, 31])), data, size))
+        else:
+            header = draw(st.sampled_from([0xC0, 0xD0, 0xE0, 0x94, 0xB4, 0x8C, 0xFC]))
+            cap = 6 if header == 0xB4 else 4
+            run = draw(st.binary(min_size=cap, max_size=cap + 8))
+            parts.append(bytes([header, *(b | 0x80 for b in run), draw(st.integers(0, 0x7F))]))
+    return b"".join(parts) + enc.timestamp(1)
+
+
+@settings(max_examples=150, deadline=None)
+@given(streams_with_over_long_packets(), st.integers(1, 16))
+def test_over_long_packets_cost_what_pyocd_skips_and_nothing_else(swo, piece):
+    # Every run byte has bit 7 set and no written byte has: a run read as
+    # packets would show. A resync after a refused packet must not drop the
+    # writes after it either, when more too-long packets follow soon.
+    chunk, demux = in_pieces(swo, piece)
+    assert chunk.payloads == pyocd_payloads(swo)
+    assert all(max(payload) < 0x80 for payload in chunk.payloads.values())
+    assert demux.stats.truncated_bytes == 0
+
+
+def test_a_run_as_long_as_the_architecture_allows_is_a_packet():
+    enc = ItmEncoder()
+    longest = {
+        "local timestamp": bytes([0xC0, 0x81, 0x82, 0x83, 0x04]),
+        "GTS1": bytes([0x94, 0x81, 0x82, 0x83, 0x04]),
+        "GTS2": bytes([0xB4, 0x81, 0x82, 0x83, 0x84, 0x85, 0x06]),
+        "extension": bytes([0x8C, 0x81, 0x82, 0x83, 0x04]),
+    }
+    swo = b"".join(enc.stimulus(31, b"ab", 2) + packet for packet in longest.values())
+    demux = ItmDemux()
+    chunk = demux.demux_all(swo)
+    assert chunk.payloads == {31: b"ab" * 4}
+    assert demux.skipped_bytes == 0
+    assert demux.stats.packets == 8
+    # The local timestamp dates the first write; no other follows, so the end dates the rest.
+    assert ticks_per_byte(chunk, 31) == [1 | 2 << 7 | 3 << 14 | 4 << 21] * 8
+
+
+def test_a_line_held_high_after_a_timestamp_header_is_skipped_in_constant_memory():
+    # Every 0xFF byte says "more": the whole stretch belongs to the refused packet.
+    enc = ItmEncoder()
+    head = enc.stimulus(31, b"good", 4)
+    demux = ItmDemux()
+    parts = [demux.feed(head + bytes([0xC0]))]
+    for _ in range(100):
+        parts.append(demux.feed(b"\xff" * 4096))
+        assert len(demux._carry) <= 64
+    parts.append(demux.feed(b"\x7f" + enc.stimulus(31, bytes(range(40)), 4)))
+    chunk = DemuxChunk.concat([*parts, demux.finish()])
+    assert chunk.payloads == {31: b"good" + bytes(range(40))}
+    assert demux.skipped_bytes == 1 + 100 * 4096 + 1
+    assert demux.first_skip == len(head)
+
+
+def test_an_over_long_run_reaching_the_end_of_the_stream_is_skipped():
+    swo = ItmEncoder().stimulus(31, b"good", 4) + bytes([0xB4]) + b"\x81" * 50
+    for piece in (None, 7):
+        chunk, demux = in_pieces(swo, piece or len(swo))
+        assert chunk.payloads == {31: b"good"}
+        assert (demux.skipped_bytes, demux.first_skip) == (51, 5)
+        assert demux.stats.truncated_bytes == 0
+
+
+# --- stimulus pages --------------------------------------------------------------
+
+
+def test_the_stimulus_page_is_three_bits():
+    # A page extension is one byte, EX[2:0] = page (8 pages of 32 ports). This one
+    # has continuation bytes (pyocd would make it page 2**31 - 1); like orbuculum,
+    # heapgui takes it for an extension packet that sets no page.
+    swo = bytes([0xF8, 0xFF, 0xFF, 0xFF, 0x7F, 0x09, ord("x")])
+    demux = ItmDemux()
+    chunk = demux.demux_all(swo)
+    assert chunk.payloads == {1: b"x"}
+    assert set(demux.stats.port_bytes) == {1}
+    assert demux.skipped_bytes == 0
+
+
+def test_random_bytes_never_make_a_port_above_255():
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        demux = ItmDemux()
+        demux.demux_all(rng.integers(0, 256, 20_000, dtype=np.uint8).tobytes())
+        assert max(demux.stats.port_bytes, default=0) < 256
+
+
+def test_encoder_refuses_ports_an_itm_does_not_have():
+    enc = ItmEncoder()
+    with pytest.raises(ValueError):
+        enc.stimulus(256, b"x", 1)
+    with pytest.raises(ValueError):
+        enc.extension(8)
+    with pytest.raises(ValueError):
+        enc.global_timestamp(1 << 28)  # GTS1: four 7-bit groups
+    with pytest.raises(ValueError):
+        enc.global_timestamp(1 << 42, second=True)  # GTS2: six
+    assert enc.stimulus(255, b"x", 1) == bytes([0x78, 0xF9, ord("x")])
 
 
 def test_a_long_zero_run_split_across_feeds_is_still_one_sync():
@@ -475,3 +636,44 @@ def test_cli_demux_errors_are_one_line(tmp_path, capsys):
     assert err == f"heapgui-cli: error: {junk}: {expected}\n"
     assert main(["demux", str(junk), "-o", str(junk)]) == 2
     assert "would overwrite the SWO capture" in capsys.readouterr().err
+
+
+def test_cli_demux_port_letter_is_capital_p(samples, tmp_path, capsys):
+    # `-p` is `--pools` in `generate`; in `demux` the port is `-P` / `--port`.
+    text = tmp_path / "log"
+    assert main(["demux", str(samples / "capture.swo"), "-P", "0", "-o", str(text)]) == 0
+    assert text.read_bytes() == (samples / "capture.port0").read_bytes()
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main(["demux", str(samples / "capture.swo"), "-p", "0", "-o", str(tmp_path / "x")])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == "heapgui-cli: error: unrecognized arguments: -p 0\n"
+
+
+@pytest.mark.parametrize("port", ["256", "-1", "x", "1e3"])
+def test_cli_demux_port_is_one_of_256(samples, tmp_path, capsys, port):
+    with pytest.raises(SystemExit) as exit_:
+        main(["demux", str(samples / "capture.swo"), "--port", port, "-o", str(tmp_path / "x")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"heapgui-cli: error: argument -P/--port: invalid port {port!r}: "
+        "expected a stimulus port from 0 to 255\n"
+    )
+    assert not (tmp_path / "x").exists()
+
+
+def test_cli_demux_summary_of_many_ports_stays_short(tmp_path, capsys):
+    enc = ItmEncoder()
+    swo = b"".join(enc.stimulus(port, bytes(port + 1), 1) for port in range(256))
+    (tmp_path / "many.swo").write_bytes(swo)
+    out = tmp_path / "out"
+    assert main(["demux", str(tmp_path / "many.swo"), "-P", "200", "-o", str(out)]) == 0
+    assert out.read_bytes() == bytes(201)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and len(err) < 400
+    # The port asked for and the seven biggest others, then the rest summed up.
+    shown = [200, *range(249, 256)]
+    listed = ", ".join(f"port {p}: {p + 1} bytes" for p in shown)
+    rest = sum(p + 1 for p in range(256) if p not in shown)
+    assert f"; {listed}, 248 more ports: {rest} bytes;" in err

@@ -21,7 +21,7 @@ def packets(draw) -> bytes:
         st.sampled_from(
             ["stimulus"] * 6
             + ["ts", "ts_long", "overflow", "sync", "hardware", "gts", "page", "ext_source"]
-            + ["garbage", "zeros", "reserved"]
+            + ["garbage", "zeros", "reserved", "overlong", "page_continued"]
         )
     )
     if kind == "stimulus":
@@ -40,9 +40,17 @@ def packets(draw) -> bytes:
         size = draw(st.sampled_from([1, 2, 4]))
         return enc.hardware(draw(st.integers(0, 31)), bytes(size))
     if kind == "gts":
-        return enc.global_timestamp(draw(st.integers(0, 1 << 40)), draw(st.booleans()))
+        second = draw(st.booleans())
+        return enc.global_timestamp(draw(st.integers(0, (1 << (42 if second else 28)) - 1)), second)
     if kind == "page":
-        return enc.extension(draw(st.integers(0, 20)))
+        return enc.extension(draw(st.integers(0, 7)))
+    if kind == "page_continued":  # SH = 0 with continuation bytes: no page an ITM sends
+        more = draw(st.binary(max_size=5))
+        return bytes([0x88 | draw(st.integers(0, 7)) << 4, *(b | 0x80 for b in more), 0x01])
+    if kind == "overlong":  # a continued header, then more "more" bytes than it may carry
+        header = draw(st.sampled_from([0xC0, 0xF0, 0x94, 0xB4, 0x88, 0xFC]))
+        run = bytes(b | 0x80 for b in draw(st.binary(min_size=3, max_size=10)))
+        return bytes([header]) + run + draw(st.sampled_from([b"", b"\x05", b"\x70", b"\x00"]))
     if kind == "ext_source":
         return enc.extension(draw(st.integers(0, 1000)), source=True)
     if kind == "zeros":

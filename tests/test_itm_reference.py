@@ -2,8 +2,12 @@
 
 It shares no code with heapgui.capture: it is the slow, obvious reading of
 section 1 of docs/heaptrace-formats.md plus heapgui's documented choices
-(resync on a sync or a run of 8 valid packets, a sync resets the page,
-timestamps date the packets before them, the tail is dated at the end).
+(resync on a sync or a run of 8 valid packets, a packet refused for a
+continuation run longer than the architecture allows is skipped with its
+whole run, also while looking for a resync point, where it does not refute
+a run of packets, the stimulus page is the 3
+bits of a one-byte page extension and a sync resets it, timestamps date the
+packets before them, the tail is dated at the end).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ class Reference:
 
 
 def packet_at(data: bytes, i: int) -> tuple[str, int]:
-    """('kind', length), ('invalid', 0) or ('incomplete', 0)."""
+    """('kind', length), ('invalid', 0), ('overlong', bytes to skip) or ('incomplete', 0)."""
     n = len(data)
     if i >= n:
         return "incomplete", 0
@@ -50,7 +54,9 @@ def packet_at(data: bytes, i: int) -> tuple[str, int]:
         return _continued(data, i, 4, "ts1")
     if h in (0x10, 0x20, 0x30, 0x40, 0x50, 0x60):
         return "ts2", 1
-    if h in (0x94, 0xB4):
+    if h == 0x94:
+        return _continued(data, i, 4, "gts")
+    if h == 0xB4:
         return _continued(data, i, 6, "gts")
     if h & 0x0B == 0x08:
         return _continued(data, i, 4, "ext") if h & 0x80 else ("ext", 1)
@@ -67,7 +73,10 @@ def _continued(data: bytes, i: int, cap: int, kind: str) -> tuple[str, int]:
         if not data[j] & 0x80:
             return kind, 1 + k
         if k == cap:
-            return "invalid", 0
+            # Too long: the packet goes on to its first byte without "more".
+            while j < len(data) and data[j] & 0x80:
+                j += 1
+            return "overlong", min(j + 1, len(data)) - i
 
 
 def plausible(data: bytes, i: int) -> bool:
@@ -77,7 +86,7 @@ def plausible(data: bytes, i: int) -> bool:
             return True  # the whole stream is known: an open end cannot be refuted
         if kind == "invalid":
             return False
-        i += length
+        i += length  # also past a too-long packet: its extent is known
     return True
 
 
@@ -97,11 +106,12 @@ def reference_demux(data: bytes) -> Reference:
         if kind == "incomplete":
             out.truncated = n - i
             break
-        if kind == "invalid":
+        if kind in ("invalid", "overlong"):
             start = i
-            i += 1
+            i += max(length, 1)
             while i < n and not plausible(data, i):
-                i += 1
+                kind, length = packet_at(data, i)
+                i += length if kind == "overlong" else 1  # never resume inside its run
             out.skipped += i - start
             out.first_skip = start if out.first_skip is None else out.first_skip
             continue
@@ -114,8 +124,8 @@ def reference_demux(data: bytes) -> Reference:
             out.overflows += 1
         elif kind == "stimulus":
             out.payloads.setdefault(page * 32 + (h >> 3), bytearray()).extend(body)
-        elif kind == "ext" and not h & 4:
-            page = (h >> 4) & 7 | septets(body) << 3
+        elif kind == "ext" and not h & 0x84:
+            page = (h >> 4) & 7
         elif kind in ("ts1", "ts2"):
             ticks += septets(body) if kind == "ts1" else h >> 4
             for port, payload in out.payloads.items():
@@ -142,3 +152,17 @@ def test_the_reference_resyncs_on_a_run_or_a_sync():
     assert (bytes(out.payloads[1]), out.skipped, out.first_skip) == (bytes([4]) * 8, 16, 0)
     out = reference_demux(bytes([0x04, 0x09]) + bytes(5) + b"\x80" + writes[:2])
     assert (bytes(out.payloads[1]), out.skipped) == (bytes([4]), 2)
+
+
+def test_the_reference_skips_an_over_long_packet_with_its_run():
+    write = bytes([0xF9, 0x41])  # one byte to port 31
+    for header, cap in ((0xC0, 4), (0x94, 4), (0xB4, 6), (0x8C, 4)):
+        # As long as allowed: a packet. One more byte: refused, up to the 0x70.
+        assert packet_at(bytes([header]) + b"\x81" * (cap - 1) + b"\x01", 0)[1] == cap + 1
+        swo = bytes([header]) + b"\x81" * cap + b"\x82\x70" + write * 8
+        assert packet_at(swo, 0) == ("overlong", cap + 3)
+        out = reference_demux(swo)
+        assert (bytes(out.payloads[31]), out.skipped, out.overflows) == (b"A" * 8, cap + 3, 0)
+        # Met while looking for a resync point after a reserved byte: the same.
+        out = reference_demux(b"\x04" + swo)
+        assert (bytes(out.payloads[31]), out.skipped) == (b"A" * 8, cap + 4)

@@ -23,6 +23,7 @@ from heapgui.capture.itm_packets import (
     KIND,
     OVERFLOW_HEADER,
     PAD_BYTES,
+    PORTS_PER_PAGE,
     SETS_PAGE,
     STIMULUS_BYTES,
     packet_lengths,
@@ -35,7 +36,6 @@ __all__ = ["DemuxChunk", "DemuxStats", "ItmDemux", "PortClock", "PortTimes"]
 
 logger = logging.getLogger(__name__)
 
-PORTS_PER_PAGE = 32
 FEW_PORTS = 8  # more ports in one buffer (garbage read as packets): deliver them grouped
 _SPARSE = 16  # a port with fewer than 1 in this many packets is dated packet by packet
 SLICE = 1 << 20  # bytes processed at once: bounds the working arrays (~20 bytes per byte)
@@ -50,8 +50,9 @@ class ItmDemux:
 
     Packets split between feeds, the stimulus page and the running timestamp
     carry over. Garbage is skipped up to the next sync packet or plausible run
-    of packets, and recorded in `problems` as SKIPPED_BYTES with the SWO byte
-    offset of the first skipped byte.
+    of packets (a packet with a too-long continuation run together with the
+    whole run), and recorded in `problems` as SKIPPED_BYTES with the SWO byte
+    offset of the first skipped byte. Ports are 0-255: 8 pages of 32.
     """
 
     def __init__(self) -> None:
@@ -62,6 +63,7 @@ class ItmDemux:
         self._hidden_zeros = 0  # zeros dropped from the carry, standing before _hidden_at
         self._hidden_at = 0
         self._resyncing = False  # the carry starts with a candidate, not a packet
+        self._in_run = False  # the next bytes continue the run of a packet refused as too long
         self._page = 0
         self._dated: dict[int, int] = {}  # per port: bytes dated so far
         self._undated: set[int] = set()  # ports with bytes not dated yet
@@ -107,7 +109,7 @@ class ItmDemux:
         padded = np.frombuffer(raw + PAD_BYTES, np.uint8)
         buf = padded[: len(raw)]
         lengths, jumps = packet_lengths(padded, raw)
-        chain = find_packets(lengths, jumps, buf, self._resyncing, final)
+        chain = find_packets(lengths, jumps, buf, self._resyncing, self._in_run, final)
         chunk = DemuxChunk()
         if chain.skip_starts.size:
             self._count_skips(chain.skip_starts, chain.skip_ends, chunk)
@@ -116,15 +118,11 @@ class ItmDemux:
             # Capture stopped mid-packet: not garbage, but say how much was lost.
             end = self._offset(buf.shape[0])
             self.stats.truncated_bytes += end - self._offset(chain.stop)
-            self._carry, self._carry_offset, self._hidden_zeros, self._resyncing = (
-                b"",
-                end,
-                0,
-                False,
-            )
+            self._carry, self._carry_offset, self._hidden_zeros = b"", end, 0
+            self._resyncing = self._in_run = False
             return chunk
         self._keep_tail(raw[chain.stop :], chain.stop, self._offset(chain.stop))
-        self._resyncing = chain.resyncing
+        self._resyncing, self._in_run = chain.resyncing, chain.in_run
         return chunk
 
     def _count_skips(self, begin: np.ndarray, end: np.ndarray, chunk: DemuxChunk) -> None:
@@ -185,7 +183,7 @@ class ItmDemux:
         ticks = self._ticks(padded, lengths, starts[stamps], headers[stamps])
         page_set = bool(seen[SETS_PAGE].any())
         if page_set:
-            stimulus, ports = self._stimulus_ports(padded, lengths, starts, headers)
+            stimulus, ports = self._stimulus_ports(headers)
             present = np.unique(ports).tolist()
         else:
             # The common case: one page throughout, so the header values seen
@@ -194,7 +192,7 @@ class ItmDemux:
             present = (addresses + self._page * PORTS_PER_PAGE).tolist()
         if len(present) > FEW_PORTS:
             if not page_set:
-                stimulus, ports = self._stimulus_ports(padded, lengths, starts, headers)
+                stimulus, ports = self._stimulus_ports(headers)
             self._deliver_grouped(padded, starts, headers, stimulus, ports, stamps, ticks, out)
             return
         shares = []
@@ -286,20 +284,16 @@ class ItmDemux:
         if end == self.stats.port_bytes[port]:
             self._undated.discard(port)
 
-    def _stimulus_ports(
-        self, padded: np.ndarray, lengths: np.ndarray, starts: np.ndarray, headers: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Stimulus packets (indices into `starts`) and their ports: page * 32 + address."""
+    def _stimulus_ports(self, headers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Stimulus packets (indices into `headers`) and their ports: page * 32 + address."""
         stimulus = np.flatnonzero(np.take(STIMULUS_BYTES, headers))
         address = (headers[stimulus] >> 3).astype(np.int64)
-        # Extension packets set the page, a sync resets it to 0.
+        # A page extension holds the page in header bits 6:4, a sync resets it to 0.
         setters = np.flatnonzero(np.take(SETS_PAGE, headers))
         if setters.size == 0:
             return stimulus, address + self._page * PORTS_PER_PAGE
-        pages = np.zeros(setters.shape[0], np.int64)
-        ext = np.flatnonzero(KIND[headers[setters]] == EXTENSION)
-        at = setters[ext]
-        pages[ext] = _extension_values(padded, lengths, starts[at], headers[at])
+        setter = headers[setters]
+        pages = np.where(KIND[setter] == EXTENSION, setter >> 4 & 0x07, 0).astype(np.int64)
         which = np.searchsorted(setters, stimulus) - 1
         page = np.where(which >= 0, pages[np.maximum(which, 0)], self._page)
         self._page = int(pages[-1])
@@ -370,18 +364,6 @@ class ItmDemux:
 _GROUP_MASK = np.array([0, 0] + [(1 << 7 * g) - 1 for g in range(1, 5)], np.uint32)
 # Indexed by header: the delta a format-2 local timestamp carries in itself.
 _SHORT_DELTA = np.where(np.arange(256) & 0x80, 0, np.arange(256) >> 4).astype(np.uint32)
-
-
-def _extension_values(
-    buf: np.ndarray, lengths: np.ndarray, starts: np.ndarray, headers: np.ndarray
-) -> np.ndarray:
-    """EX of extension packets: header bits 6:4, then 7 bits per continuation byte."""
-    value = ((headers >> 4) & 0x07).astype(np.int64)
-    groups = lengths[starts].astype(np.int64) - 1
-    for k in range(int(groups.max(initial=0))):
-        has = groups > k
-        value[has] |= (buf[starts[has] + 1 + k] & 0x7F).astype(np.int64) << (3 + 7 * k)
-    return value
 
 
 def _gather(padded: np.ndarray, first: np.ndarray, sizes: np.ndarray) -> bytes:

@@ -14,11 +14,13 @@ too slow, so (docs/performance-notes.md, "Variable-length records"):
    visited; from there on both are the same chain, up to the block's exit.
 3. Garbage (a wrong baud rate, a corrupted capture): where the true chain meets
    an invalid header, bytes are skipped up to the next *plausible* offset, one
-   where a sync packet or a run of PLAUSIBLE_RUN valid packets starts. Then
-   the rest of the buffer is followed again, with every invalid header leading
-   straight to its resync point. Plausibility is computed for all offsets at
-   once by pointer doubling, so even a buffer of pure garbage costs a fixed
-   number of array passes, never a loop per skip.
+   where a sync packet or a run of PLAUSIBLE_RUN valid packets starts. A
+   header refused because its continuation run is too long is skipped with
+   the whole run first: the run's bytes would read as packets (0x81 0x82, a
+   write to port 16). Then the rest of the buffer is followed again, with
+   every refused header leading straight to its resync point. Plausibility is
+   computed for all offsets at once by pointer doubling, so even a buffer of
+   pure garbage costs a fixed number of array passes, never a loop per skip.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from heapgui.capture.itm_packets import INCOMPLETE, MAX_PACKET
+from heapgui.capture.itm_packets import INCOMPLETE, MAX_PACKET, OVERLONG, run_ends
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +58,10 @@ class PacketChain:
     `starts` are the offsets of the packets before `stop`, ascending. `stop`
     is where the next buffer must resume: the start of an incomplete packet,
     or, when `resyncing`, an offset whose plausibility needs more data.
-    Garbage bytes [skip_starts[i], skip_ends[i]) were skipped.
+    `in_run`: the buffer ended inside the continuation run of a packet refused
+    for being too long, so the next buffer's bytes up to its first one with
+    bit 7 clear belong to that packet too. Garbage bytes
+    [skip_starts[i], skip_ends[i]) were skipped.
     """
 
     starts: np.ndarray
@@ -64,21 +69,33 @@ class PacketChain:
     resyncing: bool
     skip_starts: np.ndarray
     skip_ends: np.ndarray
+    in_run: bool = False
 
 
 def find_packets(
-    lengths: np.ndarray, jumps: np.ndarray, buf: np.ndarray, resyncing: bool, final: bool
+    lengths: np.ndarray,
+    jumps: np.ndarray,
+    buf: np.ndarray,
+    resyncing: bool,
+    in_run: bool,
+    final: bool,
 ) -> PacketChain:
     """Follow the packet chain from offset 0 of `buf`, or resync first if `resyncing`.
 
     `jumps` are the offsets of packets longer than MAX_PACKET (long syncs).
-    With `final`, no more data will come: a run of packets reaching the end
-    counts as plausible.
+    With `in_run`, the buffer starts inside a refused packet's run: skip the
+    rest of it, then resync. With `final`, no more data will come: a run of
+    packets reaching the end counts as plausible.
     """
     n = lengths.shape[0]
     none = np.empty(0, np.int64)
-    if resyncing:
-        return _through_garbage(lengths, buf, final, none, -1)
+    if in_run or resyncing:
+        resume = int(run_ends(buf, np.zeros(1, np.int64))[0]) + 1 if in_run else 0
+        if resume > n:
+            # Still the same run (a line held high): nothing to search.
+            everything = np.array([n], np.int64)
+            return PacketChain(none, n, True, np.zeros(1, np.int64), everything, not final)
+        return _through_garbage(lengths, buf, final, none, -1, resume)
     starts, end = _follow(_steps(lengths), lengths <= 0, 0, jumps)
     if end == n or lengths[end] == INCOMPLETE:
         return PacketChain(starts, end, False, none, none)
@@ -86,39 +103,52 @@ def find_packets(
 
 
 def _through_garbage(
-    lengths: np.ndarray, buf: np.ndarray, final: bool, before: np.ndarray, at: int
+    lengths: np.ndarray,
+    buf: np.ndarray,
+    final: bool,
+    before: np.ndarray,
+    at: int,
+    resume: int = 0,
 ) -> PacketChain:
-    """The chain from the invalid header at `at` (-1: the buffer starts in garbage)."""
+    """The chain from the refused header at `at`, or (`at` = -1) a resync from `resume`.
+
+    Offsets past the end of the buffer are m (the end) and m + 1 (the end,
+    inside the run of a packet refused for being too long).
+    """
     base = max(at, 0)
-    tail = lengths[base:]
-    target, undecided = _resync_targets(tail, buf[base:], final)
+    tail, data = lengths[base:], buf[base:]
     m = tail.shape[0]
-    # An invalid header leads to the first plausible offset after it; where
-    # that is not decided yet, the chain has to stop at the header.
+    refused = np.flatnonzero(_refused(tail))
+    after = _after_refused(tail, data, refused)
+    target, undecided = _resync_targets(tail, data, final, refused, after)
+    # A refused header leads to the first plausible offset after it (and after
+    # its run, if too long); where that is not decided yet, the chain has to
+    # stop at the header.
     nxt = _steps(tail)
-    invalid = np.flatnonzero(tail == 0)
-    resumes = target[invalid + 1]
-    open_end = undecided[invalid + 1]
-    nxt[invalid[~open_end]] = resumes[~open_end]
+    resumes = target[after]
+    open_end = undecided[after]
+    nxt[refused[~open_end]] = np.minimum(resumes[~open_end], m)
     bad = tail == INCOMPLETE
-    bad[invalid[open_end]] = True
+    bad[refused[open_end]] = True
     jumps = np.flatnonzero(nxt[:m] - _counting(m) > MAX_PACKET)
     skip_starts, skip_ends = [], []
     start = 0
     if at < 0:
-        start = int(target[0])
+        start = min(int(target[resume]), m)
         skip_starts.append(np.zeros(1, np.int64))
         skip_ends.append(np.array([start], np.int64))
-        if undecided[0]:
-            return PacketChain(before, start, True, skip_starts[0], skip_ends[0])
+        if undecided[resume]:
+            in_run = bool(target[resume] > m)
+            return PacketChain(before, start, True, skip_starts[0], skip_ends[0], in_run)
     starts, end = _follow(nxt, bad, start, jumps)
-    garbage = tail[starts] == 0
+    garbage = _refused(tail[starts])
     skip_starts.append(starts[garbage])
     skip_ends.append(nxt[starts[garbage]].astype(np.int64))
-    stop, resyncing = end, False
-    if end < m and tail[end] == 0:
-        # Stopped at an invalid header whose resync point needs more data.
-        stop, resyncing = int(target[end + 1]), True
+    stop, resyncing, in_run = end, False, False
+    if end < m and _refused(tail[end]):
+        # Stopped at a refused header whose resync point needs more data.
+        resync = int(target[after[np.searchsorted(refused, end)]])
+        stop, resyncing, in_run = min(resync, m), True, resync > m
         skip_starts.append(np.array([end], np.int64))
         skip_ends.append(np.array([stop], np.int64))
     return PacketChain(
@@ -127,7 +157,26 @@ def _through_garbage(
         resyncing,
         np.concatenate(skip_starts) + base,
         np.concatenate(skip_ends) + base,
+        in_run,
     )
+
+
+def _refused(lengths: np.ndarray) -> np.ndarray:
+    """Where no packet starts although the bytes to decide it are there."""
+    return (lengths == 0) | (lengths == OVERLONG)
+
+
+def _after_refused(lengths: np.ndarray, buf: np.ndarray, refused: np.ndarray) -> np.ndarray:
+    """Where the search for a packet resumes after each refused header.
+
+    The next byte, but past the whole continuation run of a packet refused for
+    being too long: reading the run's bytes as headers would invent packets.
+    m + 1 (m = len(buf)) where that run reaches the end of the buffer.
+    """
+    after = refused + 1
+    long = lengths[refused] == OVERLONG
+    after[long] = run_ends(buf, after[long]) + 1
+    return after
 
 
 def _steps(lengths: np.ndarray) -> np.ndarray:
@@ -141,36 +190,70 @@ def _steps(lengths: np.ndarray) -> np.ndarray:
 
 
 def _resync_targets(
-    lengths: np.ndarray, buf: np.ndarray, final: bool
+    lengths: np.ndarray, buf: np.ndarray, final: bool, refused: np.ndarray, after: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For every offset q (and the end), the first plausible offset at or after q.
+    """For every offset q (and m, m + 1 as in `_through_garbage`), the first plausible one from q.
 
     Returns (target, undecided): `undecided[q]` says the target's run reaches
     the end of the data before it is decided, so the target is only where to
     look again when more data has come. A run's status is that of its first
-    packet that is not an ordinary complete packet (a sync: plausible; an
-    invalid header: not; an incomplete packet: undecided), or plausible after
-    PLAUSIBLE_RUN ordinary packets. Doubling follows 1, 2, 4 ... packets at once.
+    packet that is not an ordinary complete packet (a sync: plausible; a
+    refused header: not; an incomplete packet: undecided), or plausible after
+    PLAUSIBLE_RUN ordinary packets. Doubling follows 1, 2, 4 ... packets at
+    once. A search that meets a header refused for being too long goes on
+    past its run (`after`), as the chain does; a search does not stop there.
     """
     m = lengths.shape[0]
-    status = np.full(m + 1, _UNDECIDED, np.int8)  # the end: more data decides
+    status = np.full(m + 2, _UNDECIDED, np.int8)  # the end: more data decides
     status[:m][lengths > 0] = _GOES_ON
-    status[:m][lengths == 0] = _INVALID
+    status[refused] = _INVALID
     status[:m][(lengths > 0) & (buf[:m] == 0)] = _PLAUSIBLE  # a sync packet
+    ahead = _counting(m + 2) + np.maximum(np.append(lengths, (0, 0)), 0)
+    # A too-long packet does not refute a run that meets it: its extent is
+    # known, and the run goes on past it. Refuting it would make the search
+    # prefer an offset inside the packets before it, read out of step.
+    long = lengths[refused] == OVERLONG
+    long_at, long_after = refused[long], after[long]
+    status[long_at] = _GOES_ON
+    ahead[long_at] = long_after
     if final:
         status[status == _UNDECIDED] = _PLAUSIBLE
-    after = _counting(m + 1) + np.maximum(np.append(lengths, 0), 0)
     span = 1
     while span < PLAUSIBLE_RUN:
         going = status == _GOES_ON
-        status = np.where(going, status[after], status)
-        after = np.where(going, after[after], after)
+        status = np.where(going, status[ahead], status)
+        ahead = np.where(going, ahead[ahead], ahead)
         span *= 2
     status[status == _GOES_ON] = _PLAUSIBLE
-    # The first offset at or after q whose run is not refuted.
-    candidate = np.where(status != _INVALID, _counting(m + 1), m)
-    target = np.minimum.accumulate(candidate[::-1])[::-1]
+    # The first offset at or after q where a search stops: a run not refuted,
+    # or a too-long header, from which it jumps past the run.
+    stops = status != _INVALID
+    stops[long_at] = True
+    counting = _counting(m + 2)
+    first = np.minimum.accumulate(np.where(stops, counting, m + 1)[::-1])[::-1]
+    target = counting.copy()
+    target[long_at] = _past_runs(long_at, first[long_after])
+    target = target[first]
     return target, status[target] == _UNDECIDED
+
+
+def _past_runs(long_at: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    """Where a search meeting each too-long header ends up.
+
+    `stop` is the next place past the header's run where a search stops,
+    which may be another too-long header: chains of them are followed by
+    doubling, so a stretch of 0xC0 bytes (each one refused) costs a few passes.
+    """
+    dest = stop.astype(np.int32)
+    if dest.size == 0:
+        return dest
+    at = np.minimum(np.searchsorted(long_at, dest), long_at.shape[0] - 1)
+    link = np.where(long_at[at] == dest, at, -1)
+    while (link >= 0).any():
+        linked = link >= 0
+        dest = np.where(linked, dest[link], dest)
+        link = np.where(linked, link[link], -1)
+    return dest
 
 
 def _follow(

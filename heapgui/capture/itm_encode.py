@@ -1,7 +1,7 @@
 """An ITM packet encoder: SWO byte streams for tests, benchmarks and the simulated device.
 
 It emits what a Cortex-M ITM emits for stimulus writes (1, 2 or 4 bytes, on
-any port, with page extension packets for ports above 31), local timestamps,
+ports 0-255, with page extension packets for ports above 31), local timestamps,
 overflow and sync packets, and, for exercising decoders, hardware (DWT)
 packets, global timestamps and bare extension packets. `ItmEncoder.writes`
 builds a whole batch of interleaved writes, timestamps and syncs in one pass
@@ -13,6 +13,14 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+
+from heapgui.capture.itm_packets import (
+    CONTINUATION_CAP,
+    GLOBAL_TS1,
+    GLOBAL_TS2,
+    PAGES,
+    PORTS,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -99,8 +107,8 @@ class ItmEncoder:
             raise ValueError("stimulus writes are 1, 2 or 4 bytes")
         if count == 0:
             return b""
-        if port.min() < 0:
-            raise ValueError("stimulus ports are 0 or more")
+        if port.min() < 0 or port.max() >= PORTS:
+            raise ValueError(f"stimulus ports are 0 to {PORTS - 1}")
         if deltas is None:
             deltas = stamped = np.empty(0, np.int64)
         else:
@@ -118,12 +126,10 @@ class ItmEncoder:
         before[1:] = page[:-1]
         before[synced] = 0  # a sync resets the page
         extended = np.flatnonzero(page != before)
-        ext_page = page[extended]
-        ext_groups = _group_counts(ext_page >> 3)
         stamp_len = _timestamp_lengths(deltas, tc)
         lead = np.zeros(count, np.int64)  # bytes in front of the stimulus packet
         lead[synced] = SYNC_ZEROS + 1
-        lead[extended] += 1 + ext_groups
+        lead[extended] += 1
         lengths = lead + 1 + size
         lengths[stamped] += stamp_len
         ends = np.cumsum(lengths)
@@ -131,9 +137,7 @@ class ItmEncoder:
         out = np.zeros(int(ends[-1]), np.uint8)
 
         out[header[synced] - lead[synced] + SYNC_ZEROS] = 0x80
-        at = header[extended] - 1 - ext_groups
-        out[at] = 0x08 | (ext_page & 0x07) << 4 | np.where(ext_groups > 0, 0x80, 0)
-        _put_groups(out, at + 1, ext_page >> 3, ext_groups)
+        out[header[extended] - 1] = _page_header(page[extended])
         out[header] = (port & 0x1F) << 3 | _SIZE_CODES[size]
         smallest = int(size.min())
         for k in range(4):
@@ -166,18 +170,29 @@ class ItmEncoder:
         return bytes([(address << 3) | 0x04 | _SIZE_CODE[len(payload)]]) + payload
 
     def global_timestamp(self, value: int, second: bool = False) -> bytes:
-        """A GTS1 (0x94) or GTS2 (0xB4) packet with `value` in 7-bit groups."""
+        """A GTS1 (0x94) or GTS2 (0xB4) packet with `value` in 7-bit groups (4 or 6 at most)."""
+        groups = CONTINUATION_CAP[GLOBAL_TS2 if second else GLOBAL_TS1]
+        if not 0 <= value < 1 << 7 * groups:
+            raise ValueError(f"a GTS{1 + second} packet carries {7 * groups} bits")
         return bytes([0xB4 if second else 0x94]) + _groups(value)
 
     def extension(self, value: int, source: bool = False) -> bytes:
         """An extension packet; with `source` False it sets the stimulus page to `value`."""
         if not source:
+            if not 0 <= value < PAGES:
+                raise ValueError(f"stimulus pages are 0 to {PAGES - 1}")
             self.page = value
-        header = 0x08 | (0x04 if source else 0) | (value & 0x07) << 4
+            return bytes([_page_header(value)])
+        header = 0x0C | (value & 0x07) << 4
         more = value >> 3
         if not more:
             return bytes([header])
         return bytes([header | 0x80]) + _groups(more)
+
+
+def _page_header(page: int | np.ndarray) -> int | np.ndarray:
+    """The one-byte extension packet selecting stimulus page `page` (0-7): SH = 0, EX = page."""
+    return 0x08 | page << 4
 
 
 def _groups(value: int) -> bytes:

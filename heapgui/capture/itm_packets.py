@@ -23,23 +23,33 @@ STIMULUS = 3  # software source (SWIT): bits 1:0 size code, bit 2 = 0, bits 7:3 
 HARDWARE = 4  # hardware source (DWT): as SWIT with bit 2 = 1
 LOCAL_TS1 = 5  # 0b11TT0000 then 1-4 continuation bytes
 LOCAL_TS2 = 6  # 0b0DDD0000, DDD in 1..6: a delta of DDD, no payload
-GLOBAL_TS = 7  # 0x94 / 0xB4 then continuation bytes
+GLOBAL_TS1 = 7  # 0x94 then continuation bytes
 EXTENSION = 8  # hdr & 0x0B == 0x08; C (bit 7) = continuation bytes follow
+GLOBAL_TS2 = 9  # 0xB4 then continuation bytes
 
-# Lengths are packet bytes including the header; 0 marks an invalid start and
-# INCOMPLETE a packet that runs past the end of the bytes seen so far.
+# Lengths are packet bytes including the header; 0 marks an invalid start,
+# INCOMPLETE a packet that runs past the end of the bytes seen so far and
+# OVERLONG a header whose continuation run is longer than its kind allows.
 INCOMPLETE = -1
+OVERLONG = -2
 CONTINUED = 64  # length codes from here up: a header followed by continuation bytes
 
 OVERFLOW_HEADER = 0x70
 SYNC_ZEROS = 5  # 47 zero bits and a one, on a byte-aligned wire: 0x00 x5 then 0x80
 SYNC_END = 0x80
+MORE = 0x80  # bit 7 of a continuation byte: another byte of the packet follows
+PORTS_PER_PAGE = 32  # stimulus addresses in a header
+PAGES = 8  # stimulus pages, EX[2:0] of a one-byte page extension
+PORTS = PAGES * PORTS_PER_PAGE
 
-# Most continuation (bit 7 = "more") payload bytes each packet kind may carry:
-# a local timestamp holds 28 bits, an extension 32 bits after its 3 header bits,
-# a GTS2 global timestamp up to bit 63 (6 bytes). One more byte with bit 7 set
-# makes the header invalid, which is how garbage with long 0x80+ runs is caught.
-CONTINUATION_CAP = {LOCAL_TS1: 4, GLOBAL_TS: 6, EXTENSION: 4}
+# Most payload bytes each continued packet kind may carry (ARMv7-M ARM, D4.2),
+# the last with bit 7 clear: a local timestamp holds 28 bits, an extension 32
+# bits after its 3 header bits, GTS1 bits 25:0 of a global timestamp, GTS2 bits
+# 63:26 (6 bytes; 4 for a 48-bit timestamp). A byte with bit 7 set in the last
+# place makes the packet OVERLONG, which is how garbage with long 0x80+ runs
+# is caught; the demultiplexer then skips the whole run, whose bytes must not
+# be read as headers (0x81 0x82 would be a write to port 16).
+CONTINUATION_CAP = {LOCAL_TS1: 4, GLOBAL_TS1: 4, GLOBAL_TS2: 6, EXTENSION: 4}
 LOOKAHEAD = max(CONTINUATION_CAP.values())
 MAX_PACKET = 1 + LOOKAHEAD  # longest packet other than a sync
 
@@ -67,7 +77,8 @@ def _header_tables() -> tuple[np.ndarray, np.ndarray]:
         elif hdr & 0x8F == 0x00:  # 0x10..0x60; 0x00 and 0x70 were taken above
             kind[hdr], code[hdr] = LOCAL_TS2, 1
         elif hdr in (0x94, 0xB4):
-            kind[hdr], code[hdr] = GLOBAL_TS, CONTINUED + CONTINUATION_CAP[GLOBAL_TS]
+            kind[hdr] = GLOBAL_TS1 if hdr == 0x94 else GLOBAL_TS2
+            code[hdr] = CONTINUED + CONTINUATION_CAP[kind[hdr]]
         elif hdr & 0x0B == 0x08:
             kind[hdr] = EXTENSION
             code[hdr] = CONTINUED + CONTINUATION_CAP[EXTENSION] if hdr & 0x80 else 1
@@ -92,13 +103,15 @@ def _pair_table() -> np.ndarray:
 _LENGTH_CODE2 = _pair_table()
 # Per header value: payload bytes of a stimulus packet (else 0), that packet's
 # bytes again for each stimulus address (row = address), whether the packet
-# sets the stimulus page (an extension with SH = 0, or a sync, which resets
-# it), and whether it is a local timestamp.
+# sets the stimulus page, and whether it is a local timestamp. The page is
+# EX[2:0] of a one-byte extension with SH = 0 (8 pages of 32 ports), and a
+# sync resets it; an extension with continuation bytes sets no page, as in
+# orbuculum (pyOCD would take EX from the continuation bytes, unbounded).
 STIMULUS_BYTES = np.where(KIND == STIMULUS, _LENGTH_CODE - 1, 0).astype(np.uint8)
 ADDRESS_BYTES = np.where(np.arange(256) >> 3 == np.arange(32)[:, None], STIMULUS_BYTES, 0).astype(
     np.uint8
 )
-SETS_PAGE = ((KIND == EXTENSION) & (np.arange(256) & 0x04 == 0)) | (KIND == SYNC)
+SETS_PAGE = ((KIND == EXTENSION) & (np.arange(256) & 0x84 == 0)) | (KIND == SYNC)
 IS_LOCAL_TS = (KIND == LOCAL_TS1) | (KIND == LOCAL_TS2)
 
 # Reading 8 bytes after any offset must stay inside the buffer: callers pad
@@ -125,8 +138,9 @@ def packet_lengths(padded: np.ndarray, data: bytes) -> tuple[np.ndarray, np.ndar
     `padded` is the data followed by PAD_BYTES; `data` is the same bytes
     without the padding, for fast substring search. The lengths are 0 where
     no valid packet can start and INCOMPLETE where the packet needs bytes
-    beyond the end to be decided. Also returns the offsets of packets longer
-    than MAX_PACKET (syncs with extra zeros), which only syncs can be.
+    beyond the end to be decided, OVERLONG where a header's continuation run
+    is too long. Also returns the offsets of packets longer than MAX_PACKET
+    (syncs with extra zeros), which only syncs can be.
     """
     n = len(data)
     lengths = np.take(_LENGTH_CODE2, words(padded, 2)[:n])
@@ -155,10 +169,23 @@ def _continuation_lengths(padded: np.ndarray, n: int, lengths: np.ndarray) -> No
     below = (first_stop - np.uint64(1)) & _MORE_BITS
     more = ((below >> np.uint64(7)) * _BYTE_SUM >> np.uint64(56)).astype(np.int32)
     ok = more < cap
-    result = np.where(ok, more + 2, 0)
-    # Too many "more" bytes is invalid only when they are all real bytes.
+    result = np.where(ok, more + 2, OVERLONG)
+    # Too many "more" bytes is refused only when they are all real bytes.
     result[~ok & (starts + cap >= n)] = INCOMPLETE
     lengths[starts] = result
+
+
+def run_ends(buf: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """For each offset in `first`, the first offset at or after it whose byte has bit 7 clear.
+
+    That byte ends a continuation run; len(buf) where the run reaches the end.
+    """
+    if first.size == 0:
+        return first
+    low = int(first.min())
+    stops = np.flatnonzero(buf[low:] < MORE) + low
+    stops = np.append(stops, buf.shape[0])
+    return stops[np.searchsorted(stops, first)]
 
 
 def _sync_lengths(padded: np.ndarray, data: bytes, lengths: np.ndarray) -> np.ndarray:

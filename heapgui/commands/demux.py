@@ -12,23 +12,26 @@ import sys
 from pathlib import Path
 
 from heapgui.capture.itm import ItmDemux
+from heapgui.capture.itm_packets import PORTS
 from heapgui.errors import DecodeError, HeapguiError
 
 logger = logging.getLogger(__name__)
 
 HEAPTRACE_PORT = 31
+SHOWN_PORTS = 8  # the summary names this many ports and sums up the rest
 READ_SIZE = 4 << 20  # a large capture streams through in pieces of this size
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("demux", help="extract one ITM port from a raw SWO capture")
     parser.add_argument("swo", metavar="FILE.swo", help="raw SWO capture (ITM packets)")
+    # Not -p: that is --pools in `generate`.
     parser.add_argument(
-        "-p",
+        "-P",
         "--port",
         type=_port,
         default=HEAPTRACE_PORT,
-        help=f"stimulus port to extract (default: {HEAPTRACE_PORT}, the heap trace)",
+        help=f"stimulus port to extract, 0-{PORTS - 1} (default: {HEAPTRACE_PORT}, the heap trace)",
     )
     parser.add_argument(
         "-o", "--output", required=True, metavar="OUT", help="file for the port's bytes"
@@ -41,8 +44,10 @@ def _port(text: str) -> int:
         port = int(text, 0)
     except ValueError:
         port = -1
-    if port < 0:
-        raise argparse.ArgumentTypeError(f"invalid port {text!r}: expected a number from 0")
+    if not 0 <= port < PORTS:
+        raise argparse.ArgumentTypeError(
+            f"invalid port {text!r}: expected a stimulus port from 0 to {PORTS - 1}"
+        )
     return port
 
 
@@ -58,13 +63,24 @@ def run(args: argparse.Namespace) -> int:
     if demux.stats.bytes_in and demux.skipped_bytes == demux.stats.bytes_in:
         target.unlink()
         raise DecodeError(0, "ITM packets", "none (wrong baud rate?)", str(source))
-    sys.stderr.write(_summary(source, demux) + "\n")
+    sys.stderr.write(_summary(source, demux, args.port) + "\n")
     return 0
 
 
-def _summary(source: Path, demux: ItmDemux) -> str:
-    counts = sorted(demux.stats.port_bytes.items())
-    ports = ", ".join(f"port {p}: {n} bytes" for p, n in counts) or "no stimulus data"
+def _summary(source: Path, demux: ItmDemux, port: int) -> str:
+    """One line: bytes in, bytes per port, overflows, skipped and cut-off bytes.
+
+    Garbage read as packets can touch every port: then the line names `port`
+    and the biggest others, and sums up the rest.
+    """
+    counts = demux.stats.port_bytes
+    asked = [port] if port in counts else []
+    biggest = sorted((p for p in counts if p != port), key=lambda p: (-counts[p], p))
+    shown = sorted(asked + biggest[: SHOWN_PORTS - len(asked)])
+    ports = ", ".join(f"port {p}: {counts[p]} bytes" for p in shown) or "no stimulus data"
+    if len(shown) < len(counts):
+        rest = sum(counts.values()) - sum(counts[p] for p in shown)
+        ports += f", {len(counts) - len(shown)} more ports: {rest} bytes"
     skipped = demux.skipped_bytes
     where = f" (first at offset {demux.first_skip})" if skipped else ""
     truncated = demux.stats.truncated_bytes
