@@ -35,8 +35,15 @@ GRAPHICS_STACK = re.compile(
     r"libE?(Open)?GLX?(ESv1_CM|ESv2)?\.so|libdrm\.so|libxcb\.so|libwayland-(client|cursor|egl)\.so"
 )
 # Loaded by name at run time rather than linked: Qt plugins, libpython (by the bootloader),
-# and the libraries pyocd's dependencies open through ctypes and cffi.
-LOADED_BY_NAME = ("PySide6/Qt/plugins/", "libpython", "libusb_package/", "cmsis_pack_manager/")
+# and the libraries pyocd's dependencies open through ctypes and cffi (libusb twice: from
+# libusb_package, and at the top, where PyInstaller's run-time hook for pyusb looks).
+LOADED_BY_NAME = (
+    "PySide6/Qt/plugins/",
+    "_internal/libpython",
+    "_internal/libusb-1.0.so",
+    "libusb_package/",
+    "cmsis_pack_manager/",
+)
 
 
 def readelf(path: Path, *options: str) -> str:

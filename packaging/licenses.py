@@ -233,7 +233,12 @@ def vendored_components() -> dict[str, Component]:
     # The wheel carries ICU without its licence; Debian's ICU package has the same text.
     system_icu = (debian_package_of(p) for p in Path("/usr/lib").glob("*/libicuuc.so.*"))
     icu_texts = next((c.texts for c in system_icu if c is not None), ())
-    icu = Component("icu", "ICU in PySide6/Qt/lib", "Unicode-3.0 AND ICU", icu_texts)
+    icu = Component(
+        "icu",
+        "ICU in PySide6/Qt/lib (text: Debian's ICU copyright)",
+        "Unicode-3.0 AND ICU",
+        icu_texts,
+    )
     libusb_version = ".".join(importlib.metadata.version("libusb-package").split(".")[:3])
     libusb = Component(
         "libusb",
@@ -248,6 +253,7 @@ def vendored_components() -> dict[str, Component]:
         "PySide6/Qt/*": qt,
         "libQt6*": qt,
         "libusb_package/libusb-1.0*": libusb,
+        "libusb-1.0*": libusb,  # the copy PyInstaller's pyusb hook puts at the top
     }
 
 
@@ -277,7 +283,12 @@ def build_facts() -> Facts:
         (stdlib / "LICENSE.txt",) if (stdlib / "LICENSE.txt").is_file() else (),
     )
     prefix = Path(sys.base_prefix).resolve()
-    return Facts(owners, prefix, python, debian_package_of, vendored_components())
+    vendored = vendored_components()
+    # Files the build makes: PyInstaller's archive of the stdlib modules its bootstrap needs,
+    # and the two entry scripts beside heapgui.spec.
+    own = next(c for c in owners.values() if c.name == "heapgui")
+    vendored |= {"base_library.zip": python, "heapgui_main": own, "heapgui_cli_main": own}
+    return Facts(owners, prefix, python, debian_package_of, vendored)
 
 
 def main(argv: list[str] | None = None) -> int:
