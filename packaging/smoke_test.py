@@ -103,6 +103,7 @@ def shows_data(shot, empty) -> str | None:
     shot, empty = shot[:height, :width], empty[:height, :width]
     changed = shot[shot != empty]
     share, colours = changed.size / shot.size, len(set(changed.tolist()))
+    print(f"    {share:.1%} of the pixels differ from the empty window, in {colours} colours")
     if share < CHANGED_SHARE or colours < CHANGED_COLOURS:
         return (
             f"only {share:.1%} of the pixels differ from the empty window, in {colours} "

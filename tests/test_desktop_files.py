@@ -202,6 +202,13 @@ def test_print_desktop_uninstall_removes_what_install_added(tmp_path):
     assert "application/x-heaptrace" not in (share / "mime" / "types").read_text()
 
 
+def test_heapgui_prints_the_uninstall_commands(capsys):
+    from heapgui.ui.app import main
+
+    assert main(["--print-desktop-uninstall"]) == 0
+    assert capsys.readouterr().out == "\n".join(desktop_uninstall_commands()) + "\n"
+
+
 def test_guide_html_is_generated_from_the_markdown():
     done = subprocess.run(
         [sys.executable, str(ROOT / "packaging" / "guide_html.py"), "--check"],
