@@ -19,7 +19,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from desktop_spec import exec_arguments
+from desktop_spec import exec_arguments, unescape_string
 
 from heapgui.resources import APP_ID, DESKTOP_ENTRY, ICON, METAINFO, MIME_TYPES, RESOURCES
 
@@ -137,7 +137,7 @@ def check_installed(prefix: Path, share: Path, output: str) -> None:
     entry_path = share / "applications" / DESKTOP_ENTRY.name
     entry = desktop_entry(entry_path)
     assert exec_arguments(entry["Exec"]) == [str(libdir / "heapgui"), "%F"]
-    assert entry["TryExec"] == str(libdir / "heapgui")
+    assert unescape_string(entry["TryExec"]) == str(libdir / "heapgui")
     if shutil.which("desktop-file-validate"):
         done = subprocess.run(["desktop-file-validate", str(entry_path)], capture_output=True)
         assert done.returncode == 0 and not done.stdout, done.stdout
@@ -195,8 +195,13 @@ def test_xdg_data_home_receives_the_desktop_files(unpacked, home):
     assert snapshot(home) == {}
 
 
-def test_system_wide_install_under_a_prefix(unpacked, home, tmp_path):
-    prefix = tmp_path / "usr local"
+# A space and every character the Desktop Entry Specification reserves in Exec.
+AWKWARD = "opt \"q\" 'a' $HOME `b` \\ %u %% <>~|&;*?#()"
+
+
+@pytest.mark.parametrize("name", ["usr local", AWKWARD])
+def test_system_wide_install_under_a_prefix(unpacked, home, tmp_path, name):
+    prefix = tmp_path / name
     done = run(unpacked / "install.sh", home, "--prefix", str(prefix))
     check_installed(prefix, prefix / "share", done.stdout)
     assert snapshot(home) == {}  # nothing for the user
