@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import importlib.metadata
+import json
 import logging
 import os
 import platform as platform_module
@@ -60,6 +61,70 @@ def check_python() -> Check:
     version = platform_module.python_version()
     impl = platform_module.python_implementation()
     return Check("python", OK, f"{impl} {version} ({where})")
+
+
+BUNDLE_FACTS = "heapgui-bundle.json"
+"""Written into the bundle's _internal folder by packaging/elf.py: the glibc floor it needs."""
+
+
+def bundle_facts_file() -> Path | None:
+    """The bundle's facts file when running frozen, else None."""
+    if not getattr(sys, "frozen", False):
+        return None
+    internal = getattr(sys, "_MEIPASS", None) or Path(sys.executable).parent / "_internal"
+    return Path(internal) / BUNDLE_FACTS
+
+
+def running_glibc() -> str | None:
+    """This system's glibc version ("2.36"), or None on another C library."""
+    try:
+        name, version = (os.confstr("CS_GNU_LIBC_VERSION") or "").split()
+    except (ValueError, OSError):
+        return None
+    return version if name == "glibc" else None
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text))
+
+
+def check_glibc(
+    platform: str = sys.platform,
+    facts_file: Path | None = None,
+    running: Callable[[], str | None] = running_glibc,
+) -> Check:
+    """The bundle carries libraries built against some glibc: the system's must be as new."""
+    if not _is_linux(platform):
+        return Check("glibc", OK, "glibc is a Linux matter")
+    facts_file = bundle_facts_file() if facts_file is None else facts_file
+    system = running()
+    if facts_file is None:
+        return Check("glibc", OK, f"glibc {system or 'not used'} (not a bundle: nothing to check)")
+    try:
+        floor = json.loads(facts_file.read_text(encoding="utf-8"))["glibc"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return Check(
+            "glibc",
+            WARN,
+            f"cannot read the glibc this bundle needs from {facts_file}: {exc}",
+            "rebuild the bundle with packaging/build.py",
+        )
+    if system is None:
+        return Check(
+            "glibc",
+            FAIL,
+            f"this system's C library is not glibc; the bundle needs glibc {floor} or newer",
+            "install heapgui with pip instead: pip install heapgui",
+        )
+    if _version(system) < _version(floor):
+        return Check(
+            "glibc",
+            FAIL,
+            f"glibc {system} is older than the {floor} this bundle needs",
+            f"use a system with glibc {floor} or newer, or install heapgui with pip "
+            "(pip install heapgui), which uses this system's libraries",
+        )
+    return Check("glibc", OK, f"glibc {system} (the bundle needs {floor} or newer)")
 
 
 def check_heapgui() -> Check:
@@ -324,6 +389,7 @@ def check_desktop(platform: str = sys.platform) -> Check:
 def all_checks(platform: str = sys.platform) -> list[tuple[str, Callable[[], Check]]]:
     return [
         ("python", check_python),
+        ("glibc", lambda: check_glibc(platform)),
         ("heapgui", check_heapgui),
         ("qt", check_qt),
         ("qt-platform", lambda: check_qt_platform(platform)),

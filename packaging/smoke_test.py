@@ -2,13 +2,16 @@
 
     python packaging/smoke_test.py packaging/dist/heapgui [--samples ../shared/samples]
 
-Uses only the standard library, so any Python runs it. Every run of the bundle
-gets a scratch HOME, so settings, logs and pack caches of the user stay
+Runs with a Python that has PySide6 and numpy (build.py uses its build
+environment): the screenshots are read with Qt's QImage. Every run of the
+bundle gets a scratch HOME, so settings, logs and pack caches of the user stay
 untouched. Checks, in order: the doctor finds the bundled resources, Qt,
-pyocd's probe drivers (entry points) and libusb; a 3-second capture from the
-simulated board; `stats` on that capture and on the sample traces against
-their expected results; a screenshot of the capture loaded; `--demo`
-capturing live for a few seconds before its screenshot; the cold start time.
+pyocd's probe drivers (entry points), libusb and a glibc at or above the
+bundle's floor; a 3-second capture from the simulated board; `stats` on that
+capture and on the sample traces against their expected results (a missing
+sample folder is a failure); a screenshot of the capture loaded and one of
+`--demo` capturing live, each of which must show data where the empty window
+shows none; the cold start time.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import argparse
 import json
 import os
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
@@ -26,7 +28,11 @@ from pathlib import Path
 
 TIMEOUT = 180  # seconds for one run of the bundle
 SCREENSHOT_SIZE = (1400, 900)
-ESSENTIAL_CHECKS = ("heapgui", "qt", "pyocd", "libusb")
+ESSENTIAL_CHECKS = ("heapgui", "qt", "pyocd", "libusb", "glibc")
+# A screenshot shows data when, against the empty window, this share of its pixels changed
+# and the changed ones hold this many colours (curves, bars, numbers; not one flat fill).
+CHANGED_SHARE = 0.02
+CHANGED_COLOURS = 32
 STARTS = 5  # runs of the cold-start measurement; the first is the coldest
 
 
@@ -76,12 +82,34 @@ class Bundle:
         return done.stdout
 
 
-def png_size(path: Path) -> tuple[int, int]:
-    """Width and height from a PNG's IHDR chunk."""
-    header = path.read_bytes()[:24]
-    if header[:8] != b"\x89PNG\r\n\x1a\n":
-        raise SmokeFailure(f"{path} is not a PNG")
-    return struct.unpack(">II", header[16:24])
+def pixels(path: Path):
+    """The PNG as a height × width array of 0xAARRGGBB values, read by Qt."""
+    import numpy as np
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(path))
+    if image.isNull():
+        raise SmokeFailure(f"{path} is not a PNG Qt can read")
+    image = image.convertToFormat(QImage.Format.Format_ARGB32)
+    rows = np.frombuffer(image.constBits(), dtype=np.uint32).reshape(
+        image.height(), image.bytesPerLine() // 4
+    )
+    return rows[:, : image.width()].copy()
+
+
+def shows_data(shot, empty) -> str | None:
+    """Why `shot` does not show more than the `empty` window did; None when it does."""
+    height, width = min(shot.shape[0], empty.shape[0]), min(shot.shape[1], empty.shape[1])
+    shot, empty = shot[:height, :width], empty[:height, :width]
+    changed = shot[shot != empty]
+    share, colours = changed.size / shot.size, len(set(changed.tolist()))
+    print(f"    {share:.1%} of the pixels differ from the empty window, in {colours} colours")
+    if share < CHANGED_SHARE or colours < CHANGED_COLOURS:
+        return (
+            f"only {share:.1%} of the pixels differ from the empty window, in {colours} "
+            f"colours (want {CHANGED_SHARE:.0%} and {CHANGED_COLOURS})"
+        )
+    return None
 
 
 def check_doctor(bundle: Bundle) -> None:
@@ -119,6 +147,9 @@ def check_capture_and_stats(bundle: Bundle) -> Path:
 
 def check_samples(bundle: Bundle, samples: Path) -> None:
     """`stats` on every sample with an expected result must agree with it."""
+    if not samples.is_dir():
+        raise SmokeFailure(f"no sample traces at {samples}: give their folder with --samples")
+    checked = 0
     for expected_file in sorted(samples.glob("*.expected.json")):
         name = expected_file.name.removesuffix(".expected.json")
         trace = next(iter(sorted(samples.glob(f"{name}.framed"))), None)
@@ -134,16 +165,29 @@ def check_samples(bundle: Bundle, samples: Path) -> None:
             if got[key] != expected[key]:
                 raise SmokeFailure(f"stats of {trace.name}: {key} {got[key]} != {expected[key]}")
         print(f"    {trace.name}: as expected")
+        checked += 1
+    if not checked:
+        raise SmokeFailure(f"no *.framed sample with a *.expected.json in {samples}")
 
 
-def check_screenshot(bundle: Bundle, *args: str) -> None:
-    shot = bundle.cwd / "shot.png"
+def screenshot(bundle: Bundle, name: str, *args: str):
+    shot = bundle.cwd / name
     shot.unlink(missing_ok=True)
     bundle.run(bundle.gui, "--screenshot", str(shot), *args)
-    width, height = png_size(shot)
+    image = pixels(shot)
+    height, width = image.shape
     # The window may grow past the requested size when its docks need more room.
     if width < SCREENSHOT_SIZE[0] or height < SCREENSHOT_SIZE[1]:
         raise SmokeFailure(f"screenshot is {width}x{height}, expected {SCREENSHOT_SIZE}")
+    return image
+
+
+def check_screenshot(bundle: Bundle, empty, *args: str) -> None:
+    """The window with data must show it: compared with the empty window's pixels."""
+    image = screenshot(bundle, "shot.png", *args)
+    problem = shows_data(image, empty)
+    if problem:
+        raise SmokeFailure(f"the screenshot of heapgui {' '.join(args)} shows no data: {problem}")
 
 
 def cold_start(bundle: Bundle) -> list[float]:
@@ -165,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         "--samples",
         type=Path,
         default=Path(__file__).resolve().parents[2] / "shared" / "samples",
-        help="sample traces with *.expected.json results (skipped when missing)",
+        help="sample traces with *.expected.json results (default: ../shared/samples)",
     )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="heapgui-smoke-") as scratch:
@@ -175,13 +219,13 @@ def main(argv: list[str] | None = None) -> int:
             check_doctor(bundle)
             print("capture from the simulated board, then stats", flush=True)
             trace = check_capture_and_stats(bundle)
-            if args.samples.is_dir():
-                print(f"stats of the samples in {args.samples}", flush=True)
-                check_samples(bundle, args.samples)
-            print("screenshot of the capture", flush=True)
-            check_screenshot(bundle, str(trace))
+            print(f"stats of the samples in {args.samples}", flush=True)
+            check_samples(bundle, args.samples)
+            print("screenshots: the empty window, then the capture", flush=True)
+            empty = screenshot(bundle, "empty.png")
+            check_screenshot(bundle, empty, str(trace))
             print("demo: live capture from the simulated board, then a screenshot", flush=True)
-            check_screenshot(bundle, "--demo")
+            check_screenshot(bundle, empty, "--demo")
             print("cold start", flush=True)
             times = cold_start(bundle)
         except (SmokeFailure, subprocess.TimeoutExpired) as exc:

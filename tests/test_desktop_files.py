@@ -9,18 +9,26 @@ from __future__ import annotations
 
 import configparser
 import importlib.util
+import shlex
 import shutil
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
 
 import pytest
+from desktop_spec import exec_arguments, unescape_string
 
 from heapgui import __version__
 from heapgui.capture.tcp import TCP_PRESETS
-from heapgui.desktop import desktop_install_commands
+from heapgui.desktop import (
+    desktop_install_commands,
+    desktop_string,
+    desktop_uninstall_commands,
+    exec_argument,
+)
 from heapgui.resources import (
     APP_ID,
     DESKTOP_ENTRY,
@@ -113,25 +121,92 @@ def test_mime_database_maps_the_file_names(tmp_path):
     assert ("application/x-swo", "*.swo") in rows
 
 
+# A folder name with a space and every character the Exec key reserves or escapes.
+AWKWARD = "some dir \"q\" 'a' $HOME `b` \\ %u %% <>~|&;*?#()"
+
+
+def stub_program(path: Path, marker: Path) -> Path:
+    """A `heapgui` that records its arguments, one per line, in `marker`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {shlex.quote(str(marker))}\n')
+    path.chmod(0o755)
+    return path
+
+
+@pytest.mark.parametrize(
+    "name", ["plain", "with space", AWKWARD, "percent%Fsign", "back\\slash", "tab\there"]
+)
+def test_exec_argument_reads_back_as_the_same_path(name):
+    path = f"/opt/{name}/heapgui"
+    assert exec_arguments(f"{desktop_string(exec_argument(path))} %F") == [path, "%F"]
+
+
 def test_print_desktop_install_commands_install_a_valid_entry(tmp_path):
     tool("update-mime-database", "shared-mime-info")
     validate = tool("desktop-file-validate", "desktop-file-utils")
-    bindir = tmp_path / "some dir" / "bin"  # a space: the commands must quote paths
-    bindir.mkdir(parents=True)
-    (bindir / "heapgui").write_text("#!/bin/sh\n")
+    bindir = tmp_path / AWKWARD / "bin"  # the commands must quote paths, the entry too
+    stub_program(bindir / "heapgui", tmp_path / "ran")
     share = tmp_path / "share"
     script = "set -e\n" + "\n".join(desktop_install_commands(share, bindir)) + "\n"
     subprocess.run(["bash", "-c", script], check=True, capture_output=True)
     installed = share / "applications" / DESKTOP_ENTRY.name
     entry = desktop_entry(installed)
-    assert entry["Exec"] == f"{bindir / 'heapgui'} %F"
-    assert entry["TryExec"] == str(bindir / "heapgui")
-    subprocess.run([validate, str(installed)], check=True)
+    assert exec_arguments(entry["Exec"]) == [str(bindir / "heapgui"), "%F"]
+    assert unescape_string(entry["TryExec"]) == str(bindir / "heapgui")
+    done = subprocess.run([validate, str(installed)], capture_output=True, text=True)
+    assert done.returncode == 0 and not done.stdout.strip(), done.stdout
     assert (
         share / "icons/hicolor/scalable/apps" / f"{APP_ID}.svg"
     ).read_bytes() == ICON.read_bytes()
     assert (share / "metainfo" / METAINFO.name).is_file()
     assert "application/x-heaptrace" in (share / "mime" / "types").read_text()
+
+
+def test_the_installed_entry_launches_through_gio(tmp_path):
+    """GLib's launcher (what GNOME and most menus use) runs the entry with a file argument."""
+    gio = tool("gio", "libglib2.0-bin")
+    marker = tmp_path / "ran"
+    bindir = tmp_path / "with space $x" / "bin"
+    stub_program(bindir / "heapgui", marker)
+    share = tmp_path / "share"
+    script = "set -e\n" + "\n".join(desktop_install_commands(share, bindir)) + "\n"
+    subprocess.run(["bash", "-c", script], check=True, capture_output=True)
+    trace = tmp_path / "a trace.framed"
+    trace.write_bytes(b"")
+    entry = share / "applications" / DESKTOP_ENTRY.name
+    done = subprocess.run(
+        [gio, "launch", str(entry), str(trace)], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    for _ in range(100):  # gio returns once the program is spawned
+        if marker.exists() and marker.read_text():
+            break
+        time.sleep(0.05)
+    assert marker.read_text() == f"{trace}\n"
+
+
+def test_print_desktop_uninstall_removes_what_install_added(tmp_path):
+    tool("update-mime-database", "shared-mime-info")
+    share = tmp_path / "share"
+    other = share / "applications" / "other.desktop"
+    other.parent.mkdir(parents=True)
+    other.write_text("[Desktop Entry]\n")
+    before = {p for p in share.rglob("*")}
+    install = "\n".join(desktop_install_commands(share, tmp_path))
+    subprocess.run(["bash", "-c", f"set -e\n{install}"], check=True, capture_output=True)
+    uninstall = "\n".join(desktop_uninstall_commands(share))
+    subprocess.run(["bash", "-c", f"set -e\n{uninstall}"], check=True, capture_output=True)
+    left = {p for p in share.rglob("*") if p.is_file()} - before
+    assert not [p for p in left if APP_ID in p.name], left
+    assert other.read_text() == "[Desktop Entry]\n"
+    assert "application/x-heaptrace" not in (share / "mime" / "types").read_text()
+
+
+def test_heapgui_prints_the_uninstall_commands(capsys):
+    from heapgui.ui.app import main
+
+    assert main(["--print-desktop-uninstall"]) == 0
+    assert capsys.readouterr().out == "\n".join(desktop_uninstall_commands()) + "\n"
 
 
 def test_guide_html_is_generated_from_the_markdown():

@@ -28,6 +28,8 @@ from heapgui.doctor import (
     WARN,
     Check,
     all_checks,
+    bundle_facts_file,
+    check_glibc,
     check_heapgui,
     check_logs,
     check_probes,
@@ -148,6 +150,40 @@ def test_missing_libraries_map_to_debian_packages(library, package):
 
 def test_a_message_without_a_library_name_maps_to_no_package():
     assert debian_package("Failed to load dynlib/dll 'libqxcb.so'") is None
+
+
+@pytest.mark.parametrize(
+    ("floor", "system", "status"),
+    [("2.36", "2.36", OK), ("2.36", "2.41", OK), ("2.36", "2.35", FAIL), ("2.9", "2.36", OK)],
+)
+def test_glibc_check_compares_versions_as_numbers(tmp_path, floor, system, status):
+    facts = tmp_path / "heapgui-bundle.json"
+    facts.write_text(json.dumps({"glibc": floor, "system_libraries": []}))
+    check = check_glibc("linux", facts, lambda: system)
+    assert check.status == status
+    assert floor in check.summary and system in check.summary
+    if status == FAIL:
+        assert "pip install heapgui" in check.hint
+
+
+def test_glibc_check_without_the_floor_or_without_glibc(tmp_path):
+    missing = check_glibc("linux", tmp_path / "nothing.json", lambda: "2.36")
+    assert missing.status == WARN and "nothing.json" in missing.summary
+    facts = tmp_path / "heapgui-bundle.json"
+    facts.write_text('{"glibc": "2.36"}')
+    musl = check_glibc("linux", facts, lambda: None)
+    assert musl.status == FAIL and "not glibc" in musl.summary
+    assert check_glibc("win32", facts, lambda: None).status == OK
+
+
+def test_glibc_check_reads_the_floor_only_inside_a_bundle(monkeypatch, tmp_path):
+    assert bundle_facts_file() is None
+    assert check_glibc("linux").status == OK  # a pip installation uses the system's libraries
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    assert bundle_facts_file() == tmp_path / "heapgui-bundle.json"
+    (tmp_path / "heapgui-bundle.json").write_text('{"glibc": "999.0"}')
+    assert check_glibc("linux").status == FAIL
 
 
 # -- permission help -------------------------------------------------------------------

@@ -15,7 +15,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from heapgui import __version__
-from heapgui.desktop import desktop_install_commands
+from heapgui.desktop import desktop_install_commands, desktop_uninstall_commands
 from heapgui.logs import setup_logging
 from heapgui.resources import APP_ID
 from heapgui.ui.crash import install_crash_handler
@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--print-desktop-install",
         action="store_true",
         help="print the commands that add heapgui to the desktop menu (Linux) and exit",
+    )
+    parser.add_argument(
+        "--print-desktop-uninstall",
+        action="store_true",
+        help="print the commands that remove what --print-desktop-install adds, and exit",
     )
     return parser
 
@@ -168,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.print_desktop_install:
         sys.stdout.write("\n".join(desktop_install_commands()) + "\n")
+        return 0
+    if args.print_desktop_uninstall:
+        sys.stdout.write("\n".join(desktop_uninstall_commands()) + "\n")
         return 0
     # A screenshot is a batch job: stderr only, no log file, no crash dialog.
     log_file = setup_logging(args.verbose, to_file=not args.screenshot)
