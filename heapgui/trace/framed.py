@@ -14,12 +14,13 @@ stack machine that only ever sees those few leftover words.
 from __future__ import annotations
 
 import sys
+from collections import deque
 
 import numpy as np
 
 from heapgui.errors import DecodeError
 from heapgui.trace.decoder import Decoder
-from heapgui.trace.problems import INVALID_FRAME, INVALID_SEQUENCE
+from heapgui.trace.problems import DROPPED_FRAMES, INVALID_FRAME, INVALID_SEQUENCE
 from heapgui.trace.records import ALLOC, DEALLOC, GROW, SHRINK, Records
 
 KEY = 0xC5ACCE55
@@ -49,6 +50,11 @@ for _header, (_kind, _part, _words) in HEADERS.items():
     _KIND[_header] = _kind
     if _part == 0:
         _LENGTH[_header] = _words
+
+# Open frames kept per record kind. Real nesting is a handful of interrupts
+# deep; beyond this the oldest frame is dropped (and counted), so that a flood
+# of opening words cannot grow memory without bound.
+MAX_OPEN_FRAMES = 4096
 
 # A resync point must start this many valid words in a row: one valid header
 # byte in random data is a 4% chance, three in a row is 1 in 16000.
@@ -146,8 +152,8 @@ class FramedDecoder(Decoder):
 
     def __init__(self, strict: bool = False) -> None:
         super().__init__(strict)
-        # Open frames per kind: (stream offset of the opening word, collected bytes).
-        self._stacks: dict[int, list[tuple[int, bytearray]]] = {k: [] for k in OPENERS}
+        # Open frames per kind, oldest first: (stream offset of the opening word, collected bytes).
+        self._stacks: dict[int, deque[tuple[int, bytearray]]] = {k: deque() for k in OPENERS}
         self._resyncing = False  # the carried bytes continue a garbage region
 
     def _decode(self, buf: bytes, base: int, final: bool) -> tuple[Records, int]:
@@ -229,6 +235,7 @@ class FramedDecoder(Decoder):
         news: list[int] = []
         offsets: list[int] = []
         ends: list[int] = []
+        slow, flushes = self._drop_doomed(slow, header, base)
         for i in slow.tolist():
             h = int(header[i])
             p = int(payload[i])
@@ -236,7 +243,12 @@ class FramedDecoder(Decoder):
             kind, part, length = HEADERS[h]
             stack = self._stacks[kind]
             pbytes = p.to_bytes(3, "big")
+            if i in flushes:  # the first of a run of openers that pushes out every open frame
+                self._drop_frames(stack, len(stack))
+                continue
             if part == 0:
+                if len(stack) == MAX_OPEN_FRAMES:
+                    self._drop_frames(stack, 1)
                 stack.append((at, bytearray(pbytes)))
                 continue
             if not stack:
@@ -266,6 +278,41 @@ class FramedDecoder(Decoder):
             ends.append(i)
             self.record_bytes += 4 * length
         return kinds, sizes, news, offsets, ends
+
+    def _drop_doomed(
+        self, slow: np.ndarray, header: np.ndarray, base: int
+    ) -> tuple[np.ndarray, set[int]]:
+        """Take out the opening words that MAX_OPEN_FRAMES later openers of their kind push out.
+
+        Such a word's frame is dropped before anything can close it, and so is
+        every frame open below it, so the word-by-word loop never sees a flood
+        of opening words. Returns the words left, and those among them where a
+        run of doomed words began: there the loop drops its kind's open frames.
+        """
+        kind = _KIND[header[slow]]
+        opens = _LENGTH[header[slow]] > 0
+        doomed = np.zeros(len(slow), bool)
+        first = np.zeros(len(slow), bool)
+        for k in OPENERS:
+            own = np.flatnonzero(kind == k)
+            closers = np.flatnonzero(~opens[own])
+            # Index (within `own`) of the next word of this kind that is not an opener.
+            after = np.append(closers, len(own))[np.searchsorted(closers, np.arange(len(own)))]
+            mine = opens[own] & (after - np.arange(len(own)) > MAX_OPEN_FRAMES)
+            doomed[own] = mine
+            first[own[mine & ~np.concatenate([[False], mine[:-1]])]] = True
+        if not doomed.any():
+            return slow, set()
+        # The first doomed word of a run is counted here too; the loop drops what lies below it.
+        self.problems.add(DROPPED_FRAMES, base + 4 * int(slow[doomed][0]), int(doomed.sum()))
+        return slow[~doomed | first], set(slow[first].tolist())
+
+    def _drop_frames(self, stack: deque[tuple[int, bytearray]], count: int) -> None:
+        """Drop the `count` oldest open frames of a kind, counted at the oldest one's offset."""
+        if count:
+            self.problems.add(DROPPED_FRAMES, stack[0][0], count)
+            for _ in range(count):
+                stack.popleft()
 
     def _word_problem(self, kind: str, at: int, header: int, expected: str) -> None:
         if self.strict:

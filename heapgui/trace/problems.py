@@ -9,6 +9,7 @@ SKIPPED_BYTES = "skipped_bytes"
 INVALID_FRAME = "invalid_frame"
 INVALID_SEQUENCE = "invalid_sequence"
 INVALID_VALUE = "invalid_value"
+DROPPED_FRAMES = "dropped_frames"
 UNMATCHED_DEALLOC = "unmatched_dealloc"
 OVERSIZE_ALLOC = "oversize_alloc"
 ZERO_SIZE_ALLOC = "zero_size_alloc"
@@ -18,6 +19,7 @@ DESCRIPTIONS = {
     INVALID_FRAME: "words with an invalid frame header or non-zero padding",
     INVALID_SEQUENCE: "continuation words with no open frame of their kind",
     INVALID_VALUE: "records holding a forbidden value (a stored zero)",
+    DROPPED_FRAMES: "unclosed frames dropped, the oldest first, to keep a few thousand open",
     UNMATCHED_DEALLOC: "deallocations that match no live allocation of their size",
     OVERSIZE_ALLOC: "allocations larger than the whole heap",
     ZERO_SIZE_ALLOC: "allocations of size 0",
