@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from heapgui.errors import DecodeError
-from heapgui.trace.formats import FORMATS, detect, make_decoder
+from heapgui.trace.formats import DETECT_PREFIX, FORMATS, detect, make_decoder
 from heapgui.trace.framed import encode_framed
 from heapgui.trace.legacy import encode_legacy
 from heapgui.trace.load import read_trace
@@ -90,3 +90,21 @@ def _exercise(data: bytes) -> None:
             strict.finish()
         except DecodeError:
             pass
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_refused_mostly_valid_trace_says_how_to_force_the_format(tmp_path, fmt):
+    """A trace that is 80-90% valid is refused, with the option that reads it anyway."""
+    data = bytearray(ENCODERS[fmt](workload(3000, seed=5)))
+    rng = random.Random(6)
+    for at in range(0, DETECT_PREFIX, 512):  # 64 bytes of noise in every 512
+        data[at : at + 64] = bytes(rng.randrange(4, 256) for _ in range(64))
+    path = tmp_path / "damaged"
+    path.write_bytes(bytes(data))
+    with pytest.raises(DecodeError) as err:
+        read_trace(path, heap_size=1024)
+    text = str(err.value)
+    assert f"% {fmt}" in text and f"--format {fmt}" in text
+    assert "\n" not in text
+    trace = read_trace(path, fmt, heap_size=1024)
+    assert len(trace.records) > 2000 and trace.skipped_bytes > 0
