@@ -32,11 +32,9 @@ from heapgui.trace.records import GROW, Records
 logger = logging.getLogger(__name__)
 
 RUN_LENGTH = 3  # valid records in a row that make a resync point plausible
-FIRST_WINDOW = 64  # candidates examined in the first resync window; windows then double
-MAX_WINDOW = 1 << 16
 
 # Outcome of checking a resync candidate.
-_PENDING, _PLAUSIBLE, _CORRUPT, _UNDECIDED = 0, 1, 2, 3
+_PLAUSIBLE, _CORRUPT, _UNDECIDED = 1, 2, 3
 
 
 class ChainDecoder(Decoder):
@@ -75,9 +73,10 @@ class ChainDecoder(Decoder):
     def _decode(self, buf: bytes, base: int, final: bool) -> tuple[Records, int]:
         data = np.frombuffer(buf, np.uint8)
         size = data.size
+        table = ResyncTable(self, data, final)
         start = 0
         if self._resyncing:  # the previous feed ended inside a corrupt region
-            resumed, known = self._plausible_from(data, 0, final)
+            resumed, known = self._plausible_from(table, 0)
             if resumed is None:
                 self._skip_corrupt(data, base, 0, known)
                 return Records.empty(), known
@@ -90,7 +89,7 @@ class ChainDecoder(Decoder):
         def resync(dead: int) -> int | None:
             if self.strict:
                 return None
-            resumed, known = self._plausible_from(data, dead + 1, final)
+            resumed, known = self._resume(table, dead)
             if resumed is None:
                 undecided[0] = known
             return resumed
@@ -101,16 +100,15 @@ class ChainDecoder(Decoder):
         chain = follow_chain(
             lambda pos: self._advance(data, pos), start, stop, self.max_length, resync
         )
-        for dead, resumed in chain.jumps:
-            self._skip_corrupt(data, base, dead, resumed)
-
-        starts = chain.starts
+        starts = self._accepted(chain.starts, chain.jumps)
+        self._skip_jumps(data, base, chain.jumps)
         if chain.end < stop:  # a corrupt header that strict mode or missing data stopped at
             records = self._assemble(buf, data, starts, base)
             if self.strict:
                 raise DecodeError(base + chain.end, self.expected, self._found(data, chain.end))
-            self._skip_corrupt(data, base, chain.end, undecided[0])
-            self._resyncing = True
+            if undecided[0] > chain.end:
+                self._skip_corrupt(data, base, chain.end, undecided[0])
+                self._resyncing = True
             return records, undecided[0]
         cut = chain.end  # where a record the data ends inside begins
         if chain.end > size:
@@ -118,48 +116,125 @@ class ChainDecoder(Decoder):
             starts = starts[:-1]
         return self._assemble(buf, data, starts, base), size if final else cut
 
+    def _resume(self, table: ResyncTable, dead: int) -> tuple[int | None, int]:
+        """Where the chain resumes after the corrupt header at `dead` (see `_plausible_from`)."""
+        return self._plausible_from(table, dead + 1)
+
+    def _accepted(self, starts: np.ndarray, jumps: list[tuple[int, int]]) -> np.ndarray:
+        """The record starts on the chain, given the jumps `_resume` made."""
+        return starts
+
+    def _skip_jumps(self, data: np.ndarray, base: int, jumps: list[tuple[int, int]]) -> None:
+        """Count the bytes every jump skipped as one problem (dense corruption has many)."""
+        if jumps:
+            skipped = sum(resumed - dead for dead, resumed in jumps)
+            first = next(dead for dead, resumed in jumps if resumed > dead)
+            self._skip(base + first, skipped, self.expected, self._found(data, first))
+
     def _skip_corrupt(self, data: np.ndarray, base: int, begin: int, end: int) -> None:
         if end > begin:
             self._skip(base + begin, end - begin, self.expected, self._found(data, begin))
 
-    def _plausible_from(self, data: np.ndarray, lo: int, final: bool) -> tuple[int | None, int]:
-        """The first plausible record start at or after `lo`.
+    def _plausible_from(self, table: ResyncTable, lo: int) -> tuple[int | None, int]:
+        """The record start to resume at, from the first plausible one at or after `lo`.
 
-        Returns (start, start), or (None, x) when whether the candidate at x
-        is plausible depends on data not received yet (never when `final`).
-        At the end of final data, the end itself is the resync point.
+        Returns (start, first candidate), or (None, x) when the choice depends
+        on data not received yet (never when final): bytes before x are garbage
+        either way. At the end of final data, the end itself is the resync point.
+        """
+        where = table.first_decided(lo)
+        if where >= table.size:
+            return (table.size, table.size) if table.final else (None, table.size)
+        choice = table.choice(where)
+        return (None, where) if choice < 0 else (choice, where)
+
+    def _runs(
+        self, data: np.ndarray, candidates: np.ndarray, final: bool, steps: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Records that follow each other from each candidate (at most `steps`).
+
+        Returns the counts and whether each run reached the end of the data
+        (where more data, or the end of the stream, decides how it goes on).
         """
         size = data.size
-        width = FIRST_WINDOW
-        while lo < size:
-            hi = min(size, lo + width)
-            candidates = np.arange(lo, hi, dtype=np.int64)
-            status = self._run_status(data, candidates, final)
-            decided = np.flatnonzero(status != _CORRUPT)
-            if decided.size:
-                first = int(decided[0])
-                where = lo + first
-                return (where, where) if status[first] == _PLAUSIBLE else (None, where)
-            lo, width = hi, min(2 * width, MAX_WINDOW)
-        return (size, size) if final else (None, size)
-
-    def _run_status(self, data: np.ndarray, candidates: np.ndarray, final: bool) -> np.ndarray:
-        """Whether RUN_LENGTH valid headers follow each other from each candidate."""
-        size = data.size
-        status = np.full(candidates.size, _PENDING, np.int8)
+        count = np.zeros(candidates.size, np.int64)
+        ended = np.zeros(candidates.size, bool)
+        live = np.arange(candidates.size)
         pos = candidates.copy()
-        for _ in range(RUN_LENGTH):
-            pending = status == _PENDING
-            at_end = pending & (pos > size - self.header_length)
-            status[at_end] = _PLAUSIBLE if final else _UNDECIDED
-            live = np.flatnonzero(pending & ~at_end)
+        for _ in range(steps):
+            at_end = pos > size - self.header_length
+            ended[live[at_end]] = True
+            nxt = self._advance(data, pos)
+            alive = ~at_end & (nxt < DEAD)
+            live, pos = live[alive], nxt[alive]
+            count[live] += 1
             if not live.size:
                 break
-            nxt = self._advance(data, pos[live])
-            status[live[nxt >= DEAD]] = _CORRUPT
-            pos[live] = nxt
-        status[status == _PENDING] = _PLAUSIBLE
-        return status
+        if final:
+            count[ended] = steps  # the end of the stream ends no run early
+            ended[:] = False
+        return count, ended
+
+    def _table(
+        self, data: np.ndarray, candidates: np.ndarray, final: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Resync status of each candidate, and where to resume when it is the first plausible one.
+
+        A candidate is plausible when RUN_LENGTH valid headers follow each
+        other from it; the chain resumes at the first plausible candidate.
+        """
+        count, open_end = self._runs(data, candidates, final, RUN_LENGTH)
+        status = np.where(count >= RUN_LENGTH, _PLAUSIBLE, _CORRUPT).astype(np.int8)
+        status[open_end & (count < RUN_LENGTH)] = _UNDECIDED
+        return status, np.where(status == _UNDECIDED, -1, candidates)
+
+
+class ResyncTable:
+    """Resync statuses of a buffer's positions, computed a block at a time when first asked.
+
+    Dense corruption asks for a resync point every few records; one vectorised
+    pass per block answers all of them, where a pass per question would cost
+    tens of microseconds each.
+    """
+
+    BLOCK = 1 << 14
+
+    def __init__(self, decoder: ChainDecoder, data: np.ndarray, final: bool) -> None:
+        self.decoder = decoder
+        self.data = data
+        self.size = data.size
+        self.final = final
+        self._blocks: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def _block(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(status, choice, first decided candidate at or after each position) of one block."""
+        if index not in self._blocks:
+            lo = index * self.BLOCK
+            candidates = np.arange(lo, min(self.size, lo + self.BLOCK), dtype=np.int64)
+            status, choice = self.decoder._table(self.data, candidates, self.final)
+            marks = np.where(status != _CORRUPT, candidates, self.size)
+            first = np.minimum.accumulate(marks[::-1])[::-1]
+            self._blocks[index] = (status, choice, first)
+        return self._blocks[index]
+
+    def first_decided(self, lo: int) -> int:
+        """The first position at or after `lo` that is not corrupt (plausible or undecided)."""
+        while lo < self.size:
+            index = lo // self.BLOCK
+            found = int(self._block(index)[2][lo - index * self.BLOCK])
+            if found < self.size:
+                return found
+            lo = (index + 1) * self.BLOCK
+        return self.size
+
+    def choice(self, pos: int) -> int:
+        """Where to resume when `pos` is the first plausible candidate; -1: undecided."""
+        index = pos // self.BLOCK
+        return int(self._block(index)[1][pos - index * self.BLOCK])
+
+    def status(self, pos: int) -> int:
+        index = pos // self.BLOCK
+        return int(self._block(index)[0][pos - index * self.BLOCK])
 
 
 def value_view(buf: bytes | np.ndarray, skip: int, big_endian: bool = False) -> np.ndarray:
