@@ -70,10 +70,24 @@ class ChainDecoder(Decoder):
     def _found(self, data: np.ndarray, pos: int) -> str:
         """The corrupt header at `pos`, as shown in error messages."""
 
+    def _codes(self, data: np.ndarray, final: bool) -> np.ndarray:
+        """The bytes the chain is followed on; a subclass may mark records it doubts as corrupt.
+
+        Such a doubted record is a *soft* dead end: `_resume` decides whether
+        the chain keeps it (then it adds it to `_kept` and resumes at its end).
+        """
+        return data
+
+    def _horizon(self, final: bool) -> int:
+        """Bytes from a record start that its code depends on: closer to the end, wait for data."""
+        return self.header_length
+
     def _decode(self, buf: bytes, base: int, final: bool) -> tuple[Records, int]:
         data = np.frombuffer(buf, np.uint8)
+        codes = self._codes(data, final)
         size = data.size
-        table = ResyncTable(self, data, final)
+        table = ResyncTable(self, codes, final)
+        self._kept: set[int] = set()  # doubted records `_resume` kept in this buffer
         start = 0
         if self._resyncing:  # the previous feed ended inside a corrupt region
             resumed, known = self._plausible_from(table, 0)
@@ -89,24 +103,23 @@ class ChainDecoder(Decoder):
         def resync(dead: int) -> int | None:
             if self.strict:
                 return None
-            resumed, known = self._resume(table, dead)
+            resumed, known = self._resume(buf, table, dead)
             if resumed is None:
                 undecided[0] = known
             return resumed
 
-        # A record can only start where its whole header fits; fewer bytes at
-        # the end are the beginning of a record the capture cut short.
-        stop = max(start, size - self.header_length + 1)
+        # A record can only start where its code is known; the bytes after that
+        # wait for more data, or at the end are a record the capture cut short.
+        stop = max(start, size - self._horizon(final) + 1)
         chain = follow_chain(
-            lambda pos: self._advance(data, pos), start, stop, self.max_length, resync
+            lambda pos: self._advance(codes, pos), start, stop, self.max_length, resync
         )
-        starts = self._accepted(chain.starts, chain.jumps)
-        self._skip_jumps(data, base, chain.jumps)
+        starts = self._keep_accepted(data, base, chain.starts, chain.jumps)
         if chain.end < stop:  # a corrupt header that strict mode or missing data stopped at
             records = self._assemble(buf, data, starts, base)
             if self.strict:
                 raise DecodeError(base + chain.end, self.expected, self._found(data, chain.end))
-            if undecided[0] > chain.end:
+            if undecided[0] > chain.end:  # else a doubted record waits for more data
                 self._skip_corrupt(data, base, chain.end, undecided[0])
                 self._resyncing = True
             return records, undecided[0]
@@ -116,20 +129,27 @@ class ChainDecoder(Decoder):
             starts = starts[:-1]
         return self._assemble(buf, data, starts, base), size if final else cut
 
-    def _resume(self, table: ResyncTable, dead: int) -> tuple[int | None, int]:
+    def _resume(self, buf: bytes, table: ResyncTable, dead: int) -> tuple[int | None, int]:
         """Where the chain resumes after the corrupt header at `dead` (see `_plausible_from`)."""
         return self._plausible_from(table, dead + 1)
 
-    def _accepted(self, starts: np.ndarray, jumps: list[tuple[int, int]]) -> np.ndarray:
-        """The record starts on the chain, given the jumps `_resume` made."""
-        return starts
+    def _keep_accepted(
+        self, data: np.ndarray, base: int, starts: np.ndarray, jumps: list[tuple[int, int]]
+    ) -> np.ndarray:
+        """Count the bytes the jumps skipped; add the doubted records kept to the starts.
 
-    def _skip_jumps(self, data: np.ndarray, base: int, jumps: list[tuple[int, int]]) -> None:
-        """Count the bytes every jump skipped as one problem (dense corruption has many)."""
-        if jumps:
-            skipped = sum(resumed - dead for dead, resumed in jumps)
-            first = next(dead for dead, resumed in jumps if resumed > dead)
+        The skips are counted as one problem: dense corruption makes many.
+        """
+        kept = [dead for dead, _ in jumps if dead in self._kept]
+        skips = [(dead, resumed) for dead, resumed in jumps if dead not in self._kept]
+        if skips:
+            skipped = sum(resumed - dead for dead, resumed in skips)
+            first = skips[0][0]
             self._skip(base + first, skipped, self.expected, self._found(data, first))
+        if not kept:
+            return starts
+        extra = np.array(kept, np.int64)
+        return np.insert(starts, np.searchsorted(starts, extra), extra)
 
     def _skip_corrupt(self, data: np.ndarray, base: int, begin: int, end: int) -> None:
         if end > begin:
@@ -161,8 +181,9 @@ class ChainDecoder(Decoder):
         ended = np.zeros(candidates.size, bool)
         live = np.arange(candidates.size)
         pos = candidates.copy()
+        last = size - self._horizon(final)
         for _ in range(steps):
-            at_end = pos > size - self.header_length
+            at_end = pos > last
             ended[live[at_end]] = True
             nxt = self._advance(data, pos)
             alive = ~at_end & (nxt < DEAD)
@@ -177,16 +198,16 @@ class ChainDecoder(Decoder):
 
     def _table(
         self, data: np.ndarray, candidates: np.ndarray, final: bool
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Resync status of each candidate, and where to resume when it is the first plausible one.
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per candidate: resync status, where to resume when it is the first
+        plausible one, and how many records follow each other from it.
 
         A candidate is plausible when RUN_LENGTH valid headers follow each
         other from it; the chain resumes at the first plausible candidate.
         """
         count, open_end = self._runs(data, candidates, final, RUN_LENGTH)
-        status = np.where(count >= RUN_LENGTH, _PLAUSIBLE, _CORRUPT).astype(np.int8)
-        status[open_end & (count < RUN_LENGTH)] = _UNDECIDED
-        return status, np.where(status == _UNDECIDED, -1, candidates)
+        status = run_status(count, open_end, RUN_LENGTH)
+        return status, np.where(status == _UNDECIDED, -1, candidates), count
 
 
 class ResyncTable:
@@ -204,24 +225,24 @@ class ResyncTable:
         self.data = data
         self.size = data.size
         self.final = final
-        self._blocks: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._blocks: dict[int, tuple[np.ndarray, ...]] = {}
 
-    def _block(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(status, choice, first decided candidate at or after each position) of one block."""
+    def _block(self, index: int) -> tuple[np.ndarray, ...]:
+        """(status, choice, run, first decided candidate at or after each position) of a block."""
         if index not in self._blocks:
             lo = index * self.BLOCK
             candidates = np.arange(lo, min(self.size, lo + self.BLOCK), dtype=np.int64)
-            status, choice = self.decoder._table(self.data, candidates, self.final)
+            status, choice, run = self.decoder._table(self.data, candidates, self.final)
             marks = np.where(status != _CORRUPT, candidates, self.size)
             first = np.minimum.accumulate(marks[::-1])[::-1]
-            self._blocks[index] = (status, choice, first)
+            self._blocks[index] = (status, choice, run, first)
         return self._blocks[index]
 
     def first_decided(self, lo: int) -> int:
         """The first position at or after `lo` that is not corrupt (plausible or undecided)."""
         while lo < self.size:
             index = lo // self.BLOCK
-            found = int(self._block(index)[2][lo - index * self.BLOCK])
+            found = int(self._block(index)[3][lo - index * self.BLOCK])
             if found < self.size:
                 return found
             lo = (index + 1) * self.BLOCK
@@ -232,9 +253,17 @@ class ResyncTable:
         index = pos // self.BLOCK
         return int(self._block(index)[1][pos - index * self.BLOCK])
 
-    def status(self, pos: int) -> int:
+    def run(self, pos: int) -> int:
+        """Records that follow each other from `pos` (as far as the decoder's `_table` looks)."""
         index = pos // self.BLOCK
-        return int(self._block(index)[0][pos - index * self.BLOCK])
+        return int(self._block(index)[2][pos - index * self.BLOCK])
+
+
+def run_status(count: np.ndarray, open_end: np.ndarray, needed: int) -> np.ndarray:
+    """Plausible where `needed` records follow each other; undecided where data ran out first."""
+    status = np.where(count >= needed, _PLAUSIBLE, _CORRUPT).astype(np.int8)
+    status[open_end & (count < needed)] = _UNDECIDED
+    return status
 
 
 def value_view(buf: bytes | np.ndarray, skip: int, big_endian: bool = False) -> np.ndarray:
