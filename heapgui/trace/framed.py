@@ -53,7 +53,8 @@ for _header, (_kind, _part, _words) in HEADERS.items():
 
 # Open frames kept per record kind. Real nesting is a handful of interrupts
 # deep; beyond this the oldest frame is dropped (and counted), so that a flood
-# of opening words cannot grow memory without bound.
+# of opening words cannot grow memory without bound. A record whose words lie
+# next to each other is complete at once and never counts against the bound.
 MAX_OPEN_FRAMES = 4096
 
 # A resync point must start this many valid words in a row: one valid header

@@ -191,9 +191,6 @@ class ChainDecoder(Decoder):
             count[live] += 1
             if not live.size:
                 break
-        if final:
-            count[ended] = steps  # the end of the stream ends no run early
-            ended[:] = False
         return count, ended
 
     def _table(
@@ -205,8 +202,8 @@ class ChainDecoder(Decoder):
         A candidate is plausible when RUN_LENGTH valid headers follow each
         other from it; the chain resumes at the first plausible candidate.
         """
-        count, open_end = self._runs(data, candidates, final, RUN_LENGTH)
-        status = run_status(count, open_end, RUN_LENGTH)
+        count, ended = self._runs(data, candidates, final, RUN_LENGTH)
+        status = run_status(count, ended, RUN_LENGTH, final)
         return status, np.where(status == _UNDECIDED, -1, candidates), count
 
 
@@ -218,7 +215,7 @@ class ResyncTable:
     tens of microseconds each.
     """
 
-    BLOCK = 1 << 14
+    BLOCK = 1 << 12
 
     def __init__(self, decoder: ChainDecoder, data: np.ndarray, final: bool) -> None:
         self.decoder = decoder
@@ -259,10 +256,11 @@ class ResyncTable:
         return int(self._block(index)[2][pos - index * self.BLOCK])
 
 
-def run_status(count: np.ndarray, open_end: np.ndarray, needed: int) -> np.ndarray:
-    """Plausible where `needed` records follow each other; undecided where data ran out first."""
+def run_status(count: np.ndarray, ended: np.ndarray, needed: int, final: bool) -> np.ndarray:
+    """Plausible where `needed` records follow each other, or valid ones reach the end of
+    the stream; undecided where they reach the end of the data received so far."""
     status = np.where(count >= needed, _PLAUSIBLE, _CORRUPT).astype(np.int8)
-    status[open_end & (count < needed)] = _UNDECIDED
+    status[ended & (count < needed)] = _PLAUSIBLE if final else _UNDECIDED
     return status
 
 
