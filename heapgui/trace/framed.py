@@ -13,6 +13,7 @@ stack machine that only ever sees those few leftover words.
 
 from __future__ import annotations
 
+import bisect
 import sys
 from collections import deque
 
@@ -141,9 +142,37 @@ class _Phases:
                 best = min(best, int(runs[k]))
         if best < len(self.buf):
             return best, True
+        return self.unjudged(first), False
+
+    def unjudged(self, first: int) -> int:
+        """Where garbage from `first` on ends for now: more data (or the end) decides the rest."""
         if self.final:
-            return len(self.buf), False
-        return max(first, len(self.buf) - 4 * RESYNC_RUN + 1), False
+            return len(self.buf)
+        return max(first, len(self.buf) - 4 * RESYNC_RUN + 1)
+
+    def resync_points(self) -> tuple[list[int], list[int], list[bool], list[int]]:
+        """Every resync point, with where its valid words end and the resync point after that.
+
+        Returns, per point in ascending order: its byte offset, the offset of
+        the first invalid word at its alignment (or where its words end), whether
+        that is an invalid word, and the index of the next point after that word
+        (the number of points when there is none yet). Dense corruption resyncs
+        every few records; these let it do so without a numpy call each time.
+        """
+        points = np.sort(np.concatenate([self.runs(phase) for phase in range(4)]))
+        ends = np.empty(points.size, np.int64)
+        for phase in range(4):
+            words, _, bad = self.get(phase)
+            mine = np.flatnonzero(points % 4 == phase)
+            k = np.searchsorted(bad, (points[mine] - phase) // 4)
+            stop = np.append(bad, len(words))[k]
+            ends[mine] = phase + 4 * stop
+        invalid = np.zeros(points.size, bool)
+        for phase in range(4):
+            mine = points % 4 == phase
+            invalid[mine] = ends[mine] < phase + 4 * len(self.get(phase)[0])
+        after = np.searchsorted(points, ends + 1)
+        return points.tolist(), ends.tolist(), invalid.tolist(), after.tolist()
 
 
 class FramedDecoder(Decoder):
@@ -159,23 +188,56 @@ class FramedDecoder(Decoder):
 
     def _decode(self, buf: bytes, base: int, final: bool) -> tuple[Records, int]:
         phases = _Phases(buf, final)
-        parts: list[Records] = []
         at = 0
         if self._resyncing:
             at = self._skip_garbage(phases, 0, base, "")
-        while self._resyncing is False and at < len(buf):
-            phase = at % 4
-            words, header, bad = phases.get(phase)
-            first = (at - phase) // 4
-            k = np.searchsorted(bad, first)
-            stop = int(bad[k]) if k < len(bad) else len(words)
-            parts.append(self._decode_words(words[first:stop], header[first:stop], base + at))
-            at = phase + 4 * stop
-            if stop == len(words):
+            if self._resyncing:
+                return Records.empty(), len(buf) if final else at
+        phase = at % 4
+        words, header, bad = phases.get(phase)
+        first = (at - phase) // 4
+        k = int(np.searchsorted(bad, first))
+        if k == len(bad):  # the common case: valid words to the end
+            records = self._decode_words(words[first:], header[first:], base + at)
+            return records, len(buf) if final else phase + 4 * len(words)
+        stop = int(bad[k])
+        if self.strict:
+            self._skip(base + phase + 4 * stop, 4, EXPECTED_HEADER, f"header 0x{header[stop]:02X}")
+        segments, at = self._segments(phases, base, (phase, first, stop))
+        return self._decode_segments(phases, base, segments), len(buf) if final else at
+
+    def _segments(
+        self, phases: _Phases, base: int, head: tuple[int, int, int]
+    ) -> tuple[list[tuple[int, int, int]], int]:
+        """The runs of valid words, (alignment, first word, stop word), from `head` on.
+
+        Between runs, the garbage from each invalid word to the next resync
+        point is skipped; the skips are counted as one problem. Returns the runs
+        and where decoding stopped.
+        """
+        segments = [head]
+        phase, _, stop = head
+        bad_at = phase + 4 * stop
+        points, ends, invalid, after = phases.resync_points()
+        i = bisect.bisect_left(points, bad_at + 1)
+        skipped, first_skip = 0, bad_at
+        while True:
+            if i == len(points):  # no resync point yet
+                at = phases.unjudged(bad_at + 1)
+                skipped += at - bad_at
+                self._resyncing = True
                 break
-            at = self._skip_garbage(phases, at, base, f"header 0x{int(header[stop]):02X}")
-        used = len(buf) if final else at
-        return Records.concat(parts) if parts else Records.empty(), used
+            at = points[i]
+            skipped += at - bad_at
+            phase = at % 4
+            segments.append((phase, at // 4, (ends[i] - phase) // 4))
+            if not invalid[i]:
+                at = ends[i]
+                break
+            bad_at, i = ends[i], after[i]
+        if skipped:
+            self._skip(base + first_skip, skipped, EXPECTED_HEADER, "garbage")
+        return segments, at
 
     def _skip_garbage(self, phases: _Phases, at: int, base: int, found: str) -> int:
         """Skip from `at` to the next valid run; returns where decoding resumes."""
@@ -185,12 +247,52 @@ class FramedDecoder(Decoder):
         self._resyncing = not judged
         return resume
 
-    def _decode_words(self, words: np.ndarray, header: np.ndarray, base: int) -> Records:
-        """Decode a run of valid-header words: vectorised pairs/triples, the rest stacked."""
+    def _decode_segments(
+        self, phases: _Phases, base: int, segments: list[tuple[int, int, int]]
+    ) -> Records:
+        """Decode runs of valid words as one array, no record spanning two runs."""
+        phase, first, stop = (np.array(column, np.int64) for column in zip(*segments, strict=True))
+        count = stop - first
+        if not count.any():
+            return Records.empty()
+        phase, first, count = phase[count > 0], first[count > 0], count[count > 0]
+        heads = np.cumsum(count) - count
+        total = int(count.sum())
+        within = np.arange(total, dtype=np.int64) - np.repeat(heads, count)
+        word = np.repeat(first, count) + within
+        which = np.repeat(phase, count)
+        words = np.empty(total, np.uint32)
+        for p in range(4):
+            mine = which == p
+            if mine.any():
+                words[mine] = phases.get(p)[0][word[mine]]
+        header = (words >> np.uint32(24)).astype(np.uint8)
+        breaks = np.zeros(total, bool)
+        breaks[heads] = True
+        return self._decode_words(words, header, base, base + which + 4 * word, breaks)
+
+    def _decode_words(
+        self,
+        words: np.ndarray,
+        header: np.ndarray,
+        base: int,
+        offsets: np.ndarray | None = None,
+        breaks: np.ndarray | None = None,
+    ) -> Records:
+        """Decode valid-header words: vectorised pairs/triples, the rest stacked.
+
+        The words lie one after the other from stream offset `base`, unless
+        `offsets` gives each word's offset; then `breaks` marks the words that
+        follow skipped garbage, which no vectorised record spans.
+        """
+        if offsets is None:
+            offsets = base + 4 * np.arange(len(words), dtype=np.int64)
         n = len(words)
         length = _LENGTH[header]
         # Continuation headers are the opener plus one (and two): A1 A2, B1 B2 B3.
         step = (header[1:] - header[:-1]) == 1
+        if breaks is not None:
+            step &= ~breaks[1:]
         pad2 = (words & np.uint32(0xFFFF00)) == 0  # a closing A2/D2 word's zero bytes
         pad3 = (words & np.uint32(0xFF0000)) == 0  # a closing B3/C3 word's zero byte
         start = np.zeros(n, bool)
@@ -208,7 +310,7 @@ class FramedDecoder(Decoder):
         rs3 = rs[triple]
         new[triple] = ((second[triple] & 0xFFFF) << 16) | (words[rs3 + 2] & 0xFFFF)
         kind = _KIND[header[rs]]
-        offset = rs.astype(np.int64) * 4 + base
+        offset = offsets[rs]
         self.record_bytes += 4 * covered
         if covered == n:
             return Records(kind, size, new, offset)
@@ -216,7 +318,7 @@ class FramedDecoder(Decoder):
         in_fast[1:] |= start[:-1]
         in_fast[rs3 + 2] = True
         slow = np.flatnonzero(~in_fast)
-        sk, ss, sn, so, se = self._stack_machine(slow, header, words & np.uint32(0xFFFFFF), base)
+        sk, ss, sn, so, se = self._stack_machine(slow, header, words & np.uint32(0xFFFFFF), offsets)
         # Records are emitted when their last word arrives: merge by end word.
         end = rs + np.where(triple, 2, 1)
         at = np.searchsorted(end, np.asarray(se, np.int64))
@@ -228,7 +330,7 @@ class FramedDecoder(Decoder):
         )
 
     def _stack_machine(
-        self, slow: np.ndarray, header: np.ndarray, payload: np.ndarray, base: int
+        self, slow: np.ndarray, header: np.ndarray, payload: np.ndarray, word_at: np.ndarray
     ) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
         """Drone's parser, word by word, for the few words the fast path left over."""
         kinds: list[int] = []
@@ -236,11 +338,10 @@ class FramedDecoder(Decoder):
         news: list[int] = []
         offsets: list[int] = []
         ends: list[int] = []
-        slow, flushes = self._drop_doomed(slow, header, base)
-        for i in slow.tolist():
+        slow, flushes = self._drop_doomed(slow, header, word_at)
+        for i, at in zip(slow.tolist(), word_at[slow].tolist(), strict=True):
             h = int(header[i])
             p = int(payload[i])
-            at = base + 4 * i
             kind, part, length = HEADERS[h]
             stack = self._stacks[kind]
             pbytes = p.to_bytes(3, "big")
@@ -281,7 +382,7 @@ class FramedDecoder(Decoder):
         return kinds, sizes, news, offsets, ends
 
     def _drop_doomed(
-        self, slow: np.ndarray, header: np.ndarray, base: int
+        self, slow: np.ndarray, header: np.ndarray, offsets: np.ndarray
     ) -> tuple[np.ndarray, set[int]]:
         """Take out the opening words that MAX_OPEN_FRAMES later openers of their kind push out.
 
@@ -305,7 +406,7 @@ class FramedDecoder(Decoder):
         if not doomed.any():
             return slow, set()
         # The first doomed word of a run is counted here too; the loop drops what lies below it.
-        self.problems.add(DROPPED_FRAMES, base + 4 * int(slow[doomed][0]), int(doomed.sum()))
+        self.problems.add(DROPPED_FRAMES, int(offsets[slow[doomed][0]]), int(doomed.sum()))
         return slow[~doomed | first], set(slow[first].tolist())
 
     def _drop_frames(self, stack: deque[tuple[int, bytearray]], count: int) -> None:
