@@ -13,13 +13,13 @@ stack machine that only ever sees those few leftover words.
 
 from __future__ import annotations
 
-import bisect
 import sys
 from collections import deque
 
 import numpy as np
 
 from heapgui.errors import DecodeError
+from heapgui.trace.chain import follow_chain
 from heapgui.trace.decoder import Decoder
 from heapgui.trace.problems import DROPPED_FRAMES, INVALID_FRAME, INVALID_SEQUENCE
 from heapgui.trace.records import ALLOC, DEALLOC, GROW, SHRINK, Records
@@ -57,6 +57,9 @@ for _header, (_kind, _part, _words) in HEADERS.items():
 # of opening words cannot grow memory without bound. A record whose words lie
 # next to each other is complete at once and never counts against the bound.
 MAX_OPEN_FRAMES = 4096
+
+# Resync points an invalid word's resync usually moves on (for `follow_chain`'s probe).
+CHAIN_STEP = 16
 
 # A resync point must start this many valid words in a row: one valid header
 # byte in random data is a 4% chance, three in a row is 1 in 16000.
@@ -150,7 +153,7 @@ class _Phases:
             return len(self.buf)
         return max(first, len(self.buf) - 4 * RESYNC_RUN + 1)
 
-    def resync_points(self) -> tuple[list[int], list[int], list[bool], list[int]]:
+    def resync_points(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every resync point, with where its valid words end and the resync point after that.
 
         Returns, per point in ascending order: its byte offset, the offset of
@@ -161,18 +164,15 @@ class _Phases:
         """
         points = np.sort(np.concatenate([self.runs(phase) for phase in range(4)]))
         ends = np.empty(points.size, np.int64)
+        invalid = np.empty(points.size, bool)
         for phase in range(4):
             words, _, bad = self.get(phase)
             mine = np.flatnonzero(points % 4 == phase)
             k = np.searchsorted(bad, (points[mine] - phase) // 4)
-            stop = np.append(bad, len(words))[k]
-            ends[mine] = phase + 4 * stop
-        invalid = np.zeros(points.size, bool)
-        for phase in range(4):
-            mine = points % 4 == phase
-            invalid[mine] = ends[mine] < phase + 4 * len(self.get(phase)[0])
+            invalid[mine] = k < len(bad)
+            ends[mine] = phase + 4 * np.append(bad, len(words))[k]
         after = np.searchsorted(points, ends + 1)
-        return points.tolist(), ends.tolist(), invalid.tolist(), after.tolist()
+        return points, ends, invalid, after
 
 
 class FramedDecoder(Decoder):
@@ -203,41 +203,47 @@ class FramedDecoder(Decoder):
         stop = int(bad[k])
         if self.strict:
             self._skip(base + phase + 4 * stop, 4, EXPECTED_HEADER, f"header 0x{header[stop]:02X}")
-        segments, at = self._segments(phases, base, (phase, first, stop))
-        return self._decode_segments(phases, base, segments), len(buf) if final else at
+        *segments, at = self._segments(phases, base, (phase, first, stop))
+        return self._decode_segments(phases, base, *segments), len(buf) if final else at
 
     def _segments(
         self, phases: _Phases, base: int, head: tuple[int, int, int]
-    ) -> tuple[list[tuple[int, int, int]], int]:
-        """The runs of valid words, (alignment, first word, stop word), from `head` on.
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """The runs of valid words, as (alignment, first word, word count) arrays, from `head` on.
 
         Between runs, the garbage from each invalid word to the next resync
         point is skipped; the skips are counted as one problem. Returns the runs
         and where decoding stopped.
         """
-        segments = [head]
-        phase, _, stop = head
+        phase, first, stop = head
         bad_at = phase + 4 * stop
         points, ends, invalid, after = phases.resync_points()
-        i = bisect.bisect_left(points, bad_at + 1)
-        skipped, first_skip = 0, bad_at
-        while True:
-            if i == len(points):  # no resync point yet
-                at = phases.unjudged(bad_at + 1)
-                skipped += at - bad_at
-                self._resyncing = True
-                break
-            at = points[i]
-            skipped += at - bad_at
-            phase = at % 4
-            segments.append((phase, at // 4, (ends[i] - phase) // 4))
-            if not invalid[i]:
-                at = ends[i]
-                break
-            bad_at, i = ends[i], after[i]
+        count = points.size
+        # Point after point: where each one's invalid word resyncs to. A chain of
+        # those is what `follow_chain` follows vectorised; a point whose words run
+        # to the end of the data ends it.
+        following = np.where(invalid, after, count)
+        begin = int(np.searchsorted(points, bad_at + 1))
+        visited = follow_chain(
+            lambda i: following.take(i, mode="clip"), begin, count, CHAIN_STEP, lambda _: None
+        ).starts
+        at = points[visited]
+        stops = ends[visited]
+        bads = np.concatenate([[bad_at], stops[:-1]])
+        skipped = int((at - bads).sum())
+        if not visited.size or invalid[visited[-1]]:  # no resync point after the last one yet
+            last = int(stops[-1]) if visited.size else bad_at
+            end = phases.unjudged(last + 1)
+            skipped += end - last
+            self._resyncing = True
+        else:
+            end = int(stops[-1])
         if skipped:
-            self._skip(base + first_skip, skipped, EXPECTED_HEADER, "garbage")
-        return segments, at
+            self._skip(base + bad_at, skipped, EXPECTED_HEADER, "garbage")
+        align = at % 4
+        starts = np.concatenate([[first], at // 4])
+        counts = np.concatenate([[stop - first], (stops - align) // 4 - at // 4])
+        return np.concatenate([[phase], align]), starts, counts, end
 
     def _skip_garbage(self, phases: _Phases, at: int, base: int, found: str) -> int:
         """Skip from `at` to the next valid run; returns where decoding resumes."""
@@ -248,14 +254,13 @@ class FramedDecoder(Decoder):
         return resume
 
     def _decode_segments(
-        self, phases: _Phases, base: int, segments: list[tuple[int, int, int]]
+        self, phases: _Phases, base: int, phase: np.ndarray, first: np.ndarray, count: np.ndarray
     ) -> Records:
         """Decode runs of valid words as one array, no record spanning two runs."""
-        phase, first, stop = (np.array(column, np.int64) for column in zip(*segments, strict=True))
-        count = stop - first
-        if not count.any():
+        keep = count > 0
+        phase, first, count = phase[keep], first[keep], count[keep]
+        if not count.size:
             return Records.empty()
-        phase, first, count = phase[count > 0], first[count > 0], count[count > 0]
         heads = np.cumsum(count) - count
         total = int(count.sum())
         within = np.arange(total, dtype=np.int64) - np.repeat(heads, count)
