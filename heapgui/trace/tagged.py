@@ -28,11 +28,9 @@ import numpy as np
 from heapgui.trace.chain import DEAD
 from heapgui.trace.records import GROW, Records
 from heapgui.trace.varlen import (
-    RUN_LENGTH,
     ChainDecoder,
     ResyncTable,
     pack_records,
-    run_status,
     value_view,
 )
 
@@ -45,8 +43,8 @@ _STEP[: len(LENGTHS)] = LENGTHS
 _TAGS = np.arange(4, dtype=np.uint8)[:, None]
 NOT_A_TAG = 0xFF  # the code of a doubted record
 
-EVIDENCE_RECORDS = 16  # undoubted records followed from each resync candidate
-WINDOW = 32  # candidates compared, from the first plausible one
+EVIDENCE_RECORDS = 8  # undoubted records followed from each resync candidate
+WINDOW = 16  # candidates compared, from the first plausible one
 MAX_DOUBTS = 3  # doubted records in a row that a kept chain may pass through
 # Bytes a resync decision may look at beyond its window: the evidence runs and their codes.
 EVIDENCE_REACH = EVIDENCE_RECORDS * max(LENGTHS) + 2 * 14
@@ -71,27 +69,35 @@ class TaggedDecoder(ChainDecoder):
     def _horizon(self, final: bool) -> int:
         return self.header_length if final or self.strict else HORIZON
 
-    def _table(
-        self, data: np.ndarray, candidates: np.ndarray, final: bool
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _choose(self, data: np.ndarray, firsts: np.ndarray, final: bool) -> np.ndarray:
         """Resume at the candidate, among WINDOW from the first plausible one, with the longest run.
 
         Ties go to the earliest, which skips least. A window that reaches
-        data not received yet is undecided.
+        data not received yet is undecided (-1).
         """
-        size = data.size
-        lo, count = int(candidates[0]), candidates.size
-        wide = np.arange(lo, min(size, lo + count + WINDOW), dtype=np.int64)
-        runs, ended = self._runs(data, wide, final, EVIDENCE_RECORDS)
-        status = run_status(runs[:count], ended[:count], RUN_LENGTH, final)
-        padded = np.full(count + WINDOW, -1, np.int64)
-        padded[: wide.size] = runs
-        unsure = np.full(count + WINDOW, not final)
-        unsure[: wide.size] = ended & (not final)
-        window = np.lib.stride_tricks.sliding_window_view(padded, WINDOW)[:count]
-        choice = candidates + window.argmax(axis=1)
-        choice[np.lib.stride_tricks.sliding_window_view(unsure, WINDOW)[:count].any(axis=1)] = -1
-        return status, choice, runs[:count]
+        window = firsts[:, None] + np.arange(WINDOW, dtype=np.int64)
+        runs, unsure = self._evidence(data, window.ravel(), final)
+        runs, unsure = runs.reshape(window.shape), unsure.reshape(window.shape)
+        choice = firsts + runs.argmax(axis=1)
+        choice[unsure.any(axis=1)] = -1
+        return choice
+
+    def _evidence(
+        self, data: np.ndarray, candidates: np.ndarray, final: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Undoubted records in a row from each candidate (at most EVIDENCE_RECORDS), and
+        whether more data could change that. Candidates past the end have none."""
+        inside = candidates < data.size
+        runs = np.full(candidates.size, -1, np.int64)
+        unsure = ~inside & (not final)
+        if inside.any():
+            count, ended = self._runs(data, candidates[inside], final, EVIDENCE_RECORDS)
+            runs[inside] = count
+            unsure[inside] = ended & (not final)
+        return runs, unsure
+
+    def _evidence_at(self, table: ResyncTable, pos: int) -> int:
+        return int(self._evidence(table.data, np.array([pos], np.int64), table.final)[0][0])
 
     def _resume(self, buf: bytes, table: ResyncTable, dead: int) -> tuple[int | None, int]:
         resumed, known = self._plausible_from(table, dead + 1)
@@ -104,7 +110,7 @@ class TaggedDecoder(ChainDecoder):
             return None, dead  # wait, skipping nothing
         if resumed is None or resumed > min(end + WINDOW, table.size - 1):
             return self._keep(dead, end)
-        if table.run(resumed) < EVIDENCE_RECORDS:
+        if self._evidence_at(table, resumed) < EVIDENCE_RECORDS:
             return self._keep(dead, end)
         return (
             (resumed, known) if self._derails(buf, table, dead, resumed) else self._keep(dead, end)
@@ -127,7 +133,7 @@ class TaggedDecoder(ChainDecoder):
             if buf[pos] >= len(LENGTHS):
                 return True
             if int(table.data[pos]) != NOT_A_TAG:
-                if not derailed and table.run(pos) >= EVIDENCE_RECORDS:
+                if not derailed and self._evidence_at(table, pos) >= EVIDENCE_RECORDS:
                     return False
                 doubts = 0
             else:

@@ -25,13 +25,14 @@ from typing import ClassVar
 import numpy as np
 
 from heapgui.errors import DecodeError
-from heapgui.trace.chain import DEAD, follow_chain
+from heapgui.trace.chain import DEAD, Chain, ResyncFn, follow_chain
 from heapgui.trace.decoder import Decoder
 from heapgui.trace.records import GROW, Records
 
 logger = logging.getLogger(__name__)
 
 RUN_LENGTH = 3  # valid records in a row that make a resync point plausible
+DENSE_JUMPS = 64  # jumps in one buffer after which it is treated as densely corrupt
 
 # Outcome of checking a resync candidate.
 _PLAUSIBLE, _CORRUPT, _UNDECIDED = 1, 2, 3
@@ -88,6 +89,7 @@ class ChainDecoder(Decoder):
         size = data.size
         table = ResyncTable(self, codes, final)
         self._kept: set[int] = set()  # doubted records `_resume` kept in this buffer
+        self._dense_skips: tuple[int, int] | None = None  # (first, bytes) `_follow` skipped
         start = 0
         if self._resyncing:  # the previous feed ended inside a corrupt region
             resumed, known = self._plausible_from(table, 0)
@@ -111,9 +113,7 @@ class ChainDecoder(Decoder):
         # A record can only start where its code is known; the bytes after that
         # wait for more data, or at the end are a record the capture cut short.
         stop = max(start, size - self._horizon(final) + 1)
-        chain = follow_chain(
-            lambda pos: self._advance(codes, pos), start, stop, self.max_length, resync
-        )
+        chain = self._follow(data, codes, table, start, stop, resync)
         starts = self._keep_accepted(data, base, chain.starts, chain.jumps)
         if chain.end < stop:  # a corrupt header that strict mode or missing data stopped at
             records = self._assemble(buf, data, starts, base)
@@ -129,6 +129,55 @@ class ChainDecoder(Decoder):
             starts = starts[:-1]
         return self._assemble(buf, data, starts, base), size if final else cut
 
+    def _follow(
+        self,
+        data: np.ndarray,
+        codes: np.ndarray,
+        table: ResyncTable,
+        start: int,
+        stop: int,
+        resync: ResyncFn,
+    ) -> Chain:
+        """`follow_chain` over the codes; after DENSE_JUMPS jumps, over dense corruption.
+
+        There a jump every few records would cost a Python trip each, so every
+        corrupt header's resync point is looked up in a table built for the rest
+        of the buffer, and the chain follows records and jumps alike, vectorised.
+        Doubted records and undecided resyncs still go through `resync`.
+        """
+        jumps = [0]
+        handover: list[int] = []
+
+        def counting(dead: int) -> int | None:
+            jumps[0] += 1
+            if jumps[0] > DENSE_JUMPS and not self.strict:
+                handover.append(dead)
+                return None
+            return resync(dead)
+
+        step = lambda pos: self._advance(codes, pos)  # noqa: E731
+        chain = follow_chain(step, start, stop, self.max_length, counting)
+        if not handover:
+            return chain
+        lo = handover[0]
+        targets = table.resume_targets(lo)
+        targets[codes[lo:] != data[lo:]] = DEAD  # doubted records: `resync` decides
+
+        def dense(pos: np.ndarray) -> np.ndarray:
+            nxt = step(pos)
+            dead = nxt >= DEAD
+            nxt[dead] = targets.take(pos[dead] - lo, mode="clip")
+            return nxt
+
+        rest = follow_chain(dense, lo, stop, self.max_length, resync)
+        corrupt = step(rest.starts) >= DEAD
+        origins = rest.starts[corrupt]
+        if origins.size:
+            skipped = int((targets[origins - lo] - origins).sum())
+            self._dense_skips = (int(origins[0]), skipped)
+        starts = np.concatenate([chain.starts, rest.starts[~corrupt]])
+        return Chain(starts, rest.end, chain.jumps + rest.jumps)
+
     def _resume(self, buf: bytes, table: ResyncTable, dead: int) -> tuple[int | None, int]:
         """Where the chain resumes after the corrupt header at `dead` (see `_plausible_from`)."""
         return self._plausible_from(table, dead + 1)
@@ -142,9 +191,14 @@ class ChainDecoder(Decoder):
         """
         kept = [dead for dead, _ in jumps if dead in self._kept]
         skips = [(dead, resumed) for dead, resumed in jumps if dead not in self._kept]
-        if skips:
-            skipped = sum(resumed - dead for dead, resumed in skips)
-            first = skips[0][0]
+        skipped = sum(resumed - dead for dead, resumed in skips)
+        firsts = [dead for dead, _ in skips]
+        if self._dense_skips is not None:  # the jumps `_follow` made by table
+            firsts.append(self._dense_skips[0])
+            skipped += self._dense_skips[1]
+            self._dense_skips = None
+        if firsts:
+            first = min(firsts)
             self._skip(base + first, skipped, self.expected, self._found(data, first))
         if not kept:
             return starts
@@ -193,18 +247,17 @@ class ChainDecoder(Decoder):
                 break
         return count, ended
 
-    def _table(
-        self, data: np.ndarray, candidates: np.ndarray, final: bool
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per candidate: resync status, where to resume when it is the first
-        plausible one, and how many records follow each other from it.
-
-        A candidate is plausible when RUN_LENGTH valid headers follow each
-        other from it; the chain resumes at the first plausible candidate.
-        """
+    def _status(self, data: np.ndarray, candidates: np.ndarray, final: bool) -> np.ndarray:
+        """Resync status of each candidate: plausible when RUN_LENGTH valid headers follow."""
         count, ended = self._runs(data, candidates, final, RUN_LENGTH)
-        status = run_status(count, ended, RUN_LENGTH, final)
-        return status, np.where(status == _UNDECIDED, -1, candidates), count
+        return run_status(count, ended, RUN_LENGTH, final)
+
+    def _choose(self, data: np.ndarray, firsts: np.ndarray, final: bool) -> np.ndarray:
+        """Where to resume when each of `firsts` is the first plausible candidate (-1: undecided).
+
+        The chain resumes at the first plausible candidate itself.
+        """
+        return firsts
 
 
 class ResyncTable:
@@ -222,24 +275,39 @@ class ResyncTable:
         self.data = data
         self.size = data.size
         self.final = final
-        self._blocks: dict[int, tuple[np.ndarray, ...]] = {}
+        self._blocks: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
-    def _block(self, index: int) -> tuple[np.ndarray, ...]:
-        """(status, choice, run, first decided candidate at or after each position) of a block."""
+    def _block(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """(status, first decided candidate at or after each position) of a block."""
         if index not in self._blocks:
             lo = index * self.BLOCK
             candidates = np.arange(lo, min(self.size, lo + self.BLOCK), dtype=np.int64)
-            status, choice, run = self.decoder._table(self.data, candidates, self.final)
-            marks = np.where(status != _CORRUPT, candidates, self.size)
-            first = np.minimum.accumulate(marks[::-1])[::-1]
-            self._blocks[index] = (status, choice, run, first)
+            status = self.decoder._status(self.data, candidates, self.final)
+            self._blocks[index] = (status, first_decided(status, candidates, self.size))
         return self._blocks[index]
+
+    def resume_targets(self, lo: int) -> np.ndarray:
+        """For every position from `lo` on: where the chain resumes after a corrupt
+        header there (as `_plausible_from` says), or DEAD where that is undecided."""
+        candidates = np.arange(lo + 1, self.size, dtype=np.int64)
+        status = self.decoder._status(self.data, candidates, self.final)
+        # After a corrupt header at p, the search starts at p + 1.
+        after = np.append(first_decided(status, candidates, self.size), self.size)
+        targets = np.full(after.size, self.size if self.final else DEAD, np.int64)
+        found = after < self.size
+        firsts, where = np.unique(after[found], return_inverse=True)
+        plausible = status[firsts - lo - 1] == _PLAUSIBLE
+        choice = np.full(firsts.size, -1, np.int64)
+        choice[plausible] = self.decoder._choose(self.data, firsts[plausible], self.final)
+        targets[found] = choice[where]
+        targets[targets < 0] = DEAD  # an undecided choice
+        return targets
 
     def first_decided(self, lo: int) -> int:
         """The first position at or after `lo` that is not corrupt (plausible or undecided)."""
         while lo < self.size:
             index = lo // self.BLOCK
-            found = int(self._block(index)[3][lo - index * self.BLOCK])
+            found = int(self._block(index)[1][lo - index * self.BLOCK])
             if found < self.size:
                 return found
             lo = (index + 1) * self.BLOCK
@@ -248,12 +316,15 @@ class ResyncTable:
     def choice(self, pos: int) -> int:
         """Where to resume when `pos` is the first plausible candidate; -1: undecided."""
         index = pos // self.BLOCK
-        return int(self._block(index)[1][pos - index * self.BLOCK])
+        if self._block(index)[0][pos - index * self.BLOCK] != _PLAUSIBLE:
+            return -1
+        return int(self.decoder._choose(self.data, np.array([pos], np.int64), self.final)[0])
 
-    def run(self, pos: int) -> int:
-        """Records that follow each other from `pos` (as far as the decoder's `_table` looks)."""
-        index = pos // self.BLOCK
-        return int(self._block(index)[2][pos - index * self.BLOCK])
+
+def first_decided(status: np.ndarray, candidates: np.ndarray, none: int) -> np.ndarray:
+    """For each candidate, the first one at or after it that is not corrupt (`none`: no such)."""
+    marks = np.where(status != _CORRUPT, candidates, none)
+    return np.minimum.accumulate(marks[::-1])[::-1]
 
 
 def run_status(count: np.ndarray, ended: np.ndarray, needed: int, final: bool) -> np.ndarray:
