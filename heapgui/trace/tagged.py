@@ -43,8 +43,8 @@ _STEP[: len(LENGTHS)] = LENGTHS
 _TAGS = np.arange(4, dtype=np.uint8)[:, None]
 NOT_A_TAG = 0xFF  # the code of a doubted record
 
-EVIDENCE_RECORDS = 8  # undoubted records followed from each resync candidate
-WINDOW = 16  # candidates compared, from the first plausible one
+EVIDENCE_RECORDS = 16  # undoubted records followed from each resync candidate
+WINDOW = 32  # candidates compared, from the first plausible one
 MAX_DOUBTS = 3  # doubted records in a row that a kept chain may pass through
 # Bytes a resync decision may look at beyond its window: the evidence runs and their codes.
 EVIDENCE_REACH = EVIDENCE_RECORDS * max(LENGTHS) + 2 * 14
