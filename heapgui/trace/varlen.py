@@ -54,6 +54,7 @@ class ChainDecoder(Decoder):
         # The carried bytes begin inside a corrupt region: look for a plausible
         # record start before trusting any header.
         self._resyncing = False
+        self._successors: tuple[np.ndarray, np.ndarray] | None = None  # see `_next_record`
 
     @abstractmethod
     def _advance(self, data: np.ndarray, pos: np.ndarray) -> np.ndarray:
@@ -84,6 +85,12 @@ class ChainDecoder(Decoder):
         return self.header_length
 
     def _decode(self, buf: bytes, base: int, final: bool) -> tuple[Records, int]:
+        try:
+            return self._decode_buffer(buf, base, final)
+        finally:
+            self._successors = None  # a table as large as the buffer: drop it
+
+    def _decode_buffer(self, buf: bytes, base: int, final: bool) -> tuple[Records, int]:
         data = np.frombuffer(buf, np.uint8)
         codes = self._codes(data, final)
         size = data.size
@@ -155,7 +162,7 @@ class ChainDecoder(Decoder):
                 return None
             return resync(dead)
 
-        step = lambda pos: self._advance(codes, pos)  # noqa: E731
+        step = lambda pos: self._next_record(codes, pos)  # noqa: E731
         chain = follow_chain(step, start, stop, self.max_length, counting)
         if not handover:
             return chain
@@ -239,13 +246,20 @@ class ChainDecoder(Decoder):
         for _ in range(steps):
             at_end = pos > last
             ended[live[at_end]] = True
-            nxt = self._advance(data, pos)
+            nxt = self._next_record(data, pos)
             alive = ~at_end & (nxt < DEAD)
             live, pos = live[alive], nxt[alive]
             count[live] += 1
             if not live.size:
                 break
         return count, ended
+
+    def _next_record(self, data: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """`_advance`, looked up when a table of every position's successor was made for `data`."""
+        known = self._successors
+        if known is not None and known[0] is data:
+            return known[1].take(pos, mode="clip")
+        return self._advance(data, pos)
 
     def _status(self, data: np.ndarray, candidates: np.ndarray, final: bool) -> np.ndarray:
         """Resync status of each candidate: plausible when RUN_LENGTH valid headers follow."""
@@ -289,13 +303,22 @@ class ResyncTable:
     def resume_targets(self, lo: int) -> np.ndarray:
         """For every position from `lo` on: where the chain resumes after a corrupt
         header there (as `_plausible_from` says), or DEAD where that is undecided."""
-        candidates = np.arange(lo + 1, self.size, dtype=np.int64)
+        every = np.arange(self.size, dtype=np.int64)
+        # Status and evidence follow records from every position: look each step up once.
+        self.decoder._successors = (self.data, self.decoder._advance(self.data, every))
+        candidates = every[lo + 1 :]
         status = self.decoder._status(self.data, candidates, self.final)
         # After a corrupt header at p, the search starts at p + 1.
         after = np.append(first_decided(status, candidates, self.size), self.size)
         targets = np.full(after.size, self.size if self.final else DEAD, np.int64)
         found = after < self.size
-        firsts, where = np.unique(after[found], return_inverse=True)
+        # `after` never decreases: its distinct values are where it changes.
+        values = after[found]
+        new = np.empty(values.size, bool)
+        new[:1] = True
+        np.not_equal(values[1:], values[:-1], out=new[1:])
+        firsts = values[new]
+        where = np.cumsum(new) - 1
         plausible = status[firsts - lo - 1] == _PLAUSIBLE
         choice = np.full(firsts.size, -1, np.int64)
         choice[plausible] = self.decoder._choose(self.data, firsts[plausible], self.final)
