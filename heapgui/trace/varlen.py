@@ -32,7 +32,7 @@ from heapgui.trace.records import GROW, Records
 logger = logging.getLogger(__name__)
 
 RUN_LENGTH = 3  # valid records in a row that make a resync point plausible
-DENSE_JUMPS = 64  # jumps in one buffer after which it is treated as densely corrupt
+DENSE_JUMPS = 16  # jumps in one buffer after which it is treated as densely corrupt
 
 # Outcome of checking a resync candidate.
 _PLAUSIBLE, _CORRUPT, _UNDECIDED = 1, 2, 3
@@ -237,6 +237,10 @@ class ChainDecoder(Decoder):
         Returns the counts and whether each run reached the end of the data
         (where more data, or the end of the stream, decides how it goes on).
         """
+        known = self._successors
+        if known is not None and known[0] is data:
+            count, ended = self._every_run(known[1], final, steps)
+            return count[candidates], ended[candidates]
         size = data.size
         count = np.zeros(candidates.size, np.int64)
         ended = np.zeros(candidates.size, bool)
@@ -253,6 +257,27 @@ class ChainDecoder(Decoder):
             if not live.size:
                 break
         return count, ended
+
+    def _every_run(
+        self, successors: np.ndarray, final: bool, steps: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`_runs` from every position at once, by doubling: 2^k steps are two of 2^(k-1).
+
+        A walk that stops (a corrupt header, or the end of the data) stays
+        where it is; position `size` stands for everything past the end.
+        """
+        size = successors.size
+        last = size - self._horizon(final)
+        here = np.arange(size + 1, dtype=np.int64)
+        valid = np.zeros(size + 1, bool)
+        valid[:size] = (successors < DEAD) & (here[:size] <= last)
+        jump = np.where(valid, np.minimum(np.append(successors, size), size), here)
+        count = valid.astype(np.int64)
+        for _ in range(max(steps - 1, 0).bit_length()):
+            count = count + count[jump]
+            jump = jump[jump]
+        ended = (count < steps) & (jump > last)
+        return np.minimum(count, steps)[:size], ended[:size]
 
     def _next_record(self, data: np.ndarray, pos: np.ndarray) -> np.ndarray:
         """`_advance`, looked up when a table of every position's successor was made for `data`."""
