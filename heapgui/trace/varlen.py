@@ -54,7 +54,8 @@ class ChainDecoder(Decoder):
         # The carried bytes begin inside a corrupt region: look for a plausible
         # record start before trusting any header.
         self._resyncing = False
-        self._successors: tuple[np.ndarray, np.ndarray] | None = None  # see `_next_record`
+        # See `_next_record`: the codes, every position's successor, runs by length.
+        self._successors: tuple[np.ndarray, np.ndarray, dict] | None = None
 
     @abstractmethod
     def _advance(self, data: np.ndarray, pos: np.ndarray) -> np.ndarray:
@@ -239,7 +240,9 @@ class ChainDecoder(Decoder):
         """
         known = self._successors
         if known is not None and known[0] is data:
-            count, ended = self._every_run(known[1], final, steps)
+            if steps not in known[2]:
+                known[2][steps] = self._every_run(known[1], final, steps)
+            count, ended = known[2][steps]
             return count[candidates], ended[candidates]
         size = data.size
         count = np.zeros(candidates.size, np.int64)
@@ -330,7 +333,7 @@ class ResyncTable:
         header there (as `_plausible_from` says), or DEAD where that is undecided."""
         every = np.arange(self.size, dtype=np.int64)
         # Status and evidence follow records from every position: look each step up once.
-        self.decoder._successors = (self.data, self.decoder._advance(self.data, every))
+        self.decoder._successors = (self.data, self.decoder._advance(self.data, every), {})
         candidates = every[lo + 1 :]
         status = self.decoder._status(self.data, candidates, self.final)
         # After a corrupt header at p, the search starts at p + 1.
