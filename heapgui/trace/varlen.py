@@ -271,16 +271,18 @@ class ChainDecoder(Decoder):
         """
         size = successors.size
         last = size - self._horizon(final)
-        here = np.arange(size + 1, dtype=np.int64)
+        # Pieces are small: 32-bit positions and 16-bit counts halve the memory traffic.
+        here = np.arange(size + 1, dtype=np.int32)
         valid = np.zeros(size + 1, bool)
         valid[:size] = (successors < DEAD) & (here[:size] <= last)
-        jump = np.where(valid, np.minimum(np.append(successors, size), size), here)
-        count = valid.astype(np.int64)
+        ahead = np.minimum(successors, size).astype(np.int32)
+        jump = np.where(valid, np.append(ahead, np.int32(size)), here)
+        count = valid.astype(np.int16)
         for _ in range(max(steps - 1, 0).bit_length()):
-            count = count + count[jump]
-            jump = jump[jump]
+            count += count.take(jump)
+            jump = jump.take(jump)
         ended = (count < steps) & (jump > last)
-        return np.minimum(count, steps)[:size], ended[:size]
+        return np.minimum(count, steps).astype(np.int64)[:size], ended[:size]
 
     def _next_record(self, data: np.ndarray, pos: np.ndarray) -> np.ndarray:
         """`_advance`, looked up when a table of every position's successor was made for `data`."""
