@@ -75,11 +75,36 @@ class TaggedDecoder(ChainDecoder):
         Ties go to the earliest, which skips least. A window that reaches
         data not received yet is undecided (-1).
         """
+        known = self._successors
+        if known is not None and known[0] is data:  # dense corruption: every window at once
+            if "best" not in known[2]:
+                known[2]["best"] = self._every_choice(data, final)
+            return known[2]["best"][firsts]
         window = firsts[:, None] + np.arange(WINDOW, dtype=np.int64)
         runs, unsure = self._evidence(data, window.ravel(), final)
         runs, unsure = runs.reshape(window.shape), unsure.reshape(window.shape)
         choice = firsts + runs.argmax(axis=1)
         choice[unsure.any(axis=1)] = -1
+        return choice
+
+    def _every_choice(self, data: np.ndarray, final: bool) -> np.ndarray:
+        """`_choose` for every position, by doubling windows of 1, 2, 4 ... WINDOW candidates.
+
+        The best candidate of a window has the largest key: its run, then the
+        earliest position.
+        """
+        size = data.size
+        runs, unsure = self._evidence(data, np.arange(size, dtype=np.int64), final)
+        key = (runs << 32) | (0xFFFFFFFF - np.arange(size, dtype=np.int64))
+        width = 1
+        while width < WINDOW:
+            # Past the end: no candidate, and not sure of it until the stream ends.
+            key[:-width] = np.maximum(key[:-width], key[width:])
+            unsure[:-width] |= unsure[width:]
+            unsure[size - width :] |= not final
+            width *= 2
+        choice = 0xFFFFFFFF - (key & 0xFFFFFFFF)
+        choice[unsure] = -1
         return choice
 
     def _evidence(
