@@ -32,7 +32,7 @@ from heapgui.trace.records import GROW, Records
 logger = logging.getLogger(__name__)
 
 RUN_LENGTH = 3  # valid records in a row that make a resync point plausible
-DENSE_JUMPS = 16  # jumps in one buffer after which it is treated as densely corrupt
+DENSE_JUMPS = 4  # jumps in one buffer after which it is treated as densely corrupt
 
 # Outcome of checking a resync candidate.
 _PLAUSIBLE, _CORRUPT, _UNDECIDED = 1, 2, 3
@@ -342,17 +342,12 @@ class ResyncTable:
         after = np.append(first_decided(status, candidates, self.size), self.size)
         targets = np.full(after.size, self.size if self.final else DEAD, np.int64)
         found = after < self.size
-        # `after` never decreases: its distinct values are where it changes.
-        values = after[found]
-        new = np.empty(values.size, bool)
-        new[:1] = True
-        np.not_equal(values[1:], values[:-1], out=new[1:])
-        firsts = values[new]
-        where = np.cumsum(new) - 1
+        firsts = after[found]
         plausible = status[firsts - lo - 1] == _PLAUSIBLE
         choice = np.full(firsts.size, -1, np.int64)
+        # With every position's successor at hand, choosing is a lookup per candidate.
         choice[plausible] = self.decoder._choose(self.data, firsts[plausible], self.final)
-        targets[found] = choice[where]
+        targets[found] = choice
         targets[targets < 0] = DEAD  # an undecided choice
         return targets
 
