@@ -59,6 +59,7 @@ class TaggedDecoder(ChainDecoder):
     header_length = 1
     piece = 1 << 20  # judging doubted records takes passes that should stay in the caches
     expected = "a record tag 0-3"
+    evidence_steps = EVIDENCE_RECORDS
 
     def _advance(self, data: np.ndarray, pos: np.ndarray) -> np.ndarray:
         return pos + _STEP.take(data.take(pos, mode="clip"))

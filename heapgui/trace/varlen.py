@@ -48,6 +48,7 @@ class ChainDecoder(Decoder):
     max_length: ClassVar[int]  # longest record, in bytes
     header_length: ClassVar[int]  # bytes that decide a record's kind
     expected: ClassVar[str]  # what a record header looks like, for error messages
+    evidence_steps: ClassVar[int] = RUN_LENGTH  # the longest runs a resync looks at
 
     def __init__(self, strict: bool = False) -> None:
         super().__init__(strict)
@@ -240,10 +241,13 @@ class ChainDecoder(Decoder):
         """
         known = self._successors
         if known is not None and known[0] is data:
-            if steps not in known[2]:
-                known[2][steps] = self._every_run(known[1], final, steps)
-            count, ended = known[2][steps]
-            return count[candidates], ended[candidates]
+            # The longest runs asked for in this piece give the shorter ones too.
+            longest = max(steps, self.evidence_steps)
+            if longest not in known[2]:
+                known[2][longest] = self._every_run(known[1], final, longest)
+            count, ended = known[2][longest]
+            count, ended = count[candidates], ended[candidates]
+            return np.minimum(count, steps), ended & (count < steps)
         size = data.size
         count = np.zeros(candidates.size, np.int64)
         ended = np.zeros(candidates.size, bool)
