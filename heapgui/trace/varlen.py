@@ -158,7 +158,7 @@ class ChainDecoder(Decoder):
         handover: list[int] = []
 
         def counting(dead: int) -> int | None:
-            jumps[0] += 1
+            jumps[0] += codes[dead] == data[dead]  # doubted records are no corruption yet
             if jumps[0] > DENSE_JUMPS and not self.strict:
                 handover.append(dead)
                 return None
