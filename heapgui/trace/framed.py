@@ -8,7 +8,9 @@ open frames are kept on one LIFO stack per record kind.
 The fast path recognises records whose words lie next to each other with
 shifted comparisons over the whole word array. Everything else (nested
 records, orphans, garbage, frames split across chunks) goes through a careful
-stack machine that only ever sees those few leftover words.
+stack machine that only ever sees those few leftover words. Garbage is
+skipped to the next run of valid words at any alignment; when there is
+garbage every few records, the runs are found and decoded as one array.
 """
 
 from __future__ import annotations

@@ -7,8 +7,14 @@ the values with vectorised gathers, so no Python code runs per record.
 Resynchronisation after a corrupt header (tolerant mode): skip to the next
 *plausible* record start, the first position from which RUN_LENGTH valid
 headers follow each other (or valid headers reach the end of the data), so a
-stray byte that looks like a header does not end the skip. Strict mode stops
-at the first corrupt header instead, as drone does.
+stray byte that looks like a header does not end the skip. A subclass may
+choose among the candidates after that one by more evidence, and may doubt
+records whose headers are valid (`tagged` does both). Strict mode stops at
+the first corrupt header instead, as drone does.
+
+Dense corruption (a bad word every few records) would cost a Python trip per
+resync; past DENSE_JUMPS corrupt headers in a piece, the resync point of every
+position is computed at once and the chain follows records and jumps alike.
 
 Streaming: a feed settles only what more data cannot change. A record cut by
 the end of the buffer, or a resync candidate whose run reaches the end, waits
