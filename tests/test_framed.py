@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from heapgui.cli import main
 from heapgui.errors import DecodeError
 from heapgui.trace import framed
 from heapgui.trace.framed import KEY, MAX_OPEN_FRAMES, FramedDecoder, encode_framed
@@ -248,3 +249,14 @@ def test_bounded_stacks_match_the_reference_in_any_chunks(headers, cuts):
             if dropped:
                 (problem,) = [p for p in d.problems if p.kind == DROPPED_FRAMES]
                 assert problem.first_offset == min(dropped)
+
+
+def test_dropped_frames_are_printed_with_the_other_problems(tmp_path, capsys):
+    """What `heapgui-cli stats` prints (and the GUI's problem banner shows)."""
+    path = tmp_path / "flood.framed"
+    flood = words(*[(0xA1, 0)] * (MAX_OPEN_FRAMES + 10))
+    path.write_bytes(encode_framed(Records.from_tuples([("alloc", 12)])) + flood)
+    assert main(["stats", "-f", str(path), "--format", "framed", "-s", "1K"]) == 0
+    out = capsys.readouterr().out
+    assert "Problem: 10 unclosed frames dropped" in out
+    assert "first at byte offset 8" in out
