@@ -47,7 +47,9 @@ EVIDENCE_RECORDS = 16  # undoubted records followed from each resync candidate
 WINDOW = 32  # candidates compared, from the first plausible one
 MAX_DOUBTS = 3  # doubted records in a row that a kept chain may pass through
 # Bytes a resync decision may look at beyond its window: the evidence runs and their codes.
-EVIDENCE_REACH = EVIDENCE_RECORDS * max(LENGTHS) + 2 * 14
+LONG_EVIDENCE = 2 * EVIDENCE_RECORDS  # when only shifted-looking records are doubted
+SHIFTED, HARD = 1, 2  # how a doubted chain derails (see `TaggedDecoder._derails`)
+EVIDENCE_REACH = LONG_EVIDENCE * max(LENGTHS) + 2 * 14
 # A record's code depends on its bytes, or on the next two's first four.
 HORIZON = 14
 
@@ -136,36 +138,47 @@ class TaggedDecoder(ChainDecoder):
             return None, dead  # wait, skipping nothing
         if resumed is None or resumed > min(end + WINDOW, table.size - 1):
             return self._keep(dead, end)
-        if self._evidence_at(table, resumed) < EVIDENCE_RECORDS:
+        derails = self._derails(buf, table, dead, resumed)
+        if not derails:
             return self._keep(dead, end)
-        return (
-            (resumed, known) if self._derails(buf, table, dead, resumed) else self._keep(dead, end)
-        )
+        # Allocations of 256-byte multiples in a row look shifted too, and one
+        # byte later read as allocations of 1: without harder evidence against
+        # the chain, the resync point needs a longer run of its own.
+        needed = EVIDENCE_RECORDS if derails == HARD else LONG_EVIDENCE
+        run, _ = self._runs(table.data, np.array([resumed], np.int64), table.final, needed)
+        return (resumed, known) if run[0] >= needed else self._keep(dead, end)
 
-    def _derails(self, buf: bytes, table: ResyncTable, dead: int, resumed: int) -> bool:
+    def _derails(self, buf: bytes, table: ResyncTable, dead: int, resumed: int) -> int:
         """Whether the chain through the doubted record at `dead` is worse than resuming.
 
         It is, when within WINDOW it dies, or passes MAX_DOUBTS doubted records
         in a row (the shape of a chain read out of phase) and then does not
         reach the resync point. Clean traces with odd sizes have a doubted
         record here and there, and lead to the resync point when they have more.
+        Returns 0 (keep it), SHIFTED, or HARD when it died or passed a size of
+        16 MiB or more on the way.
         """
         doubts = 0
-        derailed = False
+        derailed = 0
         pos = dead
         while pos <= dead + max(LENGTHS) + WINDOW and pos < table.size:
             if pos == resumed:
-                return False
-            if buf[pos] >= len(LENGTHS):
-                return True
+                return 0
+            tag = buf[pos]
+            if tag >= len(LENGTHS):
+                return HARD
             if int(table.data[pos]) != NOT_A_TAG:
                 if not derailed and self._evidence_at(table, pos) >= EVIDENCE_RECORDS:
-                    return False
+                    return 0
                 doubts = 0
             else:
                 doubts += 1
-                derailed |= doubts == MAX_DOUBTS
-            pos += LENGTHS[buf[pos]]
+                if doubts >= MAX_DOUBTS:
+                    derailed = max(derailed, SHIFTED)
+                high = buf[pos + 4 : pos + 5] + (buf[pos + 8 : pos + 9] if tag >= GROW else b"")
+                if doubts >= MAX_DOUBTS and any(high):
+                    derailed = HARD
+            pos += LENGTHS[tag]
         return derailed
 
     def _keep(self, dead: int, end: int) -> tuple[int, int]:
