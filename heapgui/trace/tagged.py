@@ -13,10 +13,15 @@ resynchronises by evidence, where the longest run of undoubted records starts:
 - a size of 16 MiB or more (no Drone heap is that large) is doubted;
 - so are three allocations in a row whose sizes are 256 or more with a low
   byte of 0-3, the shape of a tag moved up into a size;
-- a doubted record is still kept when the chain it starts leads to the best
-  resync point anyway, so a clean trace decodes exactly whatever its sizes.
+- a doubted record is still kept unless its chain then passes MAX_DOUBTS
+  doubted records in a row and does not lead to the resync point, which needs
+  EVIDENCE_RECORDS undoubted records of its own (twice as many when the
+  chain only had shifted-looking allocations: a burst of 1 KB allocations
+  read one byte later is a run of allocations of 1).
 
-Strict mode doubts nothing: it decodes what drone decodes.
+So a clean trace decodes exactly unless it holds several sizes of 16 MiB or
+more in a row and another reading of those bytes is plausible. Strict mode
+doubts nothing: it decodes what drone decodes.
 """
 
 from __future__ import annotations
@@ -46,12 +51,12 @@ NOT_A_TAG = 0xFF  # the code of a doubted record
 EVIDENCE_RECORDS = 16  # undoubted records followed from each resync candidate
 WINDOW = 32  # candidates compared, from the first plausible one
 MAX_DOUBTS = 3  # doubted records in a row that a kept chain may pass through
-# Bytes a resync decision may look at beyond its window: the evidence runs and their codes.
 LONG_EVIDENCE = 2 * EVIDENCE_RECORDS  # when only shifted-looking records are doubted
 SHIFTED, HARD = 1, 2  # how a doubted chain derails (see `TaggedDecoder._derails`)
-EVIDENCE_REACH = LONG_EVIDENCE * max(LENGTHS) + 2 * 14
 # A record's code depends on its bytes, or on the next two's first four.
 HORIZON = 14
+# Bytes a resync decision may look at beyond its window: the evidence runs and their codes.
+EVIDENCE_REACH = LONG_EVIDENCE * max(LENGTHS) + 2 * HORIZON
 
 
 class TaggedDecoder(ChainDecoder):
