@@ -2,10 +2,13 @@
 
 Generates a 10-million-record trace in each format (the same synthetic Drone-like
 workload), decodes it and computes statistics, and prints medians of several runs.
+Then decodes about 15 MB of each format with one bad word after every third
+record (dense corruption, every decoder resyncing all the time).
 Targets on the 2-core reference machine: framed >= 150 MB/s, legacy and tagged
->= 80 MB/s, optimizer <= 50 ms for 200 sizes and 32 pools.
+>= 80 MB/s, dense corruption >= 20 MB/s, optimizer <= 50 ms for 200 sizes and
+32 pools.
 
-    python benchmarks/decode.py [--records N] [--runs K]
+    python benchmarks/decode.py [--records N] [--runs K] [--dense-mb M]
 """
 
 from __future__ import annotations
@@ -46,10 +49,46 @@ def measure(name: str, data: bytes, path: Path, runs: int) -> None:
     )
 
 
+def densely_corrupt(name: str, megabytes: float) -> bytes:
+    """About `megabytes` of the workload with a bad word after every third record.
+
+    A bad word is FF, two random bytes, FF: no format has a record starting
+    with it (0xFF is no tag, FF.. no legacy header, and its framed header,
+    the top byte XOR 0xC5, is 0x3A).
+    """
+    lengths = np.array(make_decoder(name).lengths)
+    records = workload(int(megabytes * 1e6 / (lengths.mean() * 0.8 + 4 / 3)), seed=3)
+    clean = np.frombuffer(ENCODERS[name](records), np.uint8)
+    ends = np.cumsum(lengths[records.kind])[2::3]
+    rng = np.random.default_rng(4)
+    bad = rng.integers(0, 256, (ends.size, 4), dtype=np.uint8)
+    bad[:, [0, 3]] = 0xFF
+    pieces = np.split(clean, ends)
+    out = np.empty(clean.size + bad.size, np.uint8)
+    # Each piece moves up by four bytes for every bad word before it.
+    at = np.concatenate([[0], ends]) + 4 * np.arange(len(pieces))
+    for piece, start in zip(pieces, at.tolist(), strict=True):
+        out[start : start + piece.size] = piece
+    where = ends + 4 * np.arange(ends.size)
+    out[where[:, None] + np.arange(4)] = bad
+    return out.tobytes()
+
+
+def measure_dense(name: str, megabytes: float, runs: int) -> None:
+    data = densely_corrupt(name, megabytes)
+    seconds, _ = timed(lambda: make_decoder(name).feed(data), runs)
+    mb = len(data) / 1e6
+    print(
+        f"{name:7s} {mb:7.1f} MB  dense corruption (a bad word every 3 records): "
+        f"{mb / seconds:6.1f} MB/s"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=10_000_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--dense-mb", type=float, default=15.0)
     args = parser.parse_args()
     print(machine())
     records = workload(args.records, seed=1)
@@ -57,6 +96,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, encode in ENCODERS.items():
             measure(name, encode(records), Path(tmp) / f"trace.{name}", args.runs)
+    for name in ENCODERS:
+        measure_dense(name, args.dense_mb, args.runs)
     rng = np.random.default_rng(2)
     sizes = np.sort(rng.choice(np.arange(1, 20000), 200, replace=False))
     demand = [(4 * int(s), int(c)) for s, c in zip(sizes, rng.integers(1, 100, 200), strict=True)]

@@ -1,16 +1,18 @@
 """Format detection, and fuzzing every decoder: only the project's DecodeError may escape."""
 
 import random
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from heapgui.errors import DecodeError
-from heapgui.trace.formats import FORMATS, detect, make_decoder
+from heapgui.trace.formats import DETECT_PREFIX, FORMATS, detect, make_decoder
 from heapgui.trace.framed import encode_framed
 from heapgui.trace.legacy import encode_legacy
 from heapgui.trace.load import read_trace
+from heapgui.trace.records import Records
 from heapgui.trace.tagged import encode_tagged
 from heapgui.trace.workload import workload
 
@@ -90,3 +92,99 @@ def _exercise(data: bytes) -> None:
             strict.finish()
         except DecodeError:
             pass
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_refused_mostly_valid_trace_says_how_to_force_the_format(tmp_path, fmt):
+    """A trace that is 80-90% valid is refused, with the option that reads it anyway."""
+    data = bytearray(ENCODERS[fmt](workload(3000, seed=5)))
+    rng = random.Random(6)
+    for at in range(0, DETECT_PREFIX, 512):  # 64 bytes of noise in every 512
+        data[at : at + 64] = bytes(rng.randrange(4, 256) for _ in range(64))
+    path = tmp_path / "damaged"
+    path.write_bytes(bytes(data))
+    with pytest.raises(DecodeError) as err:
+        read_trace(path, heap_size=1024)
+    text = str(err.value)
+    assert f"% {fmt}" in text and f"--format {fmt}" in text
+    assert "\n" not in text
+    trace = read_trace(path, fmt, heap_size=1024)
+    assert len(trace.records) > 2000 and trace.skipped_bytes > 0
+
+
+# --- the CI fuzz run: a fixed seed and a fixed number of cases, so every run is the same ------
+
+FUZZ_SEED = 20260904
+FUZZ_CASES = 400  # per format; a few seconds in all
+RECORD_BYTES = {"framed": (8, 8, 12, 12), "legacy": (6, 6, 10, 10), "tagged": (5, 5, 9, 9)}
+
+
+def _mutate(rng: random.Random, data: bytearray) -> bytearray:
+    """Flip, overwrite, insert, delete or duplicate bytes at a few random places."""
+    for _ in range(rng.randrange(1, 8)):
+        at = rng.randrange(len(data) + 1)
+        action = rng.randrange(5)
+        if action == 0 and at < len(data):
+            data[at] ^= 1 << rng.randrange(8)
+        elif action == 1:
+            data[at : at + 4] = rng.randbytes(rng.randrange(1, 5))
+        elif action == 2:
+            data[at:at] = rng.randbytes(rng.randrange(1, 40))
+        elif action == 3:
+            del data[at : at + rng.randrange(1, 12)]
+        else:
+            data[at:at] = data[max(0, at - 64) : at]
+    return data
+
+
+def rows_as_ops(rows: list[tuple[int, int, int]]) -> list[tuple]:
+    names = ("alloc", "dealloc", "grow", "shrink")
+    return [(names[k], s, n) if k >= 2 else (names[k], s) for k, s, n in rows]
+
+
+def _decode_in_pieces(fmt: str, data: bytes, cuts: list[int]):
+    decoder = make_decoder(fmt)
+    bounds = [0, *cuts, len(data)]
+    parts = [decoder.feed(data[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    parts.append(decoder.finish())
+    records = Records.concat(parts)
+    rows = list(
+        zip(records.kind.tolist(), records.size.tolist(), records.new_size.tolist(), strict=True)
+    )
+    return rows, records.offset.tolist(), [p.to_json() for p in decoder.problems], decoder
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_fixed_seed_fuzz_of_every_decoder(fmt):
+    rng = random.Random(f"{FUZZ_SEED}-{fmt}")
+    lengths = RECORD_BYTES[fmt]
+    started = time.perf_counter()
+    for case in range(FUZZ_CASES):
+        # Now and then a trace long enough for the block-wise (vectorised) paths.
+        count = rng.randrange(5000, 9000) if case % 8 == 0 else rng.randrange(1, 400)
+        clean = ENCODERS[fmt](workload(count, seed=case))
+        data = bytes(_mutate(rng, bytearray(clean)))
+        cuts = sorted(rng.sample(range(len(data) + 1), min(len(data) + 1, rng.randrange(6))))
+        whole = _decode_in_pieces(fmt, data, [])
+        pieces = _decode_in_pieces(fmt, data, cuts)
+        assert pieces[:3] == whole[:3], f"case {case}: chunked decoding differs"
+        rows, offsets, _, decoder = whole
+        assert decoder.consumed == len(data)
+        record_bytes = sum(lengths[kind] for kind, _, _ in rows)
+        assert decoder.record_bytes == record_bytes
+        assert record_bytes + decoder.skipped_bytes <= len(data)
+        if fmt != "framed":  # one record after the other, none overlapping
+            ends = [o + lengths[k] for o, (k, _, _) in zip(offsets, rows, strict=True)]
+            assert all(e <= o for e, o in zip(ends, offsets[1:], strict=False))
+        strict = make_decoder(fmt, strict=True)
+        try:
+            strict_records = Records.concat([strict.feed(data), strict.finish()])
+        except DecodeError as err:
+            assert 0 <= err.offset <= len(data)
+        else:  # nothing corrupt in strict eyes: tolerant decoding found the same,
+            # except that tolerant `tagged` also doubts records read out of phase.
+            assert (
+                fmt == "tagged"
+                or strict_records.to_tuples() == Records.from_tuples(rows_as_ops(rows)).to_tuples()
+            )
+    assert time.perf_counter() - started < 60, "the fuzz run must stay short"

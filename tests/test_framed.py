@@ -1,15 +1,18 @@
 """The framed decoder against drone's rules: samples, round trips, nesting, chunks, damage."""
 
 import json
+import tracemalloc
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from heapgui.cli import main
 from heapgui.errors import DecodeError
-from heapgui.trace.framed import KEY, FramedDecoder, encode_framed
-from heapgui.trace.problems import INVALID_FRAME, INVALID_SEQUENCE, SKIPPED_BYTES
+from heapgui.trace import framed
+from heapgui.trace.framed import KEY, MAX_OPEN_FRAMES, FramedDecoder, encode_framed
+from heapgui.trace.problems import DROPPED_FRAMES, INVALID_FRAME, INVALID_SEQUENCE, SKIPPED_BYTES
 from heapgui.trace.records import Records
 
 SIZE = st.integers(0, 2**32 - 1)
@@ -142,3 +145,118 @@ def test_quirk_encoding_loses_bits_8_to_23():
     ops = [("alloc", 1024), ("alloc", 300), ("grow", 300, 600)]
     records, _ = decode(encode_framed(Records.from_tuples(ops), quirk=True))
     assert records.to_tuples() == [("alloc", 0), ("alloc", 44), ("grow", 44, 600)]
+
+
+# --- unclosed frames ----------------------------------------------------------------------
+
+
+def bounded_reference(data: bytes, limit: int) -> tuple[list[tuple], list[int]]:
+    """Drone's stack machine word by word, keeping at most `limit` open frames per kind.
+
+    A record whose words lie next to each other completes at once and never
+    counts against the limit. Returns the records and the offsets of the frames
+    dropped. Written from the format description; only valid-header words are
+    given to it.
+    """
+    kinds = {0xA: "alloc", 0xD: "dealloc", 0xB: "grow", 0xC: "shrink"}
+    stacks: dict[str, list[tuple[int, bytes]]] = {k: [] for k in kinds.values()}
+    records, dropped = [], []
+    split = [
+        (int.from_bytes(data[at : at + 4], "little") ^ KEY).to_bytes(4, "big")
+        for at in range(0, len(data) - 3, 4)
+    ]
+    skip = 0
+    for i, word in enumerate(split):
+        at = 4 * i
+        if skip:
+            skip -= 1
+            continue
+        header, payload = word[0], word[1:]
+        kind, part = kinds[header >> 4], header & 0xF
+        stack = stacks[kind]
+        words = 2 if kind in ("alloc", "dealloc") else 3
+        rest = split[i + 1 : i + words]
+        if part == 1 and [w[0] for w in rest] == [header + k for k in range(1, words)]:
+            # A record whose words lie next to each other is complete at once.
+            if words == 2 and rest[0][1:3] == b"\0\0":
+                records.append((kind, int.from_bytes(payload + rest[0][3:], "big")))
+                skip = 1
+                continue
+            if words == 3 and rest[1][1] == 0:
+                value = payload + rest[0][1:] + rest[1][2:]
+                records.append(
+                    (kind, int.from_bytes(value[:4], "big"), int.from_bytes(value[4:], "big"))
+                )
+                skip = 2
+                continue
+        if part == 1:
+            if len(stack) == limit:
+                dropped.append(stack.pop(0)[0])
+            stack.append((at, payload))
+        elif stack and part < words and len(stack[-1][1]) == 3:
+            opened, frame = stack.pop()
+            stack.append((opened, frame + payload))
+        elif stack and part == words:
+            opened, frame = stack.pop()
+            zeros = 2 if words == 2 else 1
+            if any(payload[:zeros]) or len(frame) != 4 * (words - 1) - 3 + zeros:
+                continue
+            value = frame + payload[zeros:]
+            size = int.from_bytes(value[:4], "big")
+            records.append(
+                (kind, size, int.from_bytes(value[4:], "big")) if words == 3 else (kind, size)
+            )
+    return records, dropped
+
+
+def test_a_flood_of_unclosed_frames_is_bounded_and_reported():
+    """100 MB of A1 words once took 4.8 GB and reported nothing."""
+    flood = 200_000
+    data = words(*[(0xA1, i & 0xFFFF) for i in range(flood)])
+    tail = encode_framed(Records.from_tuples([("alloc", 12), ("dealloc", 12)]))
+    chunks = [(at, at + (1 << 16)) for at in range(0, len(data + tail), 1 << 16)]
+    tracemalloc.start()
+    try:
+        records, d = decode(data + tail, chunks)  # as a live capture feeds it
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert records.to_tuples() == [("alloc", 12), ("dealloc", 12)]
+    (dropped,) = [p for p in d.problems if p.kind == DROPPED_FRAMES]
+    assert dropped.count == flood - MAX_OPEN_FRAMES
+    assert dropped.first_offset == 0
+    assert "frames" in dropped.describe()
+    # A chunk's word arrays take a few MB; 200 000 open frames took over 30 MB.
+    assert peak < 8 << 20
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from([0xA1, 0xA2, 0xD1, 0xD2, 0xB1, 0xB2, 0xB3]), max_size=80),
+    st.lists(st.integers(0, 400), max_size=6),
+)
+def test_bounded_stacks_match_the_reference_in_any_chunks(headers, cuts):
+    payload = [0 if h in (0xA2, 0xD2) else 7 for h in headers]
+    data = words(*zip(headers, payload, strict=True))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(framed, "MAX_OPEN_FRAMES", 3)
+        expected, dropped = bounded_reference(data, 3)
+        bounds = sorted({0, len(data), *(c for c in cuts if c < len(data))})
+        for chunks in (None, list(zip(bounds, bounds[1:], strict=False))):
+            records, d = decode(data, chunks)
+            assert records.to_tuples() == expected
+            assert d.problems.total(DROPPED_FRAMES) == len(dropped)
+            if dropped:
+                (problem,) = [p for p in d.problems if p.kind == DROPPED_FRAMES]
+                assert problem.first_offset == min(dropped)
+
+
+def test_dropped_frames_are_printed_with_the_other_problems(tmp_path, capsys):
+    """What `heapgui-cli stats` prints (and the GUI's problem banner shows)."""
+    path = tmp_path / "flood.framed"
+    flood = words(*[(0xA1, 0)] * (MAX_OPEN_FRAMES + 10))
+    path.write_bytes(encode_framed(Records.from_tuples([("alloc", 12)])) + flood)
+    assert main(["stats", "-f", str(path), "--format", "framed", "-s", "1K"]) == 0
+    out = capsys.readouterr().out
+    assert "Problem: 10 unclosed frames dropped" in out
+    assert "first at byte offset 8" in out

@@ -308,12 +308,13 @@ def _walk(
                 resumed = resync(pos)
                 if resumed is None:
                     gave_up = True
-                else:
-                    jumps.append((pos, resumed))
-                    pos = resumed
-                break
-            found.append(pos)
-            pos = following
+                    break
+                # Dense corruption resumes close by: go on in the chunk already stepped.
+                jumps.append((pos, resumed))
+                pos = resumed
+            else:
+                found.append(pos)
+                pos = following
             if pos in seg_of:
                 break
     walked.append(np.array(found, np.int64))

@@ -10,6 +10,8 @@ from heapgui.trace.decoder import Decoder
 FORMATS = ("framed", "legacy", "tagged")
 DETECT_PREFIX = 64 * 1024
 DETECT_THRESHOLD = 0.9  # share of the prefix that must decode into valid records
+# From this share on, the refused data is more likely a damaged trace than something else.
+FORCE_HINT_THRESHOLD = 0.5
 
 _CLASSES = {
     "framed": ("heapgui.trace.framed", "FramedDecoder"),
@@ -43,8 +45,7 @@ def detect(prefix: bytes) -> str:
     if score >= DETECT_THRESHOLD:
         return name
     failed = min((p.first_offset for p in decoder.problems), default=0)
-    raise DecodeError(
-        failed,
-        "a heap trace (framed, legacy or tagged)",
-        f"data that is at best {score:.0%} {name}, which fails at offset {failed}",
-    )
+    found = f"data that is at best {score:.0%} {name}, which fails at offset {failed}"
+    if score >= FORCE_HINT_THRESHOLD:
+        found += f"; if it is a damaged {name} trace, read it anyway with --format {name}"
+    raise DecodeError(failed, "a heap trace (framed, legacy or tagged)", found)

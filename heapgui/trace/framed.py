@@ -8,18 +8,22 @@ open frames are kept on one LIFO stack per record kind.
 The fast path recognises records whose words lie next to each other with
 shifted comparisons over the whole word array. Everything else (nested
 records, orphans, garbage, frames split across chunks) goes through a careful
-stack machine that only ever sees those few leftover words.
+stack machine that only ever sees those few leftover words. Garbage is
+skipped to the next run of valid words at any alignment; when there is
+garbage every few records, the runs are found and decoded as one array.
 """
 
 from __future__ import annotations
 
 import sys
+from collections import deque
 
 import numpy as np
 
 from heapgui.errors import DecodeError
+from heapgui.trace.chain import follow_chain
 from heapgui.trace.decoder import Decoder
-from heapgui.trace.problems import INVALID_FRAME, INVALID_SEQUENCE
+from heapgui.trace.problems import DROPPED_FRAMES, INVALID_FRAME, INVALID_SEQUENCE
 from heapgui.trace.records import ALLOC, DEALLOC, GROW, SHRINK, Records
 
 KEY = 0xC5ACCE55
@@ -49,6 +53,15 @@ for _header, (_kind, _part, _words) in HEADERS.items():
     _KIND[_header] = _kind
     if _part == 0:
         _LENGTH[_header] = _words
+
+# Open frames kept per record kind. Real nesting is a handful of interrupts
+# deep; beyond this the oldest frame is dropped (and counted), so that a flood
+# of opening words cannot grow memory without bound. A record whose words lie
+# next to each other is complete at once and never counts against the bound.
+MAX_OPEN_FRAMES = 4096
+
+# Resync points an invalid word's resync usually moves on (for `follow_chain`'s probe).
+CHAIN_STEP = 16
 
 # A resync point must start this many valid words in a row: one valid header
 # byte in random data is a 4% chance, three in a row is 1 in 16000.
@@ -134,9 +147,34 @@ class _Phases:
                 best = min(best, int(runs[k]))
         if best < len(self.buf):
             return best, True
+        return self.unjudged(first), False
+
+    def unjudged(self, first: int) -> int:
+        """Where garbage from `first` on ends for now: more data (or the end) decides the rest."""
         if self.final:
-            return len(self.buf), False
-        return max(first, len(self.buf) - 4 * RESYNC_RUN + 1), False
+            return len(self.buf)
+        return max(first, len(self.buf) - 4 * RESYNC_RUN + 1)
+
+    def resync_points(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every resync point, with where its valid words end and the resync point after that.
+
+        Returns, per point in ascending order: its byte offset, the offset of
+        the first invalid word at its alignment (or where its words end), whether
+        that is an invalid word, and the index of the next point after that word
+        (the number of points when there is none yet). Dense corruption resyncs
+        every few records; these let it do so without a numpy call each time.
+        """
+        points = np.sort(np.concatenate([self.runs(phase) for phase in range(4)]))
+        ends = np.empty(points.size, np.int64)
+        invalid = np.empty(points.size, bool)
+        for phase in range(4):
+            words, _, bad = self.get(phase)
+            mine = np.flatnonzero(points % 4 == phase)
+            k = np.searchsorted(bad, (points[mine] - phase) // 4)
+            invalid[mine] = k < len(bad)
+            ends[mine] = phase + 4 * np.append(bad, len(words))[k]
+        after = np.searchsorted(points, ends + 1)
+        return points, ends, invalid, after
 
 
 class FramedDecoder(Decoder):
@@ -146,29 +184,68 @@ class FramedDecoder(Decoder):
 
     def __init__(self, strict: bool = False) -> None:
         super().__init__(strict)
-        # Open frames per kind: (stream offset of the opening word, collected bytes).
-        self._stacks: dict[int, list[tuple[int, bytearray]]] = {k: [] for k in OPENERS}
+        # Open frames per kind, oldest first: (stream offset of the opening word, collected bytes).
+        self._stacks: dict[int, deque[tuple[int, bytearray]]] = {k: deque() for k in OPENERS}
         self._resyncing = False  # the carried bytes continue a garbage region
 
     def _decode(self, buf: bytes, base: int, final: bool) -> tuple[Records, int]:
         phases = _Phases(buf, final)
-        parts: list[Records] = []
         at = 0
         if self._resyncing:
             at = self._skip_garbage(phases, 0, base, "")
-        while self._resyncing is False and at < len(buf):
-            phase = at % 4
-            words, header, bad = phases.get(phase)
-            first = (at - phase) // 4
-            k = np.searchsorted(bad, first)
-            stop = int(bad[k]) if k < len(bad) else len(words)
-            parts.append(self._decode_words(words[first:stop], header[first:stop], base + at))
-            at = phase + 4 * stop
-            if stop == len(words):
-                break
-            at = self._skip_garbage(phases, at, base, f"header 0x{int(header[stop]):02X}")
-        used = len(buf) if final else at
-        return Records.concat(parts) if parts else Records.empty(), used
+            if self._resyncing:
+                return Records.empty(), len(buf) if final else at
+        phase = at % 4
+        words, header, bad = phases.get(phase)
+        first = (at - phase) // 4
+        k = int(np.searchsorted(bad, first))
+        if k == len(bad):  # the common case: valid words to the end
+            records = self._decode_words(words[first:], header[first:], base + at)
+            return records, len(buf) if final else phase + 4 * len(words)
+        stop = int(bad[k])
+        if self.strict:
+            self._skip(base + phase + 4 * stop, 4, EXPECTED_HEADER, f"header 0x{header[stop]:02X}")
+        *segments, at = self._segments(phases, base, (phase, first, stop))
+        return self._decode_segments(phases, base, *segments), len(buf) if final else at
+
+    def _segments(
+        self, phases: _Phases, base: int, head: tuple[int, int, int]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        """The runs of valid words, as (alignment, first word, word count) arrays, from `head` on.
+
+        Between runs, the garbage from each invalid word to the next resync
+        point is skipped; the skips are counted as one problem. Returns the runs
+        and where decoding stopped.
+        """
+        phase, first, stop = head
+        bad_at = phase + 4 * stop
+        points, ends, invalid, after = phases.resync_points()
+        count = points.size
+        # Point after point: where each one's invalid word resyncs to. A chain of
+        # those is what `follow_chain` follows vectorised; a point whose words run
+        # to the end of the data ends it.
+        following = np.where(invalid, after, count)
+        begin = int(np.searchsorted(points, bad_at + 1))
+        visited = follow_chain(
+            lambda i: following.take(i, mode="clip"), begin, count, CHAIN_STEP, lambda _: None
+        ).starts
+        at = points[visited]
+        stops = ends[visited]
+        bads = np.concatenate([[bad_at], stops[:-1]])
+        skipped = int((at - bads).sum())
+        if not visited.size or invalid[visited[-1]]:  # no resync point after the last one yet
+            last = int(stops[-1]) if visited.size else bad_at
+            end = phases.unjudged(last + 1)
+            skipped += end - last
+            self._resyncing = True
+        else:
+            end = int(stops[-1])
+        if skipped:
+            self._skip(base + bad_at, skipped, EXPECTED_HEADER, "garbage")
+        align = at % 4
+        starts = np.concatenate([[first], at // 4])
+        counts = np.concatenate([[stop - first], (stops - align) // 4 - at // 4])
+        return np.concatenate([[phase], align]), starts, counts, end
 
     def _skip_garbage(self, phases: _Phases, at: int, base: int, found: str) -> int:
         """Skip from `at` to the next valid run; returns where decoding resumes."""
@@ -178,12 +255,51 @@ class FramedDecoder(Decoder):
         self._resyncing = not judged
         return resume
 
-    def _decode_words(self, words: np.ndarray, header: np.ndarray, base: int) -> Records:
-        """Decode a run of valid-header words: vectorised pairs/triples, the rest stacked."""
+    def _decode_segments(
+        self, phases: _Phases, base: int, phase: np.ndarray, first: np.ndarray, count: np.ndarray
+    ) -> Records:
+        """Decode runs of valid words as one array, no record spanning two runs."""
+        keep = count > 0
+        phase, first, count = phase[keep], first[keep], count[keep]
+        if not count.size:
+            return Records.empty()
+        heads = np.cumsum(count) - count
+        total = int(count.sum())
+        within = np.arange(total, dtype=np.int64) - np.repeat(heads, count)
+        word = np.repeat(first, count) + within
+        which = np.repeat(phase, count)
+        words = np.empty(total, np.uint32)
+        for p in range(4):
+            mine = which == p
+            if mine.any():
+                words[mine] = phases.get(p)[0][word[mine]]
+        header = (words >> np.uint32(24)).astype(np.uint8)
+        breaks = np.zeros(total, bool)
+        breaks[heads] = True
+        return self._decode_words(words, header, base, base + which + 4 * word, breaks)
+
+    def _decode_words(
+        self,
+        words: np.ndarray,
+        header: np.ndarray,
+        base: int,
+        offsets: np.ndarray | None = None,
+        breaks: np.ndarray | None = None,
+    ) -> Records:
+        """Decode valid-header words: vectorised pairs/triples, the rest stacked.
+
+        The words lie one after the other from stream offset `base`, unless
+        `offsets` gives each word's offset; then `breaks` marks the words that
+        follow skipped garbage, which no vectorised record spans.
+        """
+        if offsets is None:
+            offsets = base + 4 * np.arange(len(words), dtype=np.int64)
         n = len(words)
         length = _LENGTH[header]
         # Continuation headers are the opener plus one (and two): A1 A2, B1 B2 B3.
         step = (header[1:] - header[:-1]) == 1
+        if breaks is not None:
+            step &= ~breaks[1:]
         pad2 = (words & np.uint32(0xFFFF00)) == 0  # a closing A2/D2 word's zero bytes
         pad3 = (words & np.uint32(0xFF0000)) == 0  # a closing B3/C3 word's zero byte
         start = np.zeros(n, bool)
@@ -201,7 +317,7 @@ class FramedDecoder(Decoder):
         rs3 = rs[triple]
         new[triple] = ((second[triple] & 0xFFFF) << 16) | (words[rs3 + 2] & 0xFFFF)
         kind = _KIND[header[rs]]
-        offset = rs.astype(np.int64) * 4 + base
+        offset = offsets[rs]
         self.record_bytes += 4 * covered
         if covered == n:
             return Records(kind, size, new, offset)
@@ -209,7 +325,7 @@ class FramedDecoder(Decoder):
         in_fast[1:] |= start[:-1]
         in_fast[rs3 + 2] = True
         slow = np.flatnonzero(~in_fast)
-        sk, ss, sn, so, se = self._stack_machine(slow, header, words & np.uint32(0xFFFFFF), base)
+        sk, ss, sn, so, se = self._stack_machine(slow, header, words & np.uint32(0xFFFFFF), offsets)
         # Records are emitted when their last word arrives: merge by end word.
         end = rs + np.where(triple, 2, 1)
         at = np.searchsorted(end, np.asarray(se, np.int64))
@@ -221,7 +337,7 @@ class FramedDecoder(Decoder):
         )
 
     def _stack_machine(
-        self, slow: np.ndarray, header: np.ndarray, payload: np.ndarray, base: int
+        self, slow: np.ndarray, header: np.ndarray, payload: np.ndarray, word_at: np.ndarray
     ) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
         """Drone's parser, word by word, for the few words the fast path left over."""
         kinds: list[int] = []
@@ -229,14 +345,19 @@ class FramedDecoder(Decoder):
         news: list[int] = []
         offsets: list[int] = []
         ends: list[int] = []
-        for i in slow.tolist():
+        slow, flushes = self._drop_doomed(slow, header, word_at)
+        for i, at in zip(slow.tolist(), word_at[slow].tolist(), strict=True):
             h = int(header[i])
             p = int(payload[i])
-            at = base + 4 * i
             kind, part, length = HEADERS[h]
             stack = self._stacks[kind]
             pbytes = p.to_bytes(3, "big")
+            if i in flushes:  # the first of a run of openers that pushes out every open frame
+                self._drop_frames(stack, len(stack))
+                continue
             if part == 0:
+                if len(stack) == MAX_OPEN_FRAMES:
+                    self._drop_frames(stack, 1)
                 stack.append((at, bytearray(pbytes)))
                 continue
             if not stack:
@@ -266,6 +387,41 @@ class FramedDecoder(Decoder):
             ends.append(i)
             self.record_bytes += 4 * length
         return kinds, sizes, news, offsets, ends
+
+    def _drop_doomed(
+        self, slow: np.ndarray, header: np.ndarray, offsets: np.ndarray
+    ) -> tuple[np.ndarray, set[int]]:
+        """Take out the opening words that MAX_OPEN_FRAMES later openers of their kind push out.
+
+        Such a word's frame is dropped before anything can close it, and so is
+        every frame open below it, so the word-by-word loop never sees a flood
+        of opening words. Returns the words left, and those among them where a
+        run of doomed words began: there the loop drops its kind's open frames.
+        """
+        kind = _KIND[header[slow]]
+        opens = _LENGTH[header[slow]] > 0
+        doomed = np.zeros(len(slow), bool)
+        first = np.zeros(len(slow), bool)
+        for k in OPENERS:
+            own = np.flatnonzero(kind == k)
+            closers = np.flatnonzero(~opens[own])
+            # Index (within `own`) of the next word of this kind that is not an opener.
+            after = np.append(closers, len(own))[np.searchsorted(closers, np.arange(len(own)))]
+            mine = opens[own] & (after - np.arange(len(own)) > MAX_OPEN_FRAMES)
+            doomed[own] = mine
+            first[own[mine & ~np.concatenate([[False], mine[:-1]])]] = True
+        if not doomed.any():
+            return slow, set()
+        # The first doomed word of a run is counted here too; the loop drops what lies below it.
+        self.problems.add(DROPPED_FRAMES, int(offsets[slow[doomed][0]]), int(doomed.sum()))
+        return slow[~doomed | first], set(slow[first].tolist())
+
+    def _drop_frames(self, stack: deque[tuple[int, bytearray]], count: int) -> None:
+        """Drop the `count` oldest open frames of a kind, counted at the oldest one's offset."""
+        if count:
+            self.problems.add(DROPPED_FRAMES, stack[0][0], count)
+            for _ in range(count):
+                stack.popleft()
 
     def _word_problem(self, kind: str, at: int, header: int, expected: str) -> None:
         if self.strict:

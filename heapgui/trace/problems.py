@@ -9,6 +9,7 @@ SKIPPED_BYTES = "skipped_bytes"
 INVALID_FRAME = "invalid_frame"
 INVALID_SEQUENCE = "invalid_sequence"
 INVALID_VALUE = "invalid_value"
+DROPPED_FRAMES = "dropped_frames"
 UNMATCHED_DEALLOC = "unmatched_dealloc"
 OVERSIZE_ALLOC = "oversize_alloc"
 ZERO_SIZE_ALLOC = "zero_size_alloc"
@@ -30,6 +31,10 @@ DESCRIPTIONS = {
     INVALID_VALUE: (
         "record holding a forbidden value (a stored zero)",
         "records holding a forbidden value (a stored zero)",
+    ),
+    DROPPED_FRAMES: (
+        "unclosed frame dropped, the oldest first, to keep a few thousand open",
+        "unclosed frames dropped, the oldest first, to keep a few thousand open",
     ),
     UNMATCHED_DEALLOC: (
         "deallocation of {size} bytes that matches no live allocation",

@@ -2,6 +2,26 @@
 
 A record is one tag byte (0 alloc, 1 dealloc, 2 grow, 3 shrink) followed by
 the size as a 32-bit little-endian value, or by the old and the new size.
+
+The format has no sync marker, and the zero high bytes of small sizes are
+valid alloc tags, so after an inserted or lost byte the chain of records
+rarely dies: read out of phase it goes on inventing allocations, whose sizes
+are the true records' bytes shifted (huge values, or a true tag and size moved
+up by a byte). The tolerant decoder therefore doubts such records, and
+resynchronises by evidence, where the longest run of undoubted records starts:
+
+- a size of 16 MiB or more (no Drone heap is that large) is doubted;
+- so are three allocations in a row whose sizes are 256 or more with a low
+  byte of 0-3, the shape of a tag moved up into a size;
+- a doubted record is still kept unless its chain then passes MAX_DOUBTS
+  doubted records in a row and does not lead to the resync point, which needs
+  EVIDENCE_RECORDS undoubted records of its own (twice as many when the
+  chain only had shifted-looking allocations: a burst of 1 KB allocations
+  read one byte later is a run of allocations of 1).
+
+So a clean trace decodes exactly unless it holds several sizes of 16 MiB or
+more in a row and another reading of those bytes is plausible. Strict mode
+doubts nothing: it decodes what drone decodes.
 """
 
 from __future__ import annotations
@@ -12,7 +32,12 @@ import numpy as np
 
 from heapgui.trace.chain import DEAD
 from heapgui.trace.records import GROW, Records
-from heapgui.trace.varlen import ChainDecoder, pack_records, value_view
+from heapgui.trace.varlen import (
+    ChainDecoder,
+    ResyncTable,
+    pack_records,
+    value_view,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +46,17 @@ LENGTHS = (5, 5, 9, 9)  # bytes of each record kind: the tag, then one or two si
 _STEP = np.full(256, DEAD, np.int64)
 _STEP[: len(LENGTHS)] = LENGTHS
 _TAGS = np.arange(4, dtype=np.uint8)[:, None]
+NOT_A_TAG = 0xFF  # the code of a doubted record
+
+EVIDENCE_RECORDS = 16  # undoubted records followed from each resync candidate
+WINDOW = 32  # candidates compared, from the first plausible one
+MAX_DOUBTS = 3  # doubted records in a row that a kept chain may pass through
+LONG_EVIDENCE = 2 * EVIDENCE_RECORDS  # when only shifted-looking records are doubted
+SHIFTED, HARD = 1, 2  # how a doubted chain derails (see `TaggedDecoder._derails`)
+# A record's code depends on its bytes, or on the next two's first four.
+HORIZON = 14
+# Bytes a resync decision may look at beyond its window: the evidence runs and their codes.
+EVIDENCE_REACH = LONG_EVIDENCE * max(LENGTHS) + 2 * HORIZON
 
 
 class TaggedDecoder(ChainDecoder):
@@ -28,10 +64,131 @@ class TaggedDecoder(ChainDecoder):
     lengths = LENGTHS
     max_length = max(LENGTHS)
     header_length = 1
+    piece = 1 << 20  # judging doubted records takes passes that should stay in the caches
     expected = "a record tag 0-3"
+    evidence_steps = EVIDENCE_RECORDS
 
     def _advance(self, data: np.ndarray, pos: np.ndarray) -> np.ndarray:
         return pos + _STEP.take(data.take(pos, mode="clip"))
+
+    def _codes(self, data: np.ndarray, final: bool) -> np.ndarray:
+        return data if self.strict else doubted_as_corrupt(data)
+
+    def _horizon(self, final: bool) -> int:
+        return self.header_length if final or self.strict else HORIZON
+
+    def _choose(self, data: np.ndarray, firsts: np.ndarray, final: bool) -> np.ndarray:
+        """Resume at the candidate, among WINDOW from the first plausible one, with the longest run.
+
+        Ties go to the earliest, which skips least. A window that reaches
+        data not received yet is undecided (-1).
+        """
+        known = self._successors
+        if known is not None and known[0] is data:  # dense corruption: every window at once
+            if "best" not in known[2]:
+                known[2]["best"] = self._every_choice(data, final)
+            return known[2]["best"][firsts]
+        window = firsts[:, None] + np.arange(WINDOW, dtype=np.int64)
+        runs, unsure = self._evidence(data, window.ravel(), final)
+        runs, unsure = runs.reshape(window.shape), unsure.reshape(window.shape)
+        choice = firsts + runs.argmax(axis=1)
+        choice[unsure.any(axis=1)] = -1
+        return choice
+
+    def _every_choice(self, data: np.ndarray, final: bool) -> np.ndarray:
+        """`_choose` for every position, by doubling windows of 1, 2, 4 ... WINDOW candidates.
+
+        The best candidate of a window has the largest key: its run, then the
+        earliest position.
+        """
+        size = data.size
+        runs, unsure = self._evidence(data, np.arange(size, dtype=np.int64), final)
+        key = (runs << 32) | (0xFFFFFFFF - np.arange(size, dtype=np.int64))
+        width = 1
+        while width < WINDOW:
+            # Past the end: no candidate, and not sure of it until the stream ends.
+            key[:-width] = np.maximum(key[:-width], key[width:])
+            unsure[:-width] |= unsure[width:]
+            unsure[size - width :] |= not final
+            width *= 2
+        choice = 0xFFFFFFFF - (key & 0xFFFFFFFF)
+        choice[unsure] = -1
+        return choice
+
+    def _evidence(
+        self, data: np.ndarray, candidates: np.ndarray, final: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Undoubted records in a row from each candidate (at most EVIDENCE_RECORDS), and
+        whether more data could change that. Candidates past the end have none."""
+        inside = candidates < data.size
+        runs = np.full(candidates.size, -1, np.int64)
+        unsure = ~inside & (not final)
+        if inside.any():
+            count, ended = self._runs(data, candidates[inside], final, EVIDENCE_RECORDS)
+            runs[inside] = count
+            unsure[inside] = ended & (not final)
+        return runs, unsure
+
+    def _evidence_at(self, table: ResyncTable, pos: int) -> int:
+        return int(self._evidence(table.data, np.array([pos], np.int64), table.final)[0][0])
+
+    def _resume(self, buf: bytes, table: ResyncTable, dead: int) -> tuple[int | None, int]:
+        resumed, known = self._plausible_from(table, dead + 1)
+        tag = buf[dead]
+        if tag >= len(LENGTHS):  # a byte that is no tag: skip to the resync point
+            return resumed, known
+        # A doubted record: decide once all the evidence looked at below is in.
+        end = dead + LENGTHS[tag]
+        if not table.final and end + WINDOW + EVIDENCE_REACH > table.size:
+            return None, dead  # wait, skipping nothing
+        if resumed is None or resumed > min(end + WINDOW, table.size - 1):
+            return self._keep(dead, end)
+        derails = self._derails(buf, table, dead, resumed)
+        if not derails:
+            return self._keep(dead, end)
+        # Allocations of 256-byte multiples in a row look shifted too, and one
+        # byte later read as allocations of 1: without harder evidence against
+        # the chain, the resync point needs a longer run of its own.
+        needed = EVIDENCE_RECORDS if derails == HARD else LONG_EVIDENCE
+        run, _ = self._runs(table.data, np.array([resumed], np.int64), table.final, needed)
+        return (resumed, known) if run[0] >= needed else self._keep(dead, end)
+
+    def _derails(self, buf: bytes, table: ResyncTable, dead: int, resumed: int) -> int:
+        """Whether the chain through the doubted record at `dead` is worse than resuming.
+
+        It is, when within WINDOW it dies, or passes MAX_DOUBTS doubted records
+        in a row (the shape of a chain read out of phase) and then does not
+        reach the resync point. Clean traces with odd sizes have a doubted
+        record here and there, and lead to the resync point when they have more.
+        Returns 0 (keep it), SHIFTED, or HARD when it died or passed a size of
+        16 MiB or more on the way.
+        """
+        doubts = 0
+        derailed = 0
+        pos = dead
+        while pos <= dead + max(LENGTHS) + WINDOW and pos < table.size:
+            if pos == resumed:
+                return 0
+            tag = buf[pos]
+            if tag >= len(LENGTHS):
+                return HARD
+            if int(table.data[pos]) != NOT_A_TAG:
+                if not derailed and self._evidence_at(table, pos) >= EVIDENCE_RECORDS:
+                    return 0
+                doubts = 0
+            else:
+                doubts += 1
+                if doubts >= MAX_DOUBTS:
+                    derailed = max(derailed, SHIFTED)
+                high = buf[pos + 4 : pos + 5] + (buf[pos + 8 : pos + 9] if tag >= GROW else b"")
+                if doubts >= MAX_DOUBTS and any(high):
+                    derailed = HARD
+            pos += LENGTHS[tag]
+        return derailed
+
+    def _keep(self, dead: int, end: int) -> tuple[int, int]:
+        self._kept.add(dead)
+        return end, end
 
     def _assemble(self, buf: bytes, data: np.ndarray, starts: np.ndarray, base: int) -> Records:
         if not starts.size:
@@ -47,6 +204,27 @@ class TaggedDecoder(ChainDecoder):
 
     def _found(self, data: np.ndarray, pos: int) -> str:
         return f"0x{int(data[pos]):02x}"
+
+
+def doubted_as_corrupt(data: np.ndarray) -> np.ndarray:
+    """`data` with the tag of every doubted record replaced by NOT_A_TAG (see the module notes).
+
+    Bytes past the end read as zeros, so a record cut short there is not
+    doubted, and are no shifted records.
+    Bytes 4-255 are no tags whatever their code, so only tags 0-3 are judged.
+    """
+    size = data.size
+    ahead = np.zeros(size + HORIZON, np.uint8)
+    ahead[:size] = data
+    doubt = ahead[4 : size + 4] != 0  # the size's high byte
+    doubt |= (data >= GROW) & (ahead[8 : size + 8] != 0)  # the new size's high byte
+    # A tag byte 0, a byte 0-3, then a non-zero byte: a tag moved up into a size.
+    shifted = (ahead[: size + 10] | (ahead[1 : size + 11] & np.uint8(0xFC))) == 0
+    shifted &= (ahead[2 : size + 12] | ahead[3 : size + 13]) != 0
+    shifted[size:] = False  # nothing follows the end
+    # Shifted records are allocations, 5 bytes long: doubt three in a row.
+    doubt |= shifted[:size] & shifted[5 : size + 5] & shifted[10 : size + 10]
+    return np.where(doubt, np.uint8(NOT_A_TAG), data)
 
 
 def encode_tagged(records: Records) -> bytes:
