@@ -47,5 +47,8 @@ def detect(prefix: bytes) -> str:
     failed = min((p.first_offset for p in decoder.problems), default=0)
     found = f"data that is at best {score:.0%} {name}, which fails at offset {failed}"
     if score >= FORCE_HINT_THRESHOLD:
-        found += f"; if it is a damaged {name} trace, read it anyway with --format {name}"
+        found += (
+            f"; if it is a damaged {name} trace, read it anyway as {name}: "
+            f"--format {name} on the command line, File → Open As → {name} in the window"
+        )
     raise DecodeError(failed, "a heap trace (framed, legacy or tagged)", found)

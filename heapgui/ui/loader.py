@@ -158,6 +158,7 @@ class Task(QObject):
 class LoadedTrace:
     trace: Trace
     path: Path
+    chosen_format: bool = False  # the user chose the format; it was not detected
 
 
 def config_heap_size(directory: Path) -> int | None:
@@ -190,10 +191,14 @@ def release_free_memory() -> None:
     trim(0)
 
 
-def load_trace(path: Path, progress: Progress, cancelled: IsCancelled) -> LoadedTrace:
-    """The load job: heap size from the config beside the trace, else a default from the trace."""
+def load_trace(
+    path: Path, progress: Progress, cancelled: IsCancelled, fmt: str = "auto"
+) -> LoadedTrace:
+    """The load job: heap size from the config beside the trace, else a default from the trace.
+    `fmt` is "auto" (detect) or the format the user chose."""
     trace = read_trace(
         path,
+        fmt,
         heap_size=config_heap_size(path.parent),
         progress=progress,
         cancelled=cancelled,
@@ -202,4 +207,4 @@ def load_trace(path: Path, progress: Progress, cancelled: IsCancelled) -> Loaded
         trace.stats.heap_size = default_heap_size(trace.stats)
     # Join the per-chunk load timeline here, off the GUI thread that charts it.
     trace.stats.timeline  # noqa: B018 - the property caches the joined array
-    return LoadedTrace(trace, path)
+    return LoadedTrace(trace, path, chosen_format=fmt != "auto")

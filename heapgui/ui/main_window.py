@@ -76,6 +76,8 @@ STATS_WIDTH = 590
 LAYOUT_HEIGHT = 450
 CAPTURE_HEIGHT = 340
 DEFAULT_SELECTED_SIZES = 3
+# File → Open As: each format with the Drone versions that write it.
+FORMAT_VERSIONS = {"framed": "0.12-0.14", "legacy": "0.9-0.11", "tagged": "master"}
 """After loading, chart the sizes with the most peak bytes so the live chart is not empty."""
 TRACE_FILTER = "Heap traces (heaptrace *.framed *.legacy *.tagged *.bin *.swo);;All files (*)"
 
@@ -137,6 +139,7 @@ class MainWindow(QMainWindow):
         self._task: Task | None = None
         self.trace: Trace | None = None
         self.trace_path: Path | None = None
+        self._format_chosen = False  # the trace shown was opened with File → Open As
         self.setWindowTitle("heapgui")
         self.setAcceptDrops(True)
         self.setAccessibleName("heapgui main window")
@@ -267,6 +270,13 @@ class MainWindow(QMainWindow):
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         file_menu.addAction(self.open_action)
+        open_as = file_menu.addMenu("Open &As")
+        open_as.setToolTipsVisible(True)
+        for fmt, drone in FORMAT_VERSIONS.items():
+            action = open_as.addAction(f"{fmt} (Drone {drone})…")
+            action.setToolTip(f"Open a file as a {fmt} trace, whatever detection says")
+            action.triggered.connect(partial(self.choose_file_as, fmt))
+        self.open_as_menu = open_as
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.setToolTipsVisible(True)
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
@@ -513,10 +523,19 @@ class MainWindow(QMainWindow):
         if path is not None:
             self.open_file(path)
 
-    def open_file(self, path: str | Path) -> None:
-        """Load in the background; the current trace stays until the new one is complete."""
+    def choose_file_as(self, fmt: str) -> None:
+        """Open a file in the format the user names, for a damaged trace detection refuses."""
+        start = str(self.trace_path.parent) if self.trace_path is not None else ""
+        path = ask_open_path(self, start)
+        if path is not None:
+            self.open_file(path, fmt)
+
+    def open_file(self, path: str | Path, fmt: str = "auto") -> None:
+        """Load in the background; the current trace stays until the new one is complete.
+        `fmt` is "auto" to detect the format, or the one the user chose."""
         path = Path(path)
-        self._start_load(partial(load_trace, path), self._loaded, f"Loading {path}…")
+        job = partial(load_trace, path, fmt=fmt)
+        self._start_load(job, self._loaded, f"Loading {path}…")
 
     def open_files(self, paths: list[str | Path]) -> None:
         """One file opens as a trace, several as a trace set."""
@@ -568,6 +587,7 @@ class MainWindow(QMainWindow):
         """Show a loaded trace; with `traces`, it is the first of a set that is laid out as one."""
         self._load_ended()
         self.trace, self.trace_path = loaded.trace, loaded.path
+        self._format_chosen = loaded.chosen_format
         trace = loaded.trace
         self.stats_panel.set_stats(trace.stats)
         self.charts.set_trace(trace)
@@ -616,7 +636,8 @@ class MainWindow(QMainWindow):
             self.show_banner_action.setEnabled(False)
             return
         heap = trace.stats.heap_size
-        self.format_label.setText(f"Format: {trace.format}")
+        chosen = " (chosen)" if self._format_chosen else ""
+        self.format_label.setText(f"Format: {trace.format}{chosen}")
         self.records_label.setText(
             f"{len(trace.records):,} records · heap {format_size(heap) if heap else '?'}"
         )

@@ -1,0 +1,58 @@
+"""File → Open As: a damaged trace that detection refuses opens in the format the user names."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from heapgui.trace.formats import DETECT_PREFIX
+from heapgui.trace.framed import encode_framed
+from heapgui.trace.load import read_trace
+from heapgui.trace.workload import workload
+from heapgui.ui import main_window
+
+
+@pytest.fixture
+def damaged(tmp_path):
+    """A framed trace with 64 bytes of noise in every 512 of the part detection reads."""
+    data = bytearray(encode_framed(workload(3000, seed=5)))
+    rng = random.Random(6)
+    for at in range(0, DETECT_PREFIX, 512):
+        data[at : at + 64] = bytes(rng.randrange(4, 256) for _ in range(64))
+    path = tmp_path / "heaptrace"
+    path.write_bytes(bytes(data))
+    return path
+
+
+def rows(stats) -> list[tuple[int, int, int]]:
+    return [(r.size, r.max_load, r.total) for r in stats.rows()]
+
+
+def test_refusal_names_the_menu_that_reads_it_anyway(window, errors, damaged):
+    window.open_file(damaged)
+    assert window.trace is None
+    (message,) = errors
+    assert str(damaged) in message and "\n" not in message
+    assert "File → Open As → framed" in message
+
+
+def test_open_as_reads_the_damaged_trace_in_the_chosen_format(window, damaged, monkeypatch):
+    monkeypatch.setattr(main_window, "ask_open_path", lambda parent, start: damaged)
+    titles = [a.text() for a in window.open_as_menu.actions()]
+    assert titles == [
+        "framed (Drone 0.12-0.14)…",
+        "legacy (Drone 0.9-0.11)…",
+        "tagged (Drone master)…",
+    ]
+    window.open_as_menu.actions()[0].trigger()
+    reference = read_trace(damaged, "framed")  # no config beside it: no heap size to apply
+    assert window.trace is not None and window.trace.format == "framed"
+    assert rows(window.trace.stats) == rows(reference.stats) and len(reference.records) > 2000
+    assert window.stats_panel.model.rowCount() == len(reference.stats.rows())
+    assert window.format_label.text() == "Format: framed (chosen)"
+
+
+def test_a_detected_format_is_not_called_chosen(window, samples):
+    window.open_file(samples / "seed-example.framed")
+    assert window.format_label.text() == "Format: framed"
