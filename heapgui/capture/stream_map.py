@@ -29,15 +29,18 @@ class StreamBuffer:
         return self.runtime + STREAM_RUNTIME_SIZE
 
     @property
-    def size_field(self) -> int:
+    def size_address(self) -> int:
+        """Where `buffer_size` is: the firmware's own copy of `size`."""
         return self.runtime
 
     @property
-    def read_cursor_field(self) -> int:
+    def read_cursor_address(self) -> int:
+        """Where `read_cursor` is; only the host writes it."""
         return self.runtime + 4
 
     @property
-    def write_cursor_field(self) -> int:
+    def write_cursor_address(self) -> int:
+        """Where `write_cursor` is; only the firmware writes it."""
         return self.runtime + 8
 
 
