@@ -112,3 +112,28 @@ class ProblemLog:
     def shows_firmware_quirk(self) -> bool:
         """Size-0 allocations or unmatched deallocations are the quirk's symptoms."""
         return bool(self.total(ZERO_SIZE_ALLOC) or self.total(UNMATCHED_DEALLOC))
+
+
+EMPTY_TRACE_HINT = (
+    "The file is empty: the capture recorded nothing. Check that the firmware was built "
+    "with heap tracing on and that the capture enabled the heap trace's port or stream."
+)
+
+
+def usage_hints(
+    bytes_read: int, peak_usage: int, peak_record: int, heap_size: int | None
+) -> list[str]:
+    """What the numbers say beyond decoding: nothing captured, or more in use than the heap.
+
+    Every pool block is at least the size it serves, so bytes in use above the heap
+    size mean that no layout of that heap can hold the trace.
+    """
+    if bytes_read == 0:
+        return [EMPTY_TRACE_HINT]
+    if heap_size and peak_usage > heap_size:
+        share = peak_usage / heap_size * 100
+        return [
+            f"Peak exceeds heap: {peak_usage:,} B in use at record {peak_record:,}, "
+            f"{share:.1f}% of the {heap_size:,} B heap; no pool layout of this heap can hold it"
+        ]
+    return []

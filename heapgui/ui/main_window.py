@@ -46,6 +46,7 @@ from heapgui import __version__
 from heapgui.commands.stats import as_json
 from heapgui.sizes import format_size
 from heapgui.trace.load import Trace
+from heapgui.trace.problems import usage_hints
 from heapgui.trace.traceset import TraceSet
 from heapgui.ui.banner import ProblemBanner
 from heapgui.ui.charts import ChartsPanel
@@ -145,6 +146,7 @@ class MainWindow(QMainWindow):
         self.setAccessibleName("heapgui main window")
 
         self.banner = ProblemBanner(self)
+        self._banner_hints: list[str] | None = None
         self.charts = ChartsPanel(self, sync=sync_load)
         central = QWidget(self)
         column = QVBoxLayout(central)
@@ -504,9 +506,8 @@ class MainWindow(QMainWindow):
         self.trace, self.trace_path = trace, Path(trace.source)
         self.stats_panel.set_stats(trace.stats)
         self.charts.set_trace(trace)
+        self._banner_hints = None  # a newly shown trace shows its problems again
         self._apply_heap_size(self.layout_panel.heap_size())
-        self.banner.set_hints(trace.hints())
-        self._show_trace_info()
         self._mark_failures()
         self._select_default_sizes(trace)
 
@@ -594,9 +595,8 @@ class MainWindow(QMainWindow):
         self.layout_panel.set_traces(
             traces if traces is not None else TraceSet.of([trace]), loaded.path
         )
+        self._banner_hints = None  # a newly shown trace shows its problems again
         self._apply_heap_size(self.layout_panel.heap_size())
-        self.banner.set_hints(trace.hints())
-        self._show_trace_info()
         self._remember(loaded.path)
         self.setWindowTitle(f"{loaded.path.name} — heapgui")
         self.statusBar().showMessage(f"Loaded {loaded.path}", 5000)
@@ -641,7 +641,10 @@ class MainWindow(QMainWindow):
         self.records_label.setText(
             f"{len(trace.records):,} records · heap {format_size(heap) if heap else '?'}"
         )
-        hints = trace.hints()
+        hints = self._hints(trace)
+        if hints != self._banner_hints:  # unchanged problems stay dismissed
+            self._banner_hints = hints
+            self.banner.set_hints(hints)
         self.problems_label.setText(
             f"⚠ {len(hints)} problem{'s' if len(hints) != 1 else ''}" if hints else "No problems"
         )
@@ -651,7 +654,15 @@ class MainWindow(QMainWindow):
     @Slot()
     def _show_banner(self) -> None:
         if self.trace is not None:
-            self.banner.set_hints(self.trace.hints())
+            self.banner.set_hints(self._hints(self.trace))
+
+    @staticmethod
+    def _hints(trace: Trace) -> list[str]:
+        """The decoder's problems, plus an empty capture or a peak above the heap."""
+        stats = trace.stats
+        return trace.hints() + usage_hints(
+            trace.bytes_read, stats.peak_usage, stats.peak_record, stats.heap_size
+        )
 
     # -- drag and drop -----------------------------------------------------------
 
