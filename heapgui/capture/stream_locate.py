@@ -153,7 +153,9 @@ def _from_sections(elf: Elf32) -> StreamMap | None:
                 f"{elf.path}: expected section .stream_{name}_buf beside {runtime.name}"
             )
         _expect_size(elf, runtime.name, runtime.size, STREAM_RUNTIME_SIZE)
-        buffers.append(_buffer(elf, name, runtime.addr, ring.addr, ring.size, ring.name))
+        buffers.append(
+            _buffer(elf, name, runtime.addr, ring.addr, ring.size, f"section {ring.name}")
+        )
     return _stream_map(elf, mask.addr, buffers, "section headers")
 
 
@@ -175,7 +177,12 @@ def _from_symbols(elf: Elf32) -> StreamMap | None:
             )
         buffers.append(
             _buffer(
-                elf, key.lower(), runtime.value, base.value, end.value - base.value, f"STREAM_{key}"
+                elf,
+                key.lower(),
+                runtime.value,
+                base.value,
+                end.value - base.value,
+                f"symbols STREAM_{key}_BUF_BASE..END",
             )
         )
     return _stream_map(elf, mask.value, buffers, "symbols")
