@@ -7,7 +7,9 @@ Three shapes are understood (see section 5 of docs/heaptrace-formats.md):
 - `Drone.toml`, Drone 0.14: `[heap.main]` plus extra `[heap.<name>]` tables.
 - `layout.toml`, Drone master: `[heap.<name>]` with `ram`, `size` and
   `pools = [{ block, count }]`; sizes and counts may be percentages, which are
-  resolved the way drone-config does (heapgui.layout.config_flexible).
+  resolved the way drone-config does (heapgui.layout.config_flexible). Its
+  `[stream]` mixes the plain key `ram` (where the enable mask lives) with
+  `[stream.<name>]` buffer tables; both take room from their region.
 
 Values are read with tomllib, a strict TOML 1.0 reader like drone's; tomlkit,
 which keeps formatting, serves the writer (heapgui.layout.config_write). Every
