@@ -189,3 +189,17 @@ def test_cli_generate_write_keeps_stream_and_writes_counts(project, capsys):
     # The file still reads, [stream] and all, and holds what was written.
     written = load_config(path).heap("core0")
     assert sum(p.block * p.capacity for p in written.pools) == written.size
+
+
+def test_cli_names_an_unknown_stream_key_in_one_line(project, capsys):
+    path = project[0] / "layout.toml"
+    path.write_text(path.read_text().replace("[stream]\n", '[stream]\nsize = "260"\n', 1))
+    for command in (["stats"], ["validate"], ["generate", "-p", "4", "--write", "layout.toml"]):
+        code, out, err = run(capsys, *command, "--heap", "core0")
+        assert code == 2 and out == ""
+        # stats and validate find the file in the folder; --write names it as given.
+        named = path if command[0] != "generate" else "layout.toml"
+        assert err == (
+            f"heapgui-cli: error: {named}: stream.size: expected a [stream.size] table;"
+            " [stream] itself holds only ram, the RAM region of the enable mask\n"
+        )

@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from heapgui.capture.simulator.elf import write_stream_elf
 from heapgui.capture.stream_locate import (
@@ -198,3 +200,49 @@ def test_size_mismatch_wording():
         "layout.toml: stream core0 at 0x20001004: buffer_size reads 1024, expected 260:"
         " the layout.toml or ELF does not match the flashed firmware"
     )
+
+
+# --- properties of the placement, for layouts nobody worked out by hand ---------------------
+
+
+@st.composite
+def layouts(draw):
+    """A one-region layout.toml: stacks (fixed or a share), the mask and some streams."""
+    origin = draw(st.integers(0, 0x3FFF_0000)) * 4
+    size = draw(st.integers(16, 64 * 1024)) * 4
+    stacks = draw(st.lists(st.one_of(st.integers(1, 256).map(lambda w: w * 4), st.just("25%"))))
+    streams = draw(st.lists(st.integers(65, 512).map(lambda w: w * 4), min_size=1, max_size=4))
+    lines = [f'[ram.main]\norigin = {origin:#x}\nsize = "{size}"']
+    lines += [f'[stack.s{i}]\nram = "main"\nsize = "{s}"' for i, s in enumerate(stacks)]
+    lines.append('[stream]\nram = "main"')
+    lines += [f'[stream.b{i}]\nram = "main"\nsize = "{s}"' for i, s in enumerate(streams)]
+    return origin, size, stacks, streams, "\n".join(lines) + "\n"
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(layout=layouts())
+def test_placement_packs_from_the_anchored_end_in_file_order(tmp_path, layout):
+    origin, size, stacks, streams, text = layout
+    fixed = sum(s for s in stacks if isinstance(s, int))
+    need = fixed + 4 + sum(s + 12 for s in streams)
+    path = write(tmp_path, text)
+    if need > size:
+        with pytest.raises(HeapguiError, match="more than the region's"):
+            stream_map_from_layout(path)
+        return
+    stream_map = stream_map_from_layout(path)
+    up = bool(stacks) and isinstance(stacks[0], int)
+    # Blocks in the order they are taken: the fixed stacks' span, the mask, each stream.
+    blocks = [(stream_map.mask, 4)] + [(b.runtime, 12 + b.size) for b in stream_map.buffers]
+    assert [b.size for b in stream_map.buffers] == streams
+    expected_next = origin + fixed if up else origin + size - fixed
+    for start, length in blocks:
+        if up:
+            assert start == expected_next  # right after the previous block
+            expected_next = start + length
+        else:
+            assert start + length == expected_next  # right below the previous block
+            expected_next = start
+        assert origin <= start and start + length <= origin + size
