@@ -17,16 +17,18 @@ from heapgui.layout.config_files import read_regular_file
 MAGIC = b"\x7fELF"
 ELFCLASS32 = 1
 ELFDATA2LSB = 1
-HEADER_SIZE = 52
-SECTION_HEADER_SIZE = 40
-SYMBOL_SIZE = 16
 SHT_SYMTAB = 2
 SHT_NOBITS = 8
 SHN_XINDEX = 0xFFFF
 
-_HEADER = struct.Struct("<16sHHIIIIIHHHHHH")
-_SECTION = struct.Struct("<10I")
-_SYMBOL = struct.Struct("<IIIBBH")
+ELF_HEADER = struct.Struct("<16sHHIIIIIHHHHHH")
+"""e_ident, e_type, e_machine, e_version, e_entry, e_phoff, e_shoff, e_flags, e_ehsize,
+e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx."""
+SECTION_HEADER = struct.Struct("<10I")
+"""sh_name, sh_type, sh_flags, sh_addr, sh_offset, sh_size, sh_link, sh_info, sh_addralign,
+sh_entsize."""
+SYMBOL = struct.Struct("<IIIBBH")
+"""st_name, st_value, st_size, st_info, st_other, st_shndx."""
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,8 @@ class _Reader:
         data = self.data
         if data[:4] != MAGIC:
             raise self.fail(0, "an ELF file (7f 45 4c 46)", data[:4].hex(" ") or "an empty file")
-        self.need(0, HEADER_SIZE, "an ELF32 header")
-        ident, *fields = _HEADER.unpack_from(data)
+        self.need(0, ELF_HEADER.size, "an ELF32 header")
+        ident, *fields = ELF_HEADER.unpack_from(data)
         if ident[4] != ELFCLASS32:
             found = "class 2 (ELF64)" if ident[4] == 2 else f"class {ident[4]}"
             raise self.fail(4, "a 32-bit ELF (class 1), as Cortex-M firmware is", found)
@@ -99,8 +101,8 @@ class _Reader:
         shoff, shentsize, shnum, shstrndx = fields[5], fields[10], fields[11], fields[12]
         if shoff == 0:
             raise self.fail(32, "the offset of the section headers", "0 (no section headers)")
-        if shentsize < SECTION_HEADER_SIZE:
-            raise self.fail(46, f"a section header size of {SECTION_HEADER_SIZE}", str(shentsize))
+        if shentsize < SECTION_HEADER.size:
+            raise self.fail(46, f"a section header size of {SECTION_HEADER.size}", str(shentsize))
         raw = self._section_header(shoff, shentsize, 0)
         if shnum == 0:  # more than 0xff00 sections: the count lives in section 0's size
             shnum = raw[5]
@@ -127,8 +129,8 @@ class _Reader:
 
     def _section_header(self, shoff: int, shentsize: int, index: int) -> tuple[int, ...]:
         offset = shoff + index * shentsize
-        self.need(offset, SECTION_HEADER_SIZE, f"section header {index}")
-        return _SECTION.unpack_from(self.data, offset)
+        self.need(offset, SECTION_HEADER.size, f"section header {index}")
+        return SECTION_HEADER.unpack_from(self.data, offset)
 
     def _contents(self, header: tuple[int, ...], where: int, what: str) -> bytes:
         """The bytes of a section that must be in the file; `where` is its header's offset."""
@@ -163,12 +165,12 @@ class _Reader:
         table = self._contents(
             self._section_header(shoff, shentsize, symtab.index), where, "the symbol table"
         )
-        count = len(table) // SYMBOL_SIZE
+        count = len(table) // SYMBOL.size
         symbols = []
         for i, (name, value, size, _info, _other, shndx) in enumerate(
-            _SYMBOL.iter_unpack(table[: count * SYMBOL_SIZE])
+            SYMBOL.iter_unpack(table[: count * SYMBOL.size])
         ):
-            at = symtab.offset + i * SYMBOL_SIZE
+            at = symtab.offset + i * SYMBOL.size
             symbols.append(
                 ElfSymbol(self._string(names, name, at, "a symbol name"), value, size, shndx)
             )

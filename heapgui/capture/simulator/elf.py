@@ -8,26 +8,31 @@ and/or the symbols `GLOBAL_RT` and the linker script's `STREAM_*` names.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from heapgui.capture.elf import (
+    ELF_HEADER,
+    ELFCLASS32,
+    ELFDATA2LSB,
+    MAGIC,
+    SECTION_HEADER,
+    SHT_NOBITS,
+    SHT_SYMTAB,
+    SYMBOL,
+)
 from heapgui.capture.stream_map import StreamMap
 from heapgui.layout.config_flexible import STREAM_MASK_SIZE, STREAM_RUNTIME_SIZE
 
 EM_ARM = 40
 ET_EXEC = 2
 EF_ARM_EABI_VER5 = 0x05000000
-SHT_PROGBITS, SHT_SYMTAB, SHT_STRTAB, SHT_NOBITS = 1, 2, 3, 8
+SHT_STRTAB = 3
 SHF_WRITE, SHF_ALLOC = 1, 2
 SHN_ABS = 0xFFF1
 STB_GLOBAL = 1
 STT_NOTYPE, STT_OBJECT = 0, 1
-
-_HEADER = struct.Struct("<16sHHIIIIIHHHHHH")
-_SECTION = struct.Struct("<10I")
-_SYMBOL = struct.Struct("<IIIBBH")
 
 
 @dataclass(frozen=True)
@@ -74,19 +79,17 @@ def elf_image(sections: Sequence[Section], symbols: Sequence[Symbol]) -> bytes:
         [s.name, SHT_NOBITS, SHF_WRITE | SHF_ALLOC, s.addr, 0, s.size, 0, 0, 4, 0] for s in sections
     ]
     body = bytearray()
-    offset = _HEADER.size
+    offset = ELF_HEADER.size
     if symbols:
-        table = bytearray(_SYMBOL.size)  # symbol 0 is the null symbol
+        table = bytearray(SYMBOL.size)  # symbol 0 is the null symbol
         for symbol in symbols:
             shndx = SHN_ABS if symbol.section is None else index[symbol.section]
             info = (STB_GLOBAL << 4) | symbol.kind
-            table += _SYMBOL.pack(
-                strtab.add(symbol.name), symbol.value, symbol.size, info, 0, shndx
-            )
+            table += SYMBOL.pack(strtab.add(symbol.name), symbol.value, symbol.size, info, 0, shndx)
         strtab_index = len(headers) + 1
         # sh_info: the first global symbol follows the null symbol, the only local one.
         headers.append(
-            [".symtab", SHT_SYMTAB, 0, 0, offset, len(table), strtab_index, 1, 4, _SYMBOL.size]
+            [".symtab", SHT_SYMTAB, 0, 0, offset, len(table), strtab_index, 1, 4, SYMBOL.size]
         )
         body += table
         offset += len(table)
@@ -101,12 +104,14 @@ def elf_image(sections: Sequence[Section], symbols: Sequence[Symbol]) -> bytes:
     offset += len(shstrtab.data)
     padding = -offset % 4
     shoff = offset + padding
-    ident = b"\x7fELF" + bytes([1, 1, 1]) + bytes(9)  # ELF32, little endian, version 1
-    header = _HEADER.pack(
+    ident = MAGIC + bytes([ELFCLASS32, ELFDATA2LSB, 1]) + bytes(9)  # 1: EV_CURRENT
+    header = ELF_HEADER.pack(
         ident, ET_EXEC, EM_ARM, 1, 0, 0, shoff, EF_ARM_EABI_VER5,
-        _HEADER.size, 32, 0, _SECTION.size, len(headers), len(headers) - 1,
+        ELF_HEADER.size, 32, 0, SECTION_HEADER.size, len(headers), len(headers) - 1,
     )  # fmt: skip
-    return header + bytes(body) + bytes(padding) + b"".join(_SECTION.pack(*h) for h in headers)
+    return (
+        header + bytes(body) + bytes(padding) + b"".join(SECTION_HEADER.pack(*h) for h in headers)
+    )
 
 
 def stream_sections(stream_map: StreamMap) -> list[Section]:
