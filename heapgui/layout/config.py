@@ -7,7 +7,9 @@ Three shapes are understood (see section 5 of docs/heaptrace-formats.md):
 - `Drone.toml`, Drone 0.14: `[heap.main]` plus extra `[heap.<name>]` tables.
 - `layout.toml`, Drone master: `[heap.<name>]` with `ram`, `size` and
   `pools = [{ block, count }]`; sizes and counts may be percentages, which are
-  resolved the way drone-config does (heapgui.layout.config_flexible).
+  resolved the way drone-config does (heapgui.layout.config_flexible). Its
+  `[stream]` mixes the plain key `ram` (where the enable mask lives) with
+  `[stream.<name>]` buffer tables; both take room from their region.
 
 Values are read with tomllib, a strict TOML 1.0 reader like drone's; tomlkit,
 which keeps formatting, serves the writer (heapgui.layout.config_write). Every
@@ -318,6 +320,95 @@ def _named_tables(path: Path, plain: dict[str, Any], key: str) -> dict[str, dict
     return tables
 
 
+class StreamSpec(NamedTuple):
+    """One `[stream.<name>]` buffer: its RAM region and ring size in bytes."""
+
+    name: str
+    ram: str
+    size: int
+
+
+class LayoutSections(NamedTuple):
+    """The placed sections of a layout.toml that come before the heaps, in file order."""
+
+    rams: dict[str, dict[str, Any]]
+    stacks: list[tuple[str, Amount]]
+    """(RAM region, size) of each `[stack.<name>]`."""
+    mask_ram: str | None
+    """`[stream] ram`: the region of Drone Stream's 4-byte enable mask, if any."""
+    streams: list[StreamSpec]
+
+
+def layout_sections(path: Path, plain: dict[str, Any]) -> LayoutSections:
+    """The RAM regions, stacks and Drone Stream sections of a parsed layout.toml."""
+    rams = _named_tables(path, plain, "ram")
+    stacks = [
+        _placed_size(path, t, f"stack.{n}", rams)
+        for n, t in _named_tables(path, plain, "stack").items()
+    ]
+    mask_ram, tables = _stream_tables(path, plain, rams)
+    streams = []
+    for name, table in tables.items():
+        where = f"stream.{name}"
+        ram = _region_name(path, _required(path, table, "ram", where), f"{where}.ram", rams)
+        size = _stream_size(path, f"{where}.size", _required(path, table, "size", where))
+        streams.append(StreamSpec(name, ram, size))
+    return LayoutSections(rams, stacks, mask_ram, streams)
+
+
+def _stream_tables(
+    path: Path, plain: dict[str, Any], rams: dict[str, Any]
+) -> tuple[str | None, dict[str, dict[str, Any]]]:
+    """`[stream]` on Drone master: the plain key `ram` (the enable mask's region)
+    beside one `[stream.<name>]` table per buffer."""
+    stream = plain.get("stream", {})
+    if not isinstance(stream, dict):
+        raise HeapguiError(f"{path}: stream: expected a table")
+    mask_ram = None
+    tables = {}
+    for key, value in stream.items():
+        if isinstance(value, dict):
+            tables[key] = value
+        elif key == "ram":
+            mask_ram = _region_name(path, value, "stream.ram", rams)
+        else:
+            raise HeapguiError(
+                f"{path}: stream.{key}: expected a [stream.{key}] table; [stream] itself"
+                " holds only ram, the RAM region of the enable mask"
+            )
+    return mask_ram, tables
+
+
+MIN_STREAM_BUFFER = 260
+"""drone_stream::MIN_BUFFER_SIZE: drone refuses a smaller `[stream.<name>] size`."""
+
+
+def _stream_size(path: Path, where: str, value: Any) -> int:
+    """A stream buffer's size: fixed, word-aligned and at least drone's minimum."""
+    size = _amount_value(path, where, value)
+    if not isinstance(size, int):
+        raise HeapguiError(f"{path}: {where}: expected a fixed size, not a share")
+    if size % 4 or size < MIN_STREAM_BUFFER:
+        raise HeapguiError(
+            f"{path}: {where}: expected a multiple of 4 of at least {MIN_STREAM_BUFFER} bytes,"
+            f" found {value!r}"
+        )
+    return size
+
+
+def ram_region(path: Path, rams: dict[str, Any], name: str) -> tuple[int, int]:
+    """(origin, size) of `[ram.<name>]`, checked to lie below 2^32."""
+    table, where = rams[name], f"ram.{name}"
+    origin = _size_value(path, f"{where}.origin", _required(path, table, "origin", where))
+    size = _size_value(path, f"{where}.size", _required(path, table, "size", where))
+    if origin + size > MAX_SIZE + 1:
+        raise HeapguiError(
+            f"{path}: {where}: expected the region to end by 2^32, found origin"
+            f" {origin:#x} + size {size}"
+        )
+    return origin, size
+
+
 class _LayoutHeap(NamedTuple):
     ram: str
     size: Amount
@@ -328,29 +419,23 @@ def _placed_size(
     path: Path, table: dict[str, Any], where: str, rams: dict[str, Any]
 ) -> tuple[str, Amount]:
     """(RAM region, size) of a layout.toml section, the region checked against [ram]."""
-    ram = _required(path, table, "ram", where)
+    ram = _region_name(path, _required(path, table, "ram", where), f"{where}.ram", rams)
+    return ram, _amount_value(path, f"{where}.size", _required(path, table, "size", where))
+
+
+def _region_name(path: Path, ram: Any, where: str, rams: dict[str, Any]) -> str:
     if not isinstance(ram, str) or ram not in rams:
         available = ", ".join(rams) or "none"
         raise HeapguiError(
-            f"{path}: {where}.ram: expected a RAM region from [ram] (available: {available}),"
+            f"{path}: {where}: expected a RAM region from [ram] (available: {available}),"
             f" found {ram!r}"
         )
-    return str(ram), _amount_value(path, f"{where}.size", _required(path, table, "size", where))
+    return ram
 
 
 def _layout_heaps(path: Path, plain: dict[str, Any], data_size: int | None) -> dict[str, HeapSpec]:
     """Heaps of a layout.toml, with sizes and counts resolved the way drone-config does."""
-    rams = _named_tables(path, plain, "ram")
-    stacks = [
-        _placed_size(path, t, f"stack.{n}", rams)
-        for n, t in _named_tables(path, plain, "stack").items()
-    ]
-    streams = []
-    for name, table in _named_tables(path, plain, "stream").items():
-        ram, size = _placed_size(path, table, f"stream.{name}", rams)
-        if not isinstance(size, int):
-            raise HeapguiError(f"{path}: stream.{name}.size: expected a fixed size, not a share")
-        streams.append((ram, size))
+    rams, stacks, mask_ram, streams = layout_sections(path, plain)
     heaps = {}
     for name, table in _named_tables(path, plain, "heap").items():
         where = f"heap.{name}"
@@ -374,9 +459,10 @@ def _layout_heaps(path: Path, plain: dict[str, Any], data_size: int | None) -> d
             sizes = heap_sizes(
                 ram_size,
                 [size for r, size in stacks if r == ram],
-                [size for r, size in streams if r == ram],
+                [stream.size for stream in streams if stream.ram == ram],
                 [(heaps[name].size, len(heaps[name].pools)) for name in names],
                 (data_size or 0) if holds_data else None,
+                holds_mask=mask_ram == ram,
             )
         except HeapguiError as exc:
             raise HeapguiError(f"{path}: {where}: {exc}") from None

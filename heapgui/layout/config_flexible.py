@@ -26,6 +26,8 @@ HEAP_POOL_SIZE = 16
 """Bytes of pool metadata drone places before a heap, per pool."""
 STREAM_RUNTIME_SIZE = 12
 """size_of::<drone_stream::Runtime>(): three u32 cursors before each stream buffer."""
+STREAM_MASK_SIZE = 4
+"""size_of::<drone_stream::GlobalRuntime>(): the u32 enable mask in `[stream] ram`."""
 
 
 class Share(NamedTuple):
@@ -93,15 +95,19 @@ def heap_sizes(
     streams: list[int],
     heaps: list[tuple[Amount, int]],
     data_size: int | None,
+    *,
+    holds_mask: bool = False,
 ) -> list[int]:
     """Bytes of each heap in one RAM region.
 
     `stacks`, `streams` and `heaps` ((size, pool count)) are the sections that
     name this region, in file order; `data_size` is None when .data lives
-    elsewhere. Streams and heaps have runtime prefixes that drone reserves.
+    elsewhere; `holds_mask` when `[stream] ram` names this region. Streams and
+    heaps have runtime prefixes that drone reserves.
     """
     fixed = (
         sum(s for s in stacks if isinstance(s, int))
+        + STREAM_MASK_SIZE * holds_mask
         + sum(size + STREAM_RUNTIME_SIZE for size in streams)
         + sum(size for size, _ in heaps if isinstance(size, int))
         + sum(HEAP_POOL_SIZE * pools for _, pools in heaps)

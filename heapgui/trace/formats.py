@@ -35,13 +35,7 @@ def detect(prefix: bytes) -> str:
     prefix = prefix[:DETECT_PREFIX]
     if not prefix:
         return "framed"
-    scores: list[tuple[float, str, Decoder]] = []
-    for name in FORMATS:
-        decoder = make_decoder(name)
-        decoder.feed(prefix)
-        decoder.finish()
-        scores.append((decoder.record_bytes / len(prefix), name, decoder))
-    score, name, decoder = max(scores, key=lambda item: item[0])
+    score, name, decoder = format_scores(prefix)[0]
     if score >= DETECT_THRESHOLD:
         return name
     failed = min((p.first_offset for p in decoder.problems), default=0)
@@ -52,3 +46,16 @@ def detect(prefix: bytes) -> str:
             f"--format {name} on the command line, File → Open As → {name} in the window"
         )
     raise DecodeError(failed, "a heap trace (framed, legacy or tagged)", found)
+
+
+def format_scores(prefix: bytes) -> list[tuple[float, str, Decoder]]:
+    """Each format's share of a non-empty `prefix` that decodes into valid records, best
+    first (ties in FORMATS order), with the decoder that read it."""
+    prefix = prefix[:DETECT_PREFIX]
+    scores: list[tuple[float, str, Decoder]] = []
+    for name in FORMATS:
+        decoder = make_decoder(name)
+        decoder.feed(prefix)
+        decoder.finish()
+        scores.append((decoder.record_bytes / len(prefix), name, decoder))
+    return sorted(scores, key=lambda item: item[0], reverse=True)

@@ -60,6 +60,7 @@ from heapgui.ui.loader import (
     release_free_memory,
     running_threads,
 )
+from heapgui.ui.open_refusal import ask_format, plausible_formats
 from heapgui.ui.probe_panel import ProbePanel
 from heapgui.ui.set_loader import LoadedSet, load_trace_set
 from heapgui.ui.stats_panel import StatsPanel
@@ -536,7 +537,8 @@ class MainWindow(QMainWindow):
         `fmt` is "auto" to detect the format, or the one the user chose."""
         path = Path(path)
         job = partial(load_trace, path, fmt=fmt)
-        self._start_load(job, self._loaded, f"Loading {path}…")
+        refused = partial(self._open_refused, path) if fmt == "auto" else None
+        self._start_load(job, self._loaded, f"Loading {path}…", refused)
 
     def open_files(self, paths: list[str | Path]) -> None:
         """One file opens as a trace, several as a trace set."""
@@ -546,12 +548,12 @@ class MainWindow(QMainWindow):
             job = partial(load_trace_set, [Path(p) for p in paths])
             self._start_load(job, self._set_loaded, f"Loading {len(paths)} traces…")
 
-    def _start_load(self, job, done, message: str) -> None:
+    def _start_load(self, job, done, message: str, failed=None) -> None:
         self.cancel_load()
         task = Task(job, self._sync)  # unparented: freed when replaced
         task.progressed.connect(self._load_progressed)
         task.succeeded.connect(done)
-        task.failed.connect(self._load_failed)
+        task.failed.connect(failed or self._load_failed)
         task.cancelled.connect(self._load_cancelled)
         self._task = task
         self.progress.setValue(0)
@@ -611,6 +613,20 @@ class MainWindow(QMainWindow):
         self.load_failed.emit(message)
         if self._error_dialogs:
             show_error(self, message)
+
+    def _open_refused(self, path: Path, message: str) -> None:
+        """A failed open of `path`: when detection was unsure, offer its plausible formats."""
+        choices = plausible_formats(path) if self._error_dialogs else []
+        if not choices:
+            self._load_failed(message)
+            return
+        self._load_ended()
+        fmt = ask_format(self, path, message, choices, FORMAT_VERSIONS)
+        if fmt is not None:
+            self.open_file(path, fmt)
+            return
+        self.statusBar().showMessage(message, 10000)
+        self.load_failed.emit(message)
 
     @Slot()
     def _load_cancelled(self) -> None:

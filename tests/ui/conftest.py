@@ -40,6 +40,10 @@ def errors(monkeypatch) -> list[str]:
     """The messages the main window would have shown in an error box."""
     shown: list[str] = []
     monkeypatch.setattr(main_window, "show_error", lambda parent, message: shown.append(message))
+    # Offering the formats of an unsure detection shows the message too; here it is cancelled.
+    monkeypatch.setattr(
+        main_window, "ask_format", lambda parent, path, message, *_: shown.append(message)
+    )
     return shown
 
 
