@@ -9,7 +9,9 @@ drone-core's writer rule (`RingWriter`): a full buffer makes the core wait,
 in simulated time, until the host reads. Gated writers write nothing while
 their mask bit is clear, as on the device.
 
-Time: each frame costs 1 / `frame_rate` seconds of core time. `run_until`
+The demo firmware idles while the enable mask is 0, so a capture that
+attaches still sees the workload from its first allocation. Time: each
+frame costs 1 / `frame_rate` seconds of core time. `run_until`
 runs a core up to a wall-clock instant; a core blocked on a full buffer stays
 blocked until the next call, which is when the host may have read, and
 counts the time as waited.
@@ -126,6 +128,10 @@ class CoreProgram:
         return found
 
     def run_until(self, now: float, mask: int) -> None:
+        if not mask:
+            # Like firmware that waits for a debugger: the workload starts when a host reads.
+            self.time = now
+            return
         step = 1.0 / self.frame_rate
         skipped = 0
         while self.time + step <= now:
