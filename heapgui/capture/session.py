@@ -45,7 +45,7 @@ import numpy as np
 
 from heapgui.capture.byte_source import ByteSource, SourceEnded
 from heapgui.capture.itm import DemuxChunk, ItmDemux, PortClock
-from heapgui.capture.stream_frames import FrameDemux
+from heapgui.capture.stream_frames import FrameChunk, FrameDemux, FrameRecords
 from heapgui.capture.stream_source import StreamSource
 from heapgui.errors import HeapguiError
 from heapgui.trace.formats import FORMATS, make_decoder
@@ -322,7 +322,7 @@ class CaptureSession:
             _check_stream(source.name, fmt, self.raw_path)
         self.format = fmt
         self.demux: ItmDemux | FrameDemux = FrameDemux() if self.transport == STREAM else ItmDemux()
-        self.decoder = make_decoder(fmt)
+        self.decoder = FrameRecords() if self.transport == STREAM else make_decoder(fmt)
         self.stats = Statistics(heap_size)
         self.summary: CaptureSummary | None = None
         self._record_bytes = np.array(self.decoder.lengths, np.int64)
@@ -418,9 +418,13 @@ class CaptureSession:
             payload = chunk.payload(port)
             if payload or final:
                 text[port] = decoder.decode(payload, final)
-        records = self.decoder.feed(heap)
-        if final:
-            records = Records.concat([records, self.decoder.finish()])
+        if isinstance(self.decoder, FrameRecords):
+            assert isinstance(chunk, FrameChunk)
+            records = self.decoder.take(chunk.heap_frames)
+        else:
+            records = self.decoder.feed(heap)
+            if final:
+                records = Records.concat([records, self.decoder.finish()])
         dated = self._date(records, final)
         timeline = self.stats.update(dated) if len(dated) else np.empty(0, np.int64)
         cores = None
@@ -526,7 +530,7 @@ class CaptureSession:
     def _tail(self) -> DemuxChunk:
         """What is left: for Drone Stream, the drain after the target's mask was cleared."""
         if isinstance(self.source, StreamSource) and isinstance(self.demux, FrameDemux):
-            return DemuxChunk.concat([self.demux.feed(self.source.finish()), self.demux.finish()])
+            return self.demux.feed(self.source.finish())  # frames are whole: no other tail
         return self.demux.finish()
 
     def _outputs(self) -> list[_Output]:
