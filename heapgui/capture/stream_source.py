@@ -277,4 +277,5 @@ class StreamSource:
             logger.warning("%s: %s", self.name, message)
             return False
         self._mask_set = False
+        logger.info("%s: enable mask at 0x%08X cleared", self.name, address)
         return True
