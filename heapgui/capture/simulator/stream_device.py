@@ -36,7 +36,12 @@ class StreamBoard(SimulatedDevice):
         cfg = self.config
         self.stream_map: StreamMap = simulated_stream_map(cfg.stream_cores, cfg.stream_size)
         self.firmware_stream = StreamFirmware(
-            self.stream_map, self.bus.ram, self.bus.ram_base, cfg.seed, cfg.frame_rate
+            self.stream_map,
+            self.bus.ram,
+            self.bus.ram_base,
+            cfg.seed,
+            cfg.frame_rate,
+            cfg.record_emitted,
         )
         self.scs.on_reset = self._system_reset
         self._boot_pending = False
