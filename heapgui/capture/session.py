@@ -47,8 +47,8 @@ from heapgui.capture.byte_source import ByteSource, SourceEnded
 from heapgui.capture.itm import DemuxChunk, ItmDemux, PortClock
 from heapgui.capture.stream_frames import FrameChunk, FrameDemux, FrameRecords
 from heapgui.capture.stream_source import StreamSource
-from heapgui.errors import HeapguiError
-from heapgui.trace.formats import FORMATS, make_decoder
+from heapgui.errors import DecodeError, HeapguiError
+from heapgui.trace.formats import FORMATS, detect, make_decoder
 from heapgui.trace.problems import Problem, ProblemLog
 from heapgui.trace.records import Records
 from heapgui.trace.stats import Statistics
@@ -65,6 +65,8 @@ SOURCE_ENDED = "source ended"
 FAILED = "failed"
 SWO, STREAM = "swo", "stream"  # transports
 STREAM_FORMAT = "tagged"  # the only format Drone Stream carries
+DETECT = "auto"  # SWO: tell framed from legacy by the first DETECT_BYTES of the heap trace
+DETECT_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ class CaptureCounters:
     byte_rate: float = 0.0
     record_rate: float = 0.0
     transport: str = SWO
+    format: str = ""
+    """The trace format being decoded; empty while a SWO capture is still telling it."""
     fills: tuple[tuple[str, float], ...] = ()
     """Drone Stream: each buffer's name and the share of it pending at the last poll."""
 
@@ -286,7 +290,9 @@ class CaptureSession:
     """One capture from `start()` to its last update; make a new session to capture again.
 
     `source` is a SWO `ByteSource` or a Drone Stream `StreamSource`; the
-    latter needs `fmt` "tagged" and no `raw_path`.
+    latter needs `fmt` "tagged" and no `raw_path`. A SWO capture with `fmt`
+    "auto" holds its first DETECT_BYTES of heap trace back from the decoder
+    (not from the file) and decodes them in the format they fit best.
 
     Use it from one thread. `poll()` returns within about 50 ms plus the
     processing of what arrived. When the source fails (probe unplugged,
@@ -305,9 +311,9 @@ class CaptureSession:
         date_wait: float = DATE_WAIT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if fmt not in FORMATS:
+        if fmt not in (*FORMATS, DETECT):
             raise HeapguiError(
-                f"unknown trace format {fmt!r}: expected one of {', '.join(FORMATS)}"
+                f"unknown trace format {fmt!r}: expected one of {', '.join(FORMATS)} or {DETECT}"
             )
         self.source = source
         self.heaptrace_path = Path(heaptrace_path)
@@ -322,7 +328,8 @@ class CaptureSession:
             _check_stream(source.name, fmt, self.raw_path)
         self.format = fmt
         self.demux: ItmDemux | FrameDemux = FrameDemux() if self.transport == STREAM else ItmDemux()
-        self.decoder = FrameRecords() if self.transport == STREAM else make_decoder(fmt)
+        self._undecided: bytearray | None = bytearray() if fmt == DETECT else None
+        self.decoder = self._decoder(fmt)
         self.stats = Statistics(heap_size)
         self.summary: CaptureSummary | None = None
         self._record_bytes = np.array(self.decoder.lengths, np.int64)
@@ -422,6 +429,7 @@ class CaptureSession:
             assert isinstance(chunk, FrameChunk)
             records = self.decoder.take(chunk.heap_frames)
         else:
+            heap = self._decided(heap, final)
             records = self.decoder.feed(heap)
             if final:
                 records = Records.concat([records, self.decoder.finish()])
@@ -433,6 +441,30 @@ class CaptureSession:
         return CaptureUpdate(
             dated, timeline, {p: t for p, t in text.items() if t}, self._counters(), cores=cores
         )
+
+    def _decoder(self, fmt: str):
+        if self.transport == STREAM:
+            return FrameRecords()
+        return make_decoder("framed" if fmt == DETECT else fmt)
+
+    def _decided(self, heap: bytes, final: bool) -> bytes:
+        """`heap` once the format is known; before, the bytes are held (b"" is returned)."""
+        held = self._undecided
+        if held is None:
+            return heap
+        held += heap
+        if len(held) < DETECT_BYTES and not final:
+            return b""
+        self._undecided = None
+        try:
+            self.format = detect(bytes(held)) if held else "framed"
+        except DecodeError as err:
+            self.format = "framed"
+            logger.warning("%s: %s; decoding it as framed", self.heaptrace_path, err)
+        self.decoder = make_decoder(self.format)
+        self._record_bytes = np.array(self.decoder.lengths, np.int64)
+        logger.info("%s: the heap trace is %s", self.source.name, self.format)
+        return bytes(held)
 
     def _date(self, records: Records, final: bool) -> Records:
         """Timestamp what can be dated; hold back the rest (see the module docstring)."""
@@ -484,6 +516,7 @@ class CaptureSession:
             byte_rate=self._rate[0],
             record_rate=self._rate[1],
             transport=self.transport,
+            format="" if self._undecided is not None else self.format,
             fills=self._fills(),
         )
 

@@ -25,6 +25,7 @@ from types import FrameType
 from typing import TextIO
 
 from heapgui.capture.session import (
+    DETECT,
     STREAM,
     STREAM_FORMAT,
     SWO,
@@ -122,8 +123,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--duration", type=_seconds, help="stop after this many seconds")
     parser.add_argument(
         "--format",
-        choices=FORMATS,
-        help=f"trace format (default: framed over SWO, {STREAM_FORMAT} over Drone Stream)",
+        choices=(*FORMATS, DETECT),
+        help=f"trace format; {DETECT}: tell framed from legacy by the first kilobytes "
+        f"(default: framed over SWO, {STREAM_FORMAT} over Drone Stream)",
     )
     parser.add_argument(
         "--json",
@@ -319,7 +321,7 @@ def _summary_json(summary: CaptureSummary, fmt: str) -> dict:
     return {
         "source": summary.source,
         "transport": c.transport,
-        "format": fmt,
+        "format": c.format or fmt,
         "ended": summary.ended,
         "error": str(summary.error) if summary.error is not None else None,
         "records": c.records,
