@@ -164,6 +164,8 @@ class LiveTrace:
     def take(self, update: CaptureUpdate) -> None:
         """Fold in an update (usually several merged) from the capture worker."""
         self.counters = update.counters
+        if update.counters.format:
+            self.format = update.counters.format  # a capture told "auto" has found it
         if update.summary is not None:
             self.summary = update.summary
         records = update.records

@@ -1,0 +1,105 @@
+"""Drone Stream through the window: the master demo board, the form's transport and prefills.
+
+The reference is what the simulated cores wrote (kept with record_emitted)
+and a one-shot `read_trace` of the saved file.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from heapgui.capture.session import DETECT, STREAM, SWO
+from heapgui.capture.simulator import SimulatedProbe
+from heapgui.capture.sources import PROBE, REPLAY, SIM
+from heapgui.capture.stream_source import FROM_RESET
+from heapgui.trace.load import read_trace
+from heapgui.ui.loader import running_threads
+from heapgui.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot, monkeypatch) -> MainWindow:
+    monkeypatch.setattr("heapgui.ui.main_window.show_error", lambda parent, message: None)
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.capture_panel.confirm_overwrite = lambda parent, paths: True
+    return win
+
+
+def test_a_stream_capture_from_the_master_board_fills_the_window(qtbot, window, tmp_path):
+    output = tmp_path / "heaptrace"
+    form = window.capture_panel.form
+    form.select_source(SIM)
+    form.select_transport(STREAM)
+    form.start_combo.setCurrentIndex(form.start_combo.findData(FROM_RESET))
+    form.cores_spin.setValue(2)
+    form.simulator_options = {"record_emitted": True, "seed": 4}
+    form.set_output(output)
+    panel = window.capture_panel
+    with qtbot.waitSignal(panel.capture_started, timeout=30_000):
+        assert panel.start()
+    qtbot.waitUntil(lambda: panel.live.records > 3000, timeout=30_000)
+    assert panel.live.format == "tagged"
+    shown = panel.problems_label.text()
+    assert "core0" in shown and "core1" in shown and "% full" in shown
+    devices = list(SimulatedProbe.devices.values())
+    assert len(devices) == 1
+    board = devices[0]
+    assert "core1 boot" in panel.console.port_text(0)
+    with qtbot.waitSignal(panel.capture_finished, timeout=30_000):
+        panel.stop()
+    qtbot.waitUntil(lambda: not running_threads(), timeout=30_000)
+
+    saved = output.read_bytes()
+    assert len(saved) > 10_000
+    assert len(saved) == len(board.core_heaptrace(0)) + len(board.core_heaptrace(1))
+    assert board.mask == 0  # the firmware is not left waiting for a reader
+    reference = read_trace(output, "tagged")
+    assert np.array_equal(window.trace.records.size, reference.records.size)
+    assert np.array_equal(window.trace.records.kind, reference.records.kind)
+    assert window.trace.records.timestamp is None  # Drone Stream has no clock: record axis
+    assert "Done" in panel.state_label.text()
+
+
+def test_a_layout_toml_beside_the_trace_means_drone_stream(qtbot, window, tmp_path):
+    form = window.capture_panel.form
+    (tmp_path / "layout.toml").write_text('[stream]\nram = "main"\n')
+    form.use_project_dir(tmp_path)
+    assert form.transport() == STREAM
+    assert form.buffers_edit.text() == str(tmp_path / "layout.toml")
+    assert form.output_edit.text() == str(tmp_path / "heaptrace")
+    request = form.request()
+    assert request.fmt == "tagged" and request.settings.transport == STREAM
+    assert request.settings.layout == tmp_path / "layout.toml" and request.settings.elf is None
+    assert request.raw_path is None
+    swo = tmp_path / "swo"
+    swo.mkdir()
+    (swo / "Drone.toml").write_text(
+        '[heap]\nsize = "64K"\npools = []\n\n'
+        "[log.swo]\nreset-freq = 48000000\nbaud-rate = 3000000\n"
+    )
+    form.use_project_dir(swo)
+    assert form.transport() == SWO
+    assert form.request().fmt == DETECT  # SWO: framed or legacy, told from the first kilobytes
+
+
+def test_the_transport_applies_to_probes_and_the_simulator_only(qtbot, window, tmp_path):
+    form = window.capture_panel.form
+    form.set_output(tmp_path / "heaptrace")
+    form.select_transport(STREAM)
+    form.select_source(REPLAY)
+    assert form.transport() == SWO
+    form.select_source(PROBE)
+    assert form.transport() == STREAM
+    form.buffers_edit.setText("")
+    with pytest.raises(Exception, match="choose the firmware's ELF or layout.toml"):
+        form.request()
+    form.buffers_edit.setText(str(tmp_path / "missing.elf"))
+    with pytest.raises(Exception, match=r"missing\.elf: no such ELF or layout\.toml"):
+        form.request()
+    elf = tmp_path / "firmware.elf"
+    elf.write_bytes(b"\x7fELF")
+    form.buffers_edit.setText(str(elf))
+    assert form.request().settings.elf == elf
+    qtbot.waitUntil(lambda: not running_threads(), timeout=30_000)
