@@ -210,6 +210,36 @@ def test_the_simulated_layouts_follow_the_templates():
     assert [b.buffer for b in two.buffers] == [0x2003FEF8, 0x2003FDE8]
 
 
+def layout_toml(cores: int, size: int) -> str:
+    """The simulated board's layout.toml, as drone master's stm32 and raspberrypi-pico write it."""
+    if cores == 1:
+        text = '[ram.main]\norigin = "0x20000000"\nsize = "20K"\n\n'
+        text += '[stack.core0]\nram = "main"\nsize = "4K"\n\n'
+    else:
+        text = '[ram.main]\norigin = "0x20000000"\nsize = "256K"\n\n'
+    text += '[heap.main]\nram = "main"\nsize = "50%"\npools = []\n\n[stream]\nram = "main"\n\n'
+    for k in range(cores):
+        primary = "init-primary = true\n" if k == 0 else ""
+        text += f'[stream.core{k}]\nram = "main"\nsize = "{size}"\n{primary}\n'
+    return text
+
+
+@pytest.mark.parametrize(("cores", "size"), [(1, 260), (1, 4096), (2, 260)])
+def test_the_layout_locator_finds_the_simulated_buffers(tmp_path, cores, size):
+    """End to end once the locator is merged: layout.toml arithmetic against the board's map."""
+    locate = pytest.importorskip("heapgui.capture.stream_locate")
+    path = tmp_path / "layout.toml"
+    path.write_text(layout_toml(cores, size))
+    found = locate.stream_map_from_layout(path)
+    expected = simulated_stream_map(cores, size)
+    assert (found.mask, found.buffers) == (expected.mask, expected.buffers)
+    source = simulated_stream_source(stream_cores=cores, stream_size=size)
+    records, _, _, summary = run(
+        CaptureSession(StreamSource(source.target, found), tmp_path / "h", fmt="tagged"), 0.3
+    )
+    assert summary.error is None and len(records) > 100
+
+
 def test_the_board_waits_when_nobody_reads():
     source = simulated_stream_source(frame_rate=100_000)
     board = source.target.device

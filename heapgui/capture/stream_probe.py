@@ -32,7 +32,7 @@ class StreamProbeSettings:
 
     unique_id: str
     target_type: str = DEFAULT_TARGET
-    swd_frequency: int = 4_000_000
+    swd_frequency: int = 1_000_000  # as for SWO captures; a faster clock reads more per poll
     connect_mode: str = "attach"
     pyocd_config: Path | None = None
     pyocd_script: Path | None = None

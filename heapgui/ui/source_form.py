@@ -60,7 +60,7 @@ from heapgui.ui.loader import Task, config_heap_size
 logger = logging.getLogger(__name__)
 
 SOURCES = (
-    (PROBE, "Debug probe (pyOCD)", "Read SWO through a debug probe connected by USB"),
+    (PROBE, "Debug probe (pyOCD)", "Read SWO or Drone Stream through a USB debug probe"),
     (TCP, "TCP stream", "Read the raw SWO stream a running debugger serves over TCP"),
     (REPLAY, "Replay a .swo file", "Play back a recorded raw SWO file"),
     (SIM, "Simulated device", "A simulated board with demo firmware: no hardware needed"),
@@ -167,7 +167,7 @@ class SourceForm(QWidget):
             self.source_combo.setItemData(
                 self.source_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole
             )
-        self.source_combo.setToolTip("Where the SWO trace comes from")
+        self.source_combo.setToolTip("Where the heap trace comes from")
         _narrow(self.source_combo)
         self.source_combo.setAccessibleName("Capture source")
         form = QFormLayout()

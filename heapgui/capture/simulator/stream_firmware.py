@@ -63,22 +63,6 @@ def simulated_stream_map(cores: int = 1, size: int = 260) -> StreamMap:
     return StreamMap(mask, buffers, SOURCE)
 
 
-def layout_toml(cores: int = 1, size: int = 260) -> str:
-    """A layout.toml of the simulated board, as drone master's templates write it."""
-    if cores == 1:
-        head = (
-            '[ram.main]\norigin = "0x20000000"\nsize = "20K"\n\n'
-            '[stack.core0]\nram = "main"\nsize = "4K"\n\n'
-        )
-    else:
-        head = '[ram.main]\norigin = "0x20000000"\nsize = "256K"\n\n'
-    streams = '[stream]\nram = "main"\n\n'
-    for k in range(cores):
-        primary = "init-primary = true\n" if k == 0 else ""
-        streams += f'[stream.core{k}]\nram = "main"\nsize = "{size}"\n{primary}\n'
-    return head + streams
-
-
 def _payloads(records: Records) -> list[bytes]:
     """One `tagged` record per allocator call: each is one frame's payload."""
     data = encode_tagged(records)
