@@ -7,6 +7,10 @@ the probe's SWO receiver got. pyocd's SWVReader is deliberately not used: its
 thread dies silently on the first error, and a capture must say why it
 stopped. Everything here blocks, so the GUI calls it off its own thread.
 
+`PyocdLink` is the connection both transports share: it opens the pyOCD
+session and turns pyOCD's exceptions into one line. `ProbeSource` adds SWO;
+`heapgui.capture.stream_probe.StreamProbe` adds Drone Stream's memory access.
+
 pyOCD executes `pyocd_user.py` and applies `pyocd.yaml` (whose logging
 section can call any importable function) from its project directory, which
 defaults to the working directory. heapgui's sessions get a fresh private

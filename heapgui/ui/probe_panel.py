@@ -366,13 +366,14 @@ class ProbePanel(QWidget):
         summary = live.summary
         lost = False
         message = ""
+        # A Drone Stream mask that could not be cleared, a buffer kept full: said either way.
+        warnings = "".join(f"\n⚠ {w}" for w in summary.warnings) if summary is not None else ""
         if summary is not None and summary.error is not None:
             lost = _lost(request, summary.error)
             again = "Reconnect it and press Start (F5)." if lost else "Press Start (F5) to retry."
-            self._say(f"⚠ {summary.error}; {summary.saved()}. {again}")
+            self._say(f"⚠ {summary.error}; {summary.saved()}. {again}{warnings}")
             message = f"Capture stopped: {summary.error}"
         elif summary is not None:
-            warnings = "".join(f"\n⚠ {warning}" for warning in summary.warnings)
             self._say(f"Done: {summary.describe()}{warnings}")
             message = f"Capture {summary.ended}: saved {summary.heaptrace_path}"
         self.start_action.setText("&Reconnect" if lost else "&Start capture")

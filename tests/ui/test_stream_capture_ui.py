@@ -6,14 +6,20 @@ and a one-shot `read_trace` of the saved file.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
+from PySide6.QtGui import QImage
 
 from heapgui.capture.session import DETECT, STREAM, SWO
 from heapgui.capture.simulator import SimulatedProbe
 from heapgui.capture.sources import PROBE, REPLAY, SIM
 from heapgui.capture.stream_source import FROM_RESET
 from heapgui.trace.load import read_trace
+from heapgui.ui.app import SCREENSHOT_SIZE, _parse
 from heapgui.ui.loader import running_threads
 from heapgui.ui.main_window import MainWindow
 
@@ -103,3 +109,52 @@ def test_the_transport_applies_to_probes_and_the_simulator_only(qtbot, window, t
     form.buffers_edit.setText(str(elf))
     assert form.request().settings.elf == elf
     qtbot.waitUntil(lambda: not running_threads(), timeout=30_000)
+
+
+def test_an_unplugged_probe_says_the_mask_was_left_set(qtbot, window, tmp_path):
+    form = window.capture_panel.form
+    form.select_source(SIM)
+    form.select_transport(STREAM)
+    form.set_output(tmp_path / "heaptrace")
+    panel = window.capture_panel
+    with qtbot.waitSignal(panel.capture_started, timeout=30_000):
+        assert panel.start()
+    qtbot.waitUntil(lambda: panel.live.records > 100, timeout=30_000)
+    board = next(iter(SimulatedProbe.devices.values()))
+    with qtbot.waitSignal(panel.capture_finished, timeout=30_000):
+        board.unplug()
+    qtbot.waitUntil(lambda: not running_threads(), timeout=30_000)
+    shown = panel.state_label.text()
+    assert "disconnected" in shown and "could not clear the enable mask at 0x20001000" in shown
+    assert panel.start_action.text() == "&Reconnect"
+
+
+@pytest.mark.parametrize(
+    ("argv", "demo", "file"),
+    [
+        (["--demo"], "swo", None),
+        (["--demo", "stream"], "stream", None),
+        (["--demo", "trace.bin"], "swo", "trace.bin"),  # as before: the demo, then the file
+        (["trace.bin", "--demo", "stream"], "stream", "trace.bin"),
+        ([], None, None),
+    ],
+)
+def test_demo_takes_a_transport_and_still_a_file(argv, demo, file):
+    args = _parse(argv)
+    assert (args.demo, args.file) == (demo, file)
+
+
+def test_demo_stream_screenshot_runs_the_master_board(tmp_path):
+    out = tmp_path / "demo.png"
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        HOME=str(tmp_path),
+        XDG_CONFIG_HOME=str(tmp_path / ".config"),
+        XDG_CACHE_HOME=str(tmp_path / ".cache"),
+    )
+    command = [sys.executable, "-m", "heapgui.ui.app", "--demo", "stream", "--screenshot", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == SCREENSHOT_SIZE
