@@ -4,8 +4,8 @@ Each run captures for `--seconds` from a fresh simulated board (from reset,
 one core) whose firmware wants to write `--demand` frames per second; when
 its buffer is full it waits, and the board adds up that time. The reader is
 heapgui's adaptive poll, or with `--drone` a host that polls every 50 ms as
-drone does. The figures are medians over `--runs` runs, for each buffer
-size.
+drone does. Waiting is averaged over the cores. The figures are medians over
+`--runs` runs, for each buffer size.
 
 The simulated firmware runs inside the reader's thread (between debug
 accesses), so its own cost slows the reader down; on hardware the core runs
@@ -13,7 +13,7 @@ in parallel and the probe's USB round trips cost instead (about 0.1-1 ms per
 access on CMSIS-DAP v2, three to four accesses per buffer per poll).
 
     python benchmarks/stream_capture.py [--seconds 3] [--runs 3] [--demand 1e6]
-        [--sizes 260 4096]
+        [--sizes 260 4096] [--cores 1] [--drone]
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from common import machine
 
-from heapgui.capture.session import CaptureSession
+from heapgui.capture.session import CaptureSession, CaptureUpdate
 from heapgui.capture.sim_source import simulated_stream_source
 from heapgui.capture.stream_source import FROM_RESET
 
@@ -40,12 +41,16 @@ class Run:
     records_per_s: float
     bytes_per_s: float
     polls_per_s: float
-    waiting: float  # share of the capture the firmware spent waiting for room
+    waiting: float  # share of the capture each core spent waiting for room, on average
     identical: bool
 
 
-def capture(size: int, demand: float, seconds: float, drone: bool, directory: Path) -> Run:
-    source = simulated_stream_source(start=FROM_RESET, stream_size=size, frame_rate=demand)
+def capture(
+    size: int, cores: int, demand: float, seconds: float, drone: bool, directory: Path
+) -> Run:
+    source = simulated_stream_source(
+        start=FROM_RESET, stream_size=size, stream_cores=cores, frame_rate=demand
+    )
     board = source.target.device
     if drone:
         source.read = _every(source.read, DRONE_POLL)  # type: ignore[method-assign]
@@ -55,23 +60,37 @@ def capture(size: int, demand: float, seconds: float, drone: bool, directory: Pa
     waited0 = board.waited
     start = time.perf_counter()
     polls = 0
+    updates = []
     while time.perf_counter() - start < seconds:
-        update = session.poll()
+        updates.append(session.poll())
         polls += 1
-        if update.finished:
-            raise SystemExit(f"the capture stopped: {update.error}")
+        if updates[-1].finished:
+            raise SystemExit(f"the capture stopped: {updates[-1].error}")
     elapsed = time.perf_counter() - start
     waited = board.waited - waited0
-    summary = session.stop().summary
+    updates.append(session.stop())
+    summary = updates[-1].summary
     assert summary is not None
     c = summary.counters
     return Run(
         c.records / elapsed,
         c.heap_saved / elapsed,
         polls / elapsed,
-        waited / elapsed,
-        path.read_bytes() == board.heaptrace,
+        waited / elapsed / cores,
+        _per_core(path.read_bytes(), CaptureUpdate.merge(updates), cores)
+        == [board.core_heaptrace(k) for k in range(cores)],
     )
+
+
+def _per_core(data: bytes, update: CaptureUpdate, cores: int) -> list[bytes]:
+    """The heap trace file split back into what each core wrote, by the records' cores."""
+    starts = update.records.offset
+    ends = np.append(starts[1:], len(data))
+    assert update.cores is not None
+    return [
+        b"".join(data[s:e] for s, e in zip(starts[mine], ends[mine], strict=True))
+        for mine in (update.cores == k for k in range(cores))
+    ]
 
 
 def _every(read, interval: float):
@@ -96,17 +115,21 @@ def main() -> None:
         "--demand", type=float, default=1e6, help="frames/s the firmware would write"
     )
     parser.add_argument("--sizes", type=int, nargs="+", default=[260, 4096])
+    parser.add_argument("--cores", type=int, choices=(1, 2), default=1, help="buffers (cores)")
     parser.add_argument("--drone", action="store_true", help="poll every 50 ms as drone does")
     args = parser.parse_args()
     # The "buffer stayed full" warning is the expected outcome of a demand above the reader.
     logging.getLogger("heapgui").setLevel(logging.ERROR)
     print(machine())
     host = "drone-like host, 50 ms polls" if args.drone else "heapgui adaptive polls"
-    print(f"{host}; firmware demand {args.demand:.0f} frames/s; {args.runs} x {args.seconds} s")
+    print(
+        f"{host}; {args.cores} core(s), each wanting {args.demand:.0f} frames/s; "
+        f"{args.runs} x {args.seconds} s"
+    )
     with tempfile.TemporaryDirectory() as folder:
         for size in args.sizes:
             runs = [
-                capture(size, args.demand, args.seconds, args.drone, Path(folder))
+                capture(size, args.cores, args.demand, args.seconds, args.drone, Path(folder))
                 for _ in range(args.runs)
             ]
 

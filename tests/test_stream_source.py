@@ -169,6 +169,21 @@ def test_a_cleared_mask_means_the_target_was_reset():
         src.read()
 
 
+def test_log_text_is_decoded_after_joining_frames_that_split_a_character(tmp_path):
+    target = Target()
+    session = CaptureSession(source(target), tmp_path / "heaptrace", fmt="tagged")
+    session.start()
+    for payload in ("caf\u00e9 \u2713\n".encode()[:4], "caf\u00e9 \u2713\n".encode()[4:8]):
+        assert target.writer.try_write(0, payload)
+    assert target.writer.try_write(1, b"\x1b[2Jerr\n")
+    first = session.poll()
+    assert target.writer.try_write(0, "caf\u00e9 \u2713\n".encode()[8:])
+    second = session.poll()
+    assert first.text[0] + second.text[0] == "caf\u00e9 \u2713\n"
+    assert first.text[1] == "\x1b[2Jerr\n"  # escaped where it is shown (CLI, log view)
+    session.stop()
+
+
 def test_bad_start_options_are_refused():
     with pytest.raises(HeapguiError, match="unknown start mode 'warm'"):
         source(Target(), start="warm")

@@ -135,7 +135,6 @@ class StreamSource:
         self.readers: list[RingReader] = []
         self.fills: list[float] = []
         self.warnings: list[str] = []
-        self.backlog_skipped = 0
         self._watches: list[_FillWatch] = []
         self._mask_set = False
         self._open = False
@@ -183,9 +182,11 @@ class StreamSource:
             memory.write32(stream_map.mask, self.mask)
             self.target.resume()
         else:
-            self.backlog_skipped = sum(r.attach(self.drain_backlog) for r in self.readers)
+            skipped = sum(r.attach(self.drain_backlog) for r in self.readers)
             self._mask_set = True
             memory.write32(stream_map.mask, self.mask)  # last, as drone does
+            if skipped:
+                logger.info("%s: %d bytes of backlog skipped", self.name, skipped)
         logger.info(
             "%s: Drone Stream %s, buffers %s (%s), mask 0x%08X",
             self.name,

@@ -16,11 +16,7 @@ import logging
 import time
 
 from heapgui.capture.simulator.device import SimulatedDevice, SimulatorConfig
-from heapgui.capture.simulator.stream_firmware import (
-    HEAP_STREAM,
-    StreamFirmware,
-    simulated_stream_map,
-)
+from heapgui.capture.simulator.stream_firmware import StreamFirmware, simulated_stream_map
 from heapgui.capture.stream_map import StreamMap
 
 logger = logging.getLogger(__name__)
@@ -96,6 +92,3 @@ class StreamBoard(SimulatedDevice):
         self._boot_pending = True
         self.scs.halt_at_reset()
         self.firmware_stream.pause(time.monotonic())
-
-
-__all__ = ["HEAP_STREAM", "StreamBoard"]

@@ -90,7 +90,6 @@ class CoreProgram:
     keep: bool = True  # keep what was written in `heap` and `text` (off for long demos)
     time: float = 0.0  # the core's own clock, in wall-clock seconds
     waited: float = 0.0  # seconds spent waiting for room in the buffer
-    frames_written: int = 0
     heap_sent: int = 0  # stream-31 payload bytes written since boot
     heap: bytearray = field(default_factory=bytearray)  # stream-31 payloads written since boot
     text: bytearray = field(default_factory=bytearray)  # stream-0 payloads written since boot
@@ -140,7 +139,6 @@ class CoreProgram:
                 self.heap_sent += len(frame.payload)
             if self.keep:
                 (self.heap if frame.stream == HEAP_STREAM else self.text).extend(frame.payload)
-            self.frames_written += 1
             self.time += step
 
     def _peek(self) -> _Frame:
