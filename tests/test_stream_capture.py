@@ -251,3 +251,15 @@ def test_the_board_waits_when_nobody_reads():
     _, rc, wc = struct.unpack("<III", bytes(board.bus.ram[rt - 0x20000000 : rt - 0x20000000 + 12]))
     assert (wc - rc) % 260 > 260 - 11  # full: no room for another 9-byte frame
     assert board.waited > 0.03
+
+
+def test_a_target_that_does_not_halt_at_reset_is_not_bootstrapped(tmp_path, monkeypatch):
+    source = simulated_stream_source(start=FROM_RESET)
+    board = source.target.device
+    monkeypatch.setattr(board.scs, "DEMCR_VC_CORERESET", 0)  # a part without vector catch
+    session = CaptureSession(source, tmp_path / "heaptrace", fmt="tagged")
+    with pytest.raises(HeapguiError, match="did not halt at reset .*attach to it instead"):
+        session.start()
+    assert board.mask == 0
+    buffer = board.stream_map.buffers[0].buffer - 0x20000000
+    assert bytes(board.bus.ram[buffer : buffer + 4]) != bytes.fromhex("298BEAF4")

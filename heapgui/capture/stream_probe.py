@@ -16,8 +16,9 @@ from typing import TypeVar
 
 from pyocd.core import exceptions
 from pyocd.core.session import Session
+from pyocd.core.target import Target
 
-from heapgui.capture.probe import PyocdLink
+from heapgui.capture.probe import ProbeFailure, PyocdLink
 from heapgui.capture.targets import DEFAULT_TARGET
 from heapgui.errors import HeapguiError
 
@@ -81,7 +82,15 @@ class StreamProbe(PyocdLink):
             raise self._failure(err, doing) from None
 
     def reset_and_halt(self) -> None:
+        """Reset and stop before the firmware's first instruction, or fail: writing the
+        bootstrap block into a running firmware's buffers would corrupt them."""
         self.call(lambda t: t.reset_and_halt(), "resetting the target")
+        state = self.call(lambda t: t.get_state(), "checking the target")
+        if state != Target.State.HALTED:
+            raise ProbeFailure(
+                f"{self.name}: the target did not halt at reset (it is {state.name.lower()}), "
+                f"so the capture cannot start from reset; attach to it instead"
+            )
 
     def resume(self) -> None:
         self.call(lambda t: t.resume(), "resuming the target")

@@ -143,8 +143,10 @@ class Scs(Peripheral):
         else:
             super().write_register(offset, value)
 
-    def halt_at_reset(self) -> None:
-        """A reset with DEMCR.VC_CORERESET set stops the core before its first instruction."""
+    def system_reset(self) -> None:
+        """The core restarts: running, unless DEMCR.VC_CORERESET stops it before its first
+        instruction."""
+        self.dhcsr_control &= ~self.C_HALT
         if self.demcr & self.DEMCR_VC_CORERESET:
             self.dhcsr_control |= self.C_DEBUGEN | self.C_HALT
             self.dfsr |= 1 << 3  # VCATCH

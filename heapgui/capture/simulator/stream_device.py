@@ -90,5 +90,5 @@ class StreamBoard(SimulatedDevice):
     def _system_reset(self) -> None:
         self.resets += 1
         self._boot_pending = True
-        self.scs.halt_at_reset()
+        self.scs.system_reset()
         self.firmware_stream.pause(time.monotonic())
