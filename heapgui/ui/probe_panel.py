@@ -87,9 +87,9 @@ STREAM_PROBLEMS_TIP = (
 )
 
 
-def _fill(name: str, fill: float) -> str:
-    """A buffer's fill level, flagged when the firmware is probably waiting."""
-    text = f"{name} {fill:.0%} full"
+def _fill(name: str, fill: float, records: int) -> str:
+    """A buffer's fill level and records, flagged when the firmware is probably waiting."""
+    text = f"{name}: {records:,} records, {fill:.0%} full"
     return f"<b>⚠ {text}</b>" if fill >= NEAR_FULL else text
 
 
@@ -324,7 +324,7 @@ class ProbePanel(QWidget):
         self._pending = []
         live.take(update)
         self.console.append_text(update.text)
-        self._show_counters(update.counters)
+        self._show_counters(update.counters, live.core_records)
         self._ticks += 1
         slow = live.finished or self._ticks % SLOW_EVERY == 0
         self.live_updated.emit(live, slow)
@@ -391,7 +391,9 @@ class ProbePanel(QWidget):
     def _say(self, text: str) -> None:
         self.state_label.setText(text)
 
-    def _show_counters(self, counters: CaptureCounters | None) -> None:
+    def _show_counters(
+        self, counters: CaptureCounters | None, core_records: list[int] | None = None
+    ) -> None:
         c = counters or CaptureCounters()
         self.rate_label.setText(
             f"<b>{c.byte_rate / 1e3:,.1f}</b> kB/s · <b>{c.record_rate:,.0f}</b> rec/s"
@@ -401,7 +403,9 @@ class ProbePanel(QWidget):
             f" · {c.trace_skipped_bytes:,} trace bytes skipped" if c.trace_skipped_bytes else ""
         )
         if c.transport == STREAM:
-            self.problems_label.setText(" · ".join(_fill(n, f) for n, f in c.fills) + trace_skipped)
+            records = (core_records or []) + [0] * len(c.fills)
+            fills = (_fill(n, f, r) for (n, f), r in zip(c.fills, records, strict=False))
+            self.problems_label.setText(" · ".join(fills) + trace_skipped)
             self.problems_label.setToolTip(STREAM_PROBLEMS_TIP)
         else:
             self.problems_label.setText(

@@ -48,7 +48,9 @@ def test_a_stream_capture_from_the_master_board_fills_the_window(qtbot, window, 
     qtbot.waitUntil(lambda: panel.live.records > 3000, timeout=30_000)
     assert panel.live.format == "tagged"
     shown = panel.problems_label.text()
-    assert "core0" in shown and "core1" in shown and "% full" in shown
+    assert "core0: " in shown and "core1: " in shown and "% full" in shown
+    assert sum(panel.live.core_records) == panel.live.records
+    assert min(panel.live.core_records) > 0
     devices = list(SimulatedProbe.devices.values())
     assert len(devices) == 1
     board = devices[0]
