@@ -76,7 +76,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--elf",
         metavar="FILE",
         type=Path,
-        help="Drone Stream: the flashed firmware, to find the buffers (preferred to layout.toml)",
+        help="Drone Stream: the flashed firmware, to find the buffers (the most robust way)",
     )
     parser.add_argument(
         "--layout",
@@ -105,6 +105,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--sim-buffer",
+        metavar="BYTES",
         type=_buffer_size,
         help="simulated Drone Stream board: bytes per buffer, a multiple of 4 from 260 "
         "(default: 260)",
@@ -272,7 +273,7 @@ def _transport(args: argparse.Namespace, spec: SourceSpec) -> str:
             f"not {args.source}"
         )
     if args.elf and args.layout:
-        raise HeapguiError("give either --elf or --layout: the ELF is used when both are known")
+        raise HeapguiError("give either --elf or --layout, not both")
     if args.from_reset and args.drain_backlog:
         raise HeapguiError("--from-reset starts with empty buffers: there is no backlog to drain")
     if spec.kind != SIM and (args.sim_cores or args.sim_buffer):
