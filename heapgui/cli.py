@@ -27,8 +27,10 @@ SUMMARIES = {
     "demux": "Extract one ITM stimulus port's bytes from a raw SWO recording.",
     "validate": "Replay heap traces against a pool layout and say whether it holds "
     "(exit code 0) or fails (exit code 1).",
-    "capture": "Capture a heap trace live from a debug probe, a debugger's SWO server, "
-    "a .swo recording or the simulated board, like `just heaptrace`.",
+    "capture": "Capture a heap trace live over SWO (from a debug probe, a debugger's SWO "
+    "server, a .swo recording or the simulated board, like `just heaptrace`) or over Drone "
+    "Stream (drone master, from a debug probe or the simulated board, like "
+    "`drone stream --reset :0:1 heaptrace:31`).",
     "doctor": "Check Python, Qt, pyOCD, USB access, udev rules and target packs.",
 }
 

@@ -7,6 +7,10 @@ the probe's SWO receiver got. pyocd's SWVReader is deliberately not used: its
 thread dies silently on the first error, and a capture must say why it
 stopped. Everything here blocks, so the GUI calls it off its own thread.
 
+`PyocdLink` is the connection both transports share: it opens the pyOCD
+session and turns pyOCD's exceptions into one line. `ProbeSource` adds SWO;
+`heapgui.capture.stream_probe.StreamProbe` adds Drone Stream's memory access.
+
 pyOCD executes `pyocd_user.py` and applies `pyocd.yaml` (whose logging
 section can call any importable function) from its project directory, which
 defaults to the working directory. heapgui's sessions get a fresh private
@@ -24,6 +28,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import usb.core
 from pyocd.core import exceptions
@@ -94,6 +99,17 @@ class ProbeSettings:
     pyocd_script: Path | None = None
 
 
+class LinkSettings(Protocol):
+    """What any pyOCD connection of heapgui needs: the probe, target, clock and trusted files."""
+
+    unique_id: str
+    target_type: str
+    swd_frequency: int
+    connect_mode: str
+    pyocd_config: Path | None
+    pyocd_script: Path | None
+
+
 def locked_options(config: Path | None = None, script: Path | None = None) -> dict[str, object]:
     """Session options under which pyOCD reads and runs only the files named here.
 
@@ -151,24 +167,19 @@ def list_target_types() -> list[str]:
     return [DEFAULT_TARGET, *sorted(names)]
 
 
-class ProbeSource:
-    """SWO bytes from one probe. Create, open, read and close it in the same thread."""
+class PyocdLink:
+    """A pyOCD session on one probe, opened in a private project directory; one thread only.
 
-    def __init__(
-        self,
-        settings: ProbeSettings,
-        health_interval: float = HEALTH_INTERVAL,
-        idle_wait: float = IDLE_WAIT,
-    ) -> None:
+    Subclasses say what to start once connected (`_start`) and what to undo
+    before the session closes (`_undo`); this class finds the probe, opens
+    and closes the session, and turns pyOCD and USB exceptions into one line.
+    """
+
+    def __init__(self, settings: LinkSettings, health_interval: float = HEALTH_INTERVAL) -> None:
         self.settings = settings
         self._health_interval = health_interval
-        self._idle_wait = idle_wait
         self._session: Session | None = None
-        self._project_dir: str | None = None  # private to this source while it is open
-        self._itm: ITM | None = None
-        self._saved_itm: tuple[int, int] | None = None  # TER and TCR before heapgui changed them
-        self._itm_changed = False
-        self._swo_started = False
+        self._project_dir: str | None = None  # private to this link while it is open
         self._lost = False
         self._next_check = 0.0
 
@@ -181,7 +192,7 @@ class ProbeSource:
         """The open pyocd Session, for callers that need the target (None when closed)."""
         return self._session
 
-    def __enter__(self) -> ProbeSource:
+    def __enter__(self) -> PyocdLink:
         self.open()
         return self
 
@@ -189,18 +200,17 @@ class ProbeSource:
         self.close()
 
     def open(self) -> None:
-        """Connect without halting the target, then start SWO reception and the ITM ports."""
+        """Connect (in attach mode the target keeps running), then `_start`."""
         if self._session is not None:
             raise HeapguiError(f"{self.name} is already open")
-        self._saved_itm = None
         self._lost = False
-        self._check_clocks()
+        self._check_settings()
         probe = self._find_probe()
         session = self._create_session(probe)
         self._session = session
         try:
             session.open()
-            self._start_trace(session)
+            self._start(session)
         except (exceptions.Error, OSError) as err:
             failure = self._failure(err, "connecting")
             self.close()
@@ -210,22 +220,8 @@ class ProbeSource:
             raise
         self._next_check = time.monotonic() + self._health_interval
 
-    def read(self) -> bytes:
-        """The SWO bytes received since the last read; b"" if none came within `idle_wait`."""
-        if self._session is None:
-            raise HeapguiError(f"{self.name} is not open")
-        if time.monotonic() >= self._next_check:
-            self._check_health()
-            self._next_check = time.monotonic() + self._health_interval
-        data = self._swo_read()
-        if not data:
-            # Without this pause a polling worker would spin on an idle line.
-            time.sleep(self._idle_wait)
-            data = self._swo_read()
-        return data
-
     def close(self) -> None:
-        """Put the ITM back as it was, stop SWO and close the session; never raises."""
+        """`_undo`, then close the session and remove the project directory; never raises."""
         session = self._session
         if session is None:
             return
@@ -233,13 +229,7 @@ class ProbeSource:
         if self._lost:
             # pyocd logs teardown errors as errors with tracebacks unless told the target is gone.
             session.context_state.suppress_disconnect_error = True
-        else:
-            self._restore_itm()
-        if self._swo_started and not self._lost:
-            try:
-                session.probe.swo_stop()
-            except (exceptions.Error, OSError) as err:
-                logger.warning("%s: stopping SWO failed: %s", self.name, _one_line(err))
+        self._undo(session)
         try:
             session.close()
         except (exceptions.Error, OSError) as err:
@@ -247,23 +237,23 @@ class ProbeSource:
             log = logger.debug if self._lost else logger.warning
             log("%s: closing the session failed: %s", self.name, _one_line(err))
         self._remove_project_dir()
-        self._itm = None
-        self._itm_changed = self._swo_started = False
+
+    def _check_settings(self) -> None:
+        """Refuse settings that cannot work before anything is opened."""
+
+    def _start(self, session: Session) -> None:
+        """What to set up on the target once connected."""
+
+    def _undo(self, session: Session) -> None:
+        """Put back what `_start` changed; never raises. `self._lost` says if the probe is gone."""
+
+    def _due_health_check(self) -> None:
+        """Check the target now and then: some probes report an unplug only as silence."""
+        if time.monotonic() >= self._next_check:
+            self._check_health()
+            self._next_check = time.monotonic() + self._health_interval
 
     # Opening --------------------------------------------------------------------
-
-    def _check_clocks(self) -> None:
-        s = self.settings
-        if s.core_clock <= 0 or s.swo_baud <= 0:
-            raise ProbeFailure(
-                f"{self.name}: core clock and SWO baud rate must be positive, "
-                f"got {s.core_clock} Hz and {s.swo_baud} baud"
-            )
-        if s.swo_baud > s.core_clock:
-            raise ProbeFailure(
-                f"{self.name}: SWO baud rate {s.swo_baud} exceeds the core clock "
-                f"{s.core_clock} Hz it is divided from"
-            )
 
     def _find_probe(self) -> DebugProbe:
         lock_default_session()
@@ -305,13 +295,120 @@ class ProbeSource:
             raise
         finally:
             os.chdir(cwd)  # pyocd's Session changes into its project directory
-        session.delegate = _ItmSnapshot(self)
+        session.delegate = self._delegate()
         return session
+
+    def _delegate(self) -> object | None:
+        """A pyOCD target delegate to install in the session, if the subclass needs one."""
+        return None
 
     def _remove_project_dir(self) -> None:
         if self._project_dir is not None:
             shutil.rmtree(self._project_dir, ignore_errors=True)
             self._project_dir = None
+
+    def _check_health(self) -> None:
+        """Some probes report an unplug only as silence; a register read tells."""
+        try:
+            dhcsr = self._session.target.read32(CortexM.DHCSR)
+        except (exceptions.Error, OSError) as err:
+            raise self._failure(err, "checking the target") from None
+        if not dhcsr & CortexM.C_DEBUGEN:
+            self._lost = True
+            raise ProbeLost(
+                f"{self.name}: the target left debug mode "
+                f"(DHCSR 0x{dhcsr:08X}); was it reset or powered off?"
+            )
+
+    def _failure(self, err: BaseException, doing: str) -> ProbeFailure:
+        """A one-line error for a pyocd or USB exception; the traceback goes to the debug log."""
+        logger.debug("%s failed while %s", self.name, doing, exc_info=err)
+        text = _one_line(err)
+        if isinstance(err, exceptions.ProbeDisconnected) or (
+            isinstance(err, usb.core.USBError) and err.errno == errno.ENODEV
+        ):
+            self._lost = True
+            return ProbeLost(f"{self.name} was disconnected while {doing} ({text})")
+        if isinstance(err, exceptions.TransferError):
+            return ProbeFailure(
+                f"{self.name}: the target stopped answering while {doing} "
+                f"({type(err).__name__}: {text})"
+            )
+        if isinstance(err, exceptions.ProbeError):
+            return ProbeFailure(f"{self.name}: probe error while {doing}: {text}")
+        if isinstance(err, OSError):
+            return ProbeFailure(f"{self.name}: USB error while {doing}: {text}")
+        return ProbeFailure(f"{self.name}: {text} (while {doing})")
+
+
+class ProbeSource(PyocdLink):
+    """SWO bytes from one probe. Create, open, read and close it in the same thread."""
+
+    settings: ProbeSettings
+
+    def __init__(
+        self,
+        settings: ProbeSettings,
+        health_interval: float = HEALTH_INTERVAL,
+        idle_wait: float = IDLE_WAIT,
+    ) -> None:
+        super().__init__(settings, health_interval)
+        self._idle_wait = idle_wait
+        self._itm: ITM | None = None
+        self._saved_itm: tuple[int, int] | None = None  # TER and TCR before heapgui changed them
+        self._itm_changed = False
+        self._swo_started = False
+
+    def open(self) -> None:
+        """Connect without halting the target, then start SWO reception and the ITM ports."""
+        self._saved_itm = None
+        super().open()
+
+    def read(self) -> bytes:
+        """The SWO bytes received since the last read; b"" if none came within `idle_wait`."""
+        if self._session is None:
+            raise HeapguiError(f"{self.name} is not open")
+        self._due_health_check()
+        data = self._swo_read()
+        if not data:
+            # Without this pause a polling worker would spin on an idle line.
+            time.sleep(self._idle_wait)
+            data = self._swo_read()
+        return data
+
+    def _check_settings(self) -> None:
+        self._check_clocks()
+
+    def _start(self, session: Session) -> None:
+        self._start_trace(session)
+
+    def _undo(self, session: Session) -> None:
+        """Put the ITM back as it was and stop SWO."""
+        if not self._lost:
+            self._restore_itm()
+        if self._swo_started and not self._lost:
+            try:
+                session.probe.swo_stop()
+            except (exceptions.Error, OSError) as err:
+                logger.warning("%s: stopping SWO failed: %s", self.name, _one_line(err))
+        self._itm = None
+        self._itm_changed = self._swo_started = False
+
+    def _delegate(self) -> _ItmSnapshot:
+        return _ItmSnapshot(self)
+
+    def _check_clocks(self) -> None:
+        s = self.settings
+        if s.core_clock <= 0 or s.swo_baud <= 0:
+            raise ProbeFailure(
+                f"{self.name}: core clock and SWO baud rate must be positive, "
+                f"got {s.core_clock} Hz and {s.swo_baud} baud"
+            )
+        if s.swo_baud > s.core_clock:
+            raise ProbeFailure(
+                f"{self.name}: SWO baud rate {s.swo_baud} exceeds the core clock "
+                f"{s.core_clock} Hz it is divided from"
+            )
 
     def _start_trace(self, session: Session) -> None:
         """DEMCR.TRCENA, TPIU in UART mode at the baud rate, SWO reception, then the ITM."""
@@ -396,19 +493,6 @@ class ProbeSource:
         except (exceptions.Error, OSError) as err:
             raise self._failure(err, "reading SWO") from None
 
-    def _check_health(self) -> None:
-        """Some probes report an unplug only as silence; a register read tells."""
-        try:
-            dhcsr = self._session.target.read32(CortexM.DHCSR)
-        except (exceptions.Error, OSError) as err:
-            raise self._failure(err, "checking the target") from None
-        if not dhcsr & CortexM.C_DEBUGEN:
-            self._lost = True
-            raise ProbeLost(
-                f"{self.name}: the target left debug mode "
-                f"(DHCSR 0x{dhcsr:08X}); was it reset or powered off?"
-            )
-
     def _restore_itm(self) -> None:
         if not self._itm_changed or self._saved_itm is None or self._itm is None:
             return
@@ -419,26 +503,6 @@ class ProbeSource:
             itm.ap.write32(itm.address + ITM.TCR, tcr)
         except (exceptions.Error, OSError) as err:
             logger.warning("%s: restoring the ITM failed: %s", self.name, _one_line(err))
-
-    def _failure(self, err: BaseException, doing: str) -> ProbeFailure:
-        """A one-line error for a pyocd or USB exception; the traceback goes to the debug log."""
-        logger.debug("%s failed while %s", self.name, doing, exc_info=err)
-        text = _one_line(err)
-        if isinstance(err, exceptions.ProbeDisconnected) or (
-            isinstance(err, usb.core.USBError) and err.errno == errno.ENODEV
-        ):
-            self._lost = True
-            return ProbeLost(f"{self.name} was disconnected while {doing} ({text})")
-        if isinstance(err, exceptions.TransferError):
-            return ProbeFailure(
-                f"{self.name}: the target stopped answering while {doing} "
-                f"({type(err).__name__}: {text})"
-            )
-        if isinstance(err, exceptions.ProbeError):
-            return ProbeFailure(f"{self.name}: probe error while {doing}: {text}")
-        if isinstance(err, OSError):
-            return ProbeFailure(f"{self.name}: USB error while {doing}: {text}")
-        return ProbeFailure(f"{self.name}: {text} (while {doing})")
 
 
 class _ItmSnapshot:

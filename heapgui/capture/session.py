@@ -1,4 +1,4 @@
-"""A live capture: one byte source through the ITM demultiplexer to files, records and statistics.
+"""A live capture: a SWO byte source or Drone Stream to files, records and statistics.
 
 Each `poll()` does one `read()` of the source (at most ~50 ms) and carries the
 bytes all the way: the raw `.swo` file gets every byte, the `heaptrace` file
@@ -9,6 +9,12 @@ loses nothing that was received, and the summary counts the bytes that
 reached each file: a full disk is reported as bytes lost. A Qt worker
 thread drives it with a loop of `poll()` calls and a stop flag, sending the
 updates on in batches.
+
+Drone Stream (`StreamSource`) goes the same way with `FrameDemux` in place
+of the ITM demultiplexer: the format is `tagged`, there is no raw SWO file
+and no timestamp (every record is dated 0), each record keeps the buffer
+(core) that wrote it in `CaptureUpdate.cores`, and the end clears the
+target's enable mask and drains the buffers once before the files close.
 
 Record dates. A record is dated by the target clock tick of the packet that
 completed it, read from port 31's `PortClock`. Records arrive in the order
@@ -39,8 +45,10 @@ import numpy as np
 
 from heapgui.capture.byte_source import ByteSource, SourceEnded
 from heapgui.capture.itm import DemuxChunk, ItmDemux, PortClock
-from heapgui.errors import HeapguiError
-from heapgui.trace.formats import FORMATS, make_decoder
+from heapgui.capture.stream_frames import FrameChunk, FrameDemux, FrameRecords
+from heapgui.capture.stream_source import StreamSource
+from heapgui.errors import DecodeError, HeapguiError
+from heapgui.trace.formats import FORMATS, detect, make_decoder
 from heapgui.trace.problems import Problem, ProblemLog
 from heapgui.trace.records import Records
 from heapgui.trace.stats import Statistics
@@ -55,6 +63,10 @@ RATE_WINDOW = 1.0  # seconds the byte and record rates average over
 STOPPED = "stopped"
 SOURCE_ENDED = "source ended"
 FAILED = "failed"
+SWO, STREAM = "swo", "stream"  # transports
+STREAM_FORMAT = "tagged"  # the only format Drone Stream carries
+DETECT = "auto"  # SWO: tell framed from legacy by the first DETECT_BYTES of the heap trace
+DETECT_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -73,14 +85,22 @@ class CaptureCounters:
     ticks: int = 0  # target clock ticks up to the latest timestamp packet
     byte_rate: float = 0.0
     record_rate: float = 0.0
+    transport: str = SWO
+    format: str = ""
+    """The trace format being decoded; empty while a SWO capture is still telling it."""
+    fills: tuple[tuple[str, float], ...] = ()
+    """Drone Stream: each buffer's name and the share of it pending at the last poll."""
 
     def status(self) -> str:
         """One line for a status bar."""
-        return (
+        rates = (
             f"{self.bytes_received} bytes ({self.byte_rate / 1000:.1f} kB/s), "
             f"{self.records} records ({self.record_rate:.0f}/s), "
-            f"{self.overflows} overflows, {self.skipped_bytes} skipped bytes"
         )
+        if self.transport == STREAM:
+            fills = ", ".join(f"{name} {fill:.0%} full" for name, fill in self.fills)
+            return rates + f"{fills}, {self.skipped_bytes} skipped bytes"
+        return rates + f"{self.overflows} overflows, {self.skipped_bytes} skipped bytes"
 
 
 @dataclass(frozen=True)
@@ -95,6 +115,7 @@ class CaptureSummary:
     error: HeapguiError | None
     problems: list[Problem]
     truncated_bytes: int  # an unfinished ITM packet at the end of the stream
+    warnings: tuple[str, ...] = ()  # what the source noticed: a buffer kept full, a mask left set
 
     def describe(self) -> str:
         c = self.counters
@@ -111,10 +132,11 @@ class CaptureSummary:
             only = f"only {c.raw_saved} of " if c.raw_saved < c.bytes_received else ""
             raw = f"; {only}{c.bytes_received} SWO bytes in {self.raw_path}"
             raw += _lost(c.bytes_received, c.raw_saved)
-        return (
-            f"{self.source}: {self.ended} after {c.elapsed:.1f} s; {heap}{raw}; "
-            f"{c.overflows} overflows, {c.skipped_bytes} skipped SWO bytes"
-        )
+        if c.transport == STREAM:
+            tail = f"{c.bytes_received} bytes read, {c.skipped_bytes} skipped"
+        else:
+            tail = f"{c.overflows} overflows, {c.skipped_bytes} skipped SWO bytes"
+        return f"{self.source}: {self.ended} after {c.elapsed:.1f} s; {heap}{raw}; {tail}"
 
     def saved(self) -> str:
         """How much of the heap trace is in its file, for the message of a failed capture."""
@@ -140,6 +162,8 @@ class CaptureUpdate:
     text: dict[int, str]
     counters: CaptureCounters
     summary: CaptureSummary | None = None
+    cores: np.ndarray | None = None
+    """Drone Stream: the buffer (index in `counters.fills`) that wrote each record."""
 
     @property
     def finished(self) -> bool:
@@ -157,12 +181,14 @@ class CaptureUpdate:
             for port, part in update.text.items():
                 text.setdefault(port, []).append(part)
         last = updates[-1]
+        cores = [u.cores for u in updates if u.cores is not None]
         return cls(
             Records.concat([u.records for u in updates]),
             np.concatenate([u.timeline for u in updates]),
             {port: "".join(parts) for port, parts in text.items()},
             last.counters,
             last.summary,
+            np.concatenate(cores) if cores else None,
         )
 
 
@@ -263,6 +289,11 @@ class _Rates:
 class CaptureSession:
     """One capture from `start()` to its last update; make a new session to capture again.
 
+    `source` is a SWO `ByteSource` or a Drone Stream `StreamSource`; the
+    latter needs `fmt` "tagged" and no `raw_path`. A SWO capture with `fmt`
+    "auto" holds its first DETECT_BYTES of heap trace back from the decoder
+    (not from the file) and decodes them in the format they fit best.
+
     Use it from one thread. `poll()` returns within about 50 ms plus the
     processing of what arrived. When the source fails (probe unplugged,
     debugger gone) or ends (replay), that poll's update is the last one: the
@@ -272,7 +303,7 @@ class CaptureSession:
 
     def __init__(
         self,
-        source: ByteSource,
+        source: ByteSource | StreamSource,
         heaptrace_path: str | Path,
         raw_path: str | Path | None = None,
         heap_size: int | None = None,
@@ -280,9 +311,9 @@ class CaptureSession:
         date_wait: float = DATE_WAIT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if fmt not in FORMATS:
+        if fmt not in (*FORMATS, DETECT):
             raise HeapguiError(
-                f"unknown trace format {fmt!r}: expected one of {', '.join(FORMATS)}"
+                f"unknown trace format {fmt!r}: expected one of {', '.join(FORMATS)} or {DETECT}"
             )
         self.source = source
         self.heaptrace_path = Path(heaptrace_path)
@@ -292,9 +323,13 @@ class CaptureSession:
                 f"{self.raw_path}: the raw SWO stream would be the same file as the heap trace "
                 f"{self.heaptrace_path}"
             )
+        self.transport = STREAM if isinstance(source, StreamSource) else SWO
+        if self.transport == STREAM:
+            _check_stream(source.name, fmt, self.raw_path)
         self.format = fmt
-        self.demux = ItmDemux()
-        self.decoder = make_decoder(fmt)
+        self.demux: ItmDemux | FrameDemux = FrameDemux() if self.transport == STREAM else ItmDemux()
+        self._undecided: bytearray | None = bytearray() if fmt == DETECT else None
+        self.decoder = self._decoder(fmt)
         self.stats = Statistics(heap_size)
         self.summary: CaptureSummary | None = None
         self._record_bytes = np.array(self.decoder.lengths, np.int64)
@@ -390,14 +425,46 @@ class CaptureSession:
             payload = chunk.payload(port)
             if payload or final:
                 text[port] = decoder.decode(payload, final)
-        records = self.decoder.feed(heap)
-        if final:
-            records = Records.concat([records, self.decoder.finish()])
+        if isinstance(self.decoder, FrameRecords):
+            assert isinstance(chunk, FrameChunk)
+            records = self.decoder.take(chunk.heap_frames)
+        else:
+            heap = self._decided(heap, final)
+            records = self.decoder.feed(heap)
+            if final:
+                records = Records.concat([records, self.decoder.finish()])
         dated = self._date(records, final)
         timeline = self.stats.update(dated) if len(dated) else np.empty(0, np.int64)
+        cores = None
+        if isinstance(self.demux, FrameDemux):
+            cores = self.demux.cores_at(dated.offset)
         return CaptureUpdate(
-            dated, timeline, {p: t for p, t in text.items() if t}, self._counters()
+            dated, timeline, {p: t for p, t in text.items() if t}, self._counters(), cores=cores
         )
+
+    def _decoder(self, fmt: str):
+        if self.transport == STREAM:
+            return FrameRecords()
+        return make_decoder("framed" if fmt == DETECT else fmt)
+
+    def _decided(self, heap: bytes, final: bool) -> bytes:
+        """`heap` once the format is known; before, the bytes are held (b"" is returned)."""
+        held = self._undecided
+        if held is None:
+            return heap
+        held += heap
+        if len(held) < DETECT_BYTES and not final:
+            return b""
+        self._undecided = None
+        try:
+            self.format = detect(bytes(held)) if held else "framed"
+        except DecodeError as err:
+            self.format = "framed"
+            logger.warning("%s: %s; decoding it as framed", self.heaptrace_path, err)
+        self.decoder = make_decoder(self.format)
+        self._record_bytes = np.array(self.decoder.lengths, np.int64)
+        logger.info("%s: the heap trace is %s", self.source.name, self.format)
+        return bytes(held)
 
     def _date(self, records: Records, final: bool) -> Records:
         """Timestamp what can be dated; hold back the rest (see the module docstring)."""
@@ -448,14 +515,23 @@ class CaptureSession:
             ticks=self.demux.stats.ticks,
             byte_rate=self._rate[0],
             record_rate=self._rate[1],
+            transport=self.transport,
+            format="" if self._undecided is not None else self.format,
+            fills=self._fills(),
         )
+
+    def _fills(self) -> tuple[tuple[str, float], ...]:
+        source = self.source
+        if not isinstance(source, StreamSource):
+            return ()
+        return tuple(zip(source.buffer_names, source.fills, strict=True))
 
     # Ending ---------------------------------------------------------------------
 
     def _finish(self, ended: str, error: HeapguiError | None = None) -> CaptureUpdate:
         """Decode and save the tail, close files and source; never loses what was received."""
         try:
-            update = self._carry(self.demux.finish(), final=True)
+            update = self._carry(self._tail(), final=True)
         except HeapguiError as err:
             error = error or err
             update = self._empty_update()
@@ -478,10 +554,17 @@ class CaptureSession:
             error=error,
             problems=list(problems),
             truncated_bytes=self.demux.stats.truncated_bytes,
+            warnings=tuple(getattr(self.source, "warnings", ())),
         )
         update.counters = self.summary.counters
         update.summary = self.summary
         return update
+
+    def _tail(self) -> DemuxChunk:
+        """What is left: for Drone Stream, the drain after the target's mask was cleared."""
+        if isinstance(self.source, StreamSource) and isinstance(self.demux, FrameDemux):
+            return self.demux.feed(self.source.finish())  # frames are whole: no other tail
+        return self.demux.finish()
 
     def _outputs(self) -> list[_Output]:
         return [file for file in (self._heap_file, self._raw_file) if file is not None]
@@ -499,6 +582,18 @@ class CaptureSession:
         records = Records.empty(self.stats.records)
         records.timestamp = np.empty(0, np.int64)
         return CaptureUpdate(records, np.empty(0, np.int64), {}, counters, self.summary)
+
+
+def _check_stream(name: str, fmt: str, raw_path: Path | None) -> None:
+    if fmt != STREAM_FORMAT:
+        raise HeapguiError(
+            f"{name}: Drone Stream carries the {STREAM_FORMAT} format, not {fmt}; "
+            f"capture it as {STREAM_FORMAT}"
+        )
+    if raw_path is not None:
+        raise HeapguiError(
+            f"{raw_path}: a raw SWO file needs a SWO capture; Drone Stream has no SWO bytes"
+        )
 
 
 def _reason(err: OSError) -> str:

@@ -7,6 +7,10 @@
     replay:FILE    a recorded .swo file
     sim            a simulated board through pyocd's probe code path
 
+With `SourceSettings.transport` "stream", `probe` and `sim` give Drone
+Stream instead of SWO: a `StreamSource` whose buffers come from the ELF or
+layout.toml named in the settings (the simulated board knows its own).
+
 `make_source` builds the source without opening it: a capture session opens
 it in the thread that reads it, as pyocd requires.
 """
@@ -22,6 +26,9 @@ from typing import Any
 
 from heapgui.capture.byte_source import ByteSource
 from heapgui.capture.replay import ReplaySource
+from heapgui.capture.session import STREAM, SWO
+from heapgui.capture.stream_map import StreamMap
+from heapgui.capture.stream_source import ATTACH, StreamSource
 from heapgui.capture.tcp import DEFAULT_HOST, PRESETS_BY_NAME, TcpSource
 from heapgui.errors import HeapguiError
 
@@ -66,6 +73,11 @@ class SourceSettings:
     extra `SimulatorConfig` fields for `sim`. A probe's pyOCD session reads
     a configuration file and runs a user script only when `pyocd_config` and
     `pyocd_script` name them.
+
+    `transport` is "swo" or "stream" (Drone Stream). A stream capture from a
+    probe finds its buffers in `elf` (preferred) or `layout`, starts as
+    `stream_start` says ("attach" or "reset") and skips the backlog unless
+    `drain_backlog`.
     """
 
     core_clock: int | None = None
@@ -76,6 +88,11 @@ class SourceSettings:
     simulator: Mapping[str, Any] = field(default_factory=dict)
     pyocd_config: Path | None = None
     pyocd_script: Path | None = None
+    transport: str = SWO
+    elf: Path | None = None
+    layout: Path | None = None
+    stream_start: str = ATTACH
+    drain_backlog: bool = False
 
 
 def parse_source(text: str) -> SourceSpec:
@@ -118,6 +135,8 @@ def make_source(spec: str | SourceSpec, settings: SourceSettings | None = None) 
     if isinstance(spec, str):
         spec = parse_source(spec)
     settings = settings or SourceSettings()
+    if settings.transport == STREAM:
+        return _stream(spec, settings)
     if spec.kind == TCP:
         assert spec.host is not None and spec.port is not None
         return TcpSource(spec.host, spec.port)
@@ -168,13 +187,58 @@ def _positive(value: str | float, what: str) -> float:
 
 
 def _probe(unique_id: str | None, settings: SourceSettings) -> ByteSource:
-    from heapgui.capture.probe import ProbeSettings, ProbeSource, list_probes
+    from heapgui.capture.probe import ProbeSettings, ProbeSource
 
     if not settings.core_clock or not settings.swo_baud:
         raise HeapguiError(
             "a probe capture needs the core clock and the SWO baud rate "
             "(Drone.toml [log.swo] reset-freq and baud-rate)"
         )
+    unique_id = _probe_id(unique_id)
+    options = _pyocd_options(settings)
+    return ProbeSource(ProbeSettings(unique_id, settings.core_clock, settings.swo_baud, **options))
+
+
+def _stream(spec: SourceSpec, settings: SourceSettings) -> StreamSource:
+    """Drone Stream from a probe or the simulated board."""
+    if spec.kind not in (PROBE, SIM):
+        raise HeapguiError(
+            f"Drone Stream is read from target RAM: it needs a probe or sim, not {spec.kind}"
+        )
+    start, drain = settings.stream_start, settings.drain_backlog
+    if spec.kind == SIM:
+        from heapgui.capture.sim_source import simulated_stream_source
+
+        source = simulated_stream_source(start, drain, **settings.simulator)
+        if settings.elf is not None or settings.layout is not None:
+            # Found as on a real board: the simulated one then checks the file against itself.
+            return StreamSource(source.target, stream_map_of(settings), start, drain)
+        return source
+    from heapgui.capture.stream_probe import StreamProbe, StreamProbeSettings
+
+    stream_map = stream_map_of(settings)
+    probe = StreamProbe(StreamProbeSettings(_probe_id(spec.unique_id), **_pyocd_options(settings)))
+    return StreamSource(probe, stream_map, start, drain)
+
+
+def stream_map_of(settings: SourceSettings) -> StreamMap:
+    """The buffers from the ELF if one is named (it is what was flashed), else layout.toml."""
+    from heapgui.capture.stream_locate import stream_map_from_elf, stream_map_from_layout
+
+    if settings.elf is not None:
+        return stream_map_from_elf(settings.elf)
+    if settings.layout is not None:
+        return stream_map_from_layout(settings.layout)
+    raise HeapguiError(
+        "a Drone Stream capture from a probe needs the firmware's ELF or its layout.toml "
+        "to find the buffers"
+    )
+
+
+def _probe_id(unique_id: str | None) -> str:
+    """`unique_id`, or the only connected probe's."""
+    from heapgui.capture.probe import list_probes
+
     if unique_id is None:
         probes = list_probes()
         if not probes:
@@ -185,6 +249,11 @@ def _probe(unique_id: str | None, settings: SourceSettings) -> ByteSource:
                 f"several debug probes are connected, choose one with probe:UID: {names}"
             )
         unique_id = probes[0].unique_id
+    return unique_id
+
+
+def _pyocd_options(settings: SourceSettings) -> dict[str, Any]:
+    """Target type, SWD clock and the pyOCD files the user named, checked to exist."""
     options: dict[str, Any] = {}
     if settings.target_type:
         options["target_type"] = settings.target_type
@@ -196,4 +265,4 @@ def _probe(unique_id: str | None, settings: SourceSettings) -> ByteSource:
             if not path.is_file():
                 raise HeapguiError(f"{path}: no such pyOCD {what}")
             options[name] = path
-    return ProbeSource(ProbeSettings(unique_id, settings.core_clock, settings.swo_baud, **options))
+    return options

@@ -15,6 +15,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from heapgui import __version__
+from heapgui.capture.session import STREAM, SWO
 from heapgui.desktop import desktop_install_commands, desktop_uninstall_commands
 from heapgui.logs import setup_logging
 from heapgui.resources import APP_ID
@@ -45,8 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--demo",
-        action="store_true",
-        help="capture live from a simulated board (no hardware needed)",
+        nargs="?",
+        const=SWO,
+        metavar="swo|stream",
+        help="capture live from a simulated board (no hardware needed): swo (the default) "
+        "or stream (drone master's Drone Stream)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     # For benchmarks/gui.py: write the time and memory use once data is on screen, then quit.
@@ -150,7 +154,7 @@ def _screenshot(window: MainWindow, args: argparse.Namespace, scratch: Path) -> 
     window.show()
     if args.demo:
         panel = window.capture_panel
-        if not window.start_demo(scratch / "demo"):
+        if not _start_demo(window, args, scratch / "demo"):
             return _fail(panel.state_label.text())
         _run_events(DEMO_SHOT_SECONDS)
         if panel.live is None or panel.live.finished:
@@ -169,8 +173,23 @@ def _screenshot(window: MainWindow, args: argparse.Namespace, scratch: Path) -> 
     return 0
 
 
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.demo not in (None, SWO, STREAM):
+        if args.file is not None:
+            parser.error(f"--demo takes swo or stream, not {args.demo!r}")
+        args.file, args.demo = args.demo, SWO  # `heapgui --demo FILE`: the demo, then FILE
+    return args
+
+
+def _start_demo(window: MainWindow, args: argparse.Namespace, directory: Path) -> bool:
+    window.capture_panel.form.select_transport(args.demo)
+    return window.start_demo(directory)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = _parse(argv)
     if args.print_desktop_install:
         sys.stdout.write("\n".join(desktop_install_commands()) + "\n")
         return 0
@@ -202,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         _ReadyProbe(window, args.ready_file, expect_trace=bool(args.file), settle=not args.demo)
     window.show()
     if args.demo:
-        window.start_demo(demo_directory())
+        _start_demo(window, args, demo_directory())
     if args.file:
         window.open_file(args.file)
     code = app.exec()

@@ -151,6 +151,8 @@ class LiveTrace:
         self.peak_x: int | None = None
         self.counters: CaptureCounters | None = None
         self.summary: CaptureSummary | None = None
+        self.core_records: list[int] = []
+        """Drone Stream: records per buffer (core), in the order of `counters.fills`."""
         self._parts: list[Records] = []
 
     @property
@@ -164,9 +166,15 @@ class LiveTrace:
     def take(self, update: CaptureUpdate) -> None:
         """Fold in an update (usually several merged) from the capture worker."""
         self.counters = update.counters
+        if update.counters.format:
+            self.format = update.counters.format  # a capture told "auto" has found it
         if update.summary is not None:
             self.summary = update.summary
         records = update.records
+        if update.cores is not None and len(update.cores):
+            counts = np.bincount(update.cores, minlength=len(self.core_records))
+            counts[: len(self.core_records)] += np.asarray(self.core_records, np.int64)
+            self.core_records = counts.tolist()
         if not len(records):
             return
         if self.timed is None:

@@ -32,8 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from heapgui.capture.session import CaptureCounters, CaptureUpdate
+from heapgui.capture.session import STREAM, CaptureCounters, CaptureUpdate
 from heapgui.capture.sources import PROBE, SIM
+from heapgui.capture.stream_source import NEAR_FULL
 from heapgui.errors import HeapguiError
 from heapgui.ui.capture_worker import CaptureRequest, CaptureRun, quit_when_done
 from heapgui.ui.live_trace import LiveTrace
@@ -73,6 +74,23 @@ def _lost(request: CaptureRequest, error: HeapguiError) -> bool:
     from heapgui.capture.probe import ProbeLost  # imported by the capture already
 
     return isinstance(error, ProbeLost)
+
+
+SWO_PROBLEMS_TIP = (
+    "Overflows: the ITM dropped packets (trace faster than the SWO line). Skipped: SWO "
+    "bytes that were not valid ITM packets (wrong baud rate or noise)."
+)
+STREAM_PROBLEMS_TIP = (
+    "How full each Drone Stream buffer was at the last poll. A buffer that stays nearly "
+    "full makes the firmware wait for the host, which changes the trace's timing: give it "
+    "a larger [stream.<name>] size in layout.toml."
+)
+
+
+def _fill(name: str, fill: float, records: int) -> str:
+    """A buffer's fill level and records, flagged when the firmware is probably waiting."""
+    text = f"{name}: {records:,} records, {fill:.0%} full"
+    return f"<b>⚠ {text}</b>" if fill >= NEAR_FULL else text
 
 
 def _elapsed(seconds: float) -> str:
@@ -144,12 +162,7 @@ class ProbePanel(QWidget):
         self.counts_label = self._label(
             "", "Capture totals", "SWO bytes received and heap records decoded so far"
         )
-        self.problems_label = self._label(
-            "",
-            "Stream problems",
-            "Overflows: the ITM dropped packets (trace faster than the SWO line). Skipped: SWO "
-            "bytes that were not valid ITM packets (wrong baud rate or noise).",
-        )
+        self.problems_label = self._label("", "Stream problems", SWO_PROBLEMS_TIP)
         self.elapsed_label = self._label("", "Elapsed time", "Time since the capture started")
         status = QGridLayout()
         status.addWidget(self.rate_label, 0, 0)
@@ -260,7 +273,10 @@ class ProbePanel(QWidget):
         self._say("Stopping…")
 
     def start_demo(self, directory: Path) -> bool:
-        """The simulated board into `directory`/heaptrace, started at once (heapgui --demo)."""
+        """The simulated board into `directory`/heaptrace, started at once (heapgui --demo).
+
+        It speaks the transport the form shows: SWO unless Drone Stream was chosen.
+        """
         directory.mkdir(parents=True, exist_ok=True)
         self.form.select_source(SIM)
         self.form.set_output(directory / "heaptrace")
@@ -308,7 +324,7 @@ class ProbePanel(QWidget):
         self._pending = []
         live.take(update)
         self.console.append_text(update.text)
-        self._show_counters(update.counters)
+        self._show_counters(update.counters, live.core_records)
         self._ticks += 1
         slow = live.finished or self._ticks % SLOW_EVERY == 0
         self.live_updated.emit(live, slow)
@@ -350,13 +366,15 @@ class ProbePanel(QWidget):
         summary = live.summary
         lost = False
         message = ""
+        # A Drone Stream mask that could not be cleared, a buffer kept full: said either way.
+        warnings = "".join(f"\n⚠ {w}" for w in summary.warnings) if summary is not None else ""
         if summary is not None and summary.error is not None:
             lost = _lost(request, summary.error)
             again = "Reconnect it and press Start (F5)." if lost else "Press Start (F5) to retry."
-            self._say(f"⚠ {summary.error}; {summary.saved()}. {again}")
+            self._say(f"⚠ {summary.error}; {summary.saved()}. {again}{warnings}")
             message = f"Capture stopped: {summary.error}"
         elif summary is not None:
-            self._say(f"Done: {summary.describe()}")
+            self._say(f"Done: {summary.describe()}{warnings}")
             message = f"Capture {summary.ended}: saved {summary.heaptrace_path}"
         self.start_action.setText("&Reconnect" if lost else "&Start capture")
         self.capture_finished.emit(live)
@@ -373,14 +391,25 @@ class ProbePanel(QWidget):
     def _say(self, text: str) -> None:
         self.state_label.setText(text)
 
-    def _show_counters(self, counters: CaptureCounters | None) -> None:
+    def _show_counters(
+        self, counters: CaptureCounters | None, core_records: list[int] | None = None
+    ) -> None:
         c = counters or CaptureCounters()
         self.rate_label.setText(
             f"<b>{c.byte_rate / 1e3:,.1f}</b> kB/s · <b>{c.record_rate:,.0f}</b> rec/s"
         )
         self.counts_label.setText(f"{c.bytes_received:,} bytes · {c.records:,} records")
-        self.problems_label.setText(
-            f"{c.overflows:,} overflows · {c.skipped_bytes:,} skipped bytes"
-            + (f" · {c.trace_skipped_bytes:,} trace bytes skipped" if c.trace_skipped_bytes else "")
+        trace_skipped = (
+            f" · {c.trace_skipped_bytes:,} trace bytes skipped" if c.trace_skipped_bytes else ""
         )
+        if c.transport == STREAM:
+            records = (core_records or []) + [0] * len(c.fills)
+            fills = (_fill(n, f, r) for (n, f), r in zip(c.fills, records, strict=False))
+            self.problems_label.setText(" · ".join(fills) + trace_skipped)
+            self.problems_label.setToolTip(STREAM_PROBLEMS_TIP)
+        else:
+            self.problems_label.setText(
+                f"{c.overflows:,} overflows · {c.skipped_bytes:,} skipped bytes" + trace_skipped
+            )
+            self.problems_label.setToolTip(SWO_PROBLEMS_TIP)
         self.elapsed_label.setText(_elapsed(c.elapsed))

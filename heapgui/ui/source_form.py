@@ -7,11 +7,18 @@ other users of the window never start a thread. The core clock and SWO baud
 rate come from Drone.toml [log.swo] when one is found next to the open trace
 or in the working directory; without one they stay "not set" and the source
 picks its own (the simulator) or says it needs them (a probe).
+
+A probe or the simulated board can also be read over Drone Stream (drone
+master): the buffers come from the firmware's ELF or layout.toml, and the
+capture attaches to the running firmware or starts it from reset. A
+project folder with a layout.toml preselects Drone Stream with that file;
+one whose Drone.toml has [log.swo] preselects SWO.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QStringListModel, Qt, Signal, Slot
@@ -31,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from heapgui.capture.session import DETECT, STREAM, STREAM_FORMAT, SWO
 from heapgui.capture.sources import (
     FAST,
     PROBE,
@@ -41,6 +49,7 @@ from heapgui.capture.sources import (
     SourceSettings,
     SourceSpec,
 )
+from heapgui.capture.stream_source import ATTACH, FROM_RESET
 from heapgui.capture.tcp import DEFAULT_HOST, TCP_PRESETS
 from heapgui.commands.common import DEFAULT_TRACE
 from heapgui.errors import HeapguiError
@@ -51,11 +60,29 @@ from heapgui.ui.loader import Task, config_heap_size
 logger = logging.getLogger(__name__)
 
 SOURCES = (
-    (PROBE, "Debug probe (pyOCD)", "Read SWO through a debug probe connected by USB"),
+    (PROBE, "Debug probe (pyOCD)", "Read SWO or Drone Stream through a USB debug probe"),
     (TCP, "TCP stream", "Read the raw SWO stream a running debugger serves over TCP"),
     (REPLAY, "Replay a .swo file", "Play back a recorded raw SWO file"),
     (SIM, "Simulated device", "A simulated board with demo firmware: no hardware needed"),
 )
+TRANSPORTS = (
+    (SWO, "SWO (drone 0.12-0.14)", "The heap trace on ITM port 31 through the SWO pin"),
+    (STREAM, "Drone Stream (drone master)", "The heap trace in target RAM, read over SWD"),
+)
+STREAM_KINDS = (PROBE, SIM)  # the sources that can read target RAM
+DRAIN = "drain"  # attach and keep the backlog
+STARTS = (
+    (ATTACH, "Attach, skip the backlog", "Leave the firmware running; start from now"),
+    (DRAIN, "Attach, keep the backlog", "Also keep what the buffers held already"),
+    (FROM_RESET, "From reset", "Reset the target: capture from the first allocation"),
+)
+SWO_FORMATS = (
+    (DETECT, "Detect", "Tell framed from legacy by the first kilobytes"),
+    ("framed", "framed (0.12-0.14)", "drone-core 0.12-0.14"),
+    ("legacy", "legacy (0.9-0.11)", "drone-core 0.9-0.11"),
+)
+LAYOUT_TOML = "layout.toml"
+BUFFERS_FILTER = "Firmware ELF or layout.toml (*.elf *.toml *);;All files (*)"
 MAX_HZ = 2**31 - 1
 SIM_RATE_KB = 100  # kB/s of SWO the simulated firmware produces by default
 SWO_FILTER = "Raw SWO streams (*.swo *.bin);;All files (*)"
@@ -99,6 +126,17 @@ def _add_row(form: QFormLayout, text: str, main: QWidget, *extra: QWidget) -> No
     form.addRow(label, row)
 
 
+def _choice_combo(parent: QWidget, items: tuple, tip: str, name: str) -> QComboBox:
+    combo = QComboBox(parent)
+    for data, label, item_tip in items:
+        combo.addItem(label, data)
+        combo.setItemData(combo.count() - 1, item_tip, Qt.ItemDataRole.ToolTipRole)
+    combo.setToolTip(tip)
+    combo.setAccessibleName(name)
+    _narrow(combo)
+    return combo
+
+
 def _browse_button(parent: QWidget, tip: str) -> QToolButton:
     button = QToolButton(parent)
     button.setIcon(parent.style().standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon))
@@ -129,12 +167,17 @@ class SourceForm(QWidget):
             self.source_combo.setItemData(
                 self.source_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole
             )
-        self.source_combo.setToolTip("Where the SWO trace comes from")
+        self.source_combo.setToolTip("Where the heap trace comes from")
         _narrow(self.source_combo)
         self.source_combo.setAccessibleName("Capture source")
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("&Source:", self.source_combo)
+        self.transport_combo = _choice_combo(
+            self, TRANSPORTS, "How the firmware sends its heap trace", "Transport"
+        )
+        form.addRow("Trans&port:", self.transport_combo)
+        self._transport_row = form.rowCount() - 1
         # One form for every source, so the fields line up; each source shows its own rows.
         self._rows: dict[str, range] = {}
         for kind, add_rows in (
@@ -148,6 +191,10 @@ class SourceForm(QWidget):
             self._rows[kind] = range(first, form.rowCount())
         self._form = form
         self.source_combo.currentIndexChanged.connect(self._source_changed)
+        self.transport_combo.currentIndexChanged.connect(self._transport_changed)
+        first = form.rowCount()
+        self._stream_rows(form)
+        self._rows_stream = range(first, form.rowCount())
 
         self.clock_spin = _hertz_spin(
             self,
@@ -180,12 +227,19 @@ class SourceForm(QWidget):
         self.raw_edit.setEnabled(False)
         self.raw_check.toggled.connect(self.raw_edit.setEnabled)
 
+        self.format_combo = _choice_combo(
+            self, SWO_FORMATS, "The heap trace format the firmware writes", "Trace format"
+        )
+        first = form.rowCount()
+        form.addRow("&Format:", self.format_combo)
         form.addRow("Core &clock:", self.clock_spin)
         form.addRow("SWO &baud:", self.baud_spin)
         form.addRow(self.config_label)
+        self._rows_swo = [*range(first, form.rowCount())]
         _add_row(form, "&Output:", self.output_edit, self.output_button)
         form.addRow(self.overwrite_label)
         form.addRow(self.raw_check, self.raw_edit)
+        self._rows_swo.append(form.rowCount() - 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(form)
@@ -299,10 +353,41 @@ class SourceForm(QWidget):
         _narrow(self.rate_spin)
         form.addRow("&Rate:", self.rate_spin)
 
+    def _stream_rows(self, form: QFormLayout) -> None:
+        self.buffers_edit = QLineEdit(self)
+        self.buffers_edit.setToolTip(
+            "The firmware's ELF (what was flashed: preferred) or its layout.toml, where the "
+            "Drone Stream buffers are found"
+        )
+        self.buffers_edit.setAccessibleName("Firmware ELF or layout.toml")
+        self.buffers_button = _browse_button(self, "Choose the firmware ELF or layout.toml")
+        self.buffers_button.clicked.connect(self._choose_buffers)
+        _add_row(form, "&Buffers:", self.buffers_edit, self.buffers_button)
+        self.start_combo = _choice_combo(
+            self, STARTS, "Attach to the running firmware, or reset it first", "Start mode"
+        )
+        form.addRow("St&art:", self.start_combo)
+        self.cores_spin = QSpinBox(self)
+        self.cores_spin.setRange(1, 2)
+        self.cores_spin.setToolTip("Buffers of the simulated board: 1 (stm32), 2 (RP2040)")
+        self.cores_spin.setAccessibleName("Simulated cores")
+        _narrow(self.cores_spin)
+        form.addRow("Co&res:", self.cores_spin)
+        self._cores_row = form.rowCount() - 1
+
     # -- public API --------------------------------------------------------------
 
     def source_kind(self) -> str:
         return str(self.source_combo.currentData())
+
+    def transport(self) -> str:
+        """SWO or STREAM; sources that cannot read target RAM are always SWO."""
+        if self.source_kind() not in STREAM_KINDS:
+            return SWO
+        return str(self.transport_combo.currentData())
+
+    def select_transport(self, transport: str) -> None:
+        self.transport_combo.setCurrentIndex(self.transport_combo.findData(transport))
 
     def select_source(self, kind: str) -> None:
         self.source_combo.setCurrentIndex(self.source_combo.findData(kind))
@@ -317,6 +402,11 @@ class SourceForm(QWidget):
         if directory == self._project_dir:
             return
         self._project_dir = directory
+        layout = directory / LAYOUT_TOML
+        if layout.is_file():
+            # Drone master: its heap trace comes over Drone Stream.
+            self.select_transport(STREAM)
+            self.buffers_edit.setText(str(layout))
         config_path = directory / DRONE_TOML
         swo = None
         if config_path.is_file():
@@ -331,8 +421,11 @@ class SourceForm(QWidget):
             self.config_label.setText(f"No {DRONE_TOML} [log.swo] found")
             self.config_label.setToolTip(f"None in {directory}: set the clocks by hand")
             if not self._output_chosen:
-                self.output_edit.setText(str(Path.cwd() / DEFAULT_TRACE))
+                folder = directory if layout.is_file() else Path.cwd()
+                self.output_edit.setText(str(folder / DEFAULT_TRACE))
             return
+        if not layout.is_file():
+            self.select_transport(SWO)
         self.clock_spin.setValue(min(swo.reset_freq, MAX_HZ))
         self.baud_spin.setValue(min(swo.baud_rate, MAX_HZ))
         self.config_label.setText(f"Clocks from {DRONE_TOML}")
@@ -359,7 +452,34 @@ class SourceForm(QWidget):
             replay_pace=str(self.pace_combo.currentData()),
             simulator={"byte_rate": self.rate_spin.value() * 1000.0, **self.simulator_options},
         )
-        return CaptureRequest(spec, settings, output, raw, config_heap_size(output.parent))
+        heap = config_heap_size(output.parent)
+        if self.transport() == STREAM:
+            return CaptureRequest(
+                spec, self._stream_settings(settings), output, None, heap, STREAM_FORMAT
+            )
+        fmt = str(self.format_combo.currentData())
+        return CaptureRequest(spec, settings, output, raw, heap, fmt)
+
+    def _stream_settings(self, settings: SourceSettings) -> SourceSettings:
+        """`settings` for Drone Stream: where the buffers are and how the capture starts."""
+        start = str(self.start_combo.currentData())
+        text = self.buffers_edit.text().strip()
+        path = Path(text).expanduser() if text else None
+        if path is None and self.source_kind() == PROBE:
+            raise HeapguiError("choose the firmware's ELF or layout.toml to find its buffers")
+        if path is not None and not path.is_file():
+            raise HeapguiError(f"{path}: no such ELF or layout.toml")
+        is_layout = path is not None and path.suffix == ".toml"
+        simulator = {**self.simulator_options, "stream_cores": self.cores_spin.value()}
+        return replace(
+            settings,
+            transport=STREAM,
+            elf=None if is_layout else path,
+            layout=path if is_layout else None,
+            stream_start=ATTACH if start == DRAIN else start,
+            drain_backlog=start == DRAIN,
+            simulator=simulator,
+        )
 
     def set_editable(self, editable: bool) -> None:
         """Lock the form while a capture runs: what it shows is what is being captured."""
@@ -376,6 +496,12 @@ class SourceForm(QWidget):
             self.replay_button,
             self.pace_combo,
             self.rate_spin,
+            self.transport_combo,
+            self.buffers_edit,
+            self.buffers_button,
+            self.start_combo,
+            self.cores_spin,
+            self.format_combo,
             self.clock_spin,
             self.baud_spin,
             self.output_edit,
@@ -429,9 +555,17 @@ class SourceForm(QWidget):
         return SourceSpec(SIM)
 
     def _show_rows(self, kind: str) -> None:
+        stream = self.transport() == STREAM
         for source, rows in self._rows.items():
             for row in rows:
-                self._form.setRowVisible(row, source == kind)
+                # The simulator's SWO rate means nothing to its Drone Stream firmware.
+                self._form.setRowVisible(row, source == kind and not (stream and kind == SIM))
+        self._form.setRowVisible(self._transport_row, kind in STREAM_KINDS)
+        for row in self._rows_stream:
+            self._form.setRowVisible(row, stream)
+        self._form.setRowVisible(self._cores_row, stream and kind == SIM)
+        for row in self._rows_swo:
+            self._form.setRowVisible(row, not stream)
 
     @staticmethod
     def _path(edit: QLineEdit, what: str) -> Path:
@@ -445,6 +579,10 @@ class SourceForm(QWidget):
         self._show_rows(self.source_kind())
         if self.source_kind() == PROBE and self._probe_task is None:
             self.refresh_probes()
+
+    @Slot(int)
+    def _transport_changed(self, index: int) -> None:
+        self._show_rows(self.source_kind())
 
     @Slot(int)
     def _preset_chosen(self, index: int) -> None:
@@ -497,6 +635,14 @@ class SourceForm(QWidget):
         )
         if name:
             self.set_output(Path(name))
+
+    @Slot()
+    def _choose_buffers(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(
+            self, "Firmware ELF or layout.toml", self.buffers_edit.text(), BUFFERS_FILTER
+        )
+        if name:
+            self.buffers_edit.setText(name)
 
     @Slot()
     def _choose_replay(self) -> None:

@@ -1,5 +1,9 @@
 """A simulated debug probe and Cortex-M4 target for demo mode and tests.
 
+`SimulatedDevice` runs drone 0.12-0.14 firmware that traces over SWO;
+`stream_device.StreamBoard` runs drone master firmware that writes Drone
+Stream buffers in RAM.
+
 pyocd's real Session, discovery and SWO calls run against it; only the far
 end of the USB cable is simulated. Install it with `install_simulator` (never
 registered for other pyocd users).

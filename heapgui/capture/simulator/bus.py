@@ -76,17 +76,26 @@ class SystemBus:
         regions: list[tuple[int, int]],
         peripherals: list[Peripheral],
         trace_enabled: Callable[[], bool],
+        ram: tuple[int, int] | None = None,
     ) -> None:
         self._regions = regions
         self._peripherals = {p.base: p for p in peripherals}
         self._trace_enabled = trace_enabled
         self.memory: dict[int, int] = {}
+        # Firmware that works on bytes (Drone Stream's rings) gets RAM as one bytearray.
+        self.ram_base, ram_size = ram if ram is not None else (0, 0)
+        self.ram = bytearray(ram_size)
+
+    def _ram_offset(self, addr: int) -> int | None:
+        offset = addr - self.ram_base
+        return offset if 0 <= offset <= len(self.ram) - 4 else None
 
     def _decode(self, addr: int) -> Peripheral | None:
         peripheral = self._peripherals.get(addr & ~0xFFF)
         if peripheral is not None:
             return peripheral
-        if not any(start <= addr < start + length for start, length in self._regions):
+        answered = any(start <= addr < start + length for start, length in self._regions)
+        if not answered and self._ram_offset(addr) is None:
             raise BusFault(addr)
         return None
 
@@ -94,6 +103,9 @@ class SystemBus:
         addr &= ~3
         peripheral = self._decode(addr)
         if peripheral is None:
+            offset = self._ram_offset(addr)
+            if offset is not None:
+                return int.from_bytes(self.ram[offset : offset + 4], "little")
             return self.memory.get(addr, 0)
         if peripheral.needs_trcena and not self._trace_enabled():
             return 0
@@ -104,8 +116,13 @@ class SystemBus:
         addr &= ~3
         peripheral = self._decode(addr)
         if peripheral is None:
-            old = self.memory.get(addr, 0)
-            self.memory[addr] = (old & ~lanes | value & lanes) & WORD_MASK
+            offset = self._ram_offset(addr)
+            old = self.read32(addr)
+            new = (old & ~lanes | value & lanes) & WORD_MASK
+            if offset is not None:
+                self.ram[offset : offset + 4] = new.to_bytes(4, "little")
+            else:
+                self.memory[addr] = new
             return
         if peripheral.needs_trcena and not self._trace_enabled():
             return
@@ -120,5 +137,8 @@ class SystemBus:
         addr &= ~3
         peripheral = self._peripherals.get(addr & ~0xFFF)
         if peripheral is None:
+            offset = self._ram_offset(addr)
+            if offset is not None:
+                return int.from_bytes(self.ram[offset : offset + 4], "little")
             return self.memory.get(addr, 0)
         return peripheral.peek(addr - peripheral.base)

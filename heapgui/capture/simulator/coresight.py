@@ -9,6 +9,7 @@ the Armv7-M and TPIU manuals describe; the rest is plain storage.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from heapgui.capture.simulator.bus import Peripheral, coresight_ids
 
@@ -59,8 +60,14 @@ class Scs(Peripheral):
     DFSR = 0xD30
     DHCSR = 0xDF0
     DCRSR = 0xDF4
+    DCRDR = 0xDF8
     DEMCR = 0xDFC
     DEMCR_TRCENA = 1 << 24
+    DEMCR_VC_CORERESET = 1 << 0
+    AIRCR_VECTKEY = 0x05FA
+    AIRCR_SYSRESETREQ = 1 << 2
+    XPSR_REGSEL = 16
+    XPSR_THUMB = 1 << 24
     # DHCSR bits
     C_DEBUGEN = 1 << 0
     C_HALT = 1 << 1
@@ -89,6 +96,8 @@ class Scs(Peripheral):
         self.dhcsr_control = 0
         self.demcr = 0
         self.dfsr = 0
+        # Called for a system reset request; None: the request is stored and nothing happens.
+        self.on_reset: Callable[[], None] | None = None
 
     @property
     def trcena(self) -> bool:
@@ -125,8 +134,22 @@ class Scs(Peripheral):
             self.demcr = value & self.DEMCR_WRITABLE
         elif offset == self.DFSR:
             self.dfsr &= ~value  # write one to clear
+        elif offset == self.AIRCR and value >> 16 == self.AIRCR_VECTKEY and self.on_reset:
+            if value & self.AIRCR_SYSRESETREQ:
+                self.on_reset()
+        elif offset == self.DCRSR and value & 0x7F == self.XPSR_REGSEL:
+            # Only xPSR is modelled: its Thumb bit is what pyOCD checks after a reset.
+            super().write_register(self.DCRDR, self.XPSR_THUMB)
         else:
             super().write_register(offset, value)
+
+    def system_reset(self) -> None:
+        """The core restarts: running, unless DEMCR.VC_CORERESET stops it before its first
+        instruction."""
+        self.dhcsr_control &= ~self.C_HALT
+        if self.demcr & self.DEMCR_VC_CORERESET:
+            self.dhcsr_control |= self.C_DEBUGEN | self.C_HALT
+            self.dfsr |= 1 << 3  # VCATCH
 
 
 class Itm(Peripheral):

@@ -61,6 +61,11 @@ class SimulatorConfig:
     `record_emitted` keeps every emitted payload byte in `emitted` (turn it off
     for long demos). `swo_as_list` makes `swo_read` return a list of ints, as
     some pyocd probes do.
+
+    The Drone master board (`StreamBoard`) reads `stream_cores` (1 as drone's
+    stm32 template, 2 as raspberrypi-pico's), `stream_size` (each buffer's
+    bytes) and `frame_rate` (frames per second each core writes when the
+    buffer has room), and `seed`.
     """
 
     unique_id: str = "heapgui-sim-0"
@@ -76,6 +81,9 @@ class SimulatorConfig:
     backlog: int = 65536
     record_emitted: bool = True
     swo_as_list: bool = False
+    stream_cores: int = 1
+    stream_size: int = 260
+    frame_rate: float = 20_000
 
 
 @dataclass
@@ -88,7 +96,9 @@ class _Fault:
 class SimulatedDevice:
     """The target board behind a `SimulatedProbe`; thread-safe for inspection from tests."""
 
-    def __init__(self, config: SimulatorConfig | None = None) -> None:
+    def __init__(
+        self, config: SimulatorConfig | None = None, ram: tuple[int, int] | None = None
+    ) -> None:
         self.config = config or SimulatorConfig()
         cfg = self.config
         self.scs = Scs()
@@ -97,7 +107,7 @@ class SimulatedDevice:
         self.dwt = Dwt()
         self.tpiu = Tpiu()
         peripherals = [RomTable(), self.scs, self.itm, self.dwt, Fpb(), self.tpiu]
-        self.bus = SystemBus(MEMORY_REGIONS, peripherals, lambda: self.scs.trcena)
+        self.bus = SystemBus(MEMORY_REGIONS, peripherals, lambda: self.scs.trcena, ram)
         self.dp = DebugPort(MemAp(self.bus))
         self.firmware = Firmware(
             cfg.seed, cfg.core_clock, cfg.tick_interval, cfg.interrupt_share, cfg.quirk
@@ -124,6 +134,9 @@ class SimulatedDevice:
         """Every payload byte the ITM sent on port 31: the heaptrace file of this run."""
         with self.lock:
             return bytes(self.emitted.get(HEAP_PORT, b""))
+
+    def advance(self) -> None:
+        """Run the firmware up to now; called before every debug access (SWO firmware: at reads)."""
 
     def peek32(self, addr: int) -> int:
         """A word of target memory or a register as stored, without going through the probe."""

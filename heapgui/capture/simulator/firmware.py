@@ -66,7 +66,7 @@ class Firmware:
         self._booted = False
         self._ticks = 0
         self._heap = _slice(
-            self._heap_writes(Records.from_tuples([("alloc", size) for size in BOOT_SIZES])),
+            self._heap_writes(boot_records()),
             0,
             None,
         )
@@ -106,22 +106,7 @@ class Firmware:
         return taken
 
     def _block(self) -> Records:
-        """A workload block with one burst inside it.
-
-        The burst is a pool of same-size buffers allocated one after another
-        and freed in reverse order, as a driver filling a queue does.
-        """
-        block = workload(BLOCK_RECORDS, seed=int(self._rng.integers(1 << 62)))
-        depth = int(self._rng.integers(8, 33))
-        size = int(self._rng.choice(BURST_SIZES))
-        burst = Records.build(
-            np.repeat([ALLOC, DEALLOC], depth),
-            np.full(2 * depth, size),
-            np.zeros(2 * depth),
-            np.zeros(2 * depth),
-        )
-        at = int(self._rng.integers(0, len(block) + 1))
-        return Records.concat([block.slice(0, at), burst, block.slice(at, len(block))])
+        return heap_block(self._rng)
 
     def _heap_writes(self, records: Records) -> StimulusWrites:
         """The records' framed words as port-31 writes, some interrupted by the next record."""
@@ -146,6 +131,30 @@ class Firmware:
             words[order].astype(np.uint32),
             burst_end,
         )
+
+
+def boot_records() -> Records:
+    """The long-lived allocations the firmware makes at start-up, before its workload."""
+    return Records.from_tuples([("alloc", size) for size in BOOT_SIZES])
+
+
+def heap_block(rng: np.random.Generator) -> Records:
+    """A workload block with one burst inside it.
+
+    The burst is a pool of same-size buffers allocated one after another
+    and freed in reverse order, as a driver filling a queue does.
+    """
+    block = workload(BLOCK_RECORDS, seed=int(rng.integers(1 << 62)))
+    depth = int(rng.integers(8, 33))
+    size = int(rng.choice(BURST_SIZES))
+    burst = Records.build(
+        np.repeat([ALLOC, DEALLOC], depth),
+        np.full(2 * depth, size),
+        np.zeros(2 * depth),
+        np.zeros(2 * depth),
+    )
+    at = int(rng.integers(0, len(block) + 1))
+    return Records.concat([block.slice(0, at), burst, block.slice(at, len(block))])
 
 
 def _slice(writes: StimulusWrites, start: int, stop: int | None) -> StimulusWrites:

@@ -107,6 +107,7 @@ class SimulatedProbe(DebugProbe):
         self.device.check("dap")
         if self._protocol is None:
             raise exceptions.ProbeError("simulated probe is not connected")
+        self.device.advance()  # the core ran while the host was busy elsewhere
         return self.device
 
     def read_dp(self, addr: int, now: bool = True) -> int | Callable[[], int]:
