@@ -30,8 +30,8 @@ import logging
 
 import numpy as np
 
-from heapgui.trace.chain import DEAD
-from heapgui.trace.records import GROW, Records
+from heapgui.trace.chain import DEAD, Chain, follow_chain
+from heapgui.trace.records import ALLOC, GROW, Records
 from heapgui.trace.varlen import (
     ChainDecoder,
     ResyncTable,
@@ -53,6 +53,10 @@ WINDOW = 32  # candidates compared, from the first plausible one
 MAX_DOUBTS = 3  # doubted records in a row that a kept chain may pass through
 LONG_EVIDENCE = 2 * EVIDENCE_RECORDS  # when only shifted-looking records are doubted
 SHIFTED, HARD = 1, 2  # how a doubted chain derails (see `TaggedDecoder._derails`)
+EVIDENCE_SPAN = 1 << 20  # bytes decoded by evidence after trouble, few enough to stay in the caches
+TRIAL_BYTES = (
+    256  # bytes followed alone before a piece's whole chain, to find dense corruption cheaply
+)
 # A record's code depends on its bytes, or on the next two's first four.
 HORIZON = 14
 # Bytes a resync decision may look at beyond its window: the evidence runs and their codes.
@@ -64,9 +68,121 @@ class TaggedDecoder(ChainDecoder):
     lengths = LENGTHS
     max_length = max(LENGTHS)
     header_length = 1
-    piece = 1 << 20  # judging doubted records takes passes that should stay in the caches
+    piece = 1 << 22  # bounds the arrays of a clean piece's records
     expected = "a record tag 0-3"
     evidence_steps = EVIDENCE_RECORDS
+
+    def _decode_buffer(self, buf: bytes, base: int, final: bool) -> tuple[Records, int]:
+        """Follow the records as drone does; judge doubts only around trouble.
+
+        Marking doubted records takes a pass over every byte, and a clean trace
+        still holds a few doubted ones (allocations of 256-byte multiples in a
+        row), which the evidence keeps. Up to the first corrupt header, or the
+        first doubted record that the evidence might not surely keep (see
+        `_first_trouble`), the chain drone follows is the tolerant decoder's
+        chain. From there the evidence-based path decodes EVIDENCE_SPAN bytes as
+        a chunk of their own (chunks decode as the whole does), and drone's
+        chain takes over again where that chunk settled.
+        """
+        if self.strict:
+            return super()._decode_buffer(buf, base, final)
+        data = np.frombuffer(buf, np.uint8)
+        parts: list[Records] = []
+        pos = 0
+        while True:
+            if not self._resyncing:
+                records, pos, settled = self._follow_clean(buf, data, pos, base, final)
+                parts.append(records)
+                if settled is not None:
+                    return Records.concat(parts), settled
+            end = pos + EVIDENCE_SPAN
+            rest = end >= data.size
+            records, used = super()._decode_buffer(
+                buf[pos:end], base + pos, final if rest else False
+            )
+            parts.append(records)
+            if rest or not used:  # the whole rest, or nothing settled: the rest at once
+                if not rest:
+                    records, used = super()._decode_buffer(buf[pos:], base + pos, final)
+                    parts.append(records)
+                return Records.concat(parts), pos + used
+            pos += used
+
+    def _follow_clean(
+        self, buf: bytes, data: np.ndarray, start: int, base: int, final: bool
+    ) -> tuple[Records, int, int | None]:
+        """The records on drone's chain from `start` up to the first trouble.
+
+        Returns them, where the trouble is, and None; or, when there was none,
+        how many bytes of `buf` are settled.
+        """
+        size = data.size
+        stop = max(start, size - self._horizon(final) + 1)  # as the evidence-based path stops
+        step = lambda pos: self._advance(data, pos)  # noqa: E731
+        give_up = lambda dead: None  # noqa: E731
+        # Dense corruption leaves the chain within a few records: look there first.
+        chain = follow_chain(step, start, min(stop, start + TRIAL_BYTES), self.max_length, give_up)
+        if chain.end < stop and chain.end >= start + TRIAL_BYTES:
+            rest = follow_chain(step, chain.end, stop, self.max_length, give_up)
+            chain = Chain(np.concatenate([chain.starts, rest.starts]), rest.end)
+        starts = chain.starts
+        partial = chain.end > size  # the last record runs past the data
+        complete = starts[:-1] if partial else starts
+        kind, sizes, new_sizes = self._fields(buf, data, complete)
+        first = self._first_trouble(data, complete, kind, sizes, new_sizes, final)
+        if first < complete.size:
+            trouble = int(complete[first])
+        elif partial and _doubted_at(data, starts[-1:])[0]:
+            trouble = int(starts[-1])  # a doubted record the stream ends inside
+        else:
+            trouble = chain.end  # a corrupt header, or `stop`
+        head = self._build(complete[:first], kind[:first], sizes[:first], new_sizes[:first], base)
+        if trouble < stop:
+            return head, trouble, None
+        return head, trouble, size if final else chain.end
+
+    def _first_trouble(
+        self,
+        data: np.ndarray,
+        starts: np.ndarray,
+        kind: np.ndarray,
+        sizes: np.ndarray,
+        new_sizes: np.ndarray,
+        final: bool,
+    ) -> int:
+        """Index of the first record in `starts` that is doubted and not surely kept.
+
+        The evidence surely keeps a doubted record followed, after at most one
+        more doubted record, by EVIDENCE_RECORDS undoubted ones: `_derails` then
+        finds that evidence before MAX_DOUBTS doubts in a row. A record it would
+        wait for more data to judge counts as trouble too. Only records that can
+        be doubted at all (see `doubted_as_corrupt`) are judged byte by byte.
+        """
+        count = starts.size
+        # An allocation read as a shifted record, then the next two records (or the
+        # bytes past the last ones, which only the byte check can read).
+        shifted = np.ones(count + 2, bool)
+        shifted[:count] = (kind == ALLOC) & (sizes & 0xFC == 0) & (sizes >= 256)
+        maybe = shifted[:count] & shifted[1 : count + 1] & shifted[2:]
+        maybe |= np.maximum(sizes, new_sizes) >= 1 << 24
+        suspects = np.flatnonzero(maybe)
+        doubted = suspects[_doubted_at(data, starts[suspects])]
+        if not doubted.size:
+            return count
+        after = doubted + 1  # the first undoubted record after each doubted one
+        one_more = np.isin(after, doubted)
+        after[one_more] += 1
+        two_more = one_more & np.isin(after, doubted)
+        # The next doubted record at or after each evidence run's start.
+        following = np.append(doubted, count + EVIDENCE_RECORDS)
+        next_doubt = following[np.searchsorted(doubted, after)]
+        run_end = np.minimum(next_doubt, count)
+        kept = ~two_more & (run_end - after >= EVIDENCE_RECORDS)
+        if not final:  # `_resume` waits for the bytes its evidence may reach
+            ends = starts[doubted] + _STEP[kind[doubted]]
+            kept &= ends + WINDOW + EVIDENCE_REACH <= data.size
+        unsure = np.flatnonzero(~kept)
+        return int(doubted[unsure[0]]) if unsure.size else count
 
     def _advance(self, data: np.ndarray, pos: np.ndarray) -> np.ndarray:
         return pos + _STEP.take(data.take(pos, mode="clip"))
@@ -191,14 +307,33 @@ class TaggedDecoder(ChainDecoder):
         return end, end
 
     def _assemble(self, buf: bytes, data: np.ndarray, starts: np.ndarray, base: int) -> Records:
+        return self._build(starts, *self._fields(buf, data, starts), base)
+
+    def _fields(
+        self, buf: bytes, data: np.ndarray, starts: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Kind, size and new size (0 unless grow or shrink) of the whole records at `starts`."""
         if not starts.size:
-            return Records.empty()
+            return data[:0], np.zeros(0, np.uint32), np.zeros(0, np.uint32)
         kind = data.take(starts)
         size = value_view(buf, 1)[starts]
         new_size = np.zeros(starts.size, np.uint32)
         pair = np.flatnonzero(kind >= GROW)
         new_size[pair] = value_view(buf, 5)[starts[pair]]
-        self.record_bytes += 5 * starts.size + 4 * pair.size
+        return kind, size, new_size
+
+    def _build(
+        self,
+        starts: np.ndarray,
+        kind: np.ndarray,
+        size: np.ndarray,
+        new_size: np.ndarray,
+        base: int,
+    ) -> Records:
+        """Records from their fields; counts `record_bytes`."""
+        if not starts.size:
+            return Records.empty()
+        self.record_bytes += 5 * kind.size + 4 * int(np.count_nonzero(kind >= GROW))
         offset = starts + base if base else starts
         return Records.build(kind, size, new_size, offset)
 
@@ -210,21 +345,29 @@ def doubted_as_corrupt(data: np.ndarray) -> np.ndarray:
     """`data` with the tag of every doubted record replaced by NOT_A_TAG (see the module notes).
 
     Bytes past the end read as zeros, so a record cut short there is not
-    doubted, and are no shifted records.
+    doubted, and are no shifted records. Works along the last axis of `data`.
     Bytes 4-255 are no tags whatever their code, so only tags 0-3 are judged.
     """
-    size = data.size
-    ahead = np.zeros(size + HORIZON, np.uint8)
-    ahead[:size] = data
-    doubt = ahead[4 : size + 4] != 0  # the size's high byte
-    doubt |= (data >= GROW) & (ahead[8 : size + 8] != 0)  # the new size's high byte
+    size = data.shape[-1]
+    ahead = np.zeros((*data.shape[:-1], size + HORIZON), np.uint8)
+    ahead[..., :size] = data
+    doubt = ahead[..., 4 : size + 4] != 0  # the size's high byte
+    doubt |= (data >= GROW) & (ahead[..., 8 : size + 8] != 0)  # the new size's high byte
     # A tag byte 0, a byte 0-3, then a non-zero byte: a tag moved up into a size.
-    shifted = (ahead[: size + 10] | (ahead[1 : size + 11] & np.uint8(0xFC))) == 0
-    shifted &= (ahead[2 : size + 12] | ahead[3 : size + 13]) != 0
-    shifted[size:] = False  # nothing follows the end
+    # Past the end that never holds: the zeros there give no non-zero byte.
+    shifted = (ahead[..., : size + 10] | (ahead[..., 1 : size + 11] & np.uint8(0xFC))) == 0
+    shifted &= (ahead[..., 2 : size + 12] | ahead[..., 3 : size + 13]) != 0
     # Shifted records are allocations, 5 bytes long: doubt three in a row.
-    doubt |= shifted[:size] & shifted[5 : size + 5] & shifted[10 : size + 10]
+    doubt |= shifted[..., :size] & shifted[..., 5 : size + 5] & shifted[..., 10 : size + 10]
     return np.where(doubt, np.uint8(NOT_A_TAG), data)
+
+
+def _doubted_at(data: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Whether the record at each of `starts` (a tag 0-3) is doubted: `doubted_as_corrupt`
+    on the HORIZON bytes from each, which are all its doubt depends on."""
+    at = starts[:, None] + np.arange(HORIZON)
+    window = np.where(at < data.size, data.take(at, mode="clip"), np.uint8(0))
+    return doubted_as_corrupt(window)[:, 0] == NOT_A_TAG
 
 
 def encode_tagged(records: Records) -> bytes:
