@@ -53,6 +53,7 @@ WINDOW = 32  # candidates compared, from the first plausible one
 MAX_DOUBTS = 3  # doubted records in a row that a kept chain may pass through
 LONG_EVIDENCE = 2 * EVIDENCE_RECORDS  # when only shifted-looking records are doubted
 SHIFTED, HARD = 1, 2  # how a doubted chain derails (see `TaggedDecoder._derails`)
+WALK_REACH = max(LENGTHS) + WINDOW  # where that walk ends, from the doubted record's start
 EVIDENCE_SPAN = 1 << 20  # bytes decoded by evidence after trouble, few enough to stay in the caches
 TRIAL_BYTES = (
     256  # bytes followed alone before a piece's whole chain, to find dense corruption cheaply
@@ -152,11 +153,11 @@ class TaggedDecoder(ChainDecoder):
     ) -> int:
         """Index of the first record in `starts` that is doubted and not surely kept.
 
-        The evidence surely keeps a doubted record followed, after at most one
-        more doubted record, by EVIDENCE_RECORDS undoubted ones: `_derails` then
-        finds that evidence before MAX_DOUBTS doubts in a row. A record it would
-        wait for more data to judge counts as trouble too. Only records that can
-        be doubted at all (see `doubted_as_corrupt`) are judged byte by byte.
+        `_derails` surely keeps a doubted record when the records it walks past
+        (those starting within WALK_REACH bytes) are whole records of the chain
+        with no MAX_DOUBTS doubted ones in a row. A record `_resume` would wait
+        for more data to judge counts as trouble too. Only records that can be
+        doubted at all (see `doubted_as_corrupt`) are judged byte by byte.
         """
         count = starts.size
         # An allocation read as a shifted record, then the next two records (or the
@@ -169,15 +170,12 @@ class TaggedDecoder(ChainDecoder):
         doubted = suspects[_doubted_at(data, starts[suspects])]
         if not doubted.size:
             return count
-        after = doubted + 1  # the first undoubted record after each doubted one
-        one_more = np.isin(after, doubted)
-        after[one_more] += 1
-        two_more = one_more & np.isin(after, doubted)
-        # The next doubted record at or after each evidence run's start.
-        following = np.append(doubted, count + EVIDENCE_RECORDS)
-        next_doubt = following[np.searchsorted(doubted, after)]
-        run_end = np.minimum(next_doubt, count)
-        kept = ~two_more & (run_end - after >= EVIDENCE_RECORDS)
+        # The last record each walk passes, and the first doubted run of MAX_DOUBTS from each.
+        walked = np.searchsorted(starts, starts[doubted] + WALK_REACH, "right") - 1
+        in_a_row = doubted[MAX_DOUBTS - 1 :] - doubted[: doubted.size - MAX_DOUBTS + 1]
+        runs = np.append(doubted[: in_a_row.size][in_a_row == MAX_DOUBTS - 1], count)
+        derailing = runs[np.searchsorted(runs, doubted)] + MAX_DOUBTS - 1
+        kept = (walked + 1 < count) & (derailing > walked)
         if not final:  # `_resume` waits for the bytes its evidence may reach
             ends = starts[doubted] + _STEP[kind[doubted]]
             kept &= ends + WINDOW + EVIDENCE_REACH <= data.size
@@ -282,7 +280,7 @@ class TaggedDecoder(ChainDecoder):
         doubts = 0
         derailed = 0
         pos = dead
-        while pos <= dead + max(LENGTHS) + WINDOW and pos < table.size:
+        while pos <= dead + WALK_REACH and pos < table.size:
             if pos == resumed:
                 return 0
             tag = buf[pos]
