@@ -216,8 +216,13 @@ class TaggedDecoder(ChainDecoder):
         earliest position.
         """
         size = data.size
-        runs, unsure = self._evidence(data, np.arange(size, dtype=np.int64), final)
-        key = (runs << 32) | (0xFFFFFFFF - np.arange(size, dtype=np.int64))
+        runs, ended = self._every_runs(final, EVIDENCE_RECORDS)
+        unsure = ended & (not final)
+        # The run takes the high bits, the position the low ones: in 32 bits when they fit.
+        bits = max(size, 1).bit_length()
+        dtype = np.int32 if bits + EVIDENCE_RECORDS.bit_length() < 32 else np.int64
+        low = (1 << bits) - 1
+        key = (runs.astype(dtype) << bits) | (low - np.arange(size, dtype=dtype))
         width = 1
         while width < WINDOW:
             # Past the end: no candidate, and not sure of it until the stream ends.
@@ -225,7 +230,7 @@ class TaggedDecoder(ChainDecoder):
             unsure[:-width] |= unsure[width:]
             unsure[size - width :] |= not final
             width *= 2
-        choice = 0xFFFFFFFF - (key & 0xFFFFFFFF)
+        choice = low - (key & low)
         choice[unsure] = -1
         return choice
 

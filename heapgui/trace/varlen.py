@@ -177,13 +177,11 @@ class ChainDecoder(Decoder):
         lo = handover[0]
         targets = table.resume_targets(lo)
         targets[codes[lo:] != data[lo:]] = DEAD  # doubted records: `resync` decides
-
-        def dense(pos: np.ndarray) -> np.ndarray:
-            nxt = step(pos)
-            dead = nxt >= DEAD
-            nxt[dead] = targets.take(pos[dead] - lo, mode="clip")
-            return nxt
-
+        # One successor table for records and jumps: one gather per step.
+        jumped = self._next_record(codes, np.arange(codes.size, dtype=np.int64))
+        corrupt_ahead = jumped[lo:] >= DEAD
+        jumped[lo:][corrupt_ahead] = targets[corrupt_ahead]
+        dense = lambda pos: jumped.take(pos, mode="clip")  # noqa: E731
         rest = follow_chain(dense, lo, stop, self.max_length, resync)
         corrupt = step(rest.starts) >= DEAD
         origins = rest.starts[corrupt]
@@ -247,13 +245,8 @@ class ChainDecoder(Decoder):
         """
         known = self._successors
         if known is not None and known[0] is data:
-            # The longest runs asked for in this piece give the shorter ones too.
-            longest = max(steps, self.evidence_steps)
-            if longest not in known[2]:
-                known[2][longest] = self._every_run(known[1], final, longest)
-            count, ended = known[2][longest]
-            count, ended = count[candidates], ended[candidates]
-            return np.minimum(count, steps), ended & (count < steps)
+            count, ended = self._every_runs(final, steps)
+            return count[candidates], ended[candidates]
         size = data.size
         count = np.zeros(candidates.size, np.int64)
         ended = np.zeros(candidates.size, bool)
@@ -271,6 +264,19 @@ class ChainDecoder(Decoder):
                 break
         return count, ended
 
+    def _every_runs(self, final: bool, steps: int) -> tuple[np.ndarray, np.ndarray]:
+        """`_runs` from every position of the buffer whose successors are known."""
+        known = self._successors
+        assert known is not None
+        # The longest runs asked for in this piece give the shorter ones too.
+        longest = max(steps, self.evidence_steps)
+        if longest not in known[2]:
+            known[2][longest] = self._every_run(known[1], final, longest)
+        count, ended = known[2][longest]
+        if steps == longest:
+            return count, ended
+        return np.minimum(count, steps), ended & (count < steps)
+
     def _every_run(
         self, successors: np.ndarray, final: bool, steps: int
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -281,18 +287,18 @@ class ChainDecoder(Decoder):
         """
         size = successors.size
         last = size - self._horizon(final)
-        # Pieces are small: 32-bit positions and 16-bit counts halve the memory traffic.
+        # Pieces are small: 32-bit positions and 8-bit counts cut the memory traffic.
         here = np.arange(size + 1, dtype=np.int32)
         valid = np.zeros(size + 1, bool)
         valid[:size] = (successors < DEAD) & (here[:size] <= last)
         ahead = np.minimum(successors, size).astype(np.int32)
         jump = np.where(valid, np.append(ahead, np.int32(size)), here)
-        count = valid.astype(np.int16)
+        count = valid.astype(np.uint8)  # at most 2 * steps
         for _ in range(max(steps - 1, 0).bit_length()):
             count += count.take(jump)
             jump = jump.take(jump)
         ended = (count < steps) & (jump > last)
-        return np.minimum(count, steps).astype(np.int64)[:size], ended[:size]
+        return np.minimum(count[:size], steps), ended[:size]
 
     def _next_record(self, data: np.ndarray, pos: np.ndarray) -> np.ndarray:
         """`_advance`, looked up when a table of every position's successor was made for `data`."""
@@ -347,7 +353,8 @@ class ResyncTable:
         # Status and evidence follow records from every position: look each step up once.
         self.decoder._successors = (self.data, self.decoder._advance(self.data, every), {})
         candidates = every[lo + 1 :]
-        status = self.decoder._status(self.data, candidates, self.final)
+        count, ended = self.decoder._every_runs(self.final, RUN_LENGTH)
+        status = run_status(count[lo + 1 :], ended[lo + 1 :], RUN_LENGTH, self.final)
         # After a corrupt header at p, the search starts at p + 1.
         after = np.append(first_decided(status, candidates, self.size), self.size)
         targets = np.full(after.size, self.size if self.final else DEAD, np.int64)
