@@ -199,9 +199,7 @@ class TaggedDecoder(ChainDecoder):
         """
         known = self._successors
         if known is not None and known[0] is data:  # dense corruption: every window at once
-            if "best" not in known[2]:
-                known[2]["best"] = self._every_choice(data, final)
-            return known[2]["best"][firsts]
+            return self._every_choice(data, final)[firsts]
         window = firsts[:, None] + np.arange(WINDOW, dtype=np.int64)
         runs, unsure = self._evidence(data, window.ravel(), final)
         runs, unsure = runs.reshape(window.shape), unsure.reshape(window.shape)
@@ -213,8 +211,12 @@ class TaggedDecoder(ChainDecoder):
         """`_choose` for every position, by doubling windows of 1, 2, 4 ... WINDOW candidates.
 
         The best candidate of a window has the largest key: its run, then the
-        earliest position.
+        earliest position. Computed once per buffer.
         """
+        known = self._successors
+        assert known is not None
+        if "best" in known[2]:
+            return known[2]["best"]
         size = data.size
         runs, ended = self._every_runs(final, EVIDENCE_RECORDS)
         unsure = ended & (not final)
@@ -232,6 +234,7 @@ class TaggedDecoder(ChainDecoder):
             width *= 2
         choice = low - (key & low)
         choice[unsure] = -1
+        known[2]["best"] = choice
         return choice
 
     def _evidence(

@@ -319,6 +319,10 @@ class ChainDecoder(Decoder):
         """
         return firsts
 
+    def _every_choice(self, data: np.ndarray, final: bool) -> np.ndarray:
+        """`_choose` for every position of the buffer whose successors are known."""
+        return np.arange(data.size, dtype=np.int64)
+
 
 class ResyncTable:
     """Resync statuses of a buffer's positions, computed a block at a time when first asked.
@@ -352,20 +356,19 @@ class ResyncTable:
         every = np.arange(self.size, dtype=np.int64)
         # Status and evidence follow records from every position: look each step up once.
         self.decoder._successors = (self.data, self.decoder._advance(self.data, every), {})
-        candidates = every[lo + 1 :]
         count, ended = self.decoder._every_runs(self.final, RUN_LENGTH)
-        status = run_status(count[lo + 1 :], ended[lo + 1 :], RUN_LENGTH, self.final)
-        # After a corrupt header at p, the search starts at p + 1.
-        after = np.append(first_decided(status, candidates, self.size), self.size)
-        targets = np.full(after.size, self.size if self.final else DEAD, np.int64)
-        found = after < self.size
-        firsts = after[found]
-        plausible = status[firsts - lo - 1] == _PLAUSIBLE
-        choice = np.full(firsts.size, -1, np.int64)
-        # With every position's successor at hand, choosing is a lookup per candidate.
-        choice[plausible] = self.decoder._choose(self.data, firsts[plausible], self.final)
-        targets[found] = choice
-        targets[targets < 0] = DEAD  # an undecided choice
+        status = run_status(count, ended, RUN_LENGTH, self.final)
+        # Where to resume when each position is the first plausible candidate (-1: undecided),
+        # and past the last one: at the end of the stream, or undecided.
+        choice = np.where(
+            status == _PLAUSIBLE, self.decoder._every_choice(self.data, self.final), -1
+        )
+        choice = np.append(choice, self.size if self.final else -1)
+        # After a corrupt header at p, the search starts at p + 1 (32-bit: pieces are small).
+        candidates = np.arange(lo + 1, self.size, dtype=np.int32)
+        after = np.append(first_decided(status[lo + 1 :], candidates, self.size), self.size)
+        targets = choice.take(after).astype(np.int64)  # the choices may be 32-bit
+        targets[targets < 0] = DEAD
         return targets
 
     def first_decided(self, lo: int) -> int:
