@@ -176,11 +176,12 @@ class ChainDecoder(Decoder):
             return chain
         lo = handover[0]
         targets = table.resume_targets(lo)
-        targets[codes[lo:] != data[lo:]] = DEAD  # doubted records: `resync` decides
-        # One successor table for records and jumps: one gather per step.
-        jumped = self._next_record(codes, np.arange(codes.size, dtype=np.int64))
-        corrupt_ahead = jumped[lo:] >= DEAD
-        jumped[lo:][corrupt_ahead] = targets[corrupt_ahead]
+        # One successor table for records and jumps: one gather per step. Doubted
+        # records stay dead ends: `resync` decides.
+        jumped = self._successors[1].copy()
+        ahead = jumped[lo:]
+        corrupt_ahead = (ahead >= DEAD) & (codes[lo:] == data[lo:])
+        np.copyto(ahead, targets, where=corrupt_ahead)
         dense = lambda pos: jumped.take(pos, mode="clip")  # noqa: E731
         rest = follow_chain(dense, lo, stop, self.max_length, resync)
         corrupt = step(rest.starts) >= DEAD
@@ -287,12 +288,17 @@ class ChainDecoder(Decoder):
         """
         size = successors.size
         last = size - self._horizon(final)
-        # Pieces are small: 32-bit positions and 8-bit counts cut the memory traffic.
-        here = np.arange(size + 1, dtype=np.int32)
+        # 8-bit counts cut the memory traffic; positions stay 64-bit, the index type
+        # `take` wants (it would convert 32-bit ones on every call).
+        here = np.arange(size + 1, dtype=np.int64)
         valid = np.zeros(size + 1, bool)
-        valid[:size] = (successors < DEAD) & (here[:size] <= last)
-        ahead = np.minimum(successors, size).astype(np.int32)
-        jump = np.where(valid, np.append(ahead, np.int32(size)), here)
+        valid[:size] = successors < DEAD
+        valid[max(last + 1, 0) :] = False
+        jump = here.copy()
+        np.copyto(jump[:size], successors, where=valid[:size])
+        # Only the last records can run past the end, which `size` stands for.
+        tail = jump[max(size - self.max_length, 0) :]
+        np.minimum(tail, size, out=tail)
         count = valid.astype(np.uint8)  # at most 2 * steps
         for _ in range(max(steps - 1, 0).bit_length()):
             count += count.take(jump)
@@ -364,8 +370,8 @@ class ResyncTable:
             status == _PLAUSIBLE, self.decoder._every_choice(self.data, self.final), -1
         )
         choice = np.append(choice, self.size if self.final else -1)
-        # After a corrupt header at p, the search starts at p + 1 (32-bit: pieces are small).
-        candidates = np.arange(lo + 1, self.size, dtype=np.int32)
+        # After a corrupt header at p, the search starts at p + 1.
+        candidates = every[lo + 1 :]
         after = np.append(first_decided(status[lo + 1 :], candidates, self.size), self.size)
         targets = choice.take(after).astype(np.int64)  # the choices may be 32-bit
         targets[targets < 0] = DEAD
