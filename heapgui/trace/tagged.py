@@ -54,10 +54,11 @@ MAX_DOUBTS = 3  # doubted records in a row that a kept chain may pass through
 LONG_EVIDENCE = 2 * EVIDENCE_RECORDS  # when only shifted-looking records are doubted
 SHIFTED, HARD = 1, 2  # how a doubted chain derails (see `TaggedDecoder._derails`)
 WALK_REACH = max(LENGTHS) + WINDOW  # where that walk ends, from the doubted record's start
-EVIDENCE_SPAN = 1 << 20  # bytes decoded by evidence after trouble, few enough to stay in the caches
-TRIAL_BYTES = (
-    256  # bytes followed alone before a piece's whole chain, to find dense corruption cheaply
-)
+# Bytes judged as a chunk of their own after trouble; the tables over them stay in
+# the caches (dense corruption decodes fastest at 256 KiB).
+EVIDENCE_SPAN = 1 << 18
+# Bytes followed alone before a piece's whole chain: dense corruption shows there cheaply.
+TRIAL_BYTES = 256
 # A record's code depends on its bytes, or on the next two's first four.
 HORIZON = 14
 # Bytes a resync decision may look at beyond its window: the evidence runs and their codes.
