@@ -22,6 +22,15 @@ resynchronises by evidence, where the longest run of undoubted records starts:
 So a clean trace decodes exactly unless it holds several sizes of 16 MiB or
 more in a row and another reading of those bytes is plausible. Strict mode
 doubts nothing: it decodes what drone decodes.
+
+Speed: doubting takes a pass over every byte, which a clean trace should not
+pay for. The decoder follows drone's chain first and judges only the records
+on it that could be doubted (a few per MB, found from their sizes). Up to the
+first corrupt header or doubted record that the evidence might not keep, that
+chain is the tolerant decoder's own; from there EVIDENCE_SPAN bytes take the
+evidence-based path as a chunk of their own, and drone's chain goes on where
+that chunk settled (tests/test_tagged_clean_path.py holds the two to the same
+result).
 """
 
 from __future__ import annotations
