@@ -178,6 +178,7 @@ class ChainDecoder(Decoder):
         targets = table.resume_targets(lo)
         # One successor table for records and jumps: one gather per step. Doubted
         # records stay dead ends: `resync` decides.
+        assert self._successors is not None  # made by `resume_targets`
         jumped = self._successors[1].copy()
         ahead = jumped[lo:]
         corrupt_ahead = (ahead >= DEAD) & (codes[lo:] == data[lo:])
