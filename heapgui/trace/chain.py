@@ -256,7 +256,9 @@ def _segments(
         for _ in range(steps):
             pos = step(pos)
             rows.append(pos)
-        table = np.stack(rows, axis=1)
+        # Written step after step (contiguous rows), read segment by segment: a
+        # transposed view, where stacking along axis 1 would scatter every write.
+        table = np.vstack(rows).T
         rounds.append(table)
         hits = landmark.take(table[:, 1:] if taken == 0 else table, mode="clip")
         running = np.flatnonzero(first_hit == 0)

@@ -176,14 +176,14 @@ class ChainDecoder(Decoder):
             return chain
         lo = handover[0]
         targets = table.resume_targets(lo)
-        targets[codes[lo:] != data[lo:]] = DEAD  # doubted records: `resync` decides
-
-        def dense(pos: np.ndarray) -> np.ndarray:
-            nxt = step(pos)
-            dead = nxt >= DEAD
-            nxt[dead] = targets.take(pos[dead] - lo, mode="clip")
-            return nxt
-
+        # One successor table for records and jumps: one gather per step. Doubted
+        # records stay dead ends: `resync` decides.
+        assert self._successors is not None  # made by `resume_targets`
+        jumped = self._successors[1].copy()
+        ahead = jumped[lo:]
+        corrupt_ahead = (ahead >= DEAD) & (codes[lo:] == data[lo:])
+        np.copyto(ahead, targets, where=corrupt_ahead)
+        dense = lambda pos: jumped.take(pos, mode="clip")  # noqa: E731
         rest = follow_chain(dense, lo, stop, self.max_length, resync)
         corrupt = step(rest.starts) >= DEAD
         origins = rest.starts[corrupt]
@@ -247,13 +247,8 @@ class ChainDecoder(Decoder):
         """
         known = self._successors
         if known is not None and known[0] is data:
-            # The longest runs asked for in this piece give the shorter ones too.
-            longest = max(steps, self.evidence_steps)
-            if longest not in known[2]:
-                known[2][longest] = self._every_run(known[1], final, longest)
-            count, ended = known[2][longest]
-            count, ended = count[candidates], ended[candidates]
-            return np.minimum(count, steps), ended & (count < steps)
+            count, ended = self._every_runs(final, steps)
+            return count[candidates], ended[candidates]
         size = data.size
         count = np.zeros(candidates.size, np.int64)
         ended = np.zeros(candidates.size, bool)
@@ -271,6 +266,19 @@ class ChainDecoder(Decoder):
                 break
         return count, ended
 
+    def _every_runs(self, final: bool, steps: int) -> tuple[np.ndarray, np.ndarray]:
+        """`_runs` from every position of the buffer whose successors are known."""
+        known = self._successors
+        assert known is not None
+        # The longest runs asked for in this piece give the shorter ones too.
+        longest = max(steps, self.evidence_steps)
+        if longest not in known[2]:
+            known[2][longest] = self._every_run(known[1], final, longest)
+        count, ended = known[2][longest]
+        if steps == longest:
+            return count, ended
+        return np.minimum(count, steps), ended & (count < steps)
+
     def _every_run(
         self, successors: np.ndarray, final: bool, steps: int
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -281,18 +289,23 @@ class ChainDecoder(Decoder):
         """
         size = successors.size
         last = size - self._horizon(final)
-        # Pieces are small: 32-bit positions and 16-bit counts halve the memory traffic.
-        here = np.arange(size + 1, dtype=np.int32)
+        # 8-bit counts cut the memory traffic; positions stay 64-bit, the index type
+        # `take` wants (it would convert 32-bit ones on every call).
+        here = np.arange(size + 1, dtype=np.int64)
         valid = np.zeros(size + 1, bool)
-        valid[:size] = (successors < DEAD) & (here[:size] <= last)
-        ahead = np.minimum(successors, size).astype(np.int32)
-        jump = np.where(valid, np.append(ahead, np.int32(size)), here)
-        count = valid.astype(np.int16)
+        valid[:size] = successors < DEAD
+        valid[max(last + 1, 0) :] = False
+        jump = here.copy()
+        np.copyto(jump[:size], successors, where=valid[:size])
+        # Only the last records can run past the end, which `size` stands for.
+        tail = jump[max(size - self.max_length, 0) :]
+        np.minimum(tail, size, out=tail)
+        count = valid.astype(np.uint8)  # at most 2 * steps
         for _ in range(max(steps - 1, 0).bit_length()):
             count += count.take(jump)
             jump = jump.take(jump)
         ended = (count < steps) & (jump > last)
-        return np.minimum(count, steps).astype(np.int64)[:size], ended[:size]
+        return np.minimum(count[:size], steps), ended[:size]
 
     def _next_record(self, data: np.ndarray, pos: np.ndarray) -> np.ndarray:
         """`_advance`, looked up when a table of every position's successor was made for `data`."""
@@ -312,6 +325,10 @@ class ChainDecoder(Decoder):
         The chain resumes at the first plausible candidate itself.
         """
         return firsts
+
+    def _every_choice(self, data: np.ndarray, final: bool) -> np.ndarray:
+        """`_choose` for every position of the buffer whose successors are known."""
+        return np.arange(data.size, dtype=np.int64)
 
 
 class ResyncTable:
@@ -346,19 +363,19 @@ class ResyncTable:
         every = np.arange(self.size, dtype=np.int64)
         # Status and evidence follow records from every position: look each step up once.
         self.decoder._successors = (self.data, self.decoder._advance(self.data, every), {})
-        candidates = every[lo + 1 :]
-        status = self.decoder._status(self.data, candidates, self.final)
+        count, ended = self.decoder._every_runs(self.final, RUN_LENGTH)
+        status = run_status(count, ended, RUN_LENGTH, self.final)
+        # Where to resume when each position is the first plausible candidate (-1: undecided),
+        # and past the last one: at the end of the stream, or undecided.
+        choice = np.where(
+            status == _PLAUSIBLE, self.decoder._every_choice(self.data, self.final), -1
+        )
+        choice = np.append(choice, self.size if self.final else -1)
         # After a corrupt header at p, the search starts at p + 1.
-        after = np.append(first_decided(status, candidates, self.size), self.size)
-        targets = np.full(after.size, self.size if self.final else DEAD, np.int64)
-        found = after < self.size
-        firsts = after[found]
-        plausible = status[firsts - lo - 1] == _PLAUSIBLE
-        choice = np.full(firsts.size, -1, np.int64)
-        # With every position's successor at hand, choosing is a lookup per candidate.
-        choice[plausible] = self.decoder._choose(self.data, firsts[plausible], self.final)
-        targets[found] = choice
-        targets[targets < 0] = DEAD  # an undecided choice
+        candidates = every[lo + 1 :]
+        after = np.append(first_decided(status[lo + 1 :], candidates, self.size), self.size)
+        targets = choice.take(after).astype(np.int64)  # the choices may be 32-bit
+        targets[targets < 0] = DEAD
         return targets
 
     def first_decided(self, lo: int) -> int:
