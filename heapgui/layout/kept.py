@@ -80,7 +80,9 @@ def check_room(sizes: Sequence[int], kept: Sequence[Kept], pools: int) -> None:
             f"{'is' if pools == 1 else 'are'} asked for"
         )
     if pools_needed(sizes, [k.block for k in kept]) > pools:
+        what = "the kept block takes" if len(kept) == 1 else f"the {len(kept)} kept blocks take"
+        where = "the only pool" if pools == 1 else f"all {pools} pools"
         raise HeapguiError(
-            f"the {len(kept)} kept blocks take all {pools} pools, leaving none for the traced "
-            f"sizes above {kept[-1].block} bytes (up to {max(sizes)}): ask for more pools"
+            f"{what} {where}, leaving none for the traced sizes above {kept[-1].block} bytes "
+            f"(up to {max(sizes)}): ask for more pools"
         )
