@@ -17,6 +17,7 @@ where some pool can run full is replayed, and the result is the replay's.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -98,15 +99,22 @@ class EditChecker:
         self.traces = traces
         self.rows = traces.max_loads()
         self._peaks: RangePeaks | None = None
+        self._unusable = False
 
     @property
     def prepared(self) -> bool:
-        return self._peaks is not None
+        return self._peaks is not None or self._unusable
 
     def prepare(self) -> None:
         """Range peaks over every event the replay sees (no heap size leaves any out)."""
-        if self._peaks is None:
-            self._peaks = RangePeaks([t.records for t in self.traces.traces])
+        if not self.prepared:
+            peaks = RangePeaks([t.records for t in self.traces.traces])
+            # Its classes must be the demand's sizes, which index both. They are when the
+            # statistics count every allocation; otherwise the replay decides everything.
+            if peaks.classes.tolist() == [s for s, _ in demand(self.rows)]:
+                self._peaks = peaks
+            else:
+                self._unusable = True
 
     def verdict(
         self,
@@ -115,34 +123,39 @@ class EditChecker:
         cancelled: Callable[[], bool] = lambda: False,
     ) -> Verdict:
         """The exact verdict: by range peaks when they decide it, else by full replay."""
-        self.prepare()
-        quick = self.quick(heap_size, pools)
+        quick = self.quick(heap_size, pools, compute=False)
+        if quick is None:
+            self.prepare()
+            quick = self.quick(heap_size, pools)
         return quick if quick is not None else self.full(heap_size, pools, cancelled)
 
     def quick(self, heap_size: int, pools: Sequence[Pool], compute: bool = True) -> Verdict | None:
         """The verdict when no pool can ever be full, else None (a replay must decide).
 
-        Without `compute`, only range peaks already known are used (no O(m)
-        pass): for the GUI thread. None also before `prepare`.
+        Pools holding the sum of their sizes' max loads are decided from the
+        demand alone; the others need the range peaks (`prepare`). Without
+        `compute`, only range peaks already known are used (no O(m) pass), as
+        the GUI thread does.
         """
-        peaks = self._peaks
-        if peaks is None:
-            return None
         served = served_pools(pools)
         if any(p.block % WORD_SIZE for p in served):
             # Peaks are of word-aligned sizes; first fit looks at the exact size.
             return None
-        classes = peaks.classes
-        if len(classes) and (not served or classes[-1] > served[-1].block):
+        needed = demand(self.rows)
+        if needed and (not served or needed[-1][0] > served[-1].block):
             return None  # some size has no pool: its allocations fail
+        sizes = [s for s, _ in needed]
+        summed = np.concatenate([[0], np.cumsum([c for _, c in needed])])
         below = 0
         for pool in served:
-            first = int(np.searchsorted(classes, below, "right"))
-            last = int(np.searchsorted(classes, pool.block, "right")) - 1
+            first = bisect_right(sizes, below)
+            last = bisect_right(sizes, pool.block) - 1
             below = pool.block
-            if first > last or pool.capacity >= peaks.upper[first, last]:
+            # Σ max load bounds the range's simultaneous peak from above.
+            if first > last or pool.capacity >= summed[last + 1] - summed[first]:
                 continue
-            if not (compute or peaks.is_exact(first, last)):
+            peaks = self._peaks
+            if peaks is None or not (compute or peaks.is_exact(first, last)):
                 return None
             peaks.resolve([(first, last)], sample=False)
             if pool.capacity < peaks.lower[first, last]:

@@ -1,0 +1,116 @@
+"""A layout edited by hand: pools in ascending block order, some locked, and the edits on them.
+
+Every edit returns a new `EditedLayout` (they are values), so an undo step is
+just the layout before it. Edits refuse what no Drone heap can hold with a
+one-line reason: a block off the word size, two pools of one block, a
+negative capacity. They do not refuse a layout that fails the traces or
+takes more than the heap: that is what the verdict (heapgui.layout.verdict)
+is for, and the user may be on the way to a layout that holds.
+
+A locked pool keeps its block and, as a minimum, its capacity when the
+optimizer runs again (heapgui.layout.kept).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from heapgui.errors import HeapguiError
+from heapgui.layout.kept import Kept
+from heapgui.layout.pools import WORD_SIZE, Pool
+from heapgui.sizes import MAX_SIZE
+
+
+@dataclass(frozen=True)
+class EditedPool:
+    block: int
+    capacity: int
+    locked: bool = False
+
+    @property
+    def pool(self) -> Pool:
+        return Pool(self.block, self.capacity)
+
+
+@dataclass(frozen=True)
+class EditedLayout:
+    pools: tuple[EditedPool, ...]
+
+    @classmethod
+    def of(
+        cls, pools: tuple[Pool, ...] | list[Pool], locked: set[int] | frozenset[int] = frozenset()
+    ) -> EditedLayout:
+        """`pools` with those whose block is in `locked` locked."""
+        rows = (EditedPool(p.block, p.capacity, p.block in locked) for p in pools)
+        return cls(tuple(sorted(rows, key=lambda p: p.block)))
+
+    def plain(self) -> tuple[Pool, ...]:
+        return tuple(p.pool for p in self.pools)
+
+    def kept(self) -> tuple[Kept, ...]:
+        """The locked pools as kept blocks for the optimizer."""
+        return tuple(Kept(p.block, p.capacity) for p in self.pools if p.locked)
+
+    def locked_blocks(self) -> frozenset[int]:
+        return frozenset(p.block for p in self.pools if p.locked)
+
+    # ---- edits ------------------------------------------------------------------------------
+
+    def with_block(self, row: int, block: int) -> EditedLayout:
+        """Pool `row` with another block; the pools are sorted again."""
+        check_block(block)
+        if any(p.block == block for k, p in enumerate(self.pools) if k != row):
+            raise HeapguiError(f"a pool of block {block} exists already: merge the two instead")
+        return self._sorted(self._replaced(row, replace(self.pools[row], block=block)))
+
+    def with_capacity(self, row: int, capacity: int) -> EditedLayout:
+        if not 0 <= capacity <= MAX_SIZE:
+            raise HeapguiError(f"invalid capacity {capacity}: expected 0 to {MAX_SIZE} blocks")
+        return EditedLayout(self._replaced(row, replace(self.pools[row], capacity=capacity)))
+
+    def with_lock(self, row: int, locked: bool) -> EditedLayout:
+        return EditedLayout(self._replaced(row, replace(self.pools[row], locked=locked)))
+
+    def with_pool(self, block: int, capacity: int = 0) -> EditedLayout:
+        """One pool more; capacity 0 until the user gives it one (it is not written so)."""
+        check_block(block)
+        if any(p.block == block for p in self.pools):
+            raise HeapguiError(f"a pool of block {block} exists already")
+        return self._sorted((*self.pools, EditedPool(block, capacity)))
+
+    def new_block(self) -> int:
+        """A block for an added pool: twice the largest, a size no pool serves yet."""
+        return 2 * self.pools[-1].block if self.pools else WORD_SIZE
+
+    def without(self, row: int) -> EditedLayout:
+        return EditedLayout(self.pools[:row] + self.pools[row + 1 :])
+
+    def merged(self, row: int) -> EditedLayout:
+        """Pools `row` and `row + 1` as one pool of the larger block, holding the bytes of both.
+
+        The smaller pool's bytes become whole blocks of the larger size, so the
+        layout takes no more of the heap than before; the verdict says whether
+        the fewer blocks still serve the traces. The merged pool is locked if
+        either was.
+        """
+        if not 0 <= row < len(self.pools) - 1:
+            raise HeapguiError("merging needs a pool and the next larger one")
+        small, large = self.pools[row], self.pools[row + 1]
+        capacity = large.capacity + small.block * small.capacity // large.block
+        joined = EditedPool(large.block, capacity, small.locked or large.locked)
+        return EditedLayout(self.pools[:row] + (joined,) + self.pools[row + 2 :])
+
+    def _replaced(self, row: int, pool: EditedPool) -> tuple[EditedPool, ...]:
+        return self.pools[:row] + (pool,) + self.pools[row + 1 :]
+
+    @staticmethod
+    def _sorted(pools: tuple[EditedPool, ...]) -> EditedLayout:
+        return EditedLayout(tuple(sorted(pools, key=lambda p: p.block)))
+
+
+def check_block(block: int) -> None:
+    if not 0 < block <= MAX_SIZE or block % WORD_SIZE:
+        raise HeapguiError(
+            f"invalid block {block}: expected a multiple of the word size ({WORD_SIZE} bytes) "
+            "above 0"
+        )
