@@ -7,12 +7,13 @@ negative capacity. They do not refuse a layout that fails the traces or
 takes more than the heap: that is what the verdict (heapgui.layout.verdict)
 is for, and the user may be on the way to a layout that holds.
 
-A locked pool keeps its block and, as a minimum, its capacity when the
-optimizer runs again (heapgui.layout.kept).
+A locked pool keeps its block when the optimizer runs again, and as a
+minimum the capacity the user typed into it, if any (heapgui.layout.kept).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from heapgui.errors import HeapguiError
@@ -26,6 +27,10 @@ class EditedPool:
     block: int
     capacity: int
     locked: bool = False
+    minimum: int = 0
+    """The capacity the user typed: what a lock keeps at the least. 0 for the optimizer's own
+    capacities, which hold a share of the heap's spread: kept as minimums, they would grow
+    by another share each time the layout is optimized again."""
 
     @property
     def pool(self) -> Pool:
@@ -37,11 +42,12 @@ class EditedLayout:
     pools: tuple[EditedPool, ...]
 
     @classmethod
-    def of(
-        cls, pools: tuple[Pool, ...] | list[Pool], locked: set[int] | frozenset[int] = frozenset()
-    ) -> EditedLayout:
-        """`pools` with those whose block is in `locked` locked."""
-        rows = (EditedPool(p.block, p.capacity, p.block in locked) for p in pools)
+    def of(cls, pools: Sequence[Pool], locks: Mapping[int, int] | None = None) -> EditedLayout:
+        """`pools`, those whose block is in `locks` locked with the minimum it maps to."""
+        locks = locks or {}
+        rows = (
+            EditedPool(p.block, p.capacity, p.block in locks, locks.get(p.block, 0)) for p in pools
+        )
         return cls(tuple(sorted(rows, key=lambda p: p.block)))
 
     def plain(self) -> tuple[Pool, ...]:
@@ -49,10 +55,14 @@ class EditedLayout:
 
     def kept(self) -> tuple[Kept, ...]:
         """The locked pools as kept blocks for the optimizer."""
-        return tuple(Kept(p.block, p.capacity) for p in self.pools if p.locked)
+        return tuple(Kept(p.block, p.minimum) for p in self.pools if p.locked)
+
+    def locks(self) -> dict[int, int]:
+        """Block → minimum capacity of each locked pool."""
+        return {p.block: p.minimum for p in self.pools if p.locked}
 
     def locked_blocks(self) -> frozenset[int]:
-        return frozenset(p.block for p in self.pools if p.locked)
+        return frozenset(self.locks())
 
     # ---- edits ------------------------------------------------------------------------------
 
@@ -66,7 +76,8 @@ class EditedLayout:
     def with_capacity(self, row: int, capacity: int) -> EditedLayout:
         if not 0 <= capacity <= MAX_SIZE:
             raise HeapguiError(f"invalid capacity {capacity}: expected 0 to {MAX_SIZE} blocks")
-        return EditedLayout(self._replaced(row, replace(self.pools[row], capacity=capacity)))
+        edited = replace(self.pools[row], capacity=capacity, minimum=capacity)
+        return EditedLayout(self._replaced(row, edited))
 
     def with_lock(self, row: int, locked: bool) -> EditedLayout:
         return EditedLayout(self._replaced(row, replace(self.pools[row], locked=locked)))
@@ -96,8 +107,16 @@ class EditedLayout:
         if not 0 <= row < len(self.pools) - 1:
             raise HeapguiError("merging needs a pool and the next larger one")
         small, large = self.pools[row], self.pools[row + 1]
-        capacity = large.capacity + small.block * small.capacity // large.block
-        joined = EditedPool(large.block, capacity, small.locked or large.locked)
+
+        def joined_up(small_count: int, large_count: int) -> int:
+            return large_count + small.block * small_count // large.block
+
+        joined = EditedPool(
+            large.block,
+            joined_up(small.capacity, large.capacity),
+            small.locked or large.locked,
+            joined_up(small.minimum, large.minimum),
+        )
         return EditedLayout(self.pools[:row] + (joined,) + self.pools[row + 2 :])
 
     def _replaced(self, row: int, pool: EditedPool) -> tuple[EditedPool, ...]:

@@ -60,8 +60,10 @@ class EditBar(QWidget):
         self._sources: dict[str, Source | None] = {OPTIMUM: None, EDITED: None, CONFIG: None}
         self._compare: CompareDialog | None = None
         self._build()
-        editor.stack.cleanChanged.connect(self._sync_actions)
-        editor.stack.indexChanged.connect(self._sync_actions)
+        # Straight to the actions (C++ slots): a Python slot could be called while the
+        # stack clears itself on being destroyed, after its wrapper is gone.
+        editor.stack.canUndoChanged.connect(self.undo_action.setEnabled)
+        editor.stack.canRedoChanged.connect(self.redo_action.setEnabled)
         self._sync_actions()
 
     # ---- public API -------------------------------------------------------------------------
@@ -137,7 +139,8 @@ class EditBar(QWidget):
         )
         self.lock_action = action(
             "Lock",
-            "Keep the selected pool's block, and at least its capacity, when re-optimizing",
+            "Keep the selected pool's block when re-optimizing, and at least the capacity you "
+            "typed into it",
             self._toggle_lock,
         )
         self.lock_action.setCheckable(True)
@@ -212,7 +215,7 @@ class EditBar(QWidget):
         chosen = 0 <= row < len(pools)
         has = self._sources[EDITED] is not None
         self.undo_action.setEnabled(self.editor.stack.canUndo())
-        self.redo_action.setEnabled(self.editor.stack.canRedo())
+        self.redo_action.setEnabled(self.editor.stack.canRedo())  # also set by the stack
         self.add_action.setEnabled(has)
         self.remove_action.setEnabled(has and chosen and len(pools) > 1)
         self.merge_action.setEnabled(has and chosen and row + 1 < len(pools))

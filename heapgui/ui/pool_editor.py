@@ -162,7 +162,7 @@ class PoolEditor(QObject):
     def _from_optimum(self, layout: Layout | None) -> EditedLayout:
         if layout is None:
             return EditedLayout(())
-        return EditedLayout.of(layout.pools, self._edited.locked_blocks())
+        return EditedLayout.of(layout.pools, self._edited.locks())
 
     def _restore(self, optimum: Layout | None, edited: EditedLayout) -> None:
         self._optimum = optimum
