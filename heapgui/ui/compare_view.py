@@ -83,7 +83,9 @@ class CompareView(QTableWidget):
         if verdict.holds:
             state = "✔ Holds"
         else:
-            state = "✘ Fails" + (" (over the heap)" if verdict.over_heap else "")
+            reasons = [f"{verdict.failures:,} failed"] if verdict.failures else []
+            reasons += ["over the heap"] if verdict.over_heap else []
+            state = f"✘ Fails ({', '.join(reasons)})"
         self._fill(
             key,
             [
@@ -116,4 +118,4 @@ class CompareDialog(QDialog):
         box = QVBoxLayout(self)
         box.addWidget(self.view)
         box.addWidget(buttons)
-        self.resize(900, 320)
+        self.resize(900, 260)

@@ -110,9 +110,13 @@ class EditBar(QWidget):
     # ---- building ---------------------------------------------------------------------------
 
     def _build(self) -> None:
-        def action(text: str, tip: str, slot, keys: str | QKeySequence | None = None) -> QAction:
+        def action(
+            text: str, tip: str, slot, keys: str | None = None, short: str | None = None
+        ) -> QAction:
             act = QAction(text, self)
             act.setToolTip(tip)
+            if short is not None:
+                act.setIconText(short)  # the tool bar's text: it must fit a 1280-pixel window
             act.triggered.connect(slot)
             if keys is not None:
                 act.setShortcut(QKeySequence(keys))
@@ -130,12 +134,14 @@ class EditBar(QWidget):
             "Add pool",
             "Add a pool of twice the largest block, capacity 0 until you give it one",
             self.editor.add_pool,
+            short="Add",
         )
         self.remove_action = action("Remove", "Remove the selected pool", self._remove)
         self.merge_action = action(
             "Merge with next",
             "Merge the selected pool into the next larger one: fewer pools, faster allocation",
             self._merge,
+            short="Merge",
         )
         self.lock_action = action(
             "Lock",
@@ -146,8 +152,9 @@ class EditBar(QWidget):
         self.lock_action.setCheckable(True)
         self.revert_action = action(
             "Revert to optimum",
-            "Drop the edits: back to the optimizer's layout",
+            "Revert to optimum: drop the edits, back to the optimizer's layout",
             self.editor.revert,
+            short="Revert",
         )
         self.reoptimize_action = action(
             "Re-optimize",
