@@ -483,9 +483,8 @@ class LayoutPanel(QWidget):
         main = QSplitter(Qt.Orientation.Vertical)
         main.addWidget(top)
         main.addWidget(self.chart_box)
-        # The pool table is edited: it gets most of the height, the chart the rest.
-        main.setStretchFactor(0, 2)
-        main.setStretchFactor(1, 1)
+        main.setStretchFactor(0, 3)
+        main.setStretchFactor(1, 2)
 
         self.status_label = QLabel()
         self.status_label.setAccessibleName("Layout status")
