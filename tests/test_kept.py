@@ -119,7 +119,11 @@ def test_a_kept_block_no_size_reaches_gets_a_pool_from_the_spread():
     ("kept", "pools", "message"),
     [
         ([Kept(8), Kept(16), Kept(24)], 2, "3 kept blocks need at least 3 pools"),
-        ([Kept(8)], 1, "the kept block takes the only pool, leaving none for the traced sizes above 8"),
+        (
+            [Kept(8)],
+            1,
+            "the kept block takes the only pool, leaving none for the traced sizes above 8",
+        ),
         ([Kept(6)], 3, "multiple of the word size"),
         ([Kept(8), Kept(8, 2)], 3, "kept block 8 is given twice"),
     ],
