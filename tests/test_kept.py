@@ -167,9 +167,3 @@ def test_headroom_raises_the_traced_counts_and_the_minimum_is_a_floor():
     part = layout.partition
     # ceil(10 × 1.5) = 15; max(ceil(3 × 1.5), 5) = 5; the empty 64 pool: its minimum, 2.
     assert [(p.block, p.capacity) for p in part.pools] == [(4, 15), (12, 5), (64, 2)]
-
-
-def test_the_timeline_method_refuses_kept_blocks():
-    traces = _set([("alloc", 4), ("alloc", 12)])
-    with pytest.raises(HeapguiError, match="drone method only"):
-        plan_layout(traces, 1 << 20, 3, method="timeline", kept=[Kept(64)])

@@ -91,7 +91,6 @@ def test_write_keeps_the_blocks_in_the_files_style(capsys, seed, tmp_path):
         (["--keep", "6"], "multiple of the word size"),
         (["--keep", "8", "--keep", "8:2"], "kept block 8 is given twice"),
         (["--keep", "8:two"], "invalid --keep '8:two'"),
-        (["--keep", "64", "--method", "timeline"], "--method drone only"),
     ],
 )
 def test_impossible_requests_exit_2_in_one_line(capsys, seed, tmp_path, extra, message):
@@ -113,3 +112,15 @@ def test_keep_without_a_trace_is_refused(capsys, tmp_path):
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == ""
     assert "--keep needs a trace" in err and err.count("\n") == 1
+
+
+def test_the_timeline_method_keeps_blocks_too(capsys, seed):
+    argv = ["generate", "-f", seed, "-s", "10K", "-p", "3", "--method", "timeline", "--json"]
+    code, out, err = run(capsys, *argv, "--keep", "64:10")
+    assert code == 0, err
+    got = json.loads(out)
+    pools = {p["block"]: p["capacity"] for p in got["pools"]}
+    assert 64 in pools and pools[64] >= 10 and len(pools) <= 3
+    assert got["kept"] == [{"block": 64, "min_capacity": 10}]
+    layout = [Pool(b, c) for b, c in pools.items()]
+    assert replay(read_trace(seed).records, layout).holds

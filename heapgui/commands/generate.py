@@ -78,7 +78,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=[],
         metavar="BLOCK[:MIN_CAPACITY]",
         help="require a pool of this block, with at least MIN_CAPACITY blocks (default 1); "
-        "repeat for several (drone method only)",
+        "repeat for several",
     )
     parser.set_defaults(run=run)
 
@@ -86,11 +86,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def kept_of(args: argparse.Namespace) -> tuple[Kept, ...]:
     """The --keep blocks, checked before any trace is read."""
     kept = check_kept(parse_kept(spec) for spec in args.keep)
-    if kept and args.method != "drone":
-        raise HeapguiError(
-            f"--keep works with --method drone only: the {args.method} method cannot "
-            "honour kept blocks exactly"
-        )
     if len(kept) > args.pools:
         raise HeapguiError(
             f"{len(kept)} kept blocks need at least {len(kept)} pools, but -p {args.pools} "

@@ -29,7 +29,7 @@ from heapgui.layout.generate import (
     generate,
     kept_partitioner,
 )
-from heapgui.layout.kept import Kept
+from heapgui.layout.kept import Kept, check_kept, check_room
 from heapgui.layout.pools import Partition, Pool, demand, pools_needed
 from heapgui.layout.timeline import (
     RangePeaks,
@@ -152,20 +152,13 @@ def plan_layout(
 
     Raises LayoutDoesNotFit when the pools the method needs exceed the heap.
     An empty demand gives drone's starter layout, as `generate` does.
-    `kept` blocks (heapgui.layout.kept) are honoured exactly by the drone method.
+    `kept` blocks (heapgui.layout.kept) are honoured exactly by both methods.
     """
     check_pool_count(pools)
     if method not in METHODS:
         raise HeapguiError(f"invalid method {method!r}: expected one of {', '.join(METHODS)}")
     if spread not in SPREADS:
         raise HeapguiError(f"invalid spread {spread!r}: expected one of {', '.join(SPREADS)}")
-    if kept and method != "drone":
-        # Its partition is over the traced sizes' range peaks, which have no item for a
-        # block no size reaches; rather than place such a block by guess, refuse.
-        raise HeapguiError(
-            f"kept blocks work with the drone method only, not with {method!r}: "
-            "use --method drone (Drone-compatible in the GUI)"
-        )
     rows = traces.max_loads()
     needed = demand(rows)
     plain = method == "drone" and spread == "drone" and headroom_factor(headroom) == 1
@@ -178,7 +171,9 @@ def plan_layout(
         if [int(c) for c in peaks.classes] != [s for s, _ in needed]:
             raise ValueError("range peaks and statistics disagree on the sizes")
         counts = [c for _, c in needed]
-        part = timeline_partition(peaks, pools, headroom, counts)
+        kept = check_kept(kept)
+        check_room([s for s, _ in needed], kept, pools)
+        part = timeline_partition(peaks, pools, headroom, counts, kept)
     if part.bytes > heap_size:
         raise LayoutDoesNotFit(
             part.bytes,
@@ -214,12 +209,12 @@ def _fits_with(
         return None
     assert peaks is not None
     # The timeline optimum over "at most p pools" never grows with p: bisect.
-    if timeline_partition(peaks, most, headroom).bytes > heap_size:
+    if timeline_partition(peaks, most, headroom, kept=kept).bytes > heap_size:
         return None
-    low, high = 1, most
+    low, high = pools_needed(sizes, [k.block for k in kept]), most
     while low < high:
         mid = (low + high) // 2
-        if timeline_partition(peaks, mid, headroom).bytes <= heap_size:
+        if timeline_partition(peaks, mid, headroom, kept=kept).bytes <= heap_size:
             high = mid
         else:
             low = mid + 1

@@ -14,7 +14,7 @@ serves every trace of the set.
 The pools can be edited by hand (heapgui.ui.pool_editor, heapgui.ui.layout_editing):
 the table, the preview, the write and `current_layout` then show the edited
 layout, with its verdict under the table; locked pools are kept blocks the next
-time the optimizer runs (drone method only).
+time the optimizer runs.
 
 Dialogs are methods (`confirm_write`, `confirm_failing`, `choose_config_path`,
 `show_error`) so tests can replace them on the instance and never block.
@@ -695,13 +695,6 @@ class LayoutPanel(QWidget):
         request = PlanRequest(self._heap_size, pools, self.method(), self.headroom(), kept)
         self._request = request
         timeline = request.method == TIMELINE and self._partitioner is not None
-        if timeline and kept:
-            self._show_message(
-                "Locked pools need the drone-compatible method: the timeline method cannot keep "
-                "them exactly. Unlock them, or choose the drone-compatible method."
-            )
-            self._set_layout(None, "")
-            return
         if not timeline:
             try:
                 self._show_layout(self._drone_layout(request))

@@ -37,7 +37,7 @@ class PlanRequest:
     pools: int
     method: str
     headroom: float
-    kept: tuple[Kept, ...] = ()  # the locked pools (drone method only)
+    kept: tuple[Kept, ...] = ()  # the locked pools
 
     @property
     def heaps_key(self) -> tuple[int, float]:

@@ -266,16 +266,18 @@ def test_compare_view_shows_optimum_edited_and_config(samples, panel, tmp_path):
     assert panel.edit_bar.verdict().overflows > 0
 
 
-def test_locks_and_the_timeline_method_are_refused_together(seeded):
+def test_a_lock_holds_with_the_timeline_method(seeded):
     panel = seeded
-    panel.model.setData(
-        cell(panel, 0, LOCKED), Qt.CheckState.Checked, Qt.ItemDataRole.CheckStateRole
-    )
+    edit(panel, 3, CAPACITY, 40)  # pool 32: a driver's 40 blocks
+    checked = Qt.CheckState.Checked
+    panel.model.setData(cell(panel, 3, LOCKED), checked, Qt.ItemDataRole.CheckStateRole)
     panel.set_method("timeline")
-    assert panel.current_layout() is None
-    assert "drone-compatible" in panel.no_fit_label.text()
+    pools = dict(pools_of(panel.layout_text()))
+    assert pools[32] >= 40
+    blocks = sorted(pools)
+    assert panel.model.data(cell(panel, blocks.index(32), LOCKED), VALUE_ROLE) is True
     panel.set_method("drone")
-    assert panel.layout_text() == SEED_LAYOUT
+    assert dict(pools_of(panel.layout_text()))[32] >= 40
 
 
 def test_demand_is_what_the_seed_document_says(samples):
