@@ -311,3 +311,18 @@ def test_a_large_set_is_checked_in_the_background(qtbot):
     assert verdict.failures == len(oracle.failed)
     # Asked again (undo, redo): at once.
     assert runner.request("edited", optimum.heap_size, cut) == verdict
+
+
+def test_the_load_chart_marks_the_failures_of_the_edited_layout(window, samples):
+    window.open_file(samples / "workload-40k.framed")
+    panel = window.layout_panel
+    panel.size_edit.setText("64K")
+    panel.pools_spin.setValue(6)
+    assert len(window.charts.failure_marker.getData()[0]) == 0
+    for row in range(panel.model.rowCount()):
+        edit(panel, row, CAPACITY, 2)
+    expected = first_fit(window.trace.records, list(panel.current_layout().pools)).failed
+    x, _ = window.charts.failure_marker.getData()
+    assert x.tolist() == [record for record, _ in expected]
+    panel.edit_bar.revert_action.trigger()  # the optimum holds: no marks
+    assert len(window.charts.failure_marker.getData()[0]) == 0
