@@ -46,7 +46,7 @@ class Layout:
     pools: tuple[Pool, ...]  # ascending blocks; capacity-0 pools are dropped when written
     fragmentation: int
     demand: tuple[tuple[int, int], ...]
-    partition: Partition | None  # None for the starter layout
+    partition: Partition | None  # None for the starter layout and a layout edited by hand
 
     @property
     def total_bytes(self) -> int:
@@ -58,12 +58,6 @@ class Layout:
 
     def fragmentation_percent(self) -> float:
         return self.fragmentation / self.heap_size * 100.0 if self.heap_size else 0.0
-
-    def sizes_served(self) -> list[list[int]]:
-        """The demand sizes each pool serves (empty lists for the starter layout)."""
-        if self.partition is None:
-            return [[] for _ in self.pools]
-        return [[self.demand[k][0] for k in range(a, b + 1)] for a, b in self.partition.groups]
 
 
 def check_pool_count(pools: int) -> None:

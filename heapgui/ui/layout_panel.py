@@ -192,8 +192,7 @@ class LayoutPanel(QWidget):
 
     def failed_records(self, trace: Trace | None) -> np.ndarray:
         """The first failed records of `trace` under the layout shown (empty when it holds)."""
-        traces = self._planned_set
-        if trace is None or self._traces is None or traces is None:
+        if trace is None or self._traces is None:
             return np.empty(0, np.int64)
         index = next((k for k, t in enumerate(self._traces.traces) if t is trace), -1)
         return self.edit_bar.failed_records(index)
