@@ -9,8 +9,11 @@ drone's layout for 8 pools, four kinds of edit:
 - capacity cut below the peak: a full replay (pools run full, overflows);
 - a block moved: two new ranges.
 
-Also the one-off preparation (range peaks of the set) that the GUI does in the
-background when a set is loaded, and the full replay as a reference.
+Also the one-off preparation (the set's range peaks), which the GUI does in the
+background the first time an edit needs it, and the full replay as a reference.
+"again" repeats the edit on the same checker: range peaks are cached there, a
+replay is not (the GUI's VerdictRunner remembers verdicts, so undo and redo
+are answered at once).
 
     python benchmarks/edit_verdict.py [--records 1e6,1e7] [--runs K]
 """
@@ -75,7 +78,7 @@ def one_size(records: int, runs: int) -> None:
         verdict = checker.verdict(HEAP, pools)
         first = time.perf_counter() - start
         again, _ = timed(lambda pools=pools, c=checker: c.verdict(HEAP, pools), runs)
-        how = "replay" if verdict.replayed else "peaks"
+        how = "by replay" if verdict.replayed else "no replay"
         state = "holds" if verdict.holds else f"fails, {verdict.failures:,} failures"
         if verdict.over_heap:
             state += f", {verdict.over_heap:,} bytes over the heap"
