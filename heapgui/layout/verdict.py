@@ -155,9 +155,13 @@ class EditChecker:
             if first > last or pool.capacity >= summed[last + 1] - summed[first]:
                 continue
             peaks = self._peaks
-            if peaks is None or not (compute or peaks.is_exact(first, last)):
+            if peaks is None:
                 return None
-            peaks.resolve([(first, last)], sample=False)
+            if not peaks.is_exact(first, last):
+                if not compute:
+                    return None
+                # Only here is the cache written: the GUI thread reads while a job computes.
+                peaks.resolve([(first, last)], sample=False)
             if pool.capacity < peaks.lower[first, last]:
                 return None
         empty = tuple(np.empty(0, np.int64) for _ in self.traces.traces)
