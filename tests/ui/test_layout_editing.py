@@ -9,6 +9,7 @@ for the re-optimized layout's fragmentation.
 
 from __future__ import annotations
 
+import shutil
 import sys
 
 import pytest
@@ -326,3 +327,35 @@ def test_the_load_chart_marks_the_failures_of_the_edited_layout(window, samples)
     assert x.tolist() == [record for record, _ in expected]
     panel.edit_bar.revert_action.trigger()  # the optimum holds: no marks
     assert len(window.charts.failure_marker.getData()[0]) == 0
+
+
+LAYOUT_TOML = """\
+# Drone master layout: comments stay.
+[ram]
+main = { origin = 0x20000000, size = "64K" }
+
+[heap.main]
+ram = "main"
+size = "10K"
+pools = [{ block = "4", count = "2560" }]
+"""
+
+
+def test_edited_layout_is_previewed_and_written_in_the_files_style(samples, panel, tmp_path):
+    shutil.copyfile(samples / "seed-example.framed", tmp_path / "seed-example.framed")
+    config = tmp_path / "layout.toml"
+    config.write_text(LAYOUT_TOML)
+    panel.set_trace(read_trace(tmp_path / "seed-example.framed"), tmp_path / "seed-example.framed")
+    assert panel.config_path() == config
+    panel.pools_spin.setValue(5)
+    edit(panel, 4, CAPACITY, 2)  # pool 128: 7 blocks down to 2
+    assert '{ block = "128", count = "2" }' in panel.layout_text()
+    assert "capacity" not in panel.layout_text()
+    panel.confirm_write = lambda plan: True
+    panel.write_layout()
+    assert panel.asked == []  # it holds: no question
+    text = config.read_text()
+    assert text.startswith("# Drone master layout: comments stay.\n")
+    pools = tomllib.loads(text)["heap"]["main"]["pools"]
+    assert pools[-1] == {"block": "128", "count": "2"}
+    assert len(pools) == 5
