@@ -359,3 +359,23 @@ def test_edited_layout_is_previewed_and_written_in_the_files_style(samples, pane
     pools = tomllib.loads(text)["heap"]["main"]["pools"]
     assert pools[-1] == {"block": "128", "count": "2"}
     assert len(pools) == 5
+
+
+def test_the_panel_says_checking_then_gives_the_replays_verdict(qtbot):
+    records = workload(INLINE_RECORDS + 1000, seed=5)
+    trace = Trace("big.framed", "framed", records, Statistics.of(records))
+    panel = LayoutPanel()  # background work as in the application
+    qtbot.addWidget(panel)
+    panel.set_trace(trace, None)
+    panel.size_edit.setText("1M")
+    panel.pools_spin.setValue(4)
+    assert panel.edit_bar.verdict_label.text().startswith("✔ Holds")  # at once: Σ max loads
+    edit(panel, 0, CAPACITY, 1)
+    assert panel.edit_bar.verdict_label.text() == "Verdict: checking…"
+    assert panel.edit_bar.verdict() is None
+    label = panel.edit_bar.verdict_label
+    qtbot.waitUntil(lambda: label.text() != "Verdict: checking…", timeout=60_000)
+    expected = first_fit(records, list(panel.current_layout().pools))
+    verdict = panel.edit_bar.verdict()
+    assert verdict.failures == len(expected.failed)
+    assert label.text().startswith("✔ Holds" if not expected.failed else "✘ Fails")
