@@ -15,7 +15,11 @@ background the first time an edit needs it, and the full replay as a reference.
 replay is not (the GUI's VerdictRunner remembers verdicts, so undo and redo
 are answered at once).
 
-    python benchmarks/edit_verdict.py [--records 1e6,1e7] [--runs K]
+With --gui, also the time the layout panel's GUI thread spends on a typed
+capacity (table edit to preview, figures and verdict line updated, or the
+background check started and "checking…" shown), offscreen.
+
+    python benchmarks/edit_verdict.py [--records 1e6,1e7] [--runs K] [--gui]
 """
 
 from __future__ import annotations
@@ -90,14 +94,58 @@ def one_size(records: int, runs: int) -> None:
     print(f"  full replay of the optimum (reference): {full * 1000:8.1f} ms")
 
 
+def gui_edits(records: int, runs: int) -> None:
+    """GUI-thread time per typed capacity in the layout panel (offscreen)."""
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from heapgui.ui.layout_model import CAPACITY
+    from heapgui.ui.layout_panel import LayoutPanel
+
+    app = QApplication.instance() or QApplication([])
+    trace_records = workload(records, seed=1)
+    trace = Trace("bench", "framed", trace_records, Statistics.of(trace_records))
+    panel = LayoutPanel()
+    panel.set_trace(trace, None)
+    panel.size_edit.setText("1M")
+    panel.pools_spin.setValue(POOLS)
+    model = panel.model
+    row = max(range(model.rowCount()), key=lambda r: model.index(r, CAPACITY).data(Qt.UserRole))
+    capacity = model.index(row, CAPACITY).data(Qt.UserRole)
+    for what, values in (
+        ("above Σ max loads", range(capacity - 1, capacity - 1 - runs, -1)),
+        ("below the peak", range(1, 1 + runs)),
+    ):
+        times = []
+        for value in values:  # a new value each time: a verdict seen before is remembered
+            start = time.perf_counter()
+            model.setData(model.index(row, CAPACITY), value, Qt.EditRole)
+            times.append(time.perf_counter() - start)
+        median = sorted(times)[len(times) // 2] * 1000
+        shown = panel.edit_bar.verdict_label.text()[:40]
+        print(f"  GUI thread, typed capacity {what:18s} {median:7.1f} ms: {shown}")
+    # Let the background checks finish before the next size.
+    while panel.edit_bar.runner.busy():
+        app.processEvents()
+        time.sleep(0.05)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", default="1e6,1e7")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--gui", action="store_true")
     args = parser.parse_args()
     print(machine())
     for count in args.records.split(","):
-        one_size(int(float(count)), args.runs)
+        if args.gui:
+            print(f"\n{int(float(count)):,} records, layout panel")
+            gui_edits(int(float(count)), args.runs)
+        else:
+            one_size(int(float(count)), args.runs)
 
 
 if __name__ == "__main__":
