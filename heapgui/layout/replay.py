@@ -133,6 +133,28 @@ def replay(records: Records, pools: list[Pool] | tuple[Pool, ...]) -> Replay:
     return _Replayer(records, tuple(pools)).run()
 
 
+def replay_again(previous: Replay, pools: list[Pool] | tuple[Pool, ...]) -> Replay:
+    """`replay(records, pools)` for the records of `previous`, reusing what cannot differ.
+
+    When `pools` are `previous.pools` with other capacities (same blocks in
+    the same order, the same pools of capacity 0), both replays take the same
+    decisions until a pool whose capacity changed first holds as many blocks
+    as the smaller of its two capacities: before that, no pool's fullness
+    differs. The state there is rebuilt from `previous` (vectorised, O(m)),
+    and only the rest is replayed. Otherwise it is a full replay.
+    """
+    pools = tuple(pools)
+    old = previous.pools
+    if len(pools) != len(old) or any(
+        p.block != q.block or (p.capacity > 0) != (q.capacity > 0)
+        for p, q in zip(pools, old, strict=True)
+    ):
+        return replay(previous._records, pools)  # noqa: SLF001 - this module's own type
+    replayer = _Replayer(previous._records, pools)  # noqa: SLF001
+    start = replayer.resume(previous, [q.capacity for q in old])
+    return replayer.run(start)
+
+
 class _Replayer:
     """State of one replay; see the module docstring for the method."""
 
@@ -185,9 +207,10 @@ class _Replayer:
         self.unmatched = 0
         self.event_pool = np.full(m, -1, np.int16 if npools < 1 << 15 else np.int32)
 
-    def run(self) -> Replay:
+    def run(self, start: int = 0) -> Replay:
+        """Replay from event `start` (0, or where `resume` rebuilt the state)."""
         m = len(self.step)
-        pos, window, quiet = 0, FIRST_WINDOW, QUIET
+        pos, window, quiet = start, FIRST_WINDOW, QUIET
         sequential = 0
         while pos < m:
             hi = min(m, pos + window)
@@ -205,6 +228,93 @@ class _Replayer:
             pos, window = end, FIRST_WINDOW
         logger.debug("replay: %d of %d events replayed one at a time", sequential, m)
         return self._result()
+
+    # -- resuming from an earlier replay ------------------------------------
+
+    def resume(self, previous: Replay, old_capacity: list[int]) -> int:
+        """Take `previous`'s state where this layout first can decide otherwise; return that event.
+
+        `previous` replayed the same records against the same blocks with
+        `old_capacity` (see replay_again).
+        """
+        m = len(self.step)
+        served = np.full(len(self.layout), -1, np.int64)
+        served[self.pool_index] = np.arange(len(self.pool_index))
+        ep = np.where(previous.event_pool >= 0, served[np.maximum(previous.event_pool, 0)], -1)
+        took = ep >= 0
+        sign = np.where(took, np.where(self.step > 0, 1, -1), 0).astype(np.int64)
+        start = m
+        for k, index in enumerate(self.pool_index.tolist()):
+            lowest = min(old_capacity[index], int(self.cap[k]))
+            if old_capacity[index] == self.cap[k]:
+                continue
+            occupancy = np.cumsum(np.where(ep == k, sign, 0))
+            reached = np.flatnonzero(occupancy >= lowest)
+            if len(reached):
+                start = min(start, int(reached[0]) + 1)
+        if start == 0:
+            return 0
+        self._take_prefix(previous, ep[:start], sign[:start])
+        return start
+
+    def _take_prefix(self, previous: Replay, ep: np.ndarray, sign: np.ndarray) -> None:
+        """The state after events 0..len(ep)-1, whose pools (served order) `previous` chose."""
+        t = len(ep)
+        npools, nsizes = len(self.block), len(self.sizes)
+        sid = self.sid[:t]
+        took = ep >= 0
+        self.live = np.bincount(sid[took], sign[took], nsizes).astype(np.int64)
+        self.occ = np.bincount(ep[took], sign[took], npools).astype(np.int64)
+        for p in range(npools):
+            walk = np.cumsum(np.where(ep == p, sign, 0))
+            top = int(np.argmax(walk)) if t else 0
+            if t and walk[top] > 0:
+                self.peak[p], self.peak_event[p] = walk[top], top
+        push = took & (sign > 0)
+        moved = push & (ep != self.first[sid])
+        self.overflow = np.bincount(ep[moved], minlength=npools).astype(np.int64)
+        held = np.cumsum(self.block_or_none[ep] * sign)
+        asked = np.cumsum(self.sizes[sid].astype(np.int64) * sign)
+        if t:
+            top = int(np.argmax(held))
+            if held[top] > 0:
+                self.peak_bytes, self.peak_requested, self.peak_at = (
+                    int(held[top]),
+                    int(asked[top]),
+                    top,
+                )
+            self.reserved, self.requested = int(held[-1]), int(asked[-1])
+        self.unmatched = int(np.count_nonzero((self.step[:t] < 0) & ~took))
+        before = previous.failed_event[previous.failed_event < t]
+        never = self.failed[0]
+        self.failed = [before, never[never >= t]]
+        self.event_pool[:t] = ep
+        self._take_stacks(sid, ep, sign, moved)
+
+    def _take_stacks(
+        self, sid: np.ndarray, ep: np.ndarray, sign: np.ndarray, moved: np.ndarray
+    ) -> None:
+        """Stacks of the sizes that hold, at the end of the prefix, a block outside their pool."""
+        took = np.flatnonzero(ep >= 0)
+        key = sid[took]
+        order = took[
+            np.argsort(key.astype(np.uint16) if len(self.sizes) <= 1 << 16 else key, kind="stable")
+        ]
+        counts = np.bincount(sid[order], minlength=len(self.sizes))
+        heads = group_heads(counts)
+        for s in np.unique(sid[moved]).tolist():
+            events = order[heads[s] : heads[s] + counts[s]]
+            depth = np.cumsum(sign[events])
+            # A push survives when the stack never falls below its level afterwards.
+            after = np.minimum.accumulate(depth[::-1])[::-1]
+            alive = events[(sign[events] > 0) & (depth <= after)]
+            pools = ep[alive]
+            if not (pools != self.first[s]).any():
+                continue
+            cut = np.flatnonzero(np.diff(pools)) + 1
+            starts = np.concatenate([[0], cut])
+            lengths = np.diff(np.concatenate([starts, [len(pools)]]))
+            self.runs[s] = [[int(pools[a]), int(n)] for a, n in zip(starts, lengths, strict=True)]
 
     # -- vectorised windows --------------------------------------------------
 
