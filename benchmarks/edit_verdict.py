@@ -7,7 +7,9 @@ drone's layout for 8 pools, four kinds of edit:
 - capacity cut below Σ max loads but above the simultaneous peak: one exact
   range peak, O(m) once, then cached (the second figure is a repeat of the edit);
 - capacity cut below the peak: a full replay (pools run full, overflows);
-- a block moved: two new ranges.
+- a block moved: two new ranges;
+- then, after the replayed edit, more capacities typed into the same pool: each
+  replay starts where the new layout first can differ from the one before.
 
 Also the one-off preparation (the set's range peaks), which the GUI does in the
 background the first time an edit needs it, and the full replay as a reference.
@@ -31,6 +33,7 @@ from common import machine, timed
 
 from heapgui.layout.generate import generate
 from heapgui.layout.pools import Pool, demand
+from heapgui.layout.replay import replay
 from heapgui.layout.timeline import RangePeaks
 from heapgui.layout.verdict import EditChecker
 from heapgui.trace.load import Trace
@@ -90,7 +93,22 @@ def one_size(records: int, runs: int) -> None:
             f"  {what:34s} first {first * 1000:8.1f} ms, again {again * 1000:8.1f} ms "
             f"({how}; {state}, {verdict.overflows:,} overflows)"
         )
-    full, _ = timed(lambda: checker.full(HEAP, list(optimum.pools)), runs)
+    # Typing on: each capacity after a replayed one replays only from where they differ.
+    for what, capacity in (
+        ("then 2/3 of the peak (replay again)", peak * 2 // 3),
+        ("then 9/10 of the peak (replay again)", peak * 9 // 10),
+        ("then 1/2 of the peak (replay again)", peak // 2),
+    ):
+        pools = with_capacity(optimum.pools, k, capacity)
+        start = time.perf_counter()
+        verdict = checker.verdict(HEAP, pools)
+        spent = time.perf_counter() - start
+        whole, _ = timed(lambda pools=pools: replay(trace_records, pools), 1)
+        print(
+            f"  {what:38s} {spent * 1000:8.1f} ms, a whole replay {whole * 1000:8.1f} ms "
+            f"({verdict.overflows:,} overflows)"
+        )
+    full, _ = timed(lambda: replay(trace_records, list(optimum.pools)), runs)
     print(f"  full replay of the optimum (reference): {full * 1000:8.1f} ms")
 
 

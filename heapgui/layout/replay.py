@@ -252,7 +252,14 @@ class _Replayer:
             reached = np.flatnonzero(occupancy >= lowest)
             if len(reached):
                 start = min(start, int(reached[0]) + 1)
-        if start == 0:
+        # Rebuilding the state costs a few vectorised passes over the prefix; replaying
+        # it costs as much only where pools ran full (one event at a time after each
+        # conflict). A prefix that met few full pools is replayed instead: as exact.
+        prefix = slice(0, start)
+        conflicts = np.count_nonzero(
+            (sign[prefix] > 0) & (ep[prefix] != self.first[self.sid[prefix]])
+        ) + np.count_nonzero(previous.failed_event < start)
+        if conflicts * QUIET < start // 8:
             return 0
         self._take_prefix(previous, ep[:start], sign[:start])
         return start
