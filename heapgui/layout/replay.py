@@ -145,12 +145,21 @@ def replay_again(previous: Replay, pools: list[Pool] | tuple[Pool, ...]) -> Repl
     """
     pools = tuple(pools)
     old = previous.pools
+    if pools == old:
+        return previous
+    records = previous._records  # noqa: SLF001 - this module's own type
+    # Rebuilding a state costs a few vectorised passes over the events before it;
+    # replaying them costs as much unless pools ran full there (one event at a time
+    # after each conflict). A run that met few full pools is replayed whole: as fast.
+    conflicts = previous.overflows + len(previous.failed_event)
+    if conflicts * QUIET < len(previous.event_pool) // 8:
+        return replay(records, pools)
     if len(pools) != len(old) or any(
         p.block != q.block or (p.capacity > 0) != (q.capacity > 0)
         for p, q in zip(pools, old, strict=True)
     ):
-        return replay(previous._records, pools)  # noqa: SLF001 - this module's own type
-    replayer = _Replayer(previous._records, pools)  # noqa: SLF001
+        return replay(records, pools)
+    replayer = _Replayer(records, pools)
     start = replayer.resume(previous, [q.capacity for q in old])
     return replayer.run(start)
 
@@ -252,9 +261,7 @@ class _Replayer:
             reached = np.flatnonzero(occupancy >= lowest)
             if len(reached):
                 start = min(start, int(reached[0]) + 1)
-        # Rebuilding the state costs a few vectorised passes over the prefix; replaying
-        # it costs as much only where pools ran full (one event at a time after each
-        # conflict). A prefix that met few full pools is replayed instead: as exact.
+        # As in replay_again: a prefix that met few full pools is replayed instead.
         prefix = slice(0, start)
         conflicts = np.count_nonzero(
             (sign[prefix] > 0) & (ep[prefix] != self.first[self.sid[prefix]])
