@@ -24,6 +24,9 @@ it; from there events are replayed one at a time until no pool has been met
 full for a while, then windows resume (small at first, doubling while they run
 clean). Windows start from any state, including stacks that hold overflowed
 blocks, so a block that never drains does not keep the replay sequential.
+
+After a capacity edit, `replay_again` starts from an earlier replay's state
+where the two layouts first can differ (the hand-edited layout's verdict).
 """
 
 from __future__ import annotations
