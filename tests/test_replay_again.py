@@ -75,10 +75,25 @@ def test_tight_edits_on_a_long_workload(seed):
         5000, seed=seed, sizes=np.array([4, 8, 12, 16, 24, 32], np.uint32), mean_life=30.0
     )
     rng = np.random.default_rng(seed)
-    layouts = [[Pool(4, 6), Pool(8, 3), Pool(16, 5), Pool(32, 4)]]
+    # Pools 4 and 8 overflow all along; 16 and 32 are typed into, and fill later.
+    layouts = [[Pool(4, 2), Pool(8, 2), Pool(16, 12), Pool(32, 20)]]
     for _ in range(6):
-        layouts.append([Pool(p.block, int(rng.integers(1, 12))) for p in layouts[-1]])
-    check(records.to_tuples(), layouts)
+        layouts.append([Pool(4, 2), Pool(8, 2), Pool(16, int(rng.integers(4, 16))), Pool(32, 20)])
+        layouts.append([*layouts[-1][:3], Pool(32, int(rng.integers(8, 24)))])
+    resumed = []
+    resume = replay_module._Replayer.resume  # noqa: SLF001 - watched, not changed
+
+    def watched(self, previous, old_capacity):
+        start = resume(self, previous, old_capacity)
+        resumed.append(0 < start < len(self.step))
+        return start
+
+    with pytest.MonkeyPatch.context() as mp:
+        # Long one-at-a-time stretches make every rebuild worth it: the rebuilt state is used.
+        mp.setattr(replay_module, "QUIET", 1 << 20)
+        mp.setattr(replay_module._Replayer, "resume", watched)  # noqa: SLF001
+        check(records.to_tuples(), layouts)
+    assert any(resumed)
 
 
 def test_other_blocks_are_replayed_whole():

@@ -151,11 +151,12 @@ def replay_again(previous: Replay, pools: list[Pool] | tuple[Pool, ...]) -> Repl
     if pools == old:
         return previous
     records = previous._records  # noqa: SLF001 - this module's own type
-    # Rebuilding a state costs a few vectorised passes over the events before it;
-    # replaying them costs as much unless pools ran full there (one event at a time
-    # after each conflict). A run that met few full pools is replayed whole: as fast.
+    # Rebuilding a state costs about twice a clean window's passes over the events
+    # before it; only events replayed one at a time (QUIET or more after each
+    # conflict with a full pool) cost more. Unless the earlier run was mostly
+    # such, replaying it whole is as fast, and needs no rebuild.
     conflicts = previous.overflows + len(previous.failed_event)
-    if conflicts * QUIET < len(previous.event_pool) // 8:
+    if conflicts * QUIET < len(previous.event_pool):
         return replay(records, pools)
     if len(pools) != len(old) or any(
         p.block != q.block or (p.capacity > 0) != (q.capacity > 0)
@@ -269,7 +270,7 @@ class _Replayer:
         conflicts = np.count_nonzero(
             (sign[prefix] > 0) & (ep[prefix] != self.first[self.sid[prefix]])
         ) + np.count_nonzero(previous.failed_event < start)
-        if conflicts * QUIET < start // 8:
+        if conflicts * QUIET < start:
             return 0
         self._take_prefix(previous, ep[:start], sign[:start])
         return start
