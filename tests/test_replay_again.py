@@ -66,6 +66,7 @@ def test_equals_a_full_replay_with_tiny_windows(ops, layouts):
         mp.setattr(replay_module, "FIRST_WINDOW", 2)
         mp.setattr(replay_module, "QUIET", 2)
         mp.setattr(replay_module, "LONGEST_QUIET", 4)
+        mp.setattr(replay_module, "LAST_WINDOW", 3)  # also the windows resume scans in
         check(ops, layouts)
 
 
@@ -91,6 +92,7 @@ def test_tight_edits_on_a_long_workload(seed):
     with pytest.MonkeyPatch.context() as mp:
         # Long one-at-a-time stretches make every rebuild worth it: the rebuilt state is used.
         mp.setattr(replay_module, "QUIET", 1 << 20)
+        mp.setattr(replay_module, "LAST_WINDOW", 700)  # resume scans several windows
         mp.setattr(replay_module._Replayer, "resume", watched)  # noqa: SLF001
         check(records.to_tuples(), layouts)
     assert any(resumed)

@@ -248,31 +248,43 @@ class _Replayer:
         """Take `previous`'s state where this layout first can decide otherwise; return that event.
 
         `previous` replayed the same records against the same blocks with
-        `old_capacity` (see replay_again).
+        `old_capacity` (see replay_again). The events are scanned in windows
+        from the start, so an edit that matters early costs little to find.
         """
         m = len(self.step)
         served = np.full(len(self.layout), -1, np.int64)
         served[self.pool_index] = np.arange(len(self.pool_index))
-        ep = np.where(previous.event_pool >= 0, served[np.maximum(previous.event_pool, 0)], -1)
-        took = ep >= 0
-        sign = np.where(took, np.where(self.step > 0, 1, -1), 0).astype(np.int64)
-        start = m
-        for k, index in enumerate(self.pool_index.tolist()):
-            lowest = min(old_capacity[index], int(self.cap[k]))
-            if old_capacity[index] == self.cap[k]:
-                continue
-            occupancy = np.cumsum(np.where(ep == k, sign, 0))
-            reached = np.flatnonzero(occupancy >= lowest)
-            if len(reached):
-                start = min(start, int(reached[0]) + 1)
+        changed = [
+            (k, min(old_capacity[index], int(self.cap[k])))
+            for k, index in enumerate(self.pool_index.tolist())
+            if old_capacity[index] != self.cap[k]
+        ]
+        occupancy = dict.fromkeys((k for k, _ in changed), 0)
+        start, conflicts = m, 0
+        eps, signs = [], []
+        for lo in range(0, m, LAST_WINDOW):
+            hi = min(m, lo + LAST_WINDOW)
+            chosen = previous.event_pool[lo:hi]
+            ep = np.where(chosen >= 0, served[np.maximum(chosen, 0)], -1)
+            sign = np.where(ep >= 0, np.where(self.step[lo:hi] > 0, 1, -1), 0).astype(np.int64)
+            for k, lowest in changed:
+                walk = occupancy[k] + np.cumsum(np.where(ep == k, sign, 0))
+                reached = np.flatnonzero(walk >= lowest)
+                if len(reached):
+                    start = min(start, lo + int(reached[0]) + 1)
+                occupancy[k] = int(walk[-1])
+            end = min(hi, start) - lo
+            moved = (sign[:end] > 0) & (ep[:end] != self.first[self.sid[lo : lo + end]])
+            conflicts += int(np.count_nonzero(moved))
+            eps.append(ep[:end])
+            signs.append(sign[:end])
+            if start <= hi:
+                break
+        conflicts += int(np.count_nonzero(previous.failed_event < start))
         # As in replay_again: a prefix that met few full pools is replayed instead.
-        prefix = slice(0, start)
-        conflicts = np.count_nonzero(
-            (sign[prefix] > 0) & (ep[prefix] != self.first[self.sid[prefix]])
-        ) + np.count_nonzero(previous.failed_event < start)
-        if conflicts * QUIET < start:
+        if not start or conflicts * QUIET < start:
             return 0
-        self._take_prefix(previous, ep[:start], sign[:start])
+        self._take_prefix(previous, np.concatenate(eps), np.concatenate(signs))
         return start
 
     def _take_prefix(self, previous: Replay, ep: np.ndarray, sign: np.ndarray) -> None:
