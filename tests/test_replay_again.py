@@ -105,3 +105,15 @@ def test_other_blocks_are_replayed_whole():
     same(
         replay_again(previous, [Pool(4, 0), Pool(8, 2)]), replay(records, [Pool(4, 0), Pool(8, 2)])
     )
+
+
+def test_a_pool_filling_across_scan_windows():
+    """Pool 8 reaches the new capacity only over several of resume's windows."""
+    records = Records.from_tuples([("alloc", 4)] * 3 + [("alloc", 8)] * 5)
+    previous = replay(records, [Pool(4, 1), Pool(8, 10)])  # two 4s overflow into 8
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(replay_module, "LAST_WINDOW", 2)
+        again = replay_again(previous, [Pool(4, 1), Pool(8, 5)])
+    expected = replay(records, [Pool(4, 1), Pool(8, 5)])
+    assert again.failed_event.tolist() == [6, 7]  # by hand: pool 8 holds 2 + 3 eights
+    same(again, expected)
