@@ -273,16 +273,19 @@ class _Replayer:
                 if len(reached):
                     start = min(start, lo + int(reached[0]) + 1)
                 occupancy[k] = int(walk[-1])
-            end = min(hi, start) - lo
-            moved = (sign[:end] > 0) & (ep[:end] != self.first[self.sid[lo : lo + end]])
+            end = min(hi, start)
+            moved = (sign[: end - lo] > 0) & (ep[: end - lo] != self.first[self.sid[lo:end]])
             conflicts += int(np.count_nonzero(moved))
-            eps.append(ep[:end])
-            signs.append(sign[:end])
+            failed = int(np.searchsorted(previous.failed_event, end))
+            # As in replay_again: events that met few full pools are replayed as fast as
+            # rebuilt, so the rebuild is given up as soon as the events so far are such.
+            if (conflicts + failed) * QUIET < end:
+                return 0
+            eps.append(ep[: end - lo])
+            signs.append(sign[: end - lo])
             if start <= hi:
                 break
-        conflicts += int(np.count_nonzero(previous.failed_event < start))
-        # As in replay_again: a prefix that met few full pools is replayed instead.
-        if not start or conflicts * QUIET < start:
+        if not start:
             return 0
         self._take_prefix(previous, np.concatenate(eps), np.concatenate(signs))
         return start
