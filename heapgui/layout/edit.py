@@ -17,8 +17,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from heapgui.errors import HeapguiError
+from heapgui.layout.generate import Layout
 from heapgui.layout.kept import Kept
 from heapgui.layout.pools import WORD_SIZE, Pool
+from heapgui.layout.verdict import layout_fragmentation
 from heapgui.sizes import MAX_SIZE
 
 
@@ -52,6 +54,17 @@ class EditedLayout:
 
     def plain(self) -> tuple[Pool, ...]:
         return tuple(p.pool for p in self.pools)
+
+    def layout_for(self, optimum: Layout) -> Layout:
+        """These pools as a layout of the optimum's heap and demand, with their own fragmentation.
+
+        It has no partition: the pools are the user's, not groups of the
+        demand. Its fragmentation is -1 when some traced size has no block.
+        """
+        pools = self.plain()
+        frag = layout_fragmentation(list(optimum.demand), pools)
+        fragmentation = -1 if frag is None else frag
+        return Layout(optimum.heap_size, pools, fragmentation, optimum.demand, None)
 
     def kept(self) -> tuple[Kept, ...]:
         """The locked pools as kept blocks for the optimizer."""

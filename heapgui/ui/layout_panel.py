@@ -61,7 +61,6 @@ from heapgui.layout.generate import MAX_POOLS, Layout, LayoutDoesNotFit, generat
 from heapgui.layout.plan import MinimumHeaps, plan_layout, whole_demand
 from heapgui.layout.pools import Partitioner, demand
 from heapgui.layout.timeline import MAX_HEADROOM, headroom_factor
-from heapgui.layout.verdict import layout_fragmentation
 from heapgui.sizes import MAX_SIZE, format_size, parse_size
 from heapgui.trace.load import Trace
 from heapgui.trace.traceset import TraceSet
@@ -72,7 +71,7 @@ from heapgui.ui.layout_model import SIZES, PoolTableModel
 from heapgui.ui.layout_planner import DRONE, TIMELINE, LayoutPlanner, Planned, PlanRequest
 from heapgui.ui.pool_delegate import PoolDelegate
 from heapgui.ui.pool_editor import PoolEditor
-from heapgui.ui.verdict_text import holds_words
+from heapgui.ui.verdict_text import write_question
 
 logger = logging.getLogger(__name__)
 
@@ -787,14 +786,8 @@ class LayoutPanel(QWidget):
         if optimum is None:
             self._set_layout(None, "")
             return
-        layout = optimum
-        if self.editor.is_edited():
-            pools = self.editor.edited.plain()
-            frag = layout_fragmentation(list(optimum.demand), pools) if optimum.demand else 0
-            # No partition: the pools are the user's, not groups of the demand.
-            layout = Layout(
-                optimum.heap_size, pools, -1 if frag is None else frag, optimum.demand, None
-            )
+        edited = self.editor.is_edited()
+        layout = self.editor.edited.layout_for(optimum) if edited else optimum
         try:
             text = self._render(layout)
         except HeapguiError as exc:  # every capacity edited down to 0
@@ -811,18 +804,8 @@ class LayoutPanel(QWidget):
         """An edited layout that fails, or is not checked yet, is written only when confirmed."""
         if not self.editor.is_edited() or self._traces is None:
             return True
-        verdict = self.edit_bar.verdict()
-        if verdict is not None and verdict.holds:
-            return True
-        if verdict is None:
-            message = (
-                "The edited layout has not been checked against the traces yet. Write it anyway?"
-            )
-        else:
-            several = len(self._traces) > 1
-            reason = holds_words(verdict, several).removeprefix("✘ Fails: ")
-            message = f"The edited layout does not hold: {reason}.\n\nWrite it anyway?"
-        if self.confirm_failing(message):
+        message = write_question(self.edit_bar.verdict(), len(self._traces) > 1)
+        if message is None or self.confirm_failing(message):
             return True
         self._status("Nothing written.")
         return False

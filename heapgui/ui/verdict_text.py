@@ -51,3 +51,13 @@ def summary(verdict: Verdict, several: bool) -> str:
         f"{holds_words(verdict, several)} ({traces}, {how}); "
         f"overflows into larger pools: {verdict.overflows:,}"
     )
+
+
+def write_question(verdict: Verdict | None, several: bool) -> str | None:
+    """What to ask before writing an edited layout; None when it holds (nothing to ask)."""
+    if verdict is None:
+        return "The edited layout has not been checked against the traces yet. Write it anyway?"
+    if verdict.holds:
+        return None
+    reason = holds_words(verdict, several).removeprefix("✘ Fails: ")
+    return f"The edited layout does not hold: {reason}.\n\nWrite it anyway?"
