@@ -13,8 +13,9 @@ is O(1) from the per-size max loads when their sum fits the capacity (drone's
 layouts always do) and O(m) otherwise, and each is computed once per set: an
 edit of one capacity or one block checks at most two new ranges. Only a layout
 where some pool can run full is replayed, and the result is the replay's; after
-a capacity edit, the replay starts where the two layouts first can differ
-(heapgui.layout.replay.replay_again).
+a capacity edit, the replay starts where the two layouts first can differ,
+when the earlier replay met full pools all the way there (else replaying from
+the start is as fast; heapgui.layout.replay.replay_again).
 """
 
 from __future__ import annotations
