@@ -7,11 +7,7 @@ drone's layout for 8 pools, four kinds of edit:
 - capacity cut below Σ max loads but above the simultaneous peak: one exact
   range peak, O(m) once, then cached (the second figure is a repeat of the edit);
 - capacity cut below the peak: a full replay (pools run full, overflows);
-- a block moved: two new ranges;
-- then, after the replayed edit, more capacities typed into the same pool: each
-  replay starts where the new layout first can differ from the one before, when
-  the earlier run met full pools before that (else a whole replay is as fast);
-- the busy pool typed while another pool runs full all along.
+- a block moved: two new ranges.
 
 Also the one-off preparation (the set's range peaks), which the GUI does in the
 background the first time an edit needs it, and the full replay as a reference.
@@ -39,7 +35,6 @@ from heapgui.layout.replay import replay
 from heapgui.layout.timeline import RangePeaks
 from heapgui.layout.verdict import EditChecker
 from heapgui.trace.load import Trace
-from heapgui.trace.records import Records
 from heapgui.trace.stats import Statistics
 from heapgui.trace.traceset import TraceSet
 from heapgui.trace.workload import workload
@@ -96,64 +91,8 @@ def one_size(records: int, runs: int) -> None:
             f"  {what:34s} first {first * 1000:8.1f} ms, again {again * 1000:8.1f} ms "
             f"({how}; {state}, {verdict.overflows:,} overflows)"
         )
-    # Typing on: each capacity after a replayed one replays only from where they differ.
-    for what, capacity in (
-        ("then 2/3 of the peak (replay again)", peak * 2 // 3),
-        ("then 9/10 of the peak (replay again)", peak * 9 // 10),
-        ("then 1/2 of the peak (replay again)", peak // 2),
-    ):
-        pools = with_capacity(optimum.pools, k, capacity)
-        start = time.perf_counter()
-        verdict = checker.verdict(HEAP, pools)
-        spent = time.perf_counter() - start
-        whole, _ = timed(lambda pools=pools: replay(trace_records, pools), 1)
-        print(
-            f"  {what:38s} {spent * 1000:8.1f} ms, a whole replay {whole * 1000:8.1f} ms "
-            f"({verdict.overflows:,} overflows)"
-        )
-    # Another pool running full all along (an earlier edit), then the busy pool typed:
-    # the replay before the busy pool first fills is not done again.
-    # A larger pool, so its overflows do not reach the busy one.
-    j = max(range(k + 1, len(part.pools)), key=lambda i: part.pools[i].capacity, default=k - 1)
-    tight = with_capacity(optimum.pools, j, part.pools[j].capacity // 10)
-    checker.verdict(HEAP, tight)
-    for what, capacity in (("larger pool tight, busy one at 9/10", peak * 9 // 10),):
-        pools = with_capacity(tuple(tight), k, capacity)
-        start = time.perf_counter()
-        verdict = checker.verdict(HEAP, pools)
-        spent = time.perf_counter() - start
-        whole, _ = timed(lambda pools=pools: replay(trace_records, pools), 1)
-        print(
-            f"  {what:38s} {spent * 1000:8.1f} ms, a whole replay {whole * 1000:8.1f} ms "
-            f"({verdict.overflows:,} overflows)"
-        )
     full, _ = timed(lambda: replay(trace_records, list(optimum.pools)), runs)
     print(f"  full replay of the optimum (reference): {full * 1000:8.1f} ms")
-
-
-def late_burst(records: int) -> None:
-    """Replaying again pays when the pool typed into fills late and another runs full all along."""
-    base = workload(records, seed=1)
-    burst = Records.from_tuples([("alloc", 12)] * 3000 + [("dealloc", 12)] * 3000)
-    trace_records = Records.concat([base, burst])
-    traces = TraceSet.of([Trace("bench", "framed", trace_records, Statistics.of(trace_records))])
-    optimum = generate(demand(traces.max_loads()), HEAP, POOLS)
-    blocks = [p.block for p in optimum.pools]
-    k, j = blocks.index(12), blocks.index(32)
-    tight = with_capacity(optimum.pools, j, 40)  # pool 32 overflows all along
-    checker = EditChecker(traces)
-    checker.verdict(HEAP, tight)
-    print("  a burst of 3,000 12-byte blocks at the end; pool 32 at 40 blocks all along")
-    for capacity in (2500, 2000, 1500):
-        pools = with_capacity(tuple(tight), k, capacity)
-        start = time.perf_counter()
-        verdict = checker.verdict(HEAP, pools)
-        spent = time.perf_counter() - start
-        whole, _ = timed(lambda pools=pools: replay(trace_records, pools), 1)
-        print(
-            f"  then pool 12 at {capacity:5d} blocks (replay again) {spent * 1000:8.1f} ms, "
-            f"a whole replay {whole * 1000:8.1f} ms ({verdict.overflows:,} overflows)"
-        )
 
 
 def gui_edits(records: int, runs: int) -> None:
@@ -208,7 +147,6 @@ def main() -> None:
             gui_edits(int(float(count)), args.runs)
         else:
             one_size(int(float(count)), args.runs)
-            late_burst(int(float(count)))
 
 
 if __name__ == "__main__":

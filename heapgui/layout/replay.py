@@ -24,9 +24,6 @@ it; from there events are replayed one at a time until no pool has been met
 full for a while, then windows resume (small at first, doubling while they run
 clean). Windows start from any state, including stacks that hold overflowed
 blocks, so a block that never drains does not keep the replay sequential.
-
-After a capacity edit, `replay_again` starts from an earlier replay's state
-where the two layouts first can differ (the hand-edited layout's verdict).
 """
 
 from __future__ import annotations
@@ -136,38 +133,6 @@ def replay(records: Records, pools: list[Pool] | tuple[Pool, ...]) -> Replay:
     return _Replayer(records, tuple(pools)).run()
 
 
-def replay_again(previous: Replay, pools: list[Pool] | tuple[Pool, ...]) -> Replay:
-    """`replay(records, pools)` for the records of `previous`, reusing what cannot differ.
-
-    When `pools` are `previous.pools` with other capacities (same blocks in
-    the same order, the same pools of capacity 0), both replays take the same
-    decisions until a pool whose capacity changed first holds as many blocks
-    as the smaller of its two capacities: before that, no pool's fullness
-    differs. The state there is rebuilt from `previous` (vectorised, O(m)),
-    and only the rest is replayed. Otherwise it is a full replay.
-    """
-    pools = tuple(pools)
-    old = previous.pools
-    if pools == old:
-        return previous
-    records = previous._records  # noqa: SLF001 - this module's own type
-    # Rebuilding a state costs about twice a clean window's passes over the events
-    # before it; only events replayed one at a time (QUIET or more after each
-    # conflict with a full pool) cost more. Unless the earlier run was mostly
-    # such, replaying it whole is as fast, and needs no rebuild.
-    conflicts = previous.overflows + len(previous.failed_event)
-    if conflicts * QUIET < len(previous.event_pool):
-        return replay(records, pools)
-    if len(pools) != len(old) or any(
-        p.block != q.block or (p.capacity > 0) != (q.capacity > 0)
-        for p, q in zip(pools, old, strict=True)
-    ):
-        return replay(records, pools)
-    replayer = _Replayer(records, pools)
-    start = replayer.resume(previous, [q.capacity for q in old])
-    return replayer.run(start)
-
-
 class _Replayer:
     """State of one replay; see the module docstring for the method."""
 
@@ -220,10 +185,9 @@ class _Replayer:
         self.unmatched = 0
         self.event_pool = np.full(m, -1, np.int16 if npools < 1 << 15 else np.int32)
 
-    def run(self, start: int = 0) -> Replay:
-        """Replay from event `start` (0, or where `resume` rebuilt the state)."""
+    def run(self) -> Replay:
         m = len(self.step)
-        pos, window, quiet = start, FIRST_WINDOW, QUIET
+        pos, window, quiet = 0, FIRST_WINDOW, QUIET
         sequential = 0
         while pos < m:
             hi = min(m, pos + window)
@@ -241,113 +205,6 @@ class _Replayer:
             pos, window = end, FIRST_WINDOW
         logger.debug("replay: %d of %d events replayed one at a time", sequential, m)
         return self._result()
-
-    # -- resuming from an earlier replay ------------------------------------
-
-    def resume(self, previous: Replay, old_capacity: list[int]) -> int:
-        """Take `previous`'s state where this layout first can decide otherwise; return that event.
-
-        `previous` replayed the same records against the same blocks with
-        `old_capacity` (see replay_again). The events are scanned in windows
-        from the start, so an edit that matters early costs little to find.
-        """
-        m = len(self.step)
-        served = np.full(len(self.layout), -1, np.int64)
-        served[self.pool_index] = np.arange(len(self.pool_index))
-        changed = [
-            (k, min(old_capacity[index], int(self.cap[k])))
-            for k, index in enumerate(self.pool_index.tolist())
-            if old_capacity[index] != self.cap[k]
-        ]
-        occupancy = dict.fromkeys((k for k, _ in changed), 0)
-        start, conflicts = m, 0
-        eps, signs = [], []
-        for lo in range(0, m, LAST_WINDOW):
-            hi = min(m, lo + LAST_WINDOW)
-            chosen = previous.event_pool[lo:hi]
-            ep = np.where(chosen >= 0, served[np.maximum(chosen, 0)], -1)
-            sign = np.where(ep >= 0, np.where(self.step[lo:hi] > 0, 1, -1), 0).astype(np.int64)
-            for k, lowest in changed:
-                walk = occupancy[k] + np.cumsum(np.where(ep == k, sign, 0))
-                reached = np.flatnonzero(walk >= lowest)
-                if len(reached):
-                    start = min(start, lo + int(reached[0]) + 1)
-                occupancy[k] = int(walk[-1])
-            end = min(hi, start)
-            moved = (sign[: end - lo] > 0) & (ep[: end - lo] != self.first[self.sid[lo:end]])
-            conflicts += int(np.count_nonzero(moved))
-            failed = int(np.searchsorted(previous.failed_event, end))
-            # As in replay_again: events that met few full pools are replayed as fast as
-            # rebuilt, so the rebuild is given up as soon as the events so far are such.
-            if (conflicts + failed) * QUIET < end:
-                return 0
-            eps.append(ep[: end - lo])
-            signs.append(sign[: end - lo])
-            if start <= hi:
-                break
-        if not start:
-            return 0
-        self._take_prefix(previous, np.concatenate(eps), np.concatenate(signs))
-        return start
-
-    def _take_prefix(self, previous: Replay, ep: np.ndarray, sign: np.ndarray) -> None:
-        """The state after events 0..len(ep)-1, whose pools (served order) `previous` chose."""
-        t = len(ep)
-        npools, nsizes = len(self.block), len(self.sizes)
-        sid = self.sid[:t]
-        took = ep >= 0
-        self.live = np.bincount(sid[took], sign[took], nsizes).astype(np.int64)
-        self.occ = np.bincount(ep[took], sign[took], npools).astype(np.int64)
-        for p in range(npools):
-            walk = np.cumsum(np.where(ep == p, sign, 0))
-            top = int(np.argmax(walk)) if t else 0
-            if t and walk[top] > 0:
-                self.peak[p], self.peak_event[p] = walk[top], top
-        push = took & (sign > 0)
-        moved = push & (ep != self.first[sid])
-        self.overflow = np.bincount(ep[moved], minlength=npools).astype(np.int64)
-        held = np.cumsum(self.block_or_none[ep] * sign)
-        asked = np.cumsum(self.sizes[sid].astype(np.int64) * sign)
-        if t:
-            top = int(np.argmax(held))
-            if held[top] > 0:
-                self.peak_bytes, self.peak_requested, self.peak_at = (
-                    int(held[top]),
-                    int(asked[top]),
-                    top,
-                )
-            self.reserved, self.requested = int(held[-1]), int(asked[-1])
-        self.unmatched = int(np.count_nonzero((self.step[:t] < 0) & ~took))
-        before = previous.failed_event[previous.failed_event < t]
-        never = self.failed[0]
-        self.failed = [before, never[never >= t]]
-        self.event_pool[:t] = ep
-        self._take_stacks(sid, ep, sign, moved)
-
-    def _take_stacks(
-        self, sid: np.ndarray, ep: np.ndarray, sign: np.ndarray, moved: np.ndarray
-    ) -> None:
-        """Stacks of the sizes that hold, at the end of the prefix, a block outside their pool."""
-        took = np.flatnonzero(ep >= 0)
-        key = sid[took]
-        order = took[
-            np.argsort(key.astype(np.uint16) if len(self.sizes) <= 1 << 16 else key, kind="stable")
-        ]
-        counts = np.bincount(sid[order], minlength=len(self.sizes))
-        heads = group_heads(counts)
-        for s in np.unique(sid[moved]).tolist():
-            events = order[heads[s] : heads[s] + counts[s]]
-            depth = np.cumsum(sign[events])
-            # A push survives when the stack never falls below its level afterwards.
-            after = np.minimum.accumulate(depth[::-1])[::-1]
-            alive = events[(sign[events] > 0) & (depth <= after)]
-            pools = ep[alive]
-            if not (pools != self.first[s]).any():
-                continue
-            cut = np.flatnonzero(np.diff(pools)) + 1
-            starts = np.concatenate([[0], cut])
-            lengths = np.diff(np.concatenate([starts, [len(pools)]]))
-            self.runs[s] = [[int(pools[a]), int(n)] for a, n in zip(starts, lengths, strict=True)]
 
     # -- vectorised windows --------------------------------------------------
 
