@@ -31,6 +31,7 @@ from heapgui.layout.config_write import (
     render_heap_section,
 )
 from heapgui.layout.generate import Layout, generate
+from heapgui.layout.kept import Kept, check_kept, parse_kept
 from heapgui.layout.plan import (
     METHODS,
     SPREADS,
@@ -71,28 +72,52 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default="drone",
         help="give the rest of the heap out as drone does (default) or by each pool's peak bytes",
     )
+    parser.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        metavar="BLOCK[:MIN_CAPACITY]",
+        help="require a pool of this block, with at least MIN_CAPACITY blocks (default 1); "
+        "repeat for several",
+    )
     parser.set_defaults(run=run)
+
+
+def kept_of(args: argparse.Namespace) -> tuple[Kept, ...]:
+    """The --keep blocks, checked before any trace is read."""
+    kept = check_kept(parse_kept(spec) for spec in args.keep)
+    if len(kept) > args.pools:
+        raise HeapguiError(
+            f"{len(kept)} kept blocks need at least {len(kept)} pools, but -p {args.pools} "
+            "asks for fewer"
+        )
+    return kept
+
+
+def _starter(args: argparse.Namespace, heap_size: int, why: str) -> tuple[Layout, None]:
+    """drone's starter layout, with the reason warned; refused when blocks must be kept."""
+    if args.kept:
+        raise HeapguiError(f"--keep needs a trace with allocations, but {why}")
+    warn(f"{why}; printing the starter layout.")
+    return generate([], heap_size, args.pools), None
 
 
 def _layout(args: argparse.Namespace, heap_size: int) -> tuple[Layout, MinimumHeaps | None]:
     paths = trace_paths(args)
     if args.file is None and not paths[0].exists():
-        warn(f"file `{paths[0]}` not exists; printing the starter layout.")
-        return generate([], heap_size, args.pools), None
+        return _starter(args, heap_size, f"file `{paths[0]}` not exists")
     traces = whole_demand(load_set(args, heap_size))
     if not any(len(trace.records) for trace in traces.traces):
         names = ", ".join(source_name(t.source) for t in traces.traces)
         verb = "is" if len(traces) == 1 else "are"
-        warn(f"{names} {verb} empty; printing the starter layout.")
-        return generate([], heap_size, args.pools), None
+        return _starter(args, heap_size, f"{names} {verb} empty")
     if not demand(traces.max_loads()):
         # Records, but none that takes a block (size-0 allocations, stray deallocations).
         problem_warnings(traces)
-        warn("no allocation in the trace takes a block; printing the starter layout.")
-        return generate([], heap_size, args.pools), None
+        return _starter(args, heap_size, "no allocation in the trace takes a block")
     peaks = range_peaks(traces) if args.method == "timeline" else None
     layout = plan_layout(
-        traces, heap_size, args.pools, args.method, args.headroom, args.spread, peaks
+        traces, heap_size, args.pools, args.method, args.headroom, args.spread, peaks, args.kept
     )
     heaps = None
     if peaks is not None:
@@ -105,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
     if args.pools < 1:
         raise HeapguiError(f"invalid pool count {args.pools}: expected at least 1")
     headroom_factor(args.headroom)  # a one-line error before any trace is read
+    args.kept = kept_of(args)
     heap_size = heap_size_of(args)
     layout, heaps = _layout(args, heap_size)
     what = "this trace" if len(trace_paths(args)) == 1 else "this set of traces"
@@ -119,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
             "pools": [{"block": p.block, "capacity": p.capacity} for p in layout.written_pools],
             "fragmentation": layout.fragmentation,
             "demand": [list(d) for d in layout.demand],
+            "kept": [{"block": k.block, "min_capacity": k.min_capacity} for k in args.kept],
         }
         if heaps is not None:
             report["method"] = args.method
@@ -133,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.flush()
         sys.stdout.write(_preview(plan, args.heap, layout))
         sys.stdout.write(f"# Fragmentation: {percent(layout.fragmentation, heap_size)}\n")
+        if args.kept:
+            sys.stdout.write(f"# Kept blocks: {', '.join(k.spec() for k in args.kept)}\n")
         if heaps is not None:
             sys.stdout.write(f"# Minimum heap: {comparison(heaps, what)}\n")
     if args.write:

@@ -14,6 +14,7 @@ The heap beyond what the pools need is spread the drone way
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -26,8 +27,10 @@ from heapgui.layout.generate import (
     LayoutDoesNotFit,
     check_pool_count,
     generate,
+    kept_partitioner,
 )
-from heapgui.layout.pools import Partition, Partitioner, Pool, demand
+from heapgui.layout.kept import Kept, check_kept, check_room
+from heapgui.layout.pools import Partition, Pool, demand, pools_needed
 from heapgui.layout.timeline import (
     RangePeaks,
     headroom_factor,
@@ -65,18 +68,32 @@ def range_peaks(traces: TraceSet) -> RangePeaks:
     return RangePeaks([t.records for t in traces.traces], heap_size)
 
 
-def drone_partition(rows: list[tuple[int, int]], pools: int, headroom: float = 0.0) -> Partition:
-    """drone's partition of the demand, each capacity raised by `headroom` percent."""
-    check_pool_count(pools)
+def drone_partition(
+    rows: list[tuple[int, int]],
+    pools: int,
+    headroom: float = 0.0,
+    kept: Sequence[Kept] = (),
+) -> Partition:
+    """drone's partition of the demand holding the `kept` blocks, capacities raised by `headroom`.
+
+    The headroom raises the traced counts; a kept pool's minimum capacity is
+    a floor on the result, not raised itself.
+    """
     needed = demand(rows)
+    partitioner = kept_partitioner(needed, pools, kept)
     if not needed:
         return Partition((), 0, ())
-    part = Partitioner(needed, max(pools, MAX_POOLS)).partition(pools)
+    part = partitioner.partition(pools)
     factor = headroom_factor(headroom)
     if factor == 1:
         return part
-    capacity = with_headroom(np.array([p.capacity for p in part.pools]), factor)
-    raised = tuple(Pool(p.block, int(c)) for p, c in zip(part.pools, capacity, strict=True))
+    counts = [sum(c for _, c in needed[a : b + 1]) for a, b in part.groups]
+    capacity = with_headroom(np.array(counts, np.int64), factor)
+    least = {k.block: k.least for k in partitioner.kept}
+    raised = tuple(
+        Pool(p.block, max(int(c), least.get(p.block, 0)))
+        for p, c in zip(part.pools, capacity, strict=True)
+    )
     return Partition(raised, part.fragmentation, part.groups)
 
 
@@ -129,11 +146,13 @@ def plan_layout(
     headroom: float = 0.0,
     spread: str = "drone",
     peaks: RangePeaks | None = None,
+    kept: Sequence[Kept] = (),
 ) -> Layout:
     """One layout of `heap_size` bytes that replays every trace of the set without a failure.
 
     Raises LayoutDoesNotFit when the pools the method needs exceed the heap.
     An empty demand gives drone's starter layout, as `generate` does.
+    `kept` blocks (heapgui.layout.kept) are honoured exactly by both methods.
     """
     check_pool_count(pools)
     if method not in METHODS:
@@ -144,21 +163,24 @@ def plan_layout(
     needed = demand(rows)
     plain = method == "drone" and spread == "drone" and headroom_factor(headroom) == 1
     if plain or not needed:
-        return generate(needed, heap_size, pools)
+        return generate(needed, heap_size, pools, kept=kept)
     if method == "drone":
-        part = drone_partition(rows, pools, headroom)
+        part = drone_partition(rows, pools, headroom, kept)
     else:
         peaks = peaks if peaks is not None else range_peaks(traces)
         if [int(c) for c in peaks.classes] != [s for s, _ in needed]:
             raise ValueError("range peaks and statistics disagree on the sizes")
         counts = [c for _, c in needed]
-        part = timeline_partition(peaks, pools, headroom, counts)
+        kept = check_kept(kept)
+        check_room([s for s, _ in needed], kept, pools)
+        part = timeline_partition(peaks, pools, headroom, counts, kept)
     if part.bytes > heap_size:
         raise LayoutDoesNotFit(
             part.bytes,
             heap_size,
             len(part.pools),
-            _fits_with(traces, heap_size, pools, method, headroom, peaks),
+            _fits_with(traces, heap_size, pools, method, headroom, peaks, kept),
+            kept,
         )
     if spread == "drone":
         spread_pools = distribute(part.pools, heap_size)
@@ -174,23 +196,25 @@ def _fits_with(
     method: str,
     headroom: float,
     peaks: RangePeaks | None,
+    kept: Sequence[Kept] = (),
 ) -> int | None:
     """The fewest pools with which the method's layout fits the heap, if any."""
-    most = min(max(pools, MAX_POOLS), len(demand(traces.max_loads())))
+    sizes = [s for s, _ in demand(traces.max_loads())]
+    most = min(max(pools, MAX_POOLS), len(set(sizes) | {k.block for k in kept}))
     if method == "drone":
         rows = traces.max_loads()
-        for count in range(1, most + 1):
-            if drone_partition(rows, count, headroom).bytes <= heap_size:
+        for count in range(pools_needed(sizes, [k.block for k in kept]), most + 1):
+            if drone_partition(rows, count, headroom, kept).bytes <= heap_size:
                 return count
         return None
     assert peaks is not None
     # The timeline optimum over "at most p pools" never grows with p: bisect.
-    if timeline_partition(peaks, most, headroom).bytes > heap_size:
+    if timeline_partition(peaks, most, headroom, kept=kept).bytes > heap_size:
         return None
-    low, high = 1, most
+    low, high = pools_needed(sizes, [k.block for k in kept]), most
     while low < high:
         mid = (low + high) // 2
-        if timeline_partition(peaks, mid, headroom).bytes <= heap_size:
+        if timeline_partition(peaks, mid, headroom, kept=kept).bytes <= heap_size:
             high = mid
         else:
             low = mid + 1

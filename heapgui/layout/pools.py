@@ -7,12 +7,16 @@ for every pool count at once, in O(P·n²) with numpy rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from heapgui.errors import HeapguiError
+
+if TYPE_CHECKING:
+    from heapgui.layout.kept import Kept
 
 WORD_SIZE = 4
 
@@ -78,6 +82,12 @@ class Partition:
         return sum(p.bytes for p in self.pools)
 
 
+def pools_needed(sizes: Sequence[int], kept_blocks: Sequence[int]) -> int:
+    """The fewest pools that hold every kept block and serve the largest traced size."""
+    above = bool(sizes) and (not kept_blocks or max(sizes) > max(kept_blocks))
+    return len(kept_blocks) + above
+
+
 INFINITE = np.iinfo(np.int64).max // 4  # a cost no real split reaches; sums stay in range
 
 
@@ -127,33 +137,68 @@ class SplitTable:
 
 
 class Partitioner:
-    """Best partitions of one demand for every pool count up to `max_pools`."""
+    """Best partitions of one demand for every pool count up to `max_pools`.
 
-    def __init__(self, demand_rows: list[tuple[int, int]], max_pools: int = 32) -> None:
+    With `kept` blocks (heapgui.layout.kept) the items are the demand's sizes
+    and the kept blocks together, a kept block that no traced size has being
+    an item of count 0; a group may end at a kept block but not run past one,
+    so every kept block is the block of its own pool. The groups returned are
+    still ranges of the demand, empty ((k, k-1)) for a kept pool serving no
+    traced size.
+    """
+
+    def __init__(
+        self,
+        demand_rows: list[tuple[int, int]],
+        max_pools: int = 32,
+        kept: Sequence[Kept] = (),
+    ) -> None:
         self.demand = demand_rows
-        n = len(demand_rows)
+        self.kept = tuple(kept)
+        least = {k.block: k.least for k in self.kept}
+        counted = dict(demand_rows)
+        blocks = sorted(counted.keys() | least.keys())
+        n = len(blocks)
         self.max_pools = min(max_pools, n)
-        sizes = np.array([s for s, _ in demand_rows], np.int64)
-        counts = np.array([c for _, c in demand_rows], np.int64)
+        self.needed = pools_needed(list(counted), list(least))
+        sizes = np.array(blocks, np.int64)
+        counts = np.array([counted.get(b, 0) for b in blocks], np.int64)
+        self._items = blocks
+        self._least = [least.get(b, 0) for b in blocks]
+        # The demand index of the first traced size at or after each item.
+        self._first_size = np.searchsorted([s for s, _ in demand_rows], sizes).tolist()
         c = np.concatenate([[0], np.cumsum(counts)])
         w = np.concatenate([[0], np.cumsum(sizes * counts)])
         # cost[i, j]: fragmentation of one pool serving sizes i..j (block = sizes[j]).
         i = np.arange(n)[:, None]
         j = np.arange(n)[None, :]
         cost = sizes[None, :] * (c[j + 1] - c[i]) - (w[j + 1] - w[i])
-        self._table = SplitTable(np.where(i <= j, cost, INFINITE), self.max_pools)
+        # A group i..j runs past a kept item when one lies in i..j-1.
+        kept_at = np.concatenate([[0], np.cumsum([b in least for b in blocks])])
+        runs_past = kept_at[j] - kept_at[i] > 0
+        self._table = SplitTable(np.where((i <= j) & ~runs_past, cost, INFINITE), self.max_pools)
+
+    def fits(self, pools: int) -> bool:
+        """Whether `pools` pools can hold every kept block and the largest traced size."""
+        return pools >= self.needed
 
     def fragmentation(self, pools: int) -> int:
         return self._table.cost(pools)
 
     def partition(self, pools: int) -> Partition:
-        """The exact best split into min(pools, number of sizes) pools."""
-        if not self.demand:
+        """The exact best split into min(pools, number of items) pools."""
+        if not self._items:
             return Partition((), 0, ())
-        groups = self._table.groups(pools)
+        if not self.fits(pools):
+            raise ValueError(f"{pools} pools cannot hold the {len(self.kept)} kept blocks")
         result = []
-        for first, last in groups:
-            block = self.demand[last][0]
-            capacity = sum(count for _, count in self.demand[first : last + 1])
-            result.append(Pool(block, capacity))
+        groups = []
+        for first, last in self._table.groups(pools):
+            # Demand rows first..last of the group: those at or after item `first`, up to `last`.
+            lo, hi = self._first_size[first], self._first_size[last]
+            if hi < len(self.demand) and self.demand[hi][0] == self._items[last]:
+                hi += 1
+            capacity = sum(count for _, count in self.demand[lo:hi])
+            result.append(Pool(self._items[last], max(capacity, self._least[last])))
+            groups.append((lo, hi - 1))
         return Partition(tuple(result), self.fragmentation(pools), tuple(groups))

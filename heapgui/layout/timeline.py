@@ -35,6 +35,7 @@ from fractions import Fraction
 import numpy as np
 
 from heapgui.errors import HeapguiError
+from heapgui.layout.kept import Kept
 from heapgui.layout.pools import INFINITE, WORD_SIZE, Partition, Pool, SplitTable
 from heapgui.trace.events import (
     Events,
@@ -231,6 +232,7 @@ def timeline_partition(
     pools: int,
     headroom: float = 0.0,
     counts: Sequence[int] | None = None,
+    kept: Sequence[Kept] = (),
 ) -> Partition:
     """The partition into at most `pools` groups reserving the fewest bytes.
 
@@ -239,36 +241,86 @@ def timeline_partition(
     whose peaks never coincide share one pool for the price of one peak.
     The fragmentation is drone's measure for the chosen groups with
     `counts` per class (the demand's; by default each class's own peak).
+
+    `kept` blocks (heapgui.layout.kept) are items too, as in the drone
+    method: no group runs past one, a kept block no class has serves the
+    classes above the previous block (possibly none), and its minimum
+    capacity floors the capacity, so it counts as reserved bytes. The
+    caller checks that `pools` can hold them (heapgui.layout.kept.check_room).
     """
-    n = len(peaks)
-    if n == 0:
+    if len(peaks) == 0:
         return Partition((), 0, ())
+    items = _Items(peaks.classes, kept)
     factor = headroom_factor(headroom)
-    below = np.tril(np.ones((n, n), bool), -1)
     rounds = 0
     while True:
         rounds += 1
-        reserved = peaks.classes[None, :] * with_headroom(peaks.lower, factor)
-        cost = np.where(below, INFINITE, reserved)
-        table = SplitTable(cost, pools)
+        table = SplitTable(items.cost(peaks.lower, factor), pools)
         # Fewer pools can reserve fewer bytes here, so the count is chosen too.
-        groups = table.groups(table.cheapest_count(pools))
-        todo = [g for g in groups if not peaks.is_exact(*g)]
+        item_groups = table.groups(table.cheapest_count(pools))
+        groups = [items.classes_of(i, j) for i, j in item_groups]
+        todo = [g for g in groups if g[0] <= g[1] and not peaks.is_exact(*g)]
         if not todo:
             break
         peaks.resolve(todo)
     logger.info("timeline partition: %d rounds, %d exact range peaks", rounds, peaks.evaluated)
+    blocks = [int(items.blocks[j]) for _, j in item_groups]
+    least = [int(items.least[j]) for _, j in item_groups]
     pool_list = tuple(
-        Pool(int(peaks.classes[j]), int(with_headroom(peaks.lower[i, j], factor)))
-        for i, j in groups
+        Pool(block, max(int(with_headroom(peaks.lower[i, j], factor)) if i <= j else 0, floor))
+        for (i, j), block, floor in zip(groups, blocks, least, strict=True)
     )
     weights = peaks.max_load if counts is None else np.asarray(counts, np.int64)
-    return Partition(pool_list, fragmentation(peaks.classes, weights, groups), tuple(groups))
+    frag = fragmentation(peaks.classes, weights, groups, blocks)
+    return Partition(pool_list, frag, tuple(groups))
 
 
-def fragmentation(sizes: np.ndarray, counts: np.ndarray, groups: Sequence[tuple[int, int]]) -> int:
-    """drone's measure: Σ (block − size) × count, the block being each group's largest size."""
+class _Items:
+    """The classes and the kept blocks, sorted: what the timeline partition splits.
+
+    A group of items i..j holds the classes from the first at or after item
+    i to the last at or before item j (none, for a kept block alone), and its
+    block is item j. Without kept blocks the items are the classes.
+    """
+
+    def __init__(self, classes: np.ndarray, kept: Sequence[Kept]) -> None:
+        least = {k.block: k.least for k in kept}
+        self.blocks = np.array(sorted(set(classes.tolist()) | least.keys()), np.int64)
+        self.least = np.array([least.get(int(b), 0) for b in self.blocks], np.int64)
+        self.first = np.searchsorted(classes, self.blocks, "left")
+        self.last = np.searchsorted(classes, self.blocks, "right") - 1
+        m = len(self.blocks)
+        i = np.arange(m)[:, None]
+        j = np.arange(m)[None, :]
+        kept_at = np.concatenate([[0], np.cumsum(self.least > 0)])
+        # Below the diagonal, or running past a kept item: no such group.
+        self.forbidden = (i > j) | (kept_at[j] - kept_at[i] > 0)
+        self._classes = len(classes)
+
+    def cost(self, lower: np.ndarray, factor: Fraction) -> np.ndarray:
+        """Reserved bytes of every group of items, from the classes' lower bounds."""
+        first = np.minimum(self.first, self._classes - 1)
+        last = np.maximum(self.last, 0)
+        peak = lower[np.ix_(first, last)]
+        has_classes = self.first[:, None] <= self.last[None, :]
+        capacity = np.where(has_classes, with_headroom(peak, factor), 0)
+        capacity = np.maximum(capacity, self.least[None, :])
+        return np.where(self.forbidden, INFINITE, self.blocks[None, :] * capacity)
+
+    def classes_of(self, i: int, j: int) -> tuple[int, int]:
+        """[first, last] class of items i..j; first = last + 1 when it holds none."""
+        return int(self.first[i]), int(self.last[j])
+
+
+def fragmentation(
+    sizes: np.ndarray,
+    counts: np.ndarray,
+    groups: Sequence[tuple[int, int]],
+    blocks: Sequence[int] | None = None,
+) -> int:
+    """drone's measure: Σ (block − size) × count, blocks by default each group's largest size."""
     total = 0
-    for i, j in groups:
-        total += int(np.dot(sizes[j] - sizes[i : j + 1], counts[i : j + 1]))
+    for k, (i, j) in enumerate(groups):
+        block = sizes[j] if blocks is None else blocks[k]
+        total += int(np.dot(block - sizes[i : j + 1], counts[i : j + 1]))
     return total

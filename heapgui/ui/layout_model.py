@@ -1,9 +1,16 @@
-"""The pools of a layout as a Qt table: block, capacity, bytes and the traced sizes served."""
+"""The pools of a layout as a Qt table: block, capacity, bytes, the traced sizes served, the lock.
+
+Block and capacity are edited and the lock toggled in place; the model does
+not change itself but hands each edit to its `editor` (heapgui.ui.pool_editor),
+whose new layout comes back through `set_layout`.
+"""
 
 from __future__ import annotations
 
 import logging
+from bisect import bisect_left
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QGuiApplication, QPalette
@@ -12,34 +19,40 @@ from heapgui.layout.generate import Layout
 from heapgui.layout.pools import Pool, align
 from heapgui.ui.headers import header_text
 
+if TYPE_CHECKING:
+    from heapgui.ui.pool_editor import PoolEditor
+
 logger = logging.getLogger(__name__)
 
 Index = QModelIndex | QPersistentModelIndex
 
-BLOCK, CAPACITY, BYTES, SIZES = range(4)
-HEADERS = ("Block", "Capacity", "Bytes", "Traced sizes")
+BLOCK, CAPACITY, BYTES, SIZES, LOCKED = range(5)
+HEADERS = ("Block", "Capacity", "Bytes", "Traced sizes", "Lock")
 HEADER_TIPS = (
-    "Bytes in each block of the pool",
-    "Number of blocks in the pool",
+    "Bytes in each block of the pool (double-click to edit)",
+    "Number of blocks in the pool (double-click to edit)",
     "Block × capacity: the heap bytes the pool takes",
     "Allocation sizes from the trace that this pool serves (sizes are word-aligned first)",
+    "A locked pool keeps its block, and at least its capacity, when the layout is optimized again",
 )
 VALUE_ROLE = Qt.ItemDataRole.UserRole
 """The raw value of a cell: an int, or the list of traced sizes."""
 
 
 def traced_sizes_per_pool(layout: Layout, traced_sizes: Sequence[int]) -> list[list[int]]:
-    """The trace's own sizes grouped by the pool serving them.
+    """The trace's own sizes grouped by the pool first fit sends them to.
 
     The optimizer works on word-aligned sizes, but the user knows the sizes
     from the statistics table (a 2-byte allocation is served as 4 bytes).
+    A pool of capacity 0 serves nothing; a size above every block, no pool.
     """
-    pool_of = {size: i for i, sizes in enumerate(layout.sizes_served()) for size in sizes}
     served: list[list[int]] = [[] for _ in layout.pools]
+    order = sorted((p.block, k) for k, p in enumerate(layout.pools) if p.capacity)
+    blocks = [b for b, _ in order]
     for size in sorted(traced_sizes):
-        pool = pool_of.get(align(size))
-        if pool is not None:
-            served[pool].append(size)
+        at = bisect_left(blocks, align(size))
+        if at < len(order):
+            served[order[at][1]].append(size)
     return served
 
 
@@ -50,13 +63,25 @@ class PoolTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._layout: Layout | None = None
         self._rows: list[tuple[Pool, list[int]]] = []  # each pool with the traced sizes it serves
+        self._locked: frozenset[int] = frozenset()  # blocks of the locked pools
+        self.editor: PoolEditor | None = None
+        """Takes the edits; without one the table is read-only."""
 
     @property
     def layout(self) -> Layout | None:
         return self._layout
 
-    def set_layout(self, layout: Layout | None, traced_sizes: Sequence[int] = ()) -> None:
-        """Show `layout` (None: no rows); `traced_sizes` are the sizes seen in the trace."""
+    def set_layout(
+        self,
+        layout: Layout | None,
+        traced_sizes: Sequence[int] = (),
+        locked: frozenset[int] = frozenset(),
+    ) -> None:
+        """Show `layout` (None: no rows); `traced_sizes` are the sizes seen in the trace.
+
+        `locked` are the blocks of the pools shown as locked.
+        """
+        self._locked = locked
         rows = (
             list(zip(layout.pools, traced_sizes_per_pool(layout, traced_sizes), strict=True))
             if layout is not None
@@ -90,7 +115,18 @@ class PoolTableModel(QAbstractTableModel):
         if not (index.isValid() and 0 <= row < len(self._rows) and 0 <= column < len(HEADERS)):
             return None
         pool, served = self._rows[row]
+        if column == LOCKED:
+            locked = pool.block in self._locked
+            if role == Qt.ItemDataRole.CheckStateRole:
+                return Qt.CheckState.Checked if locked else Qt.CheckState.Unchecked
+            if role == VALUE_ROLE:
+                return locked
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return HEADER_TIPS[LOCKED]
+            return None
         value: int | list[int] = (pool.block, pool.capacity, pool.bytes, served)[column]
+        if role == Qt.ItemDataRole.EditRole and column in (BLOCK, CAPACITY):
+            return value
         if role == VALUE_ROLE:
             return value
         if role == Qt.ItemDataRole.DisplayRole:
@@ -109,6 +145,33 @@ class PoolTableModel(QAbstractTableModel):
                 QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text
             )
         return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        flags = super().flags(index)
+        if self.editor is None or not index.isValid():
+            return flags
+        if index.column() in (BLOCK, CAPACITY):
+            return flags | Qt.ItemFlag.ItemIsEditable
+        if index.column() == LOCKED:
+            return flags | Qt.ItemFlag.ItemIsUserCheckable
+        return flags
+
+    def setData(self, index: Index, value: object, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802 - Qt override
+        """Hand the edit to the editor; the table changes when its layout comes back."""
+        editor = self.editor
+        if editor is None or not index.isValid():
+            return False
+        row, column = index.row(), index.column()
+        if column == LOCKED and role == Qt.ItemDataRole.CheckStateRole:
+            checked = Qt.CheckState(value) == Qt.CheckState.Checked
+            return editor.set_locked(row, checked)
+        if role != Qt.ItemDataRole.EditRole or not isinstance(value, int):
+            return False
+        if column == BLOCK:
+            return editor.set_block(row, value)
+        if column == CAPACITY:
+            return editor.set_capacity(row, value)
+        return False
 
     @staticmethod
     def _tooltip(pool: Pool, served: list[int], column: int) -> str:

@@ -11,8 +11,13 @@ the timeline layout and the minimum-heap comparison come from `LayoutPlanner`,
 off the GUI thread for large traces. A set of traces gets one layout that
 serves every trace of the set.
 
-Dialogs are methods (`confirm_write`, `choose_config_path`, `show_error`) so
-tests can replace them on the instance and never block.
+The pools can be edited by hand (heapgui.ui.pool_editor, heapgui.ui.layout_editing):
+the table, the preview, the write and `current_layout` then show the edited
+layout, with its verdict under the table; locked pools are kept blocks the next
+time the optimizer runs.
+
+Dialogs are methods (`confirm_write`, `confirm_failing`, `choose_config_path`,
+`show_error`) so tests can replace them on the instance and never block.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QFontDatabase, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
@@ -60,8 +66,12 @@ from heapgui.trace.load import Trace
 from heapgui.trace.traceset import TraceSet
 from heapgui.ui.diff_dialog import DiffDialog
 from heapgui.ui.frag_chart import FragmentationChart
+from heapgui.ui.layout_editing import EditBar
 from heapgui.ui.layout_model import SIZES, PoolTableModel
 from heapgui.ui.layout_planner import DRONE, TIMELINE, LayoutPlanner, Planned, PlanRequest
+from heapgui.ui.pool_delegate import PoolDelegate
+from heapgui.ui.pool_editor import PoolEditor
+from heapgui.ui.verdict_text import write_question
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +111,8 @@ class LayoutPanel(QWidget):
     """The current `Layout`, or None while there is none (invalid size, does not fit)."""
     traces_changed = Signal(object)
     """The `TraceSet` the layout is optimized for, or None (the starter layout)."""
+    verdict_changed = Signal()
+    """The verdict on the layout shown changed: `failed_records` may mark other records."""
 
     def __init__(self, parent: QWidget | None = None, sync: bool = False) -> None:
         super().__init__(parent)
@@ -117,6 +129,11 @@ class LayoutPanel(QWidget):
         self._text = ""
         self._prefilling = False
         self._request: PlanRequest | None = None
+        self._sync = sync
+        self._reoptimizing = False  # the next optimum is an undoable step, not a fresh start
+        self.editor = PoolEditor(self)
+        self.editor.changed.connect(self._show_edited)
+        self.editor.refused.connect(self._refused)
         self.planner = LayoutPlanner(self, sync)
         self.planner.planned.connect(self._planned)
         self.planner.failed.connect(self._plan_failed)
@@ -140,6 +157,7 @@ class LayoutPanel(QWidget):
         self._trace_path = Path(path) if path is not None else None
         self._planned_set = whole_demand(self._traces) if self._traces is not None else None
         self.planner.set_traces(self._planned_set)
+        self.edit_bar.set_traces(self._planned_set)
         rows = self._planned_set.max_loads() if self._planned_set is not None else []
         trace_demand = demand(rows)
         self._traced_sizes = [size for size, max_load in rows if size and max_load]
@@ -168,7 +186,24 @@ class LayoutPanel(QWidget):
         return self._text
 
     def current_layout(self) -> Layout | None:
+        """The layout shown: the optimum, or the user's edit of it."""
         return self._layout
+
+    def failed_records(self, trace: Trace | None) -> np.ndarray:
+        """The first failed records of `trace` under the layout shown (empty when it holds)."""
+        if trace is None or self._traces is None:
+            return np.empty(0, np.int64)
+        index = next((k for k, t in enumerate(self._traces.traces) if t is trace), -1)
+        return self.edit_bar.failed_records(index)
+
+    @Slot()
+    def reoptimize(self) -> None:
+        """Run the optimizer again keeping the locked pools, as one undoable step."""
+        self._reoptimizing = True
+        try:
+            self._recompute()
+        finally:
+            self._reoptimizing = False
 
     def traces(self) -> TraceSet | None:
         return self._traces
@@ -205,7 +240,7 @@ class LayoutPanel(QWidget):
     def write_layout(self) -> None:
         """Show the change as a diff, then write it through the core writer."""
         layout = self._layout
-        if layout is None:
+        if layout is None or not self._edit_may_be_written():
             return
         path = self._config_path or self.choose_config_path()
         if path is None:
@@ -246,6 +281,16 @@ class LayoutPanel(QWidget):
             f"Write heap {plan.heap_name} to {plan.path.name}", plan.summary, plan.diff, self
         )
         return dialog.exec() == QDialog.DialogCode.Accepted
+
+    def confirm_failing(self, message: str) -> bool:
+        answer = QMessageBox.warning(
+            self,
+            "Write a layout that fails?",
+            message,
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def choose_config_path(self) -> Path | None:
         start = self._config_path or self._trace_path
@@ -355,12 +400,23 @@ class LayoutPanel(QWidget):
         self.table.setModel(self.model)
         self.table.setAccessibleName("Pools")
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        triggers = QAbstractItemView.EditTrigger
+        self.table.setEditTriggers(
+            triggers.DoubleClicked | triggers.EditKeyPressed | triggers.AnyKeyPressed
+        )
+        self.model.editor = self.editor
+        delegate = PoolDelegate(self.table)
+        delegate.closeEditor.connect(self.editor.end_typing)
+        self.table.setItemDelegate(delegate)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(SIZES, QHeaderView.ResizeMode.Stretch)
+        self.edit_bar = EditBar(self.editor, self.table, self, self._sync)
+        self.edit_bar.reoptimize_requested.connect(self.reoptimize)
+        self.edit_bar.verdict_changed.connect(self.verdict_changed)
+        self.addActions(self.edit_bar.shortcut_actions())
 
         self.no_fit = self._build_no_fit()
         self.stack = QStackedWidget()
@@ -399,6 +455,7 @@ class LayoutPanel(QWidget):
         figures.addWidget(self.reserved_label, 1)
         left_box.addLayout(figures)
         left_box.addWidget(self.stack, 1)
+        left_box.addWidget(self.edit_bar)
         right = QWidget()
         right_box = QVBoxLayout(right)
         right_box.setContentsMargins(0, 0, 0, 0)
@@ -632,7 +689,8 @@ class LayoutPanel(QWidget):
             return
         pools = self.pools_spin.value()
         self.chart.set_current(pools)
-        request = PlanRequest(self._heap_size, pools, self.method(), self.headroom())
+        kept = self.editor.edited.kept() if self._partitioner is not None else ()
+        request = PlanRequest(self._heap_size, pools, self.method(), self.headroom(), kept)
         self._request = request
         timeline = request.method == TIMELINE and self._partitioner is not None
         if not timeline:
@@ -640,6 +698,10 @@ class LayoutPanel(QWidget):
                 self._show_layout(self._drone_layout(request))
             except LayoutDoesNotFit as exc:
                 self._show_no_fit(exc)
+                self._set_layout(None, "")
+            except HeapguiError as exc:  # locked pools the pool count cannot hold
+                message = str(exc)
+                self._show_message(f"{message[:1].upper()}{message[1:]}.")
                 self._set_layout(None, "")
         if self._partitioner is None:
             self.comparison_label.hide()
@@ -654,9 +716,16 @@ class LayoutPanel(QWidget):
         """drone's layout: a lookup in the partitioner, or the core planner for headroom."""
         if self._planned_set is None or headroom_factor(request.headroom) == 1:
             trace_demand = self._partitioner.demand if self._partitioner is not None else []
-            return generate(trace_demand, request.heap_size, request.pools, self._partitioner)
+            return generate(
+                trace_demand, request.heap_size, request.pools, self._partitioner, request.kept
+            )
         return plan_layout(
-            self._planned_set, request.heap_size, request.pools, DRONE, request.headroom
+            self._planned_set,
+            request.heap_size,
+            request.pools,
+            DRONE,
+            request.headroom,
+            kept=request.kept,
         )
 
     @Slot(object)
@@ -696,15 +765,50 @@ class LayoutPanel(QWidget):
         self.comparison_label.show()
 
     def _show_layout(self, layout: Layout) -> None:
+        """A new optimum: editing starts from it (or, re-optimizing, goes on from it)."""
         try:
-            text = self._render(layout)
+            self._render(layout)
         except HeapguiError as exc:
             # The starter layout of a tiny heap can leave no pool with any capacity.
             self._show_message(str(exc))
             self._set_layout(None, "")
             return
         self.stack.setCurrentWidget(self.table)
+        if self._reoptimizing:
+            self.editor.reoptimized(layout)
+        else:
+            self.editor.set_optimum(layout)
+
+    @Slot()
+    def _show_edited(self) -> None:
+        """Show the editor's layout: the optimum itself until the pools are edited."""
+        optimum = self.editor.optimum
+        if optimum is None:
+            self._set_layout(None, "")
+            return
+        edited = self.editor.is_edited()
+        layout = self.editor.edited.layout_for(optimum) if edited else optimum
+        try:
+            text = self._render(layout)
+        except HeapguiError as exc:  # every capacity edited down to 0
+            self._status(f"⚠ {exc}")
+            text = ""
+        self.stack.setCurrentWidget(self.table)
         self._set_layout(layout, text)
+
+    @Slot(str)
+    def _refused(self, message: str) -> None:
+        self._status(f"⚠ Edit refused: {message}")
+
+    def _edit_may_be_written(self) -> bool:
+        """An edited layout that fails, or is not checked yet, is written only when confirmed."""
+        if not self.editor.is_edited() or self._traces is None:
+            return True
+        message = write_question(self.edit_bar.verdict(), len(self._traces) > 1)
+        if message is None or self.confirm_failing(message):
+            return True
+        self._status("Nothing written.")
+        return False
 
     def _render(self, layout: Layout) -> str:
         kind = self._config.kind if self._config is not None else "drone"
@@ -717,21 +821,32 @@ class LayoutPanel(QWidget):
             kind,
             "named" if named else "auto",
         )
-        if layout.partition is not None:
+        if self._partitioner is not None and layout.fragmentation >= 0:
             text += f"# {fragmentation_line(layout)}\n"
         return text
 
     def _set_layout(self, layout: Layout | None, text: str) -> None:
         self._layout = layout
         self._text = text
-        self.model.set_layout(layout, self._traced_sizes)
+        locked = self.editor.edited.locked_blocks() if layout is not None else frozenset()
+        self.model.set_layout(layout, self._traced_sizes, locked)
         self.preview.setPlainText(text)
         self.copy_action.setEnabled(bool(text))
-        self.write_action.setEnabled(layout is not None)
+        self.write_action.setEnabled(layout is not None and bool(text))
+        optimum = self.editor.optimum
         if layout is None:
             self.fragmentation_label.setText("Fragmentation: —")
-        elif layout.partition is None:
+        elif self._partitioner is None:
             self.fragmentation_label.setText("Fragmentation: — (no trace)")
+        elif layout.partition is None:
+            assert optimum is not None
+            if layout.fragmentation < 0:
+                line = "Fragmentation: — (a traced size has no block)"
+            else:
+                line = fragmentation_line(layout)
+            self.fragmentation_label.setText(
+                f"{line}  (edited; the optimum: {optimum.fragmentation:,})"
+            )
         else:
             used = len(layout.partition.pools)
             more = ""
@@ -744,9 +859,38 @@ class LayoutPanel(QWidget):
                 )
             self.fragmentation_label.setText(fragmentation_line(layout) + more)
         self._show_reserved(layout)
+        self._check(layout)
         self.layout_changed.emit(layout)
 
+    def _check(self, layout: Layout | None) -> None:
+        """The verdict on the layout shown; the optimum and the config's for the comparison."""
+        optimum = self.editor.optimum if layout is not None else None
+        config = None
+        spec = self._config.heaps.get(self.heap_name()) if self._config is not None else None
+        if (
+            spec is not None
+            and self._config_path is not None
+            and any(p.capacity for p in spec.pools)
+        ):
+            title = f"{self._config_path.name} [heap {spec.name}]"
+            config = (title, spec.size, tuple(spec.pools))
+        self.edit_bar.show_layouts(
+            self._heap_size,
+            layout.pools if layout is not None else None,
+            ("Optimum", optimum.heap_size, optimum.pools) if optimum is not None else None,
+            config,
+        )
+
     def _show_reserved(self, layout: Layout | None) -> None:
+        if layout is not None and layout.partition is None and self._partitioner is not None:
+            taken = layout.total_bytes
+            over = taken - layout.heap_size
+            beyond = f", {over:,} bytes more than the heap" if over > 0 else ""
+            self.reserved_label.setText(
+                f"Pools take {taken:,} bytes ({taken / layout.heap_size * 100:.2f}%){beyond}"
+            )
+            self.reserved_label.show()
+            return
         if layout is None or layout.partition is None:
             self.reserved_label.hide()
             return

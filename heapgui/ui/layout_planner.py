@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, Signal, Slot
 
 from heapgui.layout.generate import Layout, LayoutDoesNotFit
+from heapgui.layout.kept import Kept
 from heapgui.layout.plan import MinimumHeaps, minimum_heaps, plan_layout, range_peaks
 from heapgui.layout.timeline import RangePeaks
 from heapgui.trace.traceset import TraceSet
@@ -36,6 +37,7 @@ class PlanRequest:
     pools: int
     method: str
     headroom: float
+    kept: tuple[Kept, ...] = ()  # the locked pools
 
     @property
     def heaps_key(self) -> tuple[int, float]:
@@ -74,6 +76,7 @@ def plan(
                 request.method,
                 request.headroom,
                 peaks=peaks,
+                kept=request.kept,
             )
         except LayoutDoesNotFit as exc:
             no_fit = exc

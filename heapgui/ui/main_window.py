@@ -422,6 +422,7 @@ class MainWindow(QMainWindow):
         """The validation and trace-set docks, Open Trace Set… and Validate (Ctrl+R)."""
         self.validate_panel = ValidatePanel(self.layout_panel, self, sync=self._sync)
         self.validate_panel.validated.connect(self._mark_failures)
+        self.layout_panel.verdict_changed.connect(self._mark_edit_failures)
         self.validate_panel.trace_chosen.connect(self._show_member)
         self.validate_dock = self._dock(
             "Validation", "validation", self.validate_panel, Qt.DockWidgetArea.BottomDockWidgetArea
@@ -492,6 +493,11 @@ class MainWindow(QMainWindow):
     @Slot()
     def _mark_failures(self) -> None:
         self.charts.set_failures(self.validate_panel.failed_records(self.trace))
+
+    @Slot()
+    def _mark_edit_failures(self) -> None:
+        """The layout panel's verdict on the layout shown (edited by hand or not) changed."""
+        self.charts.set_failures(self.layout_panel.failed_records(self.trace))
 
     @Slot(int)
     def _show_member(self, index: int) -> None:

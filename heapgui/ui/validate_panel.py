@@ -163,7 +163,7 @@ class ValidatePanel(QWidget):
         self.source_combo.setAccessibleName("Layout to validate")
         self.source_combo.setToolTip(
             "Drone.toml layout: the heap as the config file (chosen in the layout panel) has it.\n"
-            "Proposed layout: the layout the layout panel shows now."
+            "Proposed layout: the layout the layout panel shows now, with your edits."
         )
         self.validate_action = QAction("&Validate layout", self)
         self.validate_action.setShortcut(QKeySequence(VALIDATE_SHORTCUT))
@@ -282,6 +282,8 @@ class ValidatePanel(QWidget):
         layout = panel.current_layout()
         if layout is None:
             raise HeapguiError("no proposed layout: the layout panel says why")
+        if panel.editor.is_edited():
+            return "the hand-edited layout", layout.heap_size, list(layout.pools)
         method = METHOD_NAMES[panel.method()].lower()
         return f"the proposed {method} layout", layout.heap_size, list(layout.pools)
 
