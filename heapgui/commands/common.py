@@ -12,7 +12,7 @@ from heapgui.layout.config import HeapConfig, find_config, load_config
 from heapgui.layout.plan import MinimumHeaps
 from heapgui.sizes import KIB, MIB, parse_size
 from heapgui.trace.formats import FORMATS
-from heapgui.trace.load import STDIN_NAME, Trace, read_trace
+from heapgui.trace.load import STDIN_NAME, Trace, stream_trace
 from heapgui.trace.traceset import TraceSet
 
 DEFAULT_TRACE = "heaptrace"
@@ -98,7 +98,8 @@ def trace_paths(args: argparse.Namespace) -> list[Path]:
 
 
 def load(args: argparse.Namespace, heap_size: int) -> Trace:
-    return readable(read_trace(trace_path(args), args.format, args.strict, heap_size))
+    """The trace streamed through: its statistics, in memory independent of its length."""
+    return readable(stream_trace(trace_path(args), args.format, args.strict, heap_size))
 
 
 def load_set(args: argparse.Namespace, heap_size: int) -> TraceSet:

@@ -6,7 +6,7 @@ import logging
 import os
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,16 +35,28 @@ class Cancelled(HeapguiError):
     """The user stopped a load; nothing was changed."""
 
 
+Consumer = Callable[[Records], None]
+
+
 @dataclass
 class Trace:
-    """A decoded trace with its statistics and everything that went wrong in it."""
+    """A decoded trace with its statistics and everything that went wrong in it.
+
+    `records` is None for a trace streamed through (`stream_trace`): its records
+    went by chunk after chunk and only what was counted from them is left.
+    """
 
     source: str
     format: str
-    records: Records
+    records: Records | None
     stats: Statistics
     problems: ProblemLog = field(default_factory=ProblemLog)
     bytes_read: int = 0
+    record_count: int = -1  # taken from `records` when they are kept
+
+    def __post_init__(self) -> None:
+        if self.records is not None:
+            self.record_count = len(self.records)
 
     @property
     def skipped_bytes(self) -> int:
@@ -58,7 +70,7 @@ class Trace:
     @property
     def unreadable(self) -> bool:
         """Bytes were read but not one record came out of them: not a trace in this format."""
-        return self.bytes_read > 0 and not len(self.records)
+        return self.bytes_read > 0 and not self.record_count
 
     def hints(self) -> list[str]:
         """Plain-language explanations for the banner and the CLI."""
@@ -81,27 +93,56 @@ def read_trace(
     `-` is standard input. Pipes and FIFOs work too: they are read in pieces like a
     file, only without a size to plan the columns or report progress against.
     """
+    reading = _Reading(fmt, strict, Statistics(heap_size), True, (), progress, cancelled)
+    return _open(path, reading)
+
+
+def stream_trace(
+    path: str | Path,
+    fmt: str = "auto",
+    strict: bool = False,
+    heap_size: int | None = None,
+    consumers: Sequence[Consumer] = (),
+) -> Trace:
+    """Read a trace once, chunk by chunk, keeping only its statistics.
+
+    Each chunk of records also goes to every consumer, in trace order, then is
+    dropped: memory stays the same whatever the trace's length. The Trace that
+    comes back has no records and no timeline.
+    """
+    stats = Statistics(heap_size, keep_timeline=False)
+    return _open(path, _Reading(fmt, strict, stats, False, tuple(consumers), None, None))
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """How to read one trace: what to keep, whom to tell."""
+
+    fmt: str
+    strict: bool
+    stats: Statistics
+    keep: bool  # the records, in columns
+    consumers: tuple[Consumer, ...]
+    progress: Callable[[float], None] | None
+    cancelled: Callable[[], bool] | None
+
+
+def _open(path: str | Path, reading: _Reading) -> Trace:
     if str(path) == STDIN:
-        return _read(sys.stdin.buffer, STDIN_NAME, fmt, strict, heap_size, progress, cancelled)
+        return _read(sys.stdin.buffer, STDIN_NAME, reading)
     path = Path(path)
     if path.is_dir():
         raise HeapguiError(f"{path}: is a directory, expected a heap trace file")
     try:
         with path.open("rb") as f:
-            return _read(f, str(path), fmt, strict, heap_size, progress, cancelled)
+            return _read(f, str(path), reading)
     except OSError as exc:
         raise HeapguiError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
-def _read(
-    f: BinaryIO,
-    source: str,
-    fmt: str,
-    strict: bool,
-    heap_size: int | None,
-    progress: Callable[[float], None] | None,
-    cancelled: Callable[[], bool] | None,
-) -> Trace:
+def _read(f: BinaryIO, source: str, reading: _Reading) -> Trace:
+    fmt, strict, stats = reading.fmt, reading.strict, reading.stats
+    progress, cancelled = reading.progress, reading.cancelled
     info = os.fstat(f.fileno())
     total = info.st_size if stat.S_ISREG(info.st_mode) else None
     # Detection looks at the first bytes, which are then decoded like any chunk:
@@ -112,21 +153,31 @@ def _read(
     except DecodeError as exc:
         raise exc.with_source(source) from None
     decoder = make_decoder(name, strict)
-    stats = Statistics(heap_size)
-    # Columns sized once from the file size; a pipe's start at one chunk's worth and grow.
-    parts = RecordBuffer((CHUNK if total is None else total) // min(decoder.lengths) + 1)
+    parts = None
+    if reading.keep:
+        # Columns sized once from the file size; a pipe's start at one chunk's worth and grow.
+        parts = RecordBuffer((CHUNK if total is None else total) // min(decoder.lengths) + 1)
     done = 0
+    count = 0
+
+    def fold(records: Records) -> None:
+        stats.update(records)
+        for consumer in reading.consumers:
+            consumer(records)
+
     # Counting runs on a second thread, one chunk behind decoding: numpy
     # releases the GIL, so the two halves of the work overlap on two cores.
     with ThreadPoolExecutor(1, thread_name_prefix="heapgui-stats") as counter:
         counting: Future | None = None
 
         def take(records: Records) -> None:
-            nonlocal counting
-            parts.append(records)  # on this thread: counting is the longer half
+            nonlocal counting, count
+            count += len(records)
+            if parts is not None:
+                parts.append(records)  # on this thread: counting is the longer half
             if counting is not None:
                 counting.result()
-            counting = counter.submit(stats.update, records)
+            counting = counter.submit(fold, records)
 
         try:
             # A decoder that works in pieces gets them straight from the file, uncopied.
@@ -144,12 +195,13 @@ def _read(
                 counting.result()
         except DecodeError as exc:
             raise exc.with_source(source) from None
-    trace = Trace(source, name, parts.records(), stats, bytes_read=done)
+    records = parts.records() if parts is not None else None
+    trace = Trace(source, name, records, stats, bytes_read=done, record_count=count)
     trace.problems.merge(decoder.problems)
     trace.problems.merge(stats.problems)
     if strict:
         _fail_like_drone(trace)
-    logger.info("%s: %d %s records", source, len(trace.records), name)
+    logger.info("%s: %d %s records", source, count, name)
     return trace
 
 

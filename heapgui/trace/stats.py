@@ -54,10 +54,15 @@ BATCH = 1 << 17  # records counted at a time
 
 
 class Statistics:
-    """Running statistics; `update` takes records batch after batch (live capture)."""
+    """Running statistics; `update` takes records batch after batch (live capture).
 
-    def __init__(self, heap_size: int | None = None) -> None:
+    With `keep_timeline=False` each batch's timeline is returned but not kept, so a
+    command streaming a file through holds a few kilobytes, whatever its length.
+    """
+
+    def __init__(self, heap_size: int | None = None, keep_timeline: bool = True) -> None:
         self.heap_size = heap_size
+        self.keep_timeline = keep_timeline
         self.problems = ProblemLog()
         self.sizes = np.empty(0, np.uint32)
         self.live = np.empty(0, np.int64)
@@ -89,6 +94,8 @@ class Statistics:
     @property
     def timeline(self) -> np.ndarray:
         """Bytes in use after each record, as int64."""
+        if not self.keep_timeline:
+            raise ValueError("these statistics were counted without keeping the timeline")
         if len(self._timeline) != 1:
             joined = np.concatenate(self._timeline) if self._timeline else np.empty(0, np.int64)
             self._timeline = [joined]
@@ -111,13 +118,15 @@ class Statistics:
 
     def update(self, records: Records) -> np.ndarray:
         """Fold a batch of records in; returns the timeline of this batch."""
-        if len(records) > BATCH:
-            # Cache-sized batches are about 1.5x faster than one pass over everything.
-            parts = [
-                self.update(records.slice(at, at + BATCH)) for at in range(0, len(records), BATCH)
-            ]
-            self._timeline[-len(parts) :] = [np.concatenate(parts)]
-            return self._timeline[-1]
+        # Cache-sized batches are about 1.5x faster than one pass over everything.
+        every = range(0, max(len(records), 1), BATCH)  # an empty batch still gives its timeline
+        parts = [self._update(records.slice(at, at + BATCH)) for at in every]
+        timeline = np.concatenate(parts) if len(parts) != 1 else parts[0]
+        if self.keep_timeline:
+            self._timeline.append(timeline)
+        return timeline
+
+    def _update(self, records: Records) -> np.ndarray:
         ev = Events.of(records)
         step = ev.up.view(np.int8) * np.int8(2) - np.int8(1)  # +1 up, -1 down
         ignored = self._flag_problems(records, ev, step)
@@ -139,7 +148,6 @@ class Statistics:
                 self.peak_record = self.records + top
             self.in_use = int(timeline[-1])
         self.records += len(records)
-        self._timeline.append(timeline)
         return timeline
 
     def _flag_problems(self, records: Records, ev: Events, step: np.ndarray) -> np.ndarray:
