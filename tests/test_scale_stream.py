@@ -5,9 +5,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from heapgui.layout import class_stream
+from heapgui.layout.class_stream import ClassEventSpool
 from heapgui.layout.pools import Pool
 from heapgui.layout.replay import replay
 from heapgui.layout.replay_stream import ReplayStream
+from heapgui.layout.timeline import RangePeaks, _ClassEvents, timeline_partition
 from heapgui.trace.formats import make_decoder
 from heapgui.trace.framed import encode_framed
 from heapgui.trace.legacy import encode_legacy
@@ -118,3 +121,54 @@ def test_streaming_a_damaged_file_in_any_reads_equals_reading_it_whole(
     joined = Records.concat(seen)
     assert joined.to_tuples() == whole.records.to_tuples()
     assert joined.offset.tolist() == whole.records.offset.tolist()
+
+
+HEAPS = st.sampled_from([None, 4, 11, 16, 1 << 20])
+WIDE = st.sampled_from([0, 1, 3, 4, 5, 8, 12, 16, 17, 32, 70000])
+WIDE_OP = st.one_of(
+    st.tuples(st.sampled_from(["alloc", "alloc", "alloc", "dealloc", "dealloc"]), WIDE),
+    st.tuples(st.sampled_from(["grow", "shrink"]), WIDE, WIDE),
+)
+
+
+def spooled(spool: ClassEventSpool, records: Records, cuts: list[int], heap_size):
+    for part in pieces(records, cuts):
+        spool(part)
+    return spool.events(heap_size)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(WIDE_OP, max_size=80), CUTS, HEAPS, st.integers(1, 9), st.integers(0, 5))
+def test_spooled_class_events_answer_as_the_in_memory_ones(ops, cuts, heap, read, count):
+    records = Records.from_tuples(ops)
+    whole = _ClassEvents(records, heap)
+    with pytest.MonkeyPatch.context() as mp, ClassEventSpool() as spool:
+        mp.setattr(class_stream, "READ_EVENTS", read)  # events straddle the reads
+        streamed = spooled(spool, records, cuts, heap)
+        assert streamed.aligned.tolist() == np.unique(whole.aligned).tolist()
+        classes = np.unique(whole.aligned)
+        n = len(classes)
+        whole.bind(classes)
+        streamed.bind(classes)
+        assert streamed.class_peak.tolist() == whole.class_peak.tolist()
+        assert streamed.class_peak_at.tolist() == whole.class_peak_at.tolist()
+        assert sorted(set(streamed.busiest(classes, count).tolist())) == sorted(
+            set(whole.busiest(classes, count).tolist())
+        )
+        moments = np.arange(len(whole.step), dtype=np.int64)[::-1]
+        assert (streamed.live_at(moments, n) == whole.live_at(moments, n)).all()
+        ranges = [(i, j) for i in range(n) for j in range(i, n)]
+        assert streamed.range_peaks(ranges) == whole.range_peaks(ranges)
+
+
+@pytest.mark.parametrize("pools", [1, 3, 8])
+def test_timeline_layout_of_a_spooled_trace_equals_the_in_memory_one(samples, pools):
+    trace = read_trace(samples / "workload-40k.framed", heap_size=1 << 20)
+    cuts = np.random.default_rng(pools).integers(0, trace.record_count, 30).tolist()
+    whole = RangePeaks([trace.records], 1 << 20)
+    part_whole = timeline_partition(whole, pools)
+    with ClassEventSpool() as spool:
+        streamed = RangePeaks([spooled(spool, trace.records, cuts, 1 << 20)], 1 << 20)
+        part_streamed = timeline_partition(streamed, pools)
+    assert part_streamed == part_whole
+    assert (streamed.lower == whole.lower).all() and streamed.evaluated == whole.evaluated
