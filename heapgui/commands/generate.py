@@ -79,8 +79,8 @@ def _layout(args: argparse.Namespace, heap_size: int) -> tuple[Layout, MinimumHe
     if args.file is None and not paths[0].exists():
         warn(f"file `{paths[0]}` not exists; printing the starter layout.")
         return generate([], heap_size, args.pools), None
-    traces = whole_demand(load_set(args, heap_size))
-    if not any(len(trace.records) for trace in traces.traces):
+    traces = whole_demand(load_set(args, heap_size, spool=args.method == "timeline"))
+    if not any(trace.record_count for trace in traces.traces):
         names = ", ".join(source_name(t.source) for t in traces.traces)
         verb = "is" if len(traces) == 1 else "are"
         warn(f"{names} {verb} empty; printing the starter layout.")

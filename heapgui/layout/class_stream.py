@@ -19,6 +19,7 @@ are left out and its deallocations then match nothing.
 from __future__ import annotations
 
 import tempfile
+import weakref
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -35,6 +36,8 @@ class ClassEventSpool:
 
     def __init__(self) -> None:
         self._file = tempfile.TemporaryFile(prefix="heapgui-events-")
+        # Closed when the spool is dropped, if not before: the file has no name to leave behind.
+        self._close = weakref.finalize(self, self._file.close)
         self.sizes = np.empty(0, np.uint32)  # each size's number is its place here
         self._live = np.empty(0, np.int64)  # live blocks per size, for matching deallocations
         self._kept = np.empty(0, np.int64)  # events written per size
@@ -75,8 +78,8 @@ class ClassEventSpool:
         self.close()
 
     def close(self) -> None:
-        """Give the disk space back (the file has no name: nothing is left behind)."""
-        self._file.close()
+        """Give the disk space back now."""
+        self._close()
 
     def events(self, heap_size: int | None) -> StreamedClassEvents:
         self._file.flush()

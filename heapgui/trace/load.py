@@ -10,7 +10,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+import numpy as np
 
 from heapgui.errors import DecodeError, HeapguiError
 from heapgui.trace.formats import DETECT_PREFIX, detect, make_decoder
@@ -21,7 +23,7 @@ from heapgui.trace.problems import (
     UNMATCHED_DEALLOC,
     ProblemLog,
 )
-from heapgui.trace.records import RecordBuffer, Records
+from heapgui.trace.records import GROW, RecordBuffer, Records
 from heapgui.trace.stats import Statistics
 
 logger = logging.getLogger(__name__)
@@ -53,10 +55,24 @@ class Trace:
     problems: ProblemLog = field(default_factory=ProblemLog)
     bytes_read: int = 0
     record_count: int = -1  # taken from `records` when they are kept
+    # A streamed trace's sizes larger than the heap, counted with every allocation in.
+    oversize: Statistics | None = None
+    # A streamed trace's events as the timeline layout reads them (heapgui.layout.class_stream).
+    class_events: Any = None
 
     def __post_init__(self) -> None:
         if self.records is not None:
             self.record_count = len(self.records)
+
+    def counted_whole(self) -> Statistics:
+        """The per-size figures with every allocation counted, none left out as larger
+        than the heap (a layout must serve them). A streamed trace has them only if
+        it was streamed with `oversize=True`."""
+        if self.records is not None:
+            return Statistics.of(self.records)
+        if self.oversize is None or self.stats.heap_size is None:
+            raise ValueError(f"{self.source}: streamed without counting oversize allocations")
+        return self.stats.with_sizes_above(self.stats.heap_size, self.oversize)
 
     @property
     def skipped_bytes(self) -> int:
@@ -103,15 +119,46 @@ def stream_trace(
     strict: bool = False,
     heap_size: int | None = None,
     consumers: Sequence[Consumer] = (),
+    oversize: bool = False,
 ) -> Trace:
     """Read a trace once, chunk by chunk, keeping only its statistics.
 
     Each chunk of records also goes to every consumer, in trace order, then is
     dropped: memory stays the same whatever the trace's length. The Trace that
-    comes back has no records and no timeline.
+    comes back has no records and no timeline. With `oversize` (and a heap size)
+    the sizes larger than the heap are counted a second time with every
+    allocation in, for `Trace.counted_whole`.
     """
     stats = Statistics(heap_size, keep_timeline=False)
-    return _open(path, _Reading(fmt, strict, stats, False, tuple(consumers), None, None))
+    side = None
+    if oversize and heap_size is not None:
+        side = Statistics(keep_timeline=False)
+        consumers = (*consumers, _oversize_counter(side, heap_size))
+    trace = _open(path, _Reading(fmt, strict, stats, False, tuple(consumers), None, None))
+    trace.oversize = side
+    return trace
+
+
+def _oversize_counter(side: Statistics, heap_size: int) -> Consumer:
+    """Counts the records with an event of a size larger than the heap.
+
+    Each size's figures depend only on that size's events, so these are the whole
+    trace's figures for those sizes (the other sizes' are left unread)."""
+    limit = np.uint32(min(heap_size, (1 << 32) - 1))
+
+    def count(records: Records) -> None:
+        touch = (records.size > limit) | ((records.kind >= GROW) & (records.new_size > limit))
+        if touch.any():
+            side.update(
+                Records(
+                    records.kind[touch],
+                    records.size[touch],
+                    records.new_size[touch],
+                    records.offset[touch],
+                )
+            )
+
+    return count
 
 
 @dataclass(frozen=True)

@@ -111,6 +111,21 @@ class Statistics:
             for i in keep
         ]
 
+    def with_sizes_above(self, limit: int, other: Statistics) -> Statistics:
+        """Per-size figures: these up to `limit` bytes, `other`'s above it.
+
+        Only the per-size columns (rows, max loads) are filled in: what a
+        layout's demand reads. Peaks and problems stay those of no record.
+        """
+        mine, theirs = self.sizes <= limit, other.sizes > limit
+        merged = Statistics()
+        order = np.argsort(np.concatenate([self.sizes[mine], other.sizes[theirs]]))
+        merged.sizes = np.concatenate([self.sizes[mine], other.sizes[theirs]])[order]
+        for name in ("live", "max_load", "total"):
+            column = np.concatenate([getattr(self, name)[mine], getattr(other, name)[theirs]])
+            setattr(merged, name, column[order])
+        return merged
+
     def percent_of_heap(self, used: int) -> float:
         return used / self.heap_size * 100.0 if self.heap_size else 0.0
 
