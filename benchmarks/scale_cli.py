@@ -20,6 +20,7 @@ with this interpreter, for before/after figures in the same run.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -61,10 +62,15 @@ def build_reference(folder: Path) -> Path:
     return binary
 
 
-def run(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS in bytes of one process; its output is discarded."""
+def run(argv: list[str], env: dict[str, str], folder: Path) -> tuple[float, int]:
+    """Wall seconds and peak RSS in bytes of one process; its output is discarded.
+
+    It runs in the private `folder`: `python -m` looks in the current directory
+    first, which must not shadow the checkout --heapgui names."""
     start = time.perf_counter()
-    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    child = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=folder
+    )
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - start
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -74,16 +80,26 @@ def run(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
     return wall, usage.ru_maxrss * 1024  # Linux reports kilobytes
 
 
-def command_line(name: str, trace: Path, swo: Path, out: Path) -> list[str]:
-    cli = [sys.executable, "-m", "heapgui.cli"]
+CLI = [sys.executable, "-m", "heapgui.cli"]
+
+
+def generated_pools(trace: Path, env: dict[str, str], folder: Path) -> str:
+    """The drone layout `generate` makes for the trace, as --pools: what validate checks."""
+    argv = [*CLI, "generate", "-s", HEAP, "-p", POOLS, "--json", "-f", str(trace)]
+    report = json.loads(
+        subprocess.run(argv, capture_output=True, check=True, env=env, cwd=folder).stdout
+    )
+    return ",".join(f"{p['block']}:{p['capacity']}" for p in report["pools"])
+
+
+def command_line(name: str, trace: Path, swo: Path, out: Path, pools: str) -> list[str]:
+    cli = CLI
     if name == "stats":
         return [*cli, "stats", "-s", HEAP, "-f", str(trace)]
     if name.startswith("generate-"):
         method = name.split("-", 1)[1]
         return [*cli, "generate", "-s", HEAP, "-p", POOLS, "--method", method, "-f", str(trace)]
     if name == "validate":
-        # Too few blocks of 4 on purpose: the replay runs its slow path, and fails.
-        pools = "4:1000,12:20000,32:20000,128:20000,1K:40000"
         return [*cli, "validate", "-s", HEAP, "--pools", pools, "-f", str(trace)]
     return [*cli, "demux", str(swo), "-o", str(out)]
 
@@ -109,12 +125,13 @@ def main() -> None:
         for records in lengths:
             trace, swo = build_inputs(folder, records)
             out = folder / "demuxed"
+            pools = generated_pools(trace, env, folder) if "validate" in commands else ""
             times: dict[str, list[float]] = {c: [] for c in ["C", *commands]}
             peaks: dict[str, int] = dict.fromkeys(commands, 0)
             for _ in range(args.runs):  # interleaved: every command sees the same load
-                times["C"].append(run([str(reference), str(trace)], env)[0])
+                times["C"].append(run([str(reference), str(trace)], env, folder)[0])
                 for name in commands:
-                    wall, rss = run(command_line(name, trace, swo, out), env)
+                    wall, rss = run(command_line(name, trace, swo, out, pools), env, folder)
                     times[name].append(wall)
                     peaks[name] = max(peaks[name], rss)
             ref = statistics.median(times["C"])

@@ -25,10 +25,17 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from heapgui.layout.pools import WORD_SIZE
-from heapgui.trace.events import Events, clamped_walk, distinct_sizes, largest_first, size_ids
+from heapgui.trace.events import (
+    Events,
+    clamped_walk,
+    distinct_sizes,
+    largest_first,
+    segmented_cumsum,
+    size_ids,
+)
 from heapgui.trace.records import Records
 
-READ_EVENTS = 1 << 21  # events per chunk read back: 8 MB of codes
+READ_EVENTS = 1 << 19  # events per chunk read back: 2 MB of codes
 
 
 class ClassEventSpool:
@@ -50,11 +57,15 @@ class ClassEventSpool:
         number = np.argsort(self.sizes, kind="stable")[number]
         step = np.where(ev.up, 1, -1).astype(np.int8)
         step[ev.size == 0] = 0
-        order = np.argsort(number, kind="stable")
+        # A 16-bit key makes the stable sort a radix sort.
+        key = number.astype(np.uint16) if len(self.sizes) <= 1 << 16 else number
+        order = np.argsort(key, kind="stable")
         counts = np.bincount(number, minlength=len(self.sizes))
-        after, before = clamped_walk(counts, step[order], self._live)
-        unmatched = order[(step[order] < 0) & (before == 0)]
-        step[unmatched] = 0
+        steps = step[order]
+        after = segmented_cumsum(steps, counts) + np.repeat(self._live, counts)
+        if len(after) and after.min() < 0:  # rare: a deallocation with nothing live
+            after, before = clamped_walk(counts, steps, self._live)
+            step[order[(steps < 0) & (before == 0)]] = 0
         present = counts > 0
         self._live[present] = after[np.cumsum(counts)[present] - 1]
         keep = step != 0
