@@ -1,22 +1,29 @@
 """Streaming (issue 14): chunk after chunk gives what the whole array gives, for any cuts."""
 
+import argparse
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from heapgui.cli import main
+from heapgui.commands.common import load_set
 from heapgui.layout import class_stream
 from heapgui.layout.class_stream import ClassEventSpool
+from heapgui.layout.plan import range_peaks, whole_demand
 from heapgui.layout.pools import Pool
 from heapgui.layout.replay import replay
 from heapgui.layout.replay_stream import ReplayStream
 from heapgui.layout.timeline import RangePeaks, _ClassEvents, timeline_partition
+from heapgui.trace import load as load_module
 from heapgui.trace.formats import make_decoder
 from heapgui.trace.framed import encode_framed
 from heapgui.trace.legacy import encode_legacy
 from heapgui.trace.load import read_trace, stream_trace
 from heapgui.trace.records import Records
 from heapgui.trace.tagged import encode_tagged
+from heapgui.trace.traceset import TraceSet
 from heapgui.trace.workload import workload
 
 SIZE = st.sampled_from([0, 1, 3, 4, 5, 8, 12, 16, 17, 32])
@@ -172,3 +179,60 @@ def test_timeline_layout_of_a_spooled_trace_equals_the_in_memory_one(samples, po
         part_streamed = timeline_partition(streamed, pools)
     assert part_streamed == part_whole
     assert (streamed.lower == whole.lower).all() and streamed.evaluated == whole.evaluated
+
+
+# ---- the commands -----------------------------------------------------------------------
+
+
+def test_commands_never_hold_the_records(samples, monkeypatch, capsys):
+    """stats, generate (both methods) and validate stream the trace: the columns that
+    hold a whole trace are never made."""
+
+    def refuse(*args):
+        raise AssertionError("a command kept the whole trace in memory")
+
+    monkeypatch.setattr(load_module, "RecordBuffer", refuse)
+    trace = samples / "workload-40k.framed"
+    for argv in (
+        ["stats", "-s", "64K", "-f", trace],
+        ["generate", "-s", "64K", "-p", "4", "-f", trace],
+        ["generate", "-s", "64K", "-p", "4", "--method", "timeline", "-f", trace],
+        ["validate", "-s", "64K", "--pools", "4:300,128:100,1K:30", "-f", trace, "-f", trace],
+    ):
+        assert main([str(a) for a in argv]) in (0, 1), capsys.readouterr().err
+    capsys.readouterr()
+
+
+def _args(paths, heap):
+    return argparse.Namespace(file=[str(p) for p in paths], format="auto", strict=False, size=heap)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(WIDE_OP, max_size=60), min_size=1, max_size=3), POOLS, HEAPS)
+def test_streamed_sets_give_the_in_memory_demand_peaks_and_replays(
+    tmp_path_factory, traces, pools, heap
+):
+    """A set with allocations larger than the heap: the demand counted whole, the timeline
+    range peaks and the replays agree with the set read into memory."""
+    heap = heap or 1 << 20
+    folder = tmp_path_factory.mktemp("set")
+    paths = []
+    for k, ops in enumerate(traces):
+        paths.append(folder / f"{k}.tagged")
+        paths[-1].write_bytes(encode_tagged(Records.from_tuples(ops)))
+    replays: list[ReplayStream] = []
+
+    def replay_as_read():
+        replays.append(ReplayStream(pools))
+        return [replays[-1].feed]
+
+    streamed = load_set(_args(paths, heap), heap, spool=True, per_trace=replay_as_read)
+    in_memory = TraceSet.read(paths, "tagged", heap_size=heap)
+    assert [t.record_count for t in streamed.traces] == [len(t.records) for t in in_memory.traces]
+    whole_s, whole_m = whole_demand(streamed), whole_demand(in_memory)
+    assert whole_s.max_loads() == whole_m.max_loads()
+    peaks_s, peaks_m = range_peaks(whole_s), range_peaks(whole_m)
+    assert peaks_s.classes.tolist() == peaks_m.classes.tolist()
+    assert (peaks_s.matrix() == peaks_m.matrix()).all()
+    for stream, trace in zip(replays, in_memory.traces, strict=True):
+        assert replay_figures(stream.result()) == replay_figures(replay(trace.records, pools))
