@@ -30,7 +30,6 @@ from heapgui.trace.events import (
     clamped_walk,
     distinct_sizes,
     largest_first,
-    segmented_cumsum,
     size_ids,
 )
 from heapgui.trace.records import Records
@@ -62,12 +61,20 @@ class ClassEventSpool:
         order = np.argsort(key, kind="stable")
         counts = np.bincount(number, minlength=len(self.sizes))
         steps = step[order]
-        after = segmented_cumsum(steps, counts) + np.repeat(self._live, counts)
-        if len(after) and after.min() < 0:  # rare: a deallocation with nothing live
+        # Each size's walk is the running sum over its group, from its carried count:
+        # its lowest point says, in two passes, whether any deallocation is unmatched.
+        walk = np.cumsum(steps, dtype=np.int64)
+        present = counts > 0
+        heads = (np.cumsum(counts) - counts)[present]
+        ends = heads + counts[present] - 1
+        base = self._live[present] - np.append(0, walk)[heads]
+        if (np.minimum.reduceat(walk, heads) + base).min(initial=0) < 0:
+            # Rare: a deallocation with nothing live, which the walk skips.
             after, before = clamped_walk(counts, steps, self._live)
             step[order[(steps < 0) & (before == 0)]] = 0
-        present = counts > 0
-        self._live[present] = after[np.cumsum(counts)[present] - 1]
+            self._live[present] = after[ends]
+        else:
+            self._live[present] = walk[ends] + base
         keep = step != 0
         codes = number[keep].astype(np.uint32) * np.uint32(2) + (step[keep] > 0)
         self._kept += np.bincount(number[keep], minlength=len(self.sizes))
