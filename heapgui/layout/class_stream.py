@@ -125,16 +125,25 @@ class StreamedClassEvents:
         aligned = -(-spool.sizes.astype(np.int64) // WORD_SIZE) * WORD_SIZE
         self._aligned_of = aligned
         self.aligned = np.unique(aligned[counted])
-        self._class_of = np.empty(0, np.int64)
+        # Per code (size number × 2 + taking a block): its class, -1 if not counted.
+        self._class_of_code = np.empty(0, np.int32)
+        self._step_of_code = np.tile(np.array([-1, 1], np.int8), len(spool.sizes))
+        self.class_peak = np.zeros(0, np.int64)
 
     def _chunks(self) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-        """(position of the first event, class, ±1) of the counted events, chunk after chunk."""
+        """(position of the first event, class, ±1) of the counted events, chunk after chunk.
+
+        Classes come as uint16 when they fit: a stable sort on them is a radix sort."""
+        every = bool(self._counted.all())
+        lut = self._class_of_code
+        narrow = len(self.class_peak) <= 1 << 16
         at = 0
         for codes in self._spool.read():
-            number = codes >> np.uint32(1)
-            keep = self._counted[number]
-            cls = self._class_of[number[keep]]
-            step = np.where(codes[keep] & np.uint32(1), 1, -1).astype(np.int8)
+            if not every:
+                codes = codes[lut[codes] >= 0]
+            cls = lut[codes]
+            cls = cls.astype(np.uint16) if narrow else cls
+            step = self._step_of_code[codes]
             if len(cls):
                 yield at, cls, step
             at += len(cls)
@@ -142,8 +151,9 @@ class StreamedClassEvents:
     def bind(self, classes: np.ndarray) -> None:
         """Number the events by class, and find each class's peak and its first moment."""
         n = len(classes)
-        self._class_of = np.full(len(self._spool.sizes), -1, np.int64)
-        self._class_of[self._counted] = size_ids(self._aligned_of[self._counted], classes)
+        class_of = np.full(len(self._spool.sizes), -1, np.int32)
+        class_of[self._counted] = size_ids(self._aligned_of[self._counted], classes)
+        self._class_of_code = np.repeat(class_of, 2)
         self.class_peak = np.zeros(n, np.int64)
         self.class_peak_at = np.zeros(n, np.int64)
         live = np.zeros(n, np.int64)
