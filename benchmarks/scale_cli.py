@@ -30,9 +30,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 from common import machine
 
 from heapgui.capture.itm_encode import ItmEncoder
+from heapgui.trace.load import read_trace
 
 SAMPLE = Path(__file__).resolve().parents[1].parent / "shared/samples/workload-40k.framed"
 SAMPLE_RECORDS = 40_000
@@ -57,8 +59,16 @@ def build_inputs(folder: Path, records: int) -> tuple[Path, Path]:
 
 
 def build_reference(folder: Path) -> Path:
+    """The compiled reader, checked against heapgui on the sample before it is timed."""
     binary = folder / "count_sizes"
     subprocess.run(["cc", "-O2", "-std=c11", "-o", str(binary), str(REFERENCE)], check=True)
+    out = subprocess.run([str(binary), str(SAMPLE)], capture_output=True, check=True, text=True)
+    records = read_trace(SAMPLE).records
+    sizes, counts = np.unique(records.size, return_counts=True)
+    expected = [f"{s} {c}" for s, c in zip(sizes.tolist(), counts.tolist(), strict=True)]
+    expected.append(f"records {len(records)} skipped 0")
+    if out.stdout.splitlines() != expected:
+        raise SystemExit(f"{REFERENCE.name} disagrees with heapgui on {SAMPLE.name}")
     return binary
 
 
