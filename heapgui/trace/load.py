@@ -1,4 +1,8 @@
-"""Reading a whole trace file: detection, chunked decoding, statistics, progress."""
+"""Reading a trace file: detection, chunked decoding, statistics, progress.
+
+`read_trace` keeps the records (the window draws them); `stream_trace` lets them
+go by, chunk after chunk, for commands whose memory must not grow with the trace.
+"""
 
 from __future__ import annotations
 
@@ -70,7 +74,9 @@ class Trace:
         it was streamed with `oversize=True`."""
         if self.records is not None:
             return Statistics.of(self.records)
-        if self.oversize is None or self.stats.heap_size is None:
+        if self.stats.heap_size is None:  # nothing was left out
+            return self.stats
+        if self.oversize is None:
             raise ValueError(f"{self.source}: streamed without counting oversize allocations")
         return self.stats.with_sizes_above(self.stats.heap_size, self.oversize)
 
