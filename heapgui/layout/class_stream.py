@@ -46,7 +46,7 @@ class ClassEventSpool:
         self._close = weakref.finalize(self, self._file.close)
         self.sizes = np.empty(0, np.uint32)  # each size's number is its place here
         self._live = np.empty(0, np.int64)  # live blocks per size, for matching deallocations
-        self._kept = np.empty(0, np.int64)  # events written per size
+        self.kept = np.empty(0, np.int64)  # events written per size
         self.count = 0
 
     def __call__(self, records: Records) -> None:
@@ -77,7 +77,7 @@ class ClassEventSpool:
             self._live[present] = walk[ends] + base
         keep = step != 0
         codes = number[keep].astype(np.uint32) * np.uint32(2) + (step[keep] > 0)
-        self._kept += np.bincount(number[keep], minlength=len(self.sizes))
+        self.kept += np.bincount(number[keep], minlength=len(self.sizes))
         self._file.write(codes.tobytes())
         self.count += len(codes)
 
@@ -87,7 +87,7 @@ class ClassEventSpool:
         if len(new):
             self.sizes = np.concatenate([self.sizes, new]).astype(np.uint32)
             self._live = np.concatenate([self._live, np.zeros(len(new), np.int64)])
-            self._kept = np.concatenate([self._kept, np.zeros(len(new), np.int64)])
+            self.kept = np.concatenate([self.kept, np.zeros(len(new), np.int64)])
 
     def __enter__(self) -> ClassEventSpool:
         return self
@@ -118,7 +118,7 @@ class StreamedClassEvents:
 
     def __init__(self, spool: ClassEventSpool, heap_size: int | None) -> None:
         self._spool = spool
-        counted = spool._kept > 0
+        counted = spool.kept > 0
         if heap_size is not None:
             counted &= spool.sizes <= heap_size
         self._counted = counted
@@ -215,9 +215,6 @@ class StreamedClassEvents:
             live += np.bincount(cls[done:], step[done:], minlength=n).astype(np.int64)
         out[order[next_one:]] = live  # moments past the last event see the end
         return out
-
-    def range_peak(self, first: int, last: int) -> tuple[int, int]:
-        return self.range_peaks([(first, last)])[0]
 
     def range_peaks(self, ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
         """Each range's exact simultaneous peak and its first moment, in one pass."""
