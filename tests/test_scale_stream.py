@@ -1,6 +1,9 @@
 """Streaming (issue 14): chunk after chunk gives what the whole array gives, for any cuts."""
 
 import argparse
+import errno
+import io
+import os
 
 import numpy as np
 import pytest
@@ -236,3 +239,22 @@ def test_streamed_sets_give_the_in_memory_demand_peaks_and_replays(
     assert (peaks_s.matrix() == peaks_m.matrix()).all()
     for stream, trace in zip(replays, in_memory.traces, strict=True):
         assert replay_figures(stream.result()) == replay_figures(replay(trace.records, pools))
+
+
+def test_a_full_disk_under_the_spool_is_one_line_naming_the_temporary_folder(
+    samples, monkeypatch, capsys
+):
+    """The timeline layout's events go to a temporary file: when it cannot be written,
+    the error says so, not that the trace cannot be read."""
+
+    class FullDisk(io.BytesIO):
+        def write(self, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(class_stream.tempfile, "TemporaryFile", lambda **_: FullDisk())
+    trace = samples / "workload-40k.framed"
+    code = main(["generate", "-s", "64K", "-p", "4", "--method", "timeline", "-f", str(trace)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith("heapgui-cli: error: ") and "cannot read" not in err
+    assert "No space left on device" in err and "TMPDIR" in err

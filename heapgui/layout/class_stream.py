@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from heapgui.errors import HeapguiError
 from heapgui.layout.pools import WORD_SIZE
 from heapgui.trace.events import (
     Events,
@@ -41,7 +42,10 @@ class ClassEventSpool:
     """Collects one trace's events chunk after chunk (a `stream_trace` consumer)."""
 
     def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile(prefix="heapgui-events-")
+        try:
+            self._file = tempfile.TemporaryFile(prefix="heapgui-events-")
+        except OSError as exc:
+            raise _unwritable(exc) from None
         # Closed when the spool is dropped, if not before: the file has no name to leave behind.
         self._close = weakref.finalize(self, self._file.close)
         self.sizes = np.empty(0, np.uint32)  # each size's number is its place here
@@ -78,8 +82,14 @@ class ClassEventSpool:
         keep = step != 0
         codes = number[keep].astype(np.uint32) * np.uint32(2) + (step[keep] > 0)
         self.kept += np.bincount(number[keep], minlength=len(self.sizes))
-        self._file.write(codes.tobytes())
+        self._write(codes)
         self.count += len(codes)
+
+    def _write(self, codes: np.ndarray) -> None:
+        try:
+            self._file.write(codes.tobytes())
+        except OSError as exc:
+            raise _unwritable(exc) from None
 
     def _number(self, found: np.ndarray) -> None:
         """Give sizes seen for the first time the next numbers."""
@@ -229,6 +239,14 @@ class StreamedClassEvents:
                     best[r] = (int(walk[top]), at + top)
                 sums[r] = int(walk[-1])
         return [(max(value, 0), at) for value, at in best]
+
+
+def _unwritable(exc: OSError) -> HeapguiError:
+    """Not the trace's fault: say which folder, and how to choose another."""
+    return HeapguiError(
+        f"{tempfile.gettempdir()}: cannot write the timeline layout's temporary event file "
+        f"(4 bytes an event): {exc.strerror or exc}; set TMPDIR to a folder with room"
+    )
 
 
 class _Top:
