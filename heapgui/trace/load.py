@@ -153,6 +153,8 @@ def _oversize_counter(side: Statistics, heap_size: int) -> Consumer:
     limit = np.uint32(min(heap_size, (1 << 32) - 1))
 
     def count(records: Records) -> None:
+        if not len(records) or max(records.size.max(), records.new_size.max()) <= limit:
+            return  # the common case, in two passes
         touch = (records.size > limit) | ((records.kind >= GROW) & (records.new_size > limit))
         if touch.any():
             side.update(
