@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from heapgui.errors import HeapguiError, UnreadableTrace
+from heapgui.layout.class_stream import ClassEventSpool
 from heapgui.layout.config import HeapConfig, find_config, load_config
 from heapgui.layout.plan import MinimumHeaps
 from heapgui.sizes import KIB, MIB, parse_size
 from heapgui.trace.formats import FORMATS
-from heapgui.trace.load import STDIN_NAME, Trace, read_trace
+from heapgui.trace.load import STDIN_NAME, Consumer, Trace, stream_trace
 from heapgui.trace.traceset import TraceSet
 
 DEFAULT_TRACE = "heaptrace"
@@ -98,14 +99,29 @@ def trace_paths(args: argparse.Namespace) -> list[Path]:
 
 
 def load(args: argparse.Namespace, heap_size: int) -> Trace:
-    return readable(read_trace(trace_path(args), args.format, args.strict, heap_size))
+    """The trace streamed through: its statistics, in memory independent of its length."""
+    return readable(stream_trace(trace_path(args), args.format, args.strict, heap_size))
 
 
-def load_set(args: argparse.Namespace, heap_size: int) -> TraceSet:
-    traces = TraceSet.read(trace_paths(args), args.format, args.strict, heap_size)
-    for trace in traces.traces:
-        readable(trace)
-    return traces
+def load_set(
+    args: argparse.Namespace,
+    heap_size: int,
+    spool: bool = False,
+    per_trace: Callable[[], Sequence[Consumer]] = tuple,
+) -> TraceSet:
+    """The -f traces, each streamed through once: statistics, the sizes larger than the
+    heap counted whole (for the demand), `per_trace()`'s consumers fed; with `spool`,
+    each trace's events kept on disk for the timeline layout."""
+    traces = []
+    for path in trace_paths(args):
+        consumers = list(per_trace())
+        events = ClassEventSpool() if spool else None
+        if events is not None:
+            consumers.append(events)
+        trace = stream_trace(path, args.format, args.strict, heap_size, consumers, oversize=True)
+        trace.class_events = events
+        traces.append(readable(trace))
+    return TraceSet.of(traces)
 
 
 def readable(trace: Trace) -> Trace:

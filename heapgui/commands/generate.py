@@ -106,8 +106,8 @@ def _layout(args: argparse.Namespace, heap_size: int) -> tuple[Layout, MinimumHe
     paths = trace_paths(args)
     if args.file is None and not paths[0].exists():
         return _starter(args, heap_size, f"file `{paths[0]}` not exists")
-    traces = whole_demand(load_set(args, heap_size))
-    if not any(len(trace.records) for trace in traces.traces):
+    traces = whole_demand(load_set(args, heap_size, spool=args.method == "timeline"))
+    if not any(trace.record_count for trace in traces.traces):
         names = ", ".join(source_name(t.source) for t in traces.traces)
         verb = "is" if len(traces) == 1 else "are"
         return _starter(args, heap_size, f"{names} {verb} empty")

@@ -49,7 +49,7 @@ def extra_lines(trace: Trace) -> str:
     lines = [
         f"Simultaneous peak: {percent(stats.peak_usage, stats.heap_size)} "
         f"at record {stats.peak_record}",
-        f"Format: {trace.format}, {len(trace.records)} records",
+        f"Format: {trace.format}, {trace.record_count} records",
     ]
     lines += [f"Problem: {hint}" for hint in trace.hints()]
     return "\n".join(lines) + "\n"
@@ -60,7 +60,7 @@ def as_json(trace: Trace) -> dict:
     return {
         "format": trace.format,
         "heap_size": stats.heap_size,
-        "records": len(trace.records),
+        "records": trace.record_count,
         "sizes": [{"size": r.size, "max_load": r.max_load, "total": r.total} for r in stats.rows()],
         "max_usage": stats.max_usage,
         "peak_usage": stats.peak_usage,
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(as_json(trace), indent=1) + "\n")
         return 0
-    if not len(trace.records):
+    if not trace.record_count:
         warn(f"{source_name(trace.source)} is empty.")
         return 0
     sys.stdout.write(drone_table(trace.stats) + "\n" + extra_lines(trace))

@@ -24,7 +24,8 @@ from heapgui.commands.common import (
 from heapgui.errors import HeapguiError
 from heapgui.layout.plan import MinimumHeaps, minimum_heaps, whole_demand
 from heapgui.layout.pools import Pool, pools_against_heap
-from heapgui.layout.replay import Failure, Replay, replay
+from heapgui.layout.replay import Failure, Replay
+from heapgui.layout.replay_stream import ReplayStream, ReplaySummary
 from heapgui.sizes import MAX_SIZE, format_size, parse_size
 from heapgui.trace.load import Trace
 
@@ -119,8 +120,19 @@ def run(args: argparse.Namespace) -> int:
     note = checked_layout(source, pools, heap_size)
     if note:
         warn(note)
-    traces = load_set(args, heap_size)
-    results = [(name, trace, replay(trace.records, pools)) for name, trace in traces]
+    # Each trace is replayed as it streams by, keeping only the failures that are shown.
+    keep = None if args.json and not args.max_failures else max(args.max_failures, SHOWN_FAILURES)
+    replays: list[ReplayStream] = []
+
+    def replay_as_read() -> list:
+        replays.append(ReplayStream(pools, keep))
+        return [replays[-1].feed]
+
+    traces = load_set(args, heap_size, spool=True, per_trace=replay_as_read)
+    results = [
+        (name, trace, stream.result())
+        for (name, trace), stream in zip(traces, replays, strict=True)
+    ]
     served = sum(1 for p in pools if p.capacity)
     heaps = minimum_heaps(whole_demand(traces), served)
     holds = all(r.holds for _, _, r in results)
@@ -136,7 +148,10 @@ def run(args: argparse.Namespace) -> int:
 # -- JSON --------------------------------------------------------------------
 
 
-def _failures(name: str, result: Replay, limit: int | None) -> list[dict]:
+Result = Replay | ReplaySummary
+
+
+def _failures(name: str, result: Result, limit: int | None) -> list[dict]:
     rows = []
     for f in result.failures(limit):
         row = {"trace": name, "record": f.record, "size": f.size}
@@ -146,7 +161,7 @@ def _failures(name: str, result: Replay, limit: int | None) -> list[dict]:
     return rows
 
 
-def _pool_peaks(result: Replay) -> list[dict]:
+def _pool_peaks(result: Result) -> list[dict]:
     return [
         {
             "block": pool.block,
@@ -159,11 +174,11 @@ def _pool_peaks(result: Replay) -> list[dict]:
     ]
 
 
-def _trace_report(name: str, trace: Trace, result: Replay, limit: int | None) -> dict:
+def _trace_report(name: str, trace: Trace, result: Result, limit: int | None) -> dict:
     return {
         "name": name,
         "holds": result.holds,
-        "failure_count": len(result.failed_event),
+        "failure_count": result.failure_count,
         "failures": _failures(name, result, limit),
         "pool_peaks": _pool_peaks(result),
         "overflows": result.overflows,
@@ -179,7 +194,7 @@ def _trace_report(name: str, trace: Trace, result: Replay, limit: int | None) ->
 def _report(
     heap_size: int,
     pools: list[Pool],
-    results: list[tuple[str, Trace, Replay]],
+    results: list[tuple[str, Trace, Result]],
     heaps: MinimumHeaps,
     limit: int | None,
 ) -> dict:
@@ -219,7 +234,7 @@ def failure_line(failure: Failure, number: Callable[[int], str] = str) -> str:
     return f"record {number(failure.record)}: no free block for {number(failure.size)} bytes{when}"
 
 
-def replay_notes(result: Replay, number: Callable[[int], str] = str) -> list[str]:
+def replay_notes(result: Result, number: Callable[[int], str] = str) -> list[str]:
     """Overflows, the peak's waste and what was skipped: one sentence each, no full stop."""
     notes = [f"Overflows into a larger pool: {number(result.overflows)}"]
     if result.peak_record >= 0:
@@ -242,7 +257,7 @@ def unread(trace: Trace, number: Callable[[int], str] = str) -> str:
     return f"{number(trace.skipped_bytes)} bytes of the trace could not be read"
 
 
-def _pool_table(result: Replay) -> list[str]:
+def _pool_table(result: Result) -> list[str]:
     cells = [
         (
             format_size(pool.block),
@@ -264,12 +279,12 @@ def _pool_table(result: Replay) -> list[str]:
 def _text(
     heap_size: int,
     source: str,
-    results: list[tuple[str, Trace, Replay]],
+    results: list[tuple[str, Trace, Result]],
     heaps: MinimumHeaps,
 ) -> str:
     lines = [f"Layout: {source}, heap {human(heap_size)}"]
     for name, trace, result in results:
-        count = len(result.failed_event)
+        count = result.failure_count
         verdict = "holds" if result.holds else f"FAILS: {counted(count, 'failed allocation')}"
         missing = unread(trace)
         if missing:

@@ -38,7 +38,6 @@ from heapgui.layout.timeline import (
     with_headroom,
 )
 from heapgui.trace.problems import OVERSIZE_ALLOC
-from heapgui.trace.stats import Statistics
 from heapgui.trace.traceset import TraceSet
 
 logger = logging.getLogger(__name__)
@@ -58,14 +57,18 @@ def whole_demand(traces: TraceSet) -> TraceSet:
     """
     if not any(t.stats.problems.total(OVERSIZE_ALLOC) for t in traces.traces):
         return traces
-    recounted = [replace(t, stats=Statistics.of(t.records)) for t in traces.traces]
+    recounted = [replace(t, stats=t.counted_whole()) for t in traces.traces]
     return TraceSet(list(traces.names), recounted)
 
 
 def range_peaks(traces: TraceSet) -> RangePeaks:
     """Range peaks over every trace, leaving out what their statistics left out."""
     heap_size = traces.traces[0].stats.heap_size if len(traces) else None
-    return RangePeaks([t.records for t in traces.traces], heap_size)
+    # A streamed trace (no records kept) brings its events spooled to disk.
+    events = [
+        t.class_events.events(heap_size) if t.records is None else t.records for t in traces.traces
+    ]
+    return RangePeaks(events, heap_size)
 
 
 def drone_partition(

@@ -95,6 +95,10 @@ class Replay:
         return int(self.pool_overflow.sum())
 
     @property
+    def failure_count(self) -> int:
+        return len(self.failed_event)
+
+    @property
     def wasted_at_peak(self) -> int:
         """Bytes inside blocks that their allocations did not ask for, at the peak."""
         return self.peak_bytes - self.peak_requested

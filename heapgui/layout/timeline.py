@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -42,6 +43,7 @@ from heapgui.trace.events import (
     clamped_walk,
     distinct_sizes,
     group_heads,
+    largest_first,
     segmented_cumsum,
     size_ids,
 )
@@ -125,7 +127,7 @@ class _ClassEvents:
         nbytes = np.cumsum(self.step * classes[self.cls], dtype=np.int64)[ends]
         if len(ends) <= count:
             return ends
-        return np.concatenate([ends[np.argpartition(-v, count)[:count]] for v in (blocks, nbytes)])
+        return np.concatenate([ends[largest_first(v, count)] for v in (blocks, nbytes)])
 
     def live_at(self, moments: np.ndarray, n: int) -> np.ndarray:
         """Live count of every class after each of `moments`: len(moments) × n."""
@@ -148,6 +150,10 @@ class _ClassEvents:
         at = int(np.argmax(walk))
         return max(int(walk[at]), 0), at
 
+    def range_peaks(self, ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+        """`range_peak` of several ranges (a streamed trace does them in one pass)."""
+        return [self.range_peak(i, j) for i, j in ranges]
+
 
 class RangePeaks:
     """Simultaneous peaks of contiguous size-class ranges over one or more traces.
@@ -157,8 +163,10 @@ class RangePeaks:
     from it hold every trace. `lower` bounds every range; `peak()` is exact.
     """
 
-    def __init__(self, traces: Sequence[Records], heap_size: int | None = None) -> None:
-        self._traces = [_ClassEvents(r, heap_size) for r in traces]
+    def __init__(self, traces: Sequence[Records | Any], heap_size: int | None = None) -> None:
+        # A trace too long to hold comes as its events already streamed to disk
+        # (heapgui.layout.class_stream), with the same methods as _ClassEvents.
+        self._traces = [_ClassEvents(r, heap_size) if isinstance(r, Records) else r for r in traces]
         found = [np.unique(t.aligned) for t in self._traces]
         self.classes = np.unique(np.concatenate(found)) if found else np.empty(0, np.int64)
         n = len(self.classes)
@@ -200,8 +208,7 @@ class RangePeaks:
         todo = [(i, j) for i, j in ranges if not self.is_exact(i, j)]
         for trace in self._traces:
             moments = []
-            for i, j in todo:
-                value, at = trace.range_peak(i, j)
+            for (i, j), (value, at) in zip(todo, trace.range_peaks(todo), strict=True):
                 moments.append(at)
                 self.lower[i, j] = max(self.lower[i, j], value)
             if sample:

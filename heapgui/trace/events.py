@@ -116,3 +116,20 @@ def clamped_walk(
     heads = group_heads(counts)[counts > 0]
     before[heads] = start[counts > 0]
     return after, before
+
+
+def largest_first(values: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the `count` largest values, ties going to the earliest, ascending.
+
+    A total order (value, then position), so the choice over a whole array equals
+    the choice over the winners of its chunks: streamed and whole passes sample
+    the same moments. O(n): no sort of all the values.
+    """
+    if len(values) <= count:
+        return np.arange(len(values), dtype=np.int64)
+    if count <= 0:
+        return np.empty(0, np.int64)
+    bar = np.partition(values, len(values) - count)[len(values) - count]
+    above = np.flatnonzero(values > bar)
+    level = np.flatnonzero(values == bar)[: count - len(above)]
+    return np.sort(np.concatenate([above, level]))

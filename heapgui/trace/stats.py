@@ -54,10 +54,15 @@ BATCH = 1 << 17  # records counted at a time
 
 
 class Statistics:
-    """Running statistics; `update` takes records batch after batch (live capture)."""
+    """Running statistics; `update` takes records batch after batch (live capture).
 
-    def __init__(self, heap_size: int | None = None) -> None:
+    With `keep_timeline=False` each batch's timeline is returned but not kept, so a
+    command streaming a file through holds a few kilobytes, whatever its length.
+    """
+
+    def __init__(self, heap_size: int | None = None, keep_timeline: bool = True) -> None:
         self.heap_size = heap_size
+        self.keep_timeline = keep_timeline
         self.problems = ProblemLog()
         self.sizes = np.empty(0, np.uint32)
         self.live = np.empty(0, np.int64)
@@ -89,6 +94,8 @@ class Statistics:
     @property
     def timeline(self) -> np.ndarray:
         """Bytes in use after each record, as int64."""
+        if not self.keep_timeline:
+            raise ValueError("these statistics were counted without keeping the timeline")
         if len(self._timeline) != 1:
             joined = np.concatenate(self._timeline) if self._timeline else np.empty(0, np.int64)
             self._timeline = [joined]
@@ -104,6 +111,21 @@ class Statistics:
             for i in keep
         ]
 
+    def with_sizes_above(self, limit: int, other: Statistics) -> Statistics:
+        """Per-size figures: these up to `limit` bytes, `other`'s above it.
+
+        Only the per-size columns (rows, max loads) are filled in: what a
+        layout's demand reads. Peaks and problems stay those of no record.
+        """
+        mine, theirs = self.sizes <= limit, other.sizes > limit
+        merged = Statistics()
+        order = np.argsort(np.concatenate([self.sizes[mine], other.sizes[theirs]]))
+        merged.sizes = np.concatenate([self.sizes[mine], other.sizes[theirs]])[order]
+        for name in ("live", "max_load", "total"):
+            column = np.concatenate([getattr(self, name)[mine], getattr(other, name)[theirs]])
+            setattr(merged, name, column[order])
+        return merged
+
     def percent_of_heap(self, used: int) -> float:
         return used / self.heap_size * 100.0 if self.heap_size else 0.0
 
@@ -111,13 +133,15 @@ class Statistics:
 
     def update(self, records: Records) -> np.ndarray:
         """Fold a batch of records in; returns the timeline of this batch."""
-        if len(records) > BATCH:
-            # Cache-sized batches are about 1.5x faster than one pass over everything.
-            parts = [
-                self.update(records.slice(at, at + BATCH)) for at in range(0, len(records), BATCH)
-            ]
-            self._timeline[-len(parts) :] = [np.concatenate(parts)]
-            return self._timeline[-1]
+        # Cache-sized batches are about 1.5x faster than one pass over everything.
+        every = range(0, max(len(records), 1), BATCH)  # an empty batch still gives its timeline
+        parts = [self._update(records.slice(at, at + BATCH)) for at in every]
+        timeline = np.concatenate(parts) if len(parts) != 1 else parts[0]
+        if self.keep_timeline:
+            self._timeline.append(timeline)
+        return timeline
+
+    def _update(self, records: Records) -> np.ndarray:
         ev = Events.of(records)
         step = ev.up.view(np.int8) * np.int8(2) - np.int8(1)  # +1 up, -1 down
         ignored = self._flag_problems(records, ev, step)
@@ -139,7 +163,6 @@ class Statistics:
                 self.peak_record = self.records + top
             self.in_use = int(timeline[-1])
         self.records += len(records)
-        self._timeline.append(timeline)
         return timeline
 
     def _flag_problems(self, records: Records, ev: Events, step: np.ndarray) -> np.ndarray:
