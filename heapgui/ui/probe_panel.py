@@ -279,6 +279,9 @@ class ProbePanel(QWidget):
         """
         directory.mkdir(parents=True, exist_ok=True)
         self.form.select_source(SIM)
+        # The simulated board knows its own buffers; a layout.toml prefilled from
+        # the working folder describes the user's firmware, not this one.
+        self.form.buffers_edit.clear()
         self.form.set_output(directory / "heaptrace")
         return self._start(ask=False)
 

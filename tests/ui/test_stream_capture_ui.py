@@ -147,7 +147,14 @@ def test_demo_takes_a_transport_and_still_a_file(argv, demo, file):
 
 
 def test_demo_stream_screenshot_runs_the_master_board(tmp_path):
+    """Even in a master project whose layout.toml describes other firmware."""
     out = tmp_path / "demo.png"
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "layout.toml").write_text(
+        '[ram]\nmain = { origin = 0x20000000, size = "20K" }\n'
+        '[stream]\nram = "main"\n[stream.core0]\nram = "main"\nsize = "512"\n'
+    )
     env = dict(
         os.environ,
         QT_QPA_PLATFORM="offscreen",
@@ -156,7 +163,9 @@ def test_demo_stream_screenshot_runs_the_master_board(tmp_path):
         XDG_CACHE_HOME=str(tmp_path / ".cache"),
     )
     command = [sys.executable, "-m", "heapgui.ui.app", "--demo", "stream", "--screenshot", str(out)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=120, env=env, cwd=project
+    )
     assert done.returncode == 0, done.stderr
     image = QImage(str(out))
     assert (image.width(), image.height()) == SCREENSHOT_SIZE
