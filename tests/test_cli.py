@@ -4,6 +4,7 @@ import json
 import shutil
 
 import pytest
+from cli_run import run
 
 from heapgui.cli import COMMANDS, main
 from heapgui.trace.framed import encode_framed
@@ -54,12 +55,6 @@ gdb-client-command = "gdb-multiarch"
 reset-freq = 72000000
 baud-rate = 115200
 """
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.mark.parametrize("fmt", ["framed", "legacy", "tagged"])

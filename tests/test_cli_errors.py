@@ -7,21 +7,9 @@ import sys
 import threading
 
 import pytest
-
-from heapgui.cli import main
+from cli_run import run
 
 CLI = [sys.executable, "-m", "heapgui.cli"]
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture
-def seed(samples):
-    return samples / "seed-example.framed"
 
 
 def assert_one_line_error(code, err, needle):

@@ -5,8 +5,8 @@ import json
 import random
 
 import pytest
+from cli_run import run
 
-from heapgui.cli import main
 from heapgui.trace.framed import encode_framed
 from heapgui.trace.records import Records
 from heapgui.trace.tagged import encode_tagged
@@ -28,19 +28,8 @@ pools = [{ block = "4", count = "5120" }]
 DRONE_TOML = '[heap]\nsize = "10K"\npools = [{ block = "4", capacity = 2560 }]\n'
 
 
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def one_error_line(err: str) -> bool:
     return err.startswith("heapgui-cli: error: ") and err.count("\n") == 1
-
-
-@pytest.fixture
-def seed(samples):
-    return samples / "seed-example.framed"
 
 
 def write_trace(tmp_path, ops, name="trace.framed"):

@@ -4,9 +4,9 @@ import json
 import sys
 
 import pytest
+from cli_run import run
 from test_kept import brute_kept, first_fit_fragmentation
 
-from heapgui.cli import main
 from heapgui.layout.pools import Pool
 from heapgui.layout.replay import replay
 from heapgui.trace.framed import encode_framed
@@ -30,17 +30,6 @@ ram = "main"
 size = "10K"
 pools = [{ block = "4", count = "2560" }]
 """
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture
-def seed(samples):
-    return samples / "seed-example.framed"
 
 
 def test_kept_blocks_in_the_printed_layout(capsys, seed):

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_run import run
 
-from heapgui.cli import main
 from heapgui.errors import HeapguiError
 from heapgui.layout.config import load_config
 
@@ -146,12 +146,6 @@ def project(request, tmp_path, samples, monkeypatch):
     shutil.copyfile(samples / "seed-example.tagged", tmp_path / "heaptrace")
     monkeypatch.chdir(tmp_path)
     return tmp_path, size
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_stats_uses_the_layout_heap(project, capsys):

@@ -3,8 +3,8 @@
 import json
 
 import pytest
+from cli_run import run
 
-from heapgui.cli import main
 from heapgui.layout.pools import Pool
 from heapgui.layout.replay import replay
 from heapgui.trace.framed import encode_framed
@@ -46,12 +46,6 @@ OPS = [
     ("alloc", 8),
     ("alloc", 12),
 ]
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture
