@@ -18,6 +18,7 @@ from heapgui.capture.session import FAILED, STOPPED, CaptureSession
 from heapgui.capture.sim_source import simulated_stream_source
 from heapgui.capture.simulator.firmware import boot_records, heap_block
 from heapgui.capture.simulator.stream_firmware import simulated_stream_map
+from heapgui.capture.stream_locate import stream_map_from_layout
 from heapgui.capture.stream_map import StreamBuffer, StreamMap
 from heapgui.capture.stream_source import FROM_RESET, StreamSource
 from heapgui.errors import HeapguiError
@@ -226,11 +227,10 @@ def layout_toml(cores: int, size: int) -> str:
 
 @pytest.mark.parametrize(("cores", "size"), [(1, 260), (1, 4096), (2, 260)])
 def test_the_layout_locator_finds_the_simulated_buffers(tmp_path, cores, size):
-    """End to end once the locator is merged: layout.toml arithmetic against the board's map."""
-    locate = pytest.importorskip("heapgui.capture.stream_locate")
+    """End to end: layout.toml arithmetic against the board's map, then a capture with it."""
     path = tmp_path / "layout.toml"
     path.write_text(layout_toml(cores, size))
-    found = locate.stream_map_from_layout(path)
+    found = stream_map_from_layout(path)
     expected = simulated_stream_map(cores, size)
     assert (found.mask, found.buffers) == (expected.mask, expected.buffers)
     source = simulated_stream_source(stream_cores=cores, stream_size=size)

@@ -8,10 +8,13 @@ import re
 import signal
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 from test_capture_cli import STOP_SIGNALS, capture, wait_for_size
 
+from heapgui.capture.simulator.elf import write_stream_elf
+from heapgui.capture.simulator.stream_firmware import simulated_stream_map
 from heapgui.trace.tagged import TaggedDecoder
 
 
@@ -111,3 +114,27 @@ def test_a_stop_signal_clears_the_mask_and_saves_everything(tmp_path, name):
     assert "enable mask at 0x20001000 cleared" in err
     data = (tmp_path / "heaptrace").read_bytes()
     assert strict_tagged(data) > 1000
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_the_firmware_elf_finds_the_simulated_buffers(tmp_path, capsys, cores):
+    """The ELF locator end to end: an ELF describing the board captures; a stale one is refused."""
+    board = simulated_stream_map(cores)
+    elf = tmp_path / "firmware.elf"
+    write_stream_elf(elf, board)
+    out_file = tmp_path / "heaptrace"
+    args = ["--source", "sim", "--elf", str(elf), "--sim-cores", str(cores), "--json"]
+    code, out, err = capture(capsys, *args, "--duration", "0.3", "-o", str(out_file))
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["transport"] == "stream"  # implied by --elf
+    assert summary["records"] == strict_tagged(out_file.read_bytes()) > 100
+
+    stale = replace(board, buffers=tuple(replace(b, size=b.size + 4) for b in board.buffers))
+    write_stream_elf(elf, stale)
+    kept = out_file.read_bytes()
+    code, out, err = capture(capsys, *args, "--duration", "0.3", "-o", str(out_file))
+    assert code == 2
+    assert "buffer_size" in err and "does not match the flashed firmware" in err
+    assert len(err.strip().splitlines()) == 1
+    assert out_file.read_bytes() == kept  # a refused capture leaves the old trace alone
