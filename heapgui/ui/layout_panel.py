@@ -102,6 +102,9 @@ def fragmentation_line(layout: Layout) -> str:
     return f"Fragmentation: {layout.fragmentation} / {layout.fragmentation_percent():.2f}%"
 
 
+COMPACT_CHART_HEIGHT = 160
+"""Pixels of the fragmentation strip: its axes whole, no more (the pool table grows instead)."""
+
 class LayoutPanel(QWidget):
     """Pool layout for the loaded trace (or drone's starter layout without one)."""
 
@@ -476,13 +479,15 @@ class LayoutPanel(QWidget):
         chart_layout = QVBoxLayout(self.chart_box)
         chart_layout.setContentsMargins(4, 4, 4, 4)  # the plot has margins of its own
         chart_layout.addWidget(self.chart)
-        # The pool table and preview matter more than the chart: share height by stretch.
-        self.chart_box.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
+        # The pool table and preview matter more than the chart: it is a compact strip
+        # of fixed height, whole with its axes, and the table takes what is left.
+        self.chart.setFixedHeight(COMPACT_CHART_HEIGHT)
         main = QSplitter(Qt.Orientation.Vertical)
         main.addWidget(top)
         main.addWidget(self.chart_box)
-        main.setStretchFactor(0, 3)
-        main.setStretchFactor(1, 2)
+        main.setStretchFactor(0, 1)
+        main.setStretchFactor(1, 0)
+        main.setCollapsible(0, False)
 
         self.status_label = QLabel()
         self.status_label.setAccessibleName("Layout status")

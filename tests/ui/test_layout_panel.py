@@ -355,7 +355,7 @@ def test_clicking_the_chart_sets_the_spinner(qtbot, panel, workload, workload_pa
     for pools in (3, 6, 1):
         point = chart.mapFromScene(chart.scene_position(pools))
         # A click a few pixels beside the point still picks that pool count.
-        qtbot.mouseClick(chart.viewport(), Qt.MouseButton.LeftButton, pos=point + QPoint(3, -20))
+        qtbot.mouseClick(chart.viewport(), Qt.MouseButton.LeftButton, pos=point + QPoint(3, -8))
         assert panel.pools_spin.value() == pools
 
 
