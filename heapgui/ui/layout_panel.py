@@ -105,6 +105,7 @@ def fragmentation_line(layout: Layout) -> str:
 COMPACT_CHART_HEIGHT = 160
 """Pixels of the fragmentation strip: its axes whole, no more (the pool table grows instead)."""
 
+
 class LayoutPanel(QWidget):
     """Pool layout for the loaded trace (or drone's starter layout without one)."""
 
