@@ -63,6 +63,10 @@ MAX_DOUBTS = 3  # doubted records in a row that a kept chain may pass through
 LONG_EVIDENCE = 2 * EVIDENCE_RECORDS  # when only shifted-looking records are doubted
 SHIFTED, HARD = 1, 2  # how a doubted chain derails (see `TaggedDecoder._derails`)
 WALK_REACH = max(LENGTHS) + WINDOW  # where that walk ends, from the doubted record's start
+# How far a chain that derails only SHIFTED is followed to see its doubted run end
+# (a burst of identical 256-byte-multiple allocations does; a chain read a byte early
+# does not). 4 KiB holds a burst of 800 allocations and keeps a waiting stream small.
+BURST_REACH = 1 << 12
 # Bytes judged as a chunk of their own after trouble; the tables over them stay in
 # the caches (dense corruption decodes fastest at 256 KiB).
 EVIDENCE_SPAN = 1 << 18
@@ -278,6 +282,11 @@ class TaggedDecoder(ChainDecoder):
         derails = self._derails(buf, table, dead, resumed)
         if not derails:
             return self._keep(dead, end)
+        if derails == SHIFTED:
+            if not table.final and dead + BURST_REACH + EVIDENCE_REACH > table.size:
+                return None, dead  # wait for the end of a possible burst, skipping nothing
+            if self._burst_ends(buf, table, dead):
+                return self._keep(dead, end)
         # Allocations of 256-byte multiples in a row look shifted too, and one
         # byte later read as allocations of 1: without harder evidence against
         # the chain, the resync point needs a longer run of its own.
@@ -317,6 +326,31 @@ class TaggedDecoder(ChainDecoder):
                     derailed = HARD
             pos += LENGTHS[tag]
         return derailed
+
+    def _burst_ends(self, buf: bytes, table: ResyncTable, dead: int) -> bool:
+        """Whether the chain through `dead` leaves its doubted run within BURST_REACH bytes
+        and then has EVIDENCE_RECORDS undoubted records, or ends the stream exactly.
+
+        A burst of identical allocations of a 256-byte multiple looks shifted
+        record after record, but read in phase it ends where the burst does. A
+        chain read one byte early stays shifted-looking (or turns into sizes of
+        16 MiB or more) for as long as it is followed.
+        """
+        pos = dead
+        while pos < dead + BURST_REACH:
+            if pos >= table.size:
+                return table.final and pos == table.size
+            tag = buf[pos]
+            if tag >= len(LENGTHS):
+                return False
+            if int(table.data[pos]) == NOT_A_TAG:
+                high = buf[pos + 4 : pos + 5] + (buf[pos + 8 : pos + 9] if tag >= GROW else b"")
+                if any(high):
+                    return False
+            elif self._evidence_at(table, pos) >= EVIDENCE_RECORDS:
+                return True
+            pos += LENGTHS[tag]
+        return False
 
     def _keep(self, dead: int, end: int) -> tuple[int, int]:
         self._kept.add(dead)
