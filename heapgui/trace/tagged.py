@@ -329,13 +329,15 @@ class TaggedDecoder(ChainDecoder):
 
     def _burst_ends(self, buf: bytes, table: ResyncTable, dead: int) -> bool:
         """Whether the chain through `dead` leaves its doubted run within BURST_REACH bytes
-        and then has EVIDENCE_RECORDS undoubted records, or ends the stream exactly.
+        and then has EVIDENCE_RECORDS undoubted records, or ends the stream exactly;
+        the doubted records on the way must all equal the one at `dead`.
 
         A burst of identical allocations of a 256-byte multiple looks shifted
         record after record, but read in phase it ends where the burst does. A
         chain read one byte early stays shifted-looking (or turns into sizes of
         16 MiB or more) for as long as it is followed.
         """
+        burst = buf[dead : dead + LENGTHS[buf[dead]]]
         pos = dead
         while pos < dead + BURST_REACH:
             if pos >= table.size:
@@ -344,8 +346,9 @@ class TaggedDecoder(ChainDecoder):
             if tag >= len(LENGTHS):
                 return False
             if int(table.data[pos]) == NOT_A_TAG:
-                high = buf[pos + 4 : pos + 5] + (buf[pos + 8 : pos + 9] if tag >= GROW else b"")
-                if any(high):
+                # Read a byte early, other records (a grow's 9 bytes) bring a chain back
+                # into phase: only a run of identical records is a burst.
+                if buf[pos : pos + LENGTHS[tag]] != burst:
                     return False
             elif self._evidence_at(table, pos) >= EVIDENCE_RECORDS:
                 return True
