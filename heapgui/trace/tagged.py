@@ -17,11 +17,21 @@ resynchronises by evidence, where the longest run of undoubted records starts:
   doubted records in a row and does not lead to the resync point, which needs
   EVIDENCE_RECORDS undoubted records of its own (twice as many when the
   chain only had shifted-looking allocations: a burst of 1 KB allocations
-  read one byte later is a run of allocations of 1).
+  read one byte later is a run of allocations of 1);
+- such a burst is byte for byte an inserted zero byte before a run of small
+  allocations. What tells them apart is what follows: a chain read a byte
+  early stays shifted-looking, while a real burst's doubted run ends. So a
+  chain doubted only for its shifted shape is kept when, within BURST_REACH
+  bytes, its doubted records are all identical and then EVIDENCE_RECORDS
+  undoubted ones follow (or the stream ends exactly at a record boundary).
 
 So a clean trace decodes exactly unless it holds several sizes of 16 MiB or
-more in a row and another reading of those bytes is plausible. Strict mode
-doubts nothing: it decodes what drone decodes.
+more in a row and another reading of those bytes is plausible, or a burst of
+identical 256-byte-multiple allocations (three or more) that is longer than
+BURST_REACH bytes (about 800 records), or that runs straight into other
+shifted-looking records (another such burst of a different size) instead of
+ordinary ones: those may still read as small allocations one byte later.
+Strict mode doubts nothing: it decodes what drone decodes.
 
 Speed: doubting takes a pass over every byte, which a clean trace should not
 pay for. The decoder follows drone's chain first and judges only the records
