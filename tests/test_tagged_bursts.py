@@ -28,7 +28,9 @@ def decode(data: bytes, cuts: list[int]) -> tuple[Records, TaggedDecoder]:
 
 
 def fields(records: Records) -> list[tuple]:
-    return list(zip(records.kind.tolist(), records.size.tolist(), records.new_size.tolist()))
+    return list(
+        zip(records.kind.tolist(), records.size.tolist(), records.new_size.tolist(), strict=True)
+    )
 
 
 def test_the_reported_burst_decodes_exactly():
