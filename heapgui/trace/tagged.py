@@ -17,11 +17,21 @@ resynchronises by evidence, where the longest run of undoubted records starts:
   doubted records in a row and does not lead to the resync point, which needs
   EVIDENCE_RECORDS undoubted records of its own (twice as many when the
   chain only had shifted-looking allocations: a burst of 1 KB allocations
-  read one byte later is a run of allocations of 1).
+  read one byte later is a run of allocations of 1);
+- such a burst is byte for byte an inserted zero byte before a run of small
+  allocations. What tells them apart is what follows: a chain read a byte
+  early stays shifted-looking, while a real burst's doubted run ends. So a
+  chain doubted only for its shifted shape is kept when, within BURST_REACH
+  bytes, its doubted records are all identical and then EVIDENCE_RECORDS
+  undoubted ones follow (or the stream ends exactly at a record boundary).
 
 So a clean trace decodes exactly unless it holds several sizes of 16 MiB or
-more in a row and another reading of those bytes is plausible. Strict mode
-doubts nothing: it decodes what drone decodes.
+more in a row and another reading of those bytes is plausible, or a burst of
+identical 256-byte-multiple allocations (three or more) that is longer than
+BURST_REACH bytes (about 800 records), or that runs straight into other
+shifted-looking records (another such burst of a different size) instead of
+ordinary ones: those may still read as small allocations one byte later.
+Strict mode doubts nothing: it decodes what drone decodes.
 
 Speed: doubting takes a pass over every byte, which a clean trace should not
 pay for. The decoder follows drone's chain first and judges only the records
@@ -63,6 +73,10 @@ MAX_DOUBTS = 3  # doubted records in a row that a kept chain may pass through
 LONG_EVIDENCE = 2 * EVIDENCE_RECORDS  # when only shifted-looking records are doubted
 SHIFTED, HARD = 1, 2  # how a doubted chain derails (see `TaggedDecoder._derails`)
 WALK_REACH = max(LENGTHS) + WINDOW  # where that walk ends, from the doubted record's start
+# How far a chain that derails only SHIFTED is followed to see its doubted run end
+# (a burst of identical 256-byte-multiple allocations does; a chain read a byte early
+# does not). 4 KiB holds a burst of 800 allocations and keeps a waiting stream small.
+BURST_REACH = 1 << 12
 # Bytes judged as a chunk of their own after trouble; the tables over them stay in
 # the caches (dense corruption decodes fastest at 256 KiB).
 EVIDENCE_SPAN = 1 << 18
@@ -278,6 +292,11 @@ class TaggedDecoder(ChainDecoder):
         derails = self._derails(buf, table, dead, resumed)
         if not derails:
             return self._keep(dead, end)
+        if derails == SHIFTED:
+            if not table.final and dead + BURST_REACH + EVIDENCE_REACH > table.size:
+                return None, dead  # wait for the end of a possible burst, skipping nothing
+            if self._burst_ends(buf, table, dead):
+                return self._keep(dead, end)
         # Allocations of 256-byte multiples in a row look shifted too, and one
         # byte later read as allocations of 1: without harder evidence against
         # the chain, the resync point needs a longer run of its own.
@@ -317,6 +336,34 @@ class TaggedDecoder(ChainDecoder):
                     derailed = HARD
             pos += LENGTHS[tag]
         return derailed
+
+    def _burst_ends(self, buf: bytes, table: ResyncTable, dead: int) -> bool:
+        """Whether the chain through `dead` leaves its doubted run within BURST_REACH bytes
+        and then has EVIDENCE_RECORDS undoubted records, or ends the stream exactly;
+        the doubted records on the way must all equal the one at `dead`.
+
+        A burst of identical allocations of a 256-byte multiple looks shifted
+        record after record, but read in phase it ends where the burst does. A
+        chain read one byte early stays shifted-looking (or turns into sizes of
+        16 MiB or more) for as long as it is followed.
+        """
+        burst = buf[dead : dead + LENGTHS[buf[dead]]]
+        pos = dead
+        while pos < dead + BURST_REACH:
+            if pos >= table.size:
+                return table.final and pos == table.size
+            tag = buf[pos]
+            if tag >= len(LENGTHS):
+                return False
+            if int(table.data[pos]) == NOT_A_TAG:
+                # Read a byte early, other records (a grow's 9 bytes) bring a chain back
+                # into phase: only a run of identical records is a burst.
+                if buf[pos : pos + LENGTHS[tag]] != burst:
+                    return False
+            elif self._evidence_at(table, pos) >= EVIDENCE_RECORDS:
+                return True
+            pos += LENGTHS[tag]
+        return False
 
     def _keep(self, dead: int, end: int) -> tuple[int, int]:
         self._kept.add(dead)
