@@ -1,12 +1,16 @@
 """Qt test setup: offscreen, isolated settings, and no thread may outlive its test."""
 
 import os
+import random
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before anything imports Qt
 
 import pytest  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
 
+from heapgui.trace.formats import DETECT_PREFIX  # noqa: E402
+from heapgui.trace.framed import encode_framed  # noqa: E402
+from heapgui.trace.workload import workload  # noqa: E402
 from heapgui.ui import main_window  # noqa: E402
 from heapgui.ui.main_window import MainWindow  # noqa: E402
 
@@ -53,3 +57,15 @@ def window(qtbot, errors) -> MainWindow:
     win = MainWindow(sync_load=True)
     qtbot.addWidget(win)
     return win
+
+
+@pytest.fixture
+def damaged(tmp_path):
+    """A framed trace with 64 bytes of noise in every 512 of the part detection reads."""
+    data = bytearray(encode_framed(workload(3000, seed=5)))
+    rng = random.Random(6)
+    for at in range(0, DETECT_PREFIX, 512):
+        data[at : at + 64] = bytes(rng.randrange(4, 256) for _ in range(64))
+    path = tmp_path / "heaptrace"
+    path.write_bytes(bytes(data))
+    return path

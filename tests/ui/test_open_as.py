@@ -2,27 +2,8 @@
 
 from __future__ import annotations
 
-import random
-
-import pytest
-
-from heapgui.trace.formats import DETECT_PREFIX
-from heapgui.trace.framed import encode_framed
 from heapgui.trace.load import read_trace
-from heapgui.trace.workload import workload
 from heapgui.ui import main_window
-
-
-@pytest.fixture
-def damaged(tmp_path):
-    """A framed trace with 64 bytes of noise in every 512 of the part detection reads."""
-    data = bytearray(encode_framed(workload(3000, seed=5)))
-    rng = random.Random(6)
-    for at in range(0, DETECT_PREFIX, 512):
-        data[at : at + 64] = bytes(rng.randrange(4, 256) for _ in range(64))
-    path = tmp_path / "heaptrace"
-    path.write_bytes(bytes(data))
-    return path
 
 
 def rows(stats) -> list[tuple[int, int, int]]:

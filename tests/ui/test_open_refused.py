@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import random
-
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from heapgui.trace.formats import DETECT_PREFIX, FORCE_HINT_THRESHOLD, make_decoder
-from heapgui.trace.framed import encode_framed
 from heapgui.trace.load import read_trace
-from heapgui.trace.workload import workload
 from heapgui.ui import main_window
 from heapgui.ui.main_window import FORMAT_VERSIONS, MainWindow
 from heapgui.ui.open_refusal import format_choice_box, plausible_formats
-
-
-@pytest.fixture
-def damaged(tmp_path):
-    """A framed trace with 64 bytes of noise in every 512 of the part detection reads."""
-    data = bytearray(encode_framed(workload(3000, seed=5)))
-    rng = random.Random(6)
-    for at in range(0, DETECT_PREFIX, 512):
-        data[at : at + 64] = bytes(rng.randrange(4, 256) for _ in range(64))
-    path = tmp_path / "heaptrace"
-    path.write_bytes(bytes(data))
-    return path
 
 
 def framed_share(path) -> float:
