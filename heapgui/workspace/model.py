@@ -1,0 +1,147 @@
+"""`Workspace`: the one owner of a session's state.
+
+Views never keep their own copy of what is here: they read it when an event
+says it changed. Setters compare before they announce, so a view that sets a
+value in reaction to an event does not start a loop.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from heapgui.layout.config import HeapConfig
+from heapgui.trace.load import Trace
+from heapgui.trace.traceset import TraceSet
+from heapgui.workspace.events import Event
+from heapgui.workspace.heap import HeapSize, HeapSource, guessed_heap_size
+
+
+class Workspace:
+    """What the user has open and decided.
+
+    Events (arguments in brackets):
+    - `traces_changed` (): a trace set was opened, replaced or closed;
+    - `shown_changed` (index): another member of the set is shown;
+    - `config_changed` (): the config or the heap name changed;
+    - `heap_size_changed` (HeapSize | None);
+    - `layout_changed` (layout outcome | None);
+    - `validated` (validation result | None);
+    - `capture_changed` (live capture | None);
+    - `range_changed` ((first, last) | None): the record window the views share;
+    - `cursor_changed` (record | None).
+    """
+
+    def __init__(self) -> None:
+        self.traces: TraceSet | None = None
+        self.paths: list[Path] = []
+        self.shown = 0
+        self.config: HeapConfig | None = None
+        self.heap_name: str | None = None
+        self.heap: HeapSize | None = None
+        self.layout: Any = None
+        self.validation: Any = None
+        self.live: Any = None
+        self.range: tuple[int, int] | None = None
+        self.cursor: int | None = None
+
+        self.traces_changed = Event("traces_changed")
+        self.shown_changed = Event("shown_changed")
+        self.config_changed = Event("config_changed")
+        self.heap_size_changed = Event("heap_size_changed")
+        self.layout_changed = Event("layout_changed")
+        self.validated = Event("validated")
+        self.capture_changed = Event("capture_changed")
+        self.range_changed = Event("range_changed")
+        self.cursor_changed = Event("cursor_changed")
+
+    # The traces
+
+    @property
+    def trace(self) -> Trace | None:
+        """The trace shown, or None when nothing is open."""
+        return None if self.traces is None else self.traces.traces[self.shown]
+
+    def open(self, traces: TraceSet | None, paths: list[Path]) -> None:
+        """Replace what is open. The layout, validation and range belonged to the old set."""
+        self.traces, self.paths, self.shown = traces, list(paths), 0
+        self.range = self.cursor = None
+        self.set_layout(None)
+        self.set_validation(None)
+        self.traces_changed.emit()
+        self.range_changed.emit(None)
+        if self.heap is None or self.heap.source is HeapSource.GUESSED:
+            self._guess_heap_size()
+
+    def show(self, index: int) -> None:
+        if self.traces is None or not 0 <= index < len(self.traces):
+            raise IndexError(f"no trace {index} in the set")
+        if index != self.shown:
+            self.shown = index
+            self.shown_changed.emit(index)
+
+    # The config and the heap size
+
+    def use_config(self, config: HeapConfig | None, heap_name: str | None = None) -> None:
+        """Take the heap size from the config's heap; without a config, guess it again."""
+        self.config, self.heap_name = config, heap_name
+        self.config_changed.emit()
+        if config is not None:
+            spec = config.heap(heap_name)
+            self.set_heap_size(HeapSize(spec.size, HeapSource.CONFIG, config.path.name))
+        else:
+            self._guess_heap_size()
+
+    def type_heap_size(self, size: int) -> None:
+        self.set_heap_size(HeapSize(size, HeapSource.TYPED))
+
+    def set_heap_size(self, heap: HeapSize | None) -> None:
+        if heap != self.heap:
+            self.heap = heap
+            self.heap_size_changed.emit(heap)
+
+    @property
+    def heap_size(self) -> int | None:
+        return None if self.heap is None else self.heap.size
+
+    def _guess_heap_size(self) -> None:
+        """The largest guess over the set, so every trace refers to one heap."""
+        if self.traces is None:
+            self.set_heap_size(None)
+            return
+        size = max(guessed_heap_size(trace.stats) for trace in self.traces.traces)
+        self.set_heap_size(HeapSize(size, HeapSource.GUESSED))
+
+    # Results that views render
+
+    def set_layout(self, layout: Any) -> None:
+        if layout is not self.layout:
+            self.layout = layout
+            self.layout_changed.emit(layout)
+
+    def set_validation(self, result: Any) -> None:
+        if result is not self.validation:
+            self.validation = result
+            self.validated.emit(result)
+
+    def set_live(self, capture: Any) -> None:
+        if capture is not self.live:
+            self.live = capture
+            self.capture_changed.emit(capture)
+
+    # The shared time view
+
+    def select_range(self, window: tuple[int, int] | None) -> None:
+        if window is not None:
+            first, last = window
+            if first > last:
+                first, last = last, first
+            window = (first, last)
+        if window != self.range:
+            self.range = window
+            self.range_changed.emit(window)
+
+    def move_cursor(self, record: int | None) -> None:
+        if record != self.cursor:
+            self.cursor = record
+            self.cursor_changed.emit(record)
