@@ -86,10 +86,14 @@ class Task(QObject):
     failed = Signal(str)
     cancelled = Signal()
 
+    inline = False
+    """The one switch for tests (the `inline_tasks` fixture): every job runs in the caller's
+    thread, so a test can drive the window without waiting for threads."""
+
     def __init__(self, job: Job, sync: bool = False) -> None:
         super().__init__()
         self._job = job
-        self._sync = sync
+        self._sync = sync or Task.inline
         self._stop = threading.Event()
         self._over = False
 

@@ -40,6 +40,14 @@ def no_thread_left(qapp):
 
 
 @pytest.fixture
+def inline_tasks(monkeypatch) -> None:
+    """Background jobs run in the test's thread (planning, validation, loading)."""
+    from heapgui.ui.loader import Task
+
+    monkeypatch.setattr(Task, "inline", True)
+
+
+@pytest.fixture
 def errors(monkeypatch) -> list[str]:
     """The messages the main window would have shown in an error box."""
     shown: list[str] = []
