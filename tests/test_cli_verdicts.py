@@ -22,7 +22,7 @@ main = { origin = 0x20000000, size = "64K" }
 [heap.core0]
 ram = "main"
 size = "20K"
-pools = [{ block = "4", count = "5120" }]
+pools = [{ block = "4", count = "100%" }]
 """
 
 DRONE_TOML = '[heap]\nsize = "10K"\npools = [{ block = "4", capacity = 2560 }]\n'

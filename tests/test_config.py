@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from heapgui.errors import HeapguiError
 from heapgui.layout.config import find_config, load_config
-from heapgui.layout.config_flexible import parse_amount, pool_counts
+from heapgui.layout.config_flexible import parse_amount, percent_counts, pool_counts
 from heapgui.layout.config_write import apply_write, plan_write, render_heap_section
 from heapgui.layout.pools import Pool
 
@@ -268,7 +268,32 @@ def test_layout_fixed_counts_and_named_file(tmp_path):
     # Any other file name is recognised by content: [ram] and no [memory].
     heap = load_config(write(tmp_path, "my-layout.toml", LAYOUT_FIXED)).heap("core0")
     assert heap.size == 1024
-    assert heap.pools == [Pool(4, 64), Pool(32, 24)]
+    # As drone-config resolves them: the counts (88, not 1024 bytes) leave 936 "free",
+    # shared out from the largest block down: 29 more 32s (928), then 2 more 4s.
+    assert heap.pools == [Pool(4, 66), Pool(32, 53)]
+
+
+LAYOUT_MIXED = LAYOUT.replace('size = "75%"', 'size = "1K"').replace('count = "75%"', 'count = "8"')
+
+
+def test_fixed_counts_beside_percentages_resolve_as_on_the_device(tmp_path, caplog):
+    # drone-config subtracts the fixed count (8), not its bytes (256), from the 1K heap:
+    # the 4-byte pool gets (1024 - 8) / 4 = 254 blocks and the pools take 1272 bytes.
+    heap = load_config(write(tmp_path, "layout.toml", LAYOUT_MIXED)).heap("core0")
+    assert heap.pools == [Pool(4, 254), Pool(32, 8)]
+    assert "take 248 bytes more than the 1,024-byte heap" in caplog.text
+
+
+def test_a_device_layout_that_outgrows_its_heap_is_never_called_holding(tmp_path, capsys):
+    from tests.cli_run import run
+
+    config = write(tmp_path, "layout.toml", LAYOUT_MIXED)
+    trace = tmp_path / "heaptrace"
+    trace.write_bytes(b"")
+    code, out, err = run(capsys, "validate", "-f", trace, "--config", config, "--heap", "core0")
+    assert code == 2
+    assert "1272 bytes, more than the heap's 1024" in err
+    assert "holds" not in out
 
 
 def test_find_config(tmp_path):
@@ -354,9 +379,10 @@ def test_render_named_layout_and_empty_pools():
     )
     text = render_heap_section("main", 1280, pools, "layout", ram="main")
     assert text.startswith('[heap.main]\nram = "main"\nsize = "1280"\n')
+    # 256 and 1024 of the 1280 bytes; fixed counts would be misread by drone master.
     assert tomllib.loads(text)["heap"]["main"]["pools"] == [
-        {"block": "4", "count": "64"},
-        {"block": "1K", "count": "1"},
+        {"block": "4", "count": "20%"},
+        {"block": "1K", "count": "80%"},
     ]
     assert render_heap_section("main", 1280, pools, header_style="named").startswith(
         "[heap.main]\n"
@@ -513,19 +539,16 @@ def test_single_heap_has_no_other_names(tmp_path):
         plan_write(path, "dma", 1024, [Pool(4, 256)])
 
 
-def test_write_layout_toml_uses_count_strings(tmp_path):
+def test_write_layout_toml_writes_shares_that_drone_resolves_to_the_pools(tmp_path):
     path = write(tmp_path, "layout.toml", LAYOUT)
-    old_pools = LAYOUT[LAYOUT.index("pools = [\n") :]
     plan = plan_write(path, "core0", 12 * 1024, NEW_POOLS)
     assert plan.summary.startswith("heap core0: size ~")  # 75% of an unknown .data share
-    new_pools_text = NEW_POOLS_TEXT.replace("capacity = ", 'count = "').replace(" },", '" },')
-    assert plan.new_text == LAYOUT.replace('size = "75%"', 'size = "12K"').replace(
-        old_pools, new_pools_text
-    )
     apply_write(plan)
     table = tomllib.loads(path.read_text())["heap"]["core0"]
     assert table["ram"] == "main"
-    assert [pool["count"] for pool in table["pools"]] == [str(p.capacity) for p in NEW_POOLS]
+    # 1024, 6144, 2048 and 3072 of the 12288 bytes.
+    counts = [pool["count"] for pool in table["pools"]]
+    assert counts == ["8.333%", "50%", "16.67%", "25%"]
     assert load_config(path).heap().pools == NEW_POOLS
 
 
@@ -534,7 +557,7 @@ def test_write_layout_inline_heap_stays_on_one_line(tmp_path):
     plan = plan_write(path, None, 1024, [Pool(4, 64), Pool(32, 24)])
     assert plan.new_text == DRONE_FLEXIBLE_STACK.replace(
         'size = "75%", pools = [{ block = "4", count = "100%" }]',
-        'size = "1K", pools = [{ block = "4", count = "64" }, { block = "32", count = "24" }]',
+        'size = "1K", pools = [{ block = "4", count = "25%" }, { block = "32", count = "75%" }]',
     )
 
 
@@ -554,7 +577,7 @@ def test_write_layout_new_heap_goes_to_the_data_ram(tmp_path):
         ("Drone.toml", DRONE_012),
         ("Drone.toml", DRONE_014),
         ("Drone.toml", DRONE_012.replace('size = "10K"', "size = 10240")),
-        ("layout.toml", LAYOUT_FIXED),
+        ("layout.toml", LAYOUT.replace('size = "75%"', 'size = "1K"')),
         ("layout.toml", DRONE_POOLS_ROUNDING.replace("100%", "36")),  # counts stay percentages
     ],
 )
@@ -610,16 +633,8 @@ def test_any_layout_reads_back_and_leaves_the_rest(tmp_path, pools, kind):
     after = text.index("[probe]") if kind == "Drone.toml" else len(text)
     assert plan.new_text.startswith(text[:heap_at])
     assert plan.new_text.endswith(text[after:])
-    table = tomllib.loads(plan.new_text)["heap"]
-    table = table if kind == "Drone.toml" else table["core0"]
-    count_key = "capacity" if kind == "Drone.toml" else "count"
-    written = [
-        Pool(
-            int(p["block"].removesuffix("K")) * (1024 if p["block"].endswith("K") else 1),
-            int(p[count_key]),
-        )
-        for p in table["pools"]
-    ]
+    # Read back as drone resolves it: layout.toml counts are shares of the heap.
+    written = load_config(write(tmp_path, kind, plan.new_text)).heap().pools
     assert written == [p for p in pools if p.capacity]
 
 
@@ -675,6 +690,23 @@ def test_percentage_counts_match_drone_in_f32(heap, pools):
     percents = [f"{thousandths / 1000}%" for _, thousandths in pools]
     expected = drone_pool_counts(heap, blocks, percents)
     assert resolve(heap, blocks, percents) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    pools=st.lists(
+        st.tuples(st.integers(1, 1024).map(lambda b: 4 * b), st.integers(1, 100_000)),
+        min_size=1,
+        max_size=8,
+        unique_by=lambda pool: pool[0],
+    ).map(sorted)
+)
+def test_written_shares_resolve_in_drone_to_exactly_the_counts(pools):
+    heap = sum(block * count for block, count in pools)
+    assume(heap < 1 << 24)  # embedded heaps; beyond, f32 may leave no exact spelling
+    shares = percent_counts(heap, pools)
+    blocks = [block for block, _ in pools]
+    assert drone_pool_counts(heap, blocks, shares) == [count for _, count in pools]
 
 
 def test_f32_matters_for_large_heaps():
@@ -763,7 +795,7 @@ def test_comments_in_pools_of_a_crlf_layout_toml(tmp_path):
     path = write(tmp_path, "layout.toml", layout.replace("\n", "\r\n"))
     pools = [Pool(32, 30), Pool(64, 1)]
     plan = plan_write(path, None, 1024, pools)
-    assert '    { block = "32", count = "30" },  # buffers\r\n' in plan.new_text
+    assert '    { block = "32", count = "93.75%" },  # buffers\r\n' in plan.new_text
     assert plan.new_text.count("\r\n") == plan.new_text.count("\n")
     assert plan.new_text.count("# buffers") == 1
 

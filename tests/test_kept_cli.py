@@ -28,7 +28,7 @@ main = { origin = 0x20000000, size = "64K" }
 [heap.main]
 ram = "main"
 size = "10K"
-pools = [{ block = "4", count = "2560" }]
+pools = [{ block = "4", count = "100%" }]
 """
 
 

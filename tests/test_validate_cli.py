@@ -31,7 +31,7 @@ ram = "main"
 [heap.core0]
 ram = "main"
 size = "1K"
-pools = [{ block = "4", count = "2" }, { block = "8", count = "1" }]
+pools = [{ block = "4", count = "0.78125%" }, { block = "8", count = "99.21875%" }]
 """
 
 # Served by 4x2 and 8x1: the third 4 overflows into the 8-pool, so the first
@@ -99,7 +99,7 @@ def test_layout_toml_and_heap_name(capsys, small, tmp_path):
     code, out, _ = run(capsys, "validate", "-f", small, "-c", config, "--heap", "core0", "--json")
     assert code == 1
     got = json.loads(out)
-    # drone-config gives the last pool what the fixed counts leave of the 1K heap.
+    # drone-config shares the 1K heap out: 8 bytes to the 4s, 1016 to the 8s.
     assert [(p["block"], p["capacity"]) for p in got["pools"]] == [(4, 2), (8, 127)]
     assert [(f["record"], f["size"]) for f in got["failures"]] == [(6, 12)]
 

@@ -37,6 +37,7 @@ from heapgui.layout.config_flexible import (
     Amount,
     Share,
     heap_sizes,
+    overrun,
     parse_amount,
     pool_counts,
 )
@@ -471,6 +472,17 @@ def _layout_heaps(path: Path, plain: dict[str, Any], data_size: int | None) -> d
                 counts = pool_counts(size, heaps[name].pools)
             except HeapguiError as exc:
                 raise HeapguiError(f"{path}: heap.{name}: {exc}") from None
+            if over := overrun(size, counts):
+                logger.warning(
+                    "%s: heap.%s: on the device these pools take %s bytes more than the"
+                    " %s-byte heap: drone subtracts fixed counts, not their bytes, before"
+                    " sharing out the percentages; give every pool a count, or every pool"
+                    " a percentage",
+                    path,
+                    name,
+                    f"{over:,}",
+                    f"{size:,}",
+                )
             # An unknown .data size (taken as 0) makes a share of its region an upper bound.
             estimated = holds_data and data_size is None and isinstance(heaps[name].size, Share)
             specs[name] = HeapSpec(name, size, [Pool(b, c) for b, c in counts], estimated)

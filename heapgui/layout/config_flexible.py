@@ -4,9 +4,11 @@ drone-config (config/src/layout.rs in drone-os/drone) computes in f32, so every
 step here is rounded to f32 to land on the same integers, including its
 carried rounding `correction` between consecutive flexible entries.
 
-One deliberate difference: for fixed pool counts drone subtracts the *counts*
-(not count × block bytes) from the heap before sharing out the percentages,
-which makes pools outgrow their heap; heapgui subtracts bytes.
+For fixed pool counts next to percentages drone subtracts the *counts* (not
+count × block bytes) from the heap before sharing out the percentages, so the
+pools outgrow their heap on the device. heapgui computes the same counts,
+because they are what the firmware runs with, and says so (`overrun`): a
+layout judged with friendlier counts would be a verdict about another device.
 """
 
 from __future__ import annotations
@@ -129,12 +131,14 @@ def heap_sizes(
 
 
 def pool_counts(heap_size: int, pools: list[tuple[int, Amount]]) -> list[tuple[int, int]]:
-    """(block, count) sorted by block: shares of the bytes the fixed counts leave, then
-    what rounding leaves over goes to the largest pools that can take it."""
+    """(block, count) sorted by block, as drone-config resolves them: shares of what the
+    fixed counts leave, then what rounding leaves over goes to the largest pools that
+    can take it."""
     pools = sorted(pools, key=lambda pool: pool[0])
     if pools and pools[0][0] <= 0:
         raise HeapguiError(f"block size {pools[0][0]}: expected a positive number of bytes")
-    fixed = sum(block * count for block, count in pools if isinstance(count, int))
+    # drone's quirk, kept on purpose (see the module notes): counts, not their bytes.
+    fixed = sum(count for _, count in pools if isinstance(count, int))
     if fixed > heap_size:
         raise HeapguiError(f"size is not enough to store all pools ({heap_size} < {fixed})")
     free = heap_size - fixed
@@ -153,3 +157,47 @@ def pool_counts(heap_size: int, pools: list[tuple[int, Amount]]) -> list[tuple[i
         counts[i] += add
         free -= add * pools[i][0]
     return [(block, count) for (block, _), count in zip(pools, counts, strict=True)]
+
+
+def overrun(heap_size: int, pools: list[tuple[int, int]]) -> int:
+    """Bytes by which resolved pools outgrow their heap: more than 0 only when fixed counts
+    sit next to percentages, where drone subtracts counts rather than bytes."""
+    return max(0, sum(block * count for block, count in pools) - heap_size)
+
+
+def percent_counts(heap_size: int, pools: list[tuple[int, int]]) -> list[str]:
+    """layout.toml `count` strings that drone-config resolves to exactly these counts.
+
+    Fixed counts cannot be written for drone master (it would add blocks beyond
+    the heap, see the module notes), so each pool gets its share of the heap's
+    bytes as a percentage. The shortest spelling that `pool_counts` resolves back
+    to the same counts is used; f32 rounding makes the exact decimal unnecessary
+    but not every shorter one.
+    """
+    total = sum(block * count for block, count in pools)
+    if not pools and not heap_size:
+        return []
+    if total != heap_size or not pools:
+        raise HeapguiError(
+            f"pools add up to {total} bytes but the heap size is {heap_size}; "
+            "drone requires them to match"
+        )
+    for digits in range(4, 13):
+        texts = [_percent(100 * block * count / heap_size, digits) for block, count in pools]
+        blocks = [block for block, _ in pools]
+        shares = [parse_amount(text) for text in texts]
+        if pool_counts(heap_size, list(zip(blocks, shares, strict=True))) == sorted(pools):
+            return texts
+    raise HeapguiError(
+        f"no percentages make drone resolve a {heap_size}-byte heap to these pools: "
+        + ", ".join(f"{count} x {block}" for block, count in pools)
+    )
+
+
+def _percent(value: float, digits: int) -> str:
+    """A positive percentage with `digits` significant digits, never in exponent form."""
+    decimals = max(0, digits - 1 - math.floor(math.log10(value)))
+    text = f"{value:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text + "%"

@@ -47,6 +47,7 @@ from heapgui.layout.config_files import (
     current_file,
     replace_file,
 )
+from heapgui.layout.config_flexible import percent_counts
 from heapgui.layout.pool_comments import PoolComments, pool_comments
 from heapgui.sizes import BELOW_2_32, MAX_SIZE, format_size
 
@@ -88,7 +89,7 @@ def render_heap_section(
 ) -> str:
     """The heap section as drone prints it, e.g. `[heap]`, `size = "10K"`, `pools = [ ... ]`.
 
-    Pools with capacity 0 are left out; layout.toml pools use `count = "N"` and
+    Pools with capacity 0 are left out; layout.toml pools use `count = "P%"` and
     its heaps need `ram`, the RAM region they live in.
     """
     pools = checked_pools(heap_name, size, pools)
@@ -107,7 +108,7 @@ def render_heap_section(
     if ram is not None:
         lines.append(f"ram = {tomlkit.string(ram).as_string()}")
     lines.append(f'size = "{format_size(size)}"')
-    lines.append(f"pools = {pools_text(pools, kind, multiline=True)}")
+    lines.append(f"pools = {pools_text(pools, kind, size, multiline=True)}")
     return "\n".join(lines) + "\n"
 
 
@@ -149,6 +150,7 @@ def checked_pools(heap_name: str, size: int, pools: Sequence[Pool]) -> list[Pool
 def pools_text(
     pools: Sequence[Pool],
     kind: ConfigKind,
+    heap_size: int,
     *,
     multiline: bool,
     nl: str = "\n",
@@ -156,14 +158,19 @@ def pools_text(
 ) -> str:
     """The pools array: multi-line like drone's output, or on one line.
 
+    layout.toml counts are written as shares of the heap (`percent_counts`):
+    drone master misreads fixed counts into pools larger than their heap.
+
     `comments` (multi-line only) come back beside the pools whose block they annotate.
     """
-    items = [
-        f'{{ block = "{format_size(p.block)}", capacity = {p.capacity} }}'
-        if kind == "drone"
-        else f'{{ block = "{format_size(p.block)}", count = "{p.capacity}" }}'
-        for p in pools
-    ]
+    if kind == "drone":
+        items = [f'{{ block = "{format_size(p.block)}", capacity = {p.capacity} }}' for p in pools]
+    else:
+        shares = percent_counts(heap_size, [(p.block, p.capacity) for p in pools])
+        items = [
+            f'{{ block = "{format_size(p.block)}", count = "{share}" }}'
+            for p, share in zip(pools, shares, strict=True)
+        ]
     if not multiline:
         return "[" + ", ".join(items) + "]"
     notes = comments or PoolComments()
@@ -231,7 +238,7 @@ def plan_write(
         if not same_size or previous.pools != pools:
             multiline = not isinstance(target, InlineTable)
             comments = pool_comments(target["pools"]) if multiline else None
-            text = pools_text(pools, old.kind, multiline=multiline, nl=nl, comments=comments)
+            text = pools_text(pools, old.kind, size, multiline=multiline, nl=nl, comments=comments)
             target["pools"] = parse_document(path, f"pools = {text}{nl}")["pools"]
         # parse_document skipped a byte order mark; the file keeps it.
         new_text = BOM * old_text.startswith(BOM) + doc.as_string()

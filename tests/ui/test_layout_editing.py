@@ -18,6 +18,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from test_kept import brute_kept
 
+from heapgui.layout.config import load_config
 from heapgui.layout.generate import generate
 from heapgui.layout.pools import Pool, demand
 from heapgui.layout.verdict import EditChecker
@@ -337,7 +338,7 @@ main = { origin = 0x20000000, size = "64K" }
 [heap.main]
 ram = "main"
 size = "10K"
-pools = [{ block = "4", count = "2560" }]
+pools = [{ block = "4", count = "100%" }]
 """
 
 
@@ -349,7 +350,8 @@ def test_edited_layout_is_previewed_and_written_in_the_files_style(samples, pane
     assert panel.config_path() == config
     panel.pools_spin.setValue(5)
     edit(panel, 4, CAPACITY, 2)  # pool 128: 7 blocks down to 2
-    assert '{ block = "128", count = "2" }' in panel.layout_text()
+    # 256 of the 9600 bytes the edited pools take: a share, which drone master reads right.
+    assert '{ block = "128", count = "2.667%" }' in panel.layout_text()
     assert "capacity" not in panel.layout_text()
     panel.confirm_write = lambda plan: True
     panel.write_layout()
@@ -357,7 +359,8 @@ def test_edited_layout_is_previewed_and_written_in_the_files_style(samples, pane
     text = config.read_text()
     assert text.startswith("# Drone master layout: comments stay.\n")
     pools = tomllib.loads(text)["heap"]["main"]["pools"]
-    assert pools[-1] == {"block": "128", "count": "2"}
+    assert pools[-1] == {"block": "128", "count": "2.667%"}
+    assert load_config(config).heap().pools[-1] == Pool(128, 2)
     assert len(pools) == 5
 
 
