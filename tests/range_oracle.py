@@ -60,9 +60,7 @@ def brute_window(ops: list[tuple], heap_size: int | None, start: int, stop: int)
     if window is None:  # an empty window
         window = begin(start)
     sizes = sorted(set(window["most"]) | set(window["total"]))
-    rows = [
-        (s, window["most"].get(s, 0), window["total"].get(s, 0), live.get(s, 0)) for s in sizes
-    ]
+    rows = [(s, window["most"].get(s, 0), window["total"].get(s, 0), live.get(s, 0)) for s in sizes]
     return {
         "rows": rows,
         "max_usage": sum(s * most for s, most, _, _ in rows),
