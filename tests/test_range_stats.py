@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from range_oracle import brute_window
 
+from heapgui.errors import HeapguiError
 from heapgui.trace.framed import FramedDecoder
 from heapgui.trace.legacy import LegacyDecoder
 from heapgui.trace.problems import UNMATCHED_DEALLOC
@@ -94,12 +95,17 @@ def test_an_empty_trace():
 
 @pytest.mark.parametrize(
     ("start", "stop", "words"),
-    [(5, 2, "ends before it starts"), (0, 11, "beyond the trace's 10 records"), (-1, 4, "at 0")],
+    [
+        (5, 2, "5:2 ends before it starts"),
+        (0, 11, "0:11 goes beyond the trace's 10 records"),
+        (11, None, "11: goes beyond"),
+        (-1, 4, "start at 0"),
+    ],
 )
 def test_windows_outside_the_trace_are_refused(start, stop, words):
-    with pytest.raises(ValueError, match=words):
+    with pytest.raises(HeapguiError, match=words):
         check_window(start, stop, 10, "t.framed")
-    with pytest.raises(ValueError, match=words):
+    with pytest.raises(HeapguiError, match=words):
         WindowIndex(Records.from_tuples([("alloc", 4)] * 10), HEAP).window(start, stop)
 
 
@@ -130,3 +136,17 @@ def test_legacy_seed_windows(samples):
     for start in range(len(ops) + 1):
         for stop in range(start, len(ops) + 1):
             assert figures(index.window(start, stop)) == brute_window(ops, HEAP, start, stop)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(OP, max_size=60), st.data())
+def test_the_window_fed_on_is_a_trace_with_its_starting_load(ops, data):
+    start = data.draw(st.integers(0, len(ops)), label="start")
+    stop = data.draw(st.integers(start, len(ops)), label="stop")
+    fed: list[Records] = []
+    counter = WindowCounter(start, stop, None, [fed.append])
+    counter(Records.from_tuples(ops))
+    alone = Statistics.of(Records.concat(fed))
+    expected = brute_window(ops, None, start, stop)
+    assert [(r.size, r.max_load) for r in alone.rows()] == [r[:2] for r in expected["rows"]]
+    assert alone.peak_usage == expected["peak"]

@@ -24,9 +24,11 @@ the same one:
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from heapgui.errors import HeapguiError
 from heapgui.trace.problems import ProblemLog
 from heapgui.trace.records import Records
 from heapgui.trace.stats import SizeRow, Statistics
@@ -74,19 +76,24 @@ def open_window(stats: Statistics) -> WindowStatistics:
     return window
 
 
-def check_window(start: int | None, stop: int | None, count: int, source: str) -> tuple[int, int]:
+def check_window(
+    start: int | None, stop: int | None, count: int, source: str, name: str = "the window"
+) -> tuple[int, int]:
     """[start, stop) with open ends filled in, or a one-line error naming the trace."""
     first = 0 if start is None else start
     last = count if stop is None else stop
+    said = f"{name} {_written(start)}:{_written(stop)}"
     if first < 0 or last < 0:
-        raise ValueError(f"{source}: record indices start at 0, not {min(first, last)}")
+        raise HeapguiError(f"{source}: {said}: record indices start at 0")
+    if max(first, last) > count:
+        raise HeapguiError(f"{source}: {said} goes beyond the trace's {count} records")
     if first > last:
-        raise ValueError(f"{source}: the window {first}:{last} ends before it starts")
-    if last > count:
-        raise ValueError(
-            f"{source}: the window {first}:{last} ends beyond the trace's {count} records"
-        )
+        raise HeapguiError(f"{source}: {said} ends before it starts")
     return first, last
+
+
+def _written(end: int | None) -> str:
+    return "" if end is None else str(end)
 
 
 class WindowCounter:
@@ -94,16 +101,32 @@ class WindowCounter:
 
     Counting stops at `stop`: records after it go by unread. `window` is the
     result once the stream has passed `stop` (or ended; `check_window` then
-    says whether the window was inside the trace).
+    says whether the window was inside the trace). Each of `feeds` (consumers
+    of records, like the timeline layout's event spool) gets the window as a
+    trace of its own: the starting load as allocations, then the window's records.
     """
 
-    def __init__(self, start: int, stop: int | None, heap_size: int | None) -> None:
-        self.start, self.stop = start, stop
+    def __init__(
+        self,
+        start: int,
+        stop: int | None,
+        heap_size: int | None,
+        feeds: Sequence[Callable[[Records], None]] = (),
+    ) -> None:
+        self.start, self.stop, self.feeds = start, stop, feeds
         self._before = Statistics(heap_size, keep_timeline=False)
         self._window: WindowStatistics | None = None
         self.seen = 0  # records streamed past, counted or not
         if start == 0:
-            self._window = open_window(self._before)
+            self._open()
+
+    def _open(self) -> None:
+        self._window = open_window(self._before)
+        self._feed(starting_load(self._before))
+
+    def _feed(self, records: Records) -> None:
+        for feed in self.feeds:
+            feed(records)
 
     def __call__(self, records: Records) -> None:
         at, self.seen = self.seen, self.seen + len(records)
@@ -111,12 +134,15 @@ class WindowCounter:
             self._before.update(records.slice(0, max(self.start - at, 0)))
             if self.seen < self.start:
                 return
-            self._window = open_window(self._before)
+            self._open()
+        assert self._window is not None
         end = len(records) if self.stop is None else min(self.stop - at, len(records))
         begin = max(self.start - at, 0)
         if end > begin:
-            self._window.update(records.slice(begin, end))
+            inside = records.slice(begin, end)
+            self._window.update(inside)
             self._window.stop = self._window.records
+            self._feed(inside)
 
     @property
     def window(self) -> WindowStatistics:
@@ -161,8 +187,8 @@ class WindowIndex:
     def __len__(self) -> int:
         return len(self.records)
 
-    def window(self, start: int, stop: int) -> WindowStatistics:
-        """Statistics of records [start, stop)."""
+    def window(self, start: int | None, stop: int | None) -> WindowStatistics:
+        """Statistics of records [start, stop); None leaves that end open."""
         start, stop = check_window(start, stop, len(self.records), "window")
         first = start // self.block
         window = open_window(self._state_at(first, start))
