@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from heapgui.sizes import format_size
 from heapgui.trace.load import Trace
 from heapgui.trace.records import KIND_NAMES, Records
-from heapgui.ui.axes import ByteAxis
+from heapgui.ui.axes import ByteAxis, CountAxis
 from heapgui.ui.curves import (
     live_count_curve,
     live_rows,
@@ -160,7 +160,9 @@ class ChartsPanel(QWidget):
 
     def _build_histogram(self) -> None:
         # Horizontal bars: one row per size reads well however many sizes there are.
-        plot = self.graphics.addPlot(row=0, col=1, rowspan=2)
+        plot = self.graphics.addPlot(
+            row=0, col=1, rowspan=2, axisItems={"bottom": CountAxis("bottom")}
+        )
         plot.setTitle("Allocations per size")
         plot.setLabel("left", "block size")
         plot.setLabel("bottom", "allocations")

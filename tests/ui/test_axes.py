@@ -76,6 +76,28 @@ def test_count_ticks_are_whole_and_grouped(qtbot):
     assert all(float(v).is_integer() for _, vs in axis.tickValues(0, 3, 400) for v in vs)
 
 
+def test_histogram_counts_read_whole_in_either_scale(qtbot, samples):
+    charts = ChartsPanel()
+    qtbot.addWidget(charts)
+    axis = charts.hist_plot.getAxis("bottom")
+    charts.log_check.setChecked(False)
+    assert major_labels(axis, 0, 5_000_000) == [
+        "0",
+        "1,000,000",
+        "2,000,000",
+        "3,000,000",
+        "4,000,000",
+        "5,000,000",
+    ]
+    charts.log_check.setChecked(True)  # powers of ten: 10, 100, 1000 allocations
+    labels = [
+        label
+        for spacing, values in axis.tickValues(0.5, 3.5, 400)
+        for label in axis.tickStrings(values, 1.0, spacing)
+    ]
+    assert {"10¹", "10²", "10³"} <= set(labels) and not any("e+" in t for t in labels)
+
+
 def test_pool_axis_has_whole_ticks(qtbot):
     chart = FragmentationChart()
     qtbot.addWidget(chart)
