@@ -6,7 +6,10 @@ sample, then times, as medians of several runs:
 - building a `WindowIndex` (one pass, done once per trace);
 - windows of several lengths and places, each from the index (the GUI's
   query, target under 1 s at 10⁸ records) and streamed through a
-  `WindowCounter` (the command line's way, a pass up to the window's end).
+  `WindowCounter` (the command line's way, a pass up to the window's end);
+- `heapgui-cli stats --json` on the trace written as a `framed` file, plain
+  and with `--range`, as whole processes (wall time, peak RSS), in a private
+  temporary directory removed at the end.
 
     python benchmarks/range_stats.py [--records 1e7] [--runs 3]
 """
@@ -14,13 +17,19 @@ sample, then times, as medians of several runs:
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 from common import machine, timed
+from scale_cli import CLI
+from scale_cli import run as run_process
 
-from heapgui.trace.framed import FramedDecoder
+from heapgui.trace.framed import FramedDecoder, encode_framed
 from heapgui.trace.records import Records
 from heapgui.trace.stats import BATCH, Statistics
 from heapgui.trace.window import WindowCounter, WindowIndex
@@ -48,11 +57,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=float, default=1e7)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--write-trace", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     n = int(args.records)
-    records = long_trace(n)
+    if args.write_trace is not None:  # the file for the command line, from a child process
+        args.write_trace.write_bytes(encode_framed(long_trace(n)))
+        return 0
     print(machine())
     print(f"trace: {n:,} records (workload-40k repeated), heap {HEAP:,} bytes")
+    with tempfile.TemporaryDirectory(prefix="heapgui-range-bench-") as scratch:
+        command_line(n, Path(scratch), args.runs)
+    records = long_trace(n)
     whole, _ = timed(lambda: Statistics.of(records, HEAP), args.runs)
     print(f"plain Statistics, whole trace: {whole:.3f} s")
     build, index = timed(lambda: WindowIndex(records, HEAP), 1)
@@ -74,6 +89,21 @@ def main() -> int:
         print(f"{name:<20} {query * 1000:>7.1f}ms {stream:>8.2f}s")
     print(f"slowest indexed window: {slowest * 1000:.1f} ms")
     return 0
+
+
+def command_line(n: int, folder: Path, runs: int) -> None:
+    """The command line's figures, measured first: a child's peak RSS counts what this
+    process held when it forked, so the trace is made by another process."""
+    trace = folder / "trace.framed"
+    write = [sys.executable, __file__, "--records", str(n), "--write-trace", str(trace)]
+    subprocess.run(write, check=True)
+    stats = [*CLI, "stats", "-f", str(trace), "-s", str(HEAP), "--json"]
+    print(f"{'heapgui-cli stats --json':<30} {'wall':>7} {'peak RSS':>9}")
+    for extra in ([], ["--range", "0:"], ["--range", f"{n // 2}:{n // 2 + 1000}"]):
+        measured = [run_process(stats + extra, dict(os.environ), folder) for _ in range(runs)]
+        wall = statistics.median(m[0] for m in measured)
+        rss = max(m[1] for m in measured)
+        print(f"{' '.join(extra) or '(whole trace)':<30} {wall:>6.2f}s {rss / 2**20:>5.0f} MiB")
 
 
 if __name__ == "__main__":

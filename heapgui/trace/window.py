@@ -66,7 +66,7 @@ def open_window(stats: Statistics) -> WindowStatistics:
     if stats.keep_timeline:
         raise ValueError("a window opens on statistics counted without a timeline")
     window = copy.deepcopy(stats)
-    window.__class__ = WindowStatistics
+    window.__class__ = WindowStatistics  # the same state, its rows read as a window's
     window.max_load = window.live.copy()
     window.total = np.zeros_like(window.live)
     window.peak_usage = window.in_use
@@ -189,7 +189,7 @@ class WindowIndex:
 
     def window(self, start: int | None, stop: int | None) -> WindowStatistics:
         """Statistics of records [start, stop); None leaves that end open."""
-        start, stop = check_window(start, stop, len(self.records), "window")
+        start, stop = check_window(start, stop, len(self.records), "trace")
         first = start // self.block
         window = open_window(self._state_at(first, start))
         edge = min(stop, (first + 1) * self.block)
