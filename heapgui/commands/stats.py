@@ -15,6 +15,12 @@ from heapgui.commands.common import (
     source_name,
     warn,
 )
+from heapgui.commands.window_option import (
+    add_range_option,
+    load_window,
+    window_header,
+    window_json,
+)
 from heapgui.sizes import format_size
 from heapgui.trace.load import Trace
 from heapgui.trace.stats import Statistics
@@ -25,6 +31,7 @@ TITLES = ("Block Size", "Max Load", "Total Allocations")
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("stats", help="block statistics of a heap trace (drone heap)")
     add_trace_options(parser)
+    add_range_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -70,12 +77,13 @@ def as_json(trace: Trace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    trace = load(args, heap_size_of(args))
+    heap_size = heap_size_of(args)
+    trace = load(args, heap_size) if args.range is None else load_window(args, heap_size)
     if args.json:
-        sys.stdout.write(json.dumps(as_json(trace), indent=1) + "\n")
+        sys.stdout.write(json.dumps({**as_json(trace), **window_json(trace)}, indent=1) + "\n")
         return 0
     if not trace.record_count:
         warn(f"{source_name(trace.source)} is empty.")
         return 0
-    sys.stdout.write(drone_table(trace.stats) + "\n" + extra_lines(trace))
+    sys.stdout.write(window_header(trace) + drone_table(trace.stats) + "\n" + extra_lines(trace))
     return 0
