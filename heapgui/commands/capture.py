@@ -47,9 +47,10 @@ from heapgui.capture.sources import (
     positive_number,
 )
 from heapgui.capture.stream_source import ATTACH, FROM_RESET
-from heapgui.commands.common import DEFAULT_TRACE, config_of
+from heapgui.commands.common import config_of
 from heapgui.errors import HeapguiError
 from heapgui.logs import visible
+from heapgui.report import DEFAULT_TRACE
 from heapgui.trace.formats import FORMATS
 
 logger = logging.getLogger(__name__)

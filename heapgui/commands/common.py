@@ -10,13 +10,11 @@ from pathlib import Path
 from heapgui.errors import HeapguiError, UnreadableTrace
 from heapgui.layout.class_stream import ClassEventSpool
 from heapgui.layout.config import HeapConfig, find_config, load_config
-from heapgui.layout.plan import MinimumHeaps
-from heapgui.sizes import KIB, MIB, parse_size
+from heapgui.report import DEFAULT_TRACE
+from heapgui.sizes import parse_size
 from heapgui.trace.formats import FORMATS
 from heapgui.trace.load import STDIN_NAME, Consumer, Trace, stream_trace
 from heapgui.trace.traceset import TraceSet
-
-DEFAULT_TRACE = "heaptrace"
 
 
 def add_trace_options(parser: argparse.ArgumentParser, several: bool = False) -> None:
@@ -140,45 +138,8 @@ def source_name(source: str) -> str:
     return source if source == STDIN_NAME else f"file `{source}`"
 
 
-def problems_json(trace: Trace) -> dict:
-    """What went wrong in a trace, for every command's JSON report."""
-    return {
-        "skipped_bytes": trace.skipped_bytes,
-        "problems": [p.to_json() for p in trace.problems],
-        "firmware_quirk": trace.firmware_quirk,
-    }
-
-
 def problem_warnings(traces: TraceSet) -> None:
     """What could not be read or made sense of in each trace, as warnings on stderr."""
     for name, trace in traces:
         for hint in trace.hints():
             warn(f"{name}: {hint}")
-
-
-def counted(count: int, noun: str, number: Callable[[int], str] = str) -> str:
-    """A count and its noun, singular for one: "1 allocation", "2 allocations"."""
-    return f"{number(count)} {noun}{'' if count == 1 else 's'}"
-
-
-def percent(part: int, whole: int) -> str:
-    """`used / percent%` with two decimals, as drone prints it."""
-    return f"{part} / {part / whole * 100.0:.2f}%"
-
-
-def human(size: int) -> str:
-    """Bytes, with a rounded K or M figure for reading at a glance."""
-    if size >= MIB:
-        return f"{size} bytes ({size / MIB:.1f}M)"
-    if size >= KIB:
-        return f"{size} bytes ({size / KIB:.1f}K)"
-    return f"{size} bytes"
-
-
-def comparison(heaps: MinimumHeaps, what: str = "this trace") -> str:
-    noun = "pool" if heaps.pools == 1 else "pools"
-    return (
-        f"in {heaps.pools} {noun}, {what} needs {human(heaps.timeline)} with the "
-        f"timeline layout; the drone-style layout reserves {human(heaps.drone)} "
-        f"(timeline/drone {heaps.ratio * 100:.1f}%)"
-    )

@@ -11,10 +11,8 @@ from tomlkit.items import Table
 
 from heapgui.commands.common import (
     add_trace_options,
-    comparison,
     config_of,
     heap_size_of,
-    percent,
     problem_warnings,
     source_name,
     trace_paths,
@@ -43,6 +41,7 @@ from heapgui.layout.plan import (
 )
 from heapgui.layout.pools import demand
 from heapgui.layout.timeline import headroom_factor
+from heapgui.report import comparison, percent
 
 BANNER = f"{' SUGGESTED LAYOUT ':=^80}"
 

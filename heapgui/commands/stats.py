@@ -10,8 +10,6 @@ from heapgui.commands.common import (
     add_trace_options,
     heap_size_of,
     load,
-    percent,
-    problems_json,
     source_name,
     warn,
 )
@@ -21,6 +19,7 @@ from heapgui.commands.window_option import (
     window_header,
     window_json,
 )
+from heapgui.report import as_json, percent
 from heapgui.sizes import format_size
 from heapgui.trace.load import Trace
 from heapgui.trace.stats import Statistics
@@ -62,25 +61,12 @@ def extra_lines(trace: Trace) -> str:
     return "\n".join(lines) + "\n"
 
 
-def as_json(trace: Trace) -> dict:
-    stats = trace.stats
-    return {
-        "format": trace.format,
-        "heap_size": stats.heap_size,
-        "records": trace.record_count,
-        "sizes": [{"size": r.size, "max_load": r.max_load, "total": r.total} for r in stats.rows()],
-        "max_usage": stats.max_usage,
-        "peak_usage": stats.peak_usage,
-        "peak_record": stats.peak_record,
-        **problems_json(trace),
-    }
-
-
 def run(args: argparse.Namespace) -> int:
     heap_size = heap_size_of(args)
     trace = load(args, heap_size) if args.range is None else load_window(args, heap_size)
     if args.json:
-        sys.stdout.write(json.dumps({**as_json(trace), **window_json(trace)}, indent=1) + "\n")
+        document = {**as_json(trace, heap_size), **window_json(trace)}
+        sys.stdout.write(json.dumps(document, indent=1) + "\n")
         return 0
     if not trace.record_count:
         warn(f"{source_name(trace.source)} is empty.")

@@ -9,23 +9,27 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 
 from heapgui.commands.common import (
     add_trace_options,
-    comparison,
     config_of,
-    counted,
-    human,
     load_set,
-    problems_json,
     warn,
 )
 from heapgui.errors import HeapguiError
 from heapgui.layout.plan import MinimumHeaps, minimum_heaps, whole_demand
-from heapgui.layout.pools import Pool, pools_against_heap
-from heapgui.layout.replay import Failure, Replay
-from heapgui.layout.replay_stream import ReplayStream, ReplaySummary
+from heapgui.layout.pools import Pool, checked_layout
+from heapgui.layout.replay_stream import ReplayStream
+from heapgui.report import (
+    Result,
+    comparison,
+    counted,
+    failure_line,
+    human,
+    problems_json,
+    replay_notes,
+    unread,
+)
 from heapgui.sizes import MAX_SIZE, format_size, parse_size
 from heapgui.trace.load import Trace
 
@@ -104,15 +108,6 @@ def _layout(args: argparse.Namespace) -> tuple[int, list[Pool], str]:
     return size or heap.size, list(heap.pools), f"{config.path} [heap {heap.name}]"
 
 
-def checked_layout(source: str, pools: list[Pool], heap_size: int) -> str | None:
-    """pools_against_heap with the layout's source named: the refusal, or the warning."""
-    try:
-        note = pools_against_heap(pools, heap_size)
-    except HeapguiError as exc:
-        raise HeapguiError(f"{source}: {exc}") from None
-    return f"{source}: {note}" if note else None
-
-
 def run(args: argparse.Namespace) -> int:
     if args.max_failures < 0:
         raise HeapguiError(f"invalid --max-failures {args.max_failures}: expected 0 or more")
@@ -146,9 +141,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 # -- JSON --------------------------------------------------------------------
-
-
-Result = Replay | ReplaySummary
 
 
 def _failures(name: str, result: Result, limit: int | None) -> list[dict]:
@@ -226,35 +218,6 @@ def _report(
 
 
 # -- text ----------------------------------------------------------------------
-
-
-def failure_line(failure: Failure, number: Callable[[int], str] = str) -> str:
-    """One failed allocation in words; the GUI passes a `number` with thousands separators."""
-    when = f" at time {number(failure.time)}" if failure.time is not None else ""
-    return f"record {number(failure.record)}: no free block for {number(failure.size)} bytes{when}"
-
-
-def replay_notes(result: Result, number: Callable[[int], str] = str) -> list[str]:
-    """Overflows, the peak's waste and what was skipped: one sentence each, no full stop."""
-    notes = [f"Overflows into a larger pool: {number(result.overflows)}"]
-    if result.peak_record >= 0:
-        notes.append(
-            f"Peak: {human(result.peak_bytes)} in blocks at record {number(result.peak_record)}, "
-            f"{number(result.wasted_at_peak)} bytes of them wasted inside blocks"
-        )
-    if result.unmatched or result.skipped:
-        notes.append(
-            f"Skipped: {counted(result.unmatched, 'deallocation', number)} matching no live "
-            f"block, {counted(result.skipped, 'zero-size allocation', number)}"
-        )
-    return notes
-
-
-def unread(trace: Trace, number: Callable[[int], str] = str) -> str:
-    """What the verdict could not take into account: "" for a trace read whole."""
-    if not trace.skipped_bytes:
-        return ""
-    return f"{number(trace.skipped_bytes)} bytes of the trace could not be read"
 
 
 def _pool_table(result: Result) -> list[str]:

@@ -52,6 +52,15 @@ def pools_against_heap(pools: Iterable[Pool], heap_size: int) -> str | None:
     return None
 
 
+def checked_layout(source: str, pools: list[Pool], heap_size: int) -> str | None:
+    """pools_against_heap with the layout's source named: the refusal, or the warning."""
+    try:
+        note = pools_against_heap(pools, heap_size)
+    except HeapguiError as exc:
+        raise HeapguiError(f"{source}: {exc}") from None
+    return f"{source}: {note}" if note else None
+
+
 def align(size: int) -> int:
     """Round up to the allocator's word size, as drone does before sizing pools."""
     return -(-size // WORD_SIZE) * WORD_SIZE

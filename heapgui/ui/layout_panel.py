@@ -53,7 +53,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from heapgui.commands.common import comparison
 from heapgui.errors import HeapguiError
 from heapgui.layout.config import DEFAULT_HEAP, DRONE_TOML, HeapConfig, find_config, load_config
 from heapgui.layout.config_write import WritePlan, apply_write, plan_write, render_heap_section
@@ -61,6 +60,7 @@ from heapgui.layout.generate import MAX_POOLS, Layout, LayoutDoesNotFit, generat
 from heapgui.layout.plan import MinimumHeaps, plan_layout, whole_demand
 from heapgui.layout.pools import Partitioner, demand
 from heapgui.layout.timeline import MAX_HEADROOM, headroom_factor
+from heapgui.report import comparison
 from heapgui.sizes import MAX_SIZE, format_size, parse_size
 from heapgui.trace.load import Trace
 from heapgui.trace.traceset import TraceSet

@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from heapgui import __version__
-from heapgui.commands.stats import as_json
+from heapgui.report import as_json
 from heapgui.sizes import format_size
 from heapgui.trace.load import Trace
 from heapgui.trace.problems import usage_hints
@@ -775,7 +775,7 @@ class MainWindow(QMainWindow):
         if path.suffix.lower() == ".csv":
             text = self.stats_panel.model.to_csv()
         elif self.trace is not None:
-            text = json.dumps(as_json(self.trace), indent=1) + "\n"
+            text = json.dumps(as_json(self.trace, self.trace.stats.heap_size), indent=1) + "\n"
         else:
             self._report(f"{path}: no trace loaded, nothing to export")
             return

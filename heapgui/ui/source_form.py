@@ -51,9 +51,9 @@ from heapgui.capture.sources import (
 )
 from heapgui.capture.stream_source import ATTACH, FROM_RESET
 from heapgui.capture.tcp import DEFAULT_HOST, TCP_PRESETS
-from heapgui.commands.common import DEFAULT_TRACE
 from heapgui.errors import HeapguiError
 from heapgui.layout.config import DRONE_TOML, load_config
+from heapgui.report import DEFAULT_TRACE
 from heapgui.ui.capture_worker import CaptureRequest, quit_when_done
 from heapgui.ui.loader import Task, config_heap_size
 

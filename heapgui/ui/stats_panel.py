@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from heapgui.commands.common import percent
 from heapgui.errors import HeapguiError
+from heapgui.report import percent
 from heapgui.trace.stats import Statistics
 from heapgui.ui.stats_model import SIZE_ROLE, StatsFilterProxy, StatsModel
 

@@ -30,10 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from heapgui.commands.validate import checked_layout
 from heapgui.errors import HeapguiError
 from heapgui.layout.config import load_config
-from heapgui.layout.pools import Pool
+from heapgui.layout.pools import Pool, checked_layout
 from heapgui.trace.load import Trace
 from heapgui.trace.traceset import TraceSet
 from heapgui.ui.charts import failure_colour

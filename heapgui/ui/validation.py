@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from heapgui.commands.validate import failure_line, replay_notes, unread
 from heapgui.layout.pools import Pool
 from heapgui.layout.replay import Replay, replay
+from heapgui.report import failure_line, replay_notes, unread
 from heapgui.sizes import format_size
 from heapgui.trace.load import Cancelled, Trace
 from heapgui.trace.traceset import TraceSet

@@ -1,0 +1,68 @@
+"""The shape of the code: the import contracts in pyproject.toml, and no Qt below the window."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import heapgui
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(heapgui.__file__).resolve().parent
+QT = ("PySide6", "pyqtgraph", "shiboken6")
+QT_FREE = ("trace", "layout", "capture", "workspace", "report", "commands", "cli", "doctor")
+
+
+def lint_imports(python_path: Path | None = None) -> subprocess.CompletedProcess:
+    """lint-imports with the project's contracts, on `python_path`'s heapgui when given."""
+    env = dict(os.environ)
+    if python_path is not None:
+        env["PYTHONPATH"] = str(python_path)
+    # -c puts the working directory first on the path: it decides which heapgui is read.
+    code = (
+        "import sys\n"
+        "from importlinter.cli import lint_imports\n"
+        f"sys.exit(lint_imports(config_filename={str(ROOT / 'pyproject.toml')!r},"
+        " no_cache=True, no_logo=True))\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=python_path or ROOT,
+    )
+
+
+def test_the_import_contracts_are_kept():
+    result = lint_imports()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 kept, 0 broken" in result.stdout
+
+
+def test_a_broken_contract_fails(tmp_path):
+    """The contracts can fail: the same code with the window's wording imported by the core."""
+    copy = tmp_path / "heapgui"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    stats = copy / "trace" / "stats.py"
+    stats.write_text(stats.read_text() + "\nimport heapgui.ui.theme  # noqa\n")
+    result = lint_imports(tmp_path)
+    assert result.returncode == 1
+    assert "heapgui.trace is not allowed to import heapgui.ui" in result.stdout
+    assert "is not allowed to import PySide6" in result.stdout
+
+
+def test_importing_everything_but_the_window_loads_no_qt():
+    code = (
+        "import sys, pkgutil, importlib, heapgui\n"
+        f"for name in {QT_FREE!r}:\n"
+        "    mod = importlib.import_module('heapgui.' + name)\n"
+        "    for info in pkgutil.walk_packages(getattr(mod, '__path__', []), mod.__name__ + '.'):\n"
+        "        importlib.import_module(info.name)\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {QT!r}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
