@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def drone_table(stats: Statistics) -> str:
+def drone_table(stats: Statistics, heap_size: int) -> str:
     """The table and the usage line exactly as `drone heap` prints them."""
     cells = [(format_size(r.size), str(r.max_load), str(r.total)) for r in stats.rows()]
     widths = [max([len(t)] + [len(c[k]) for c in cells]) for k, t in enumerate(TITLES)]
@@ -38,28 +38,25 @@ def drone_table(stats: Statistics) -> str:
 
     rows = [line(TITLES), "+".join("-" * (w + 2) for w in widths)]
     rows += [line(c) for c in cells]
-    assert stats.heap_size is not None
-    rows += ["", f"Maximum memory usage: {percent(stats.max_usage, stats.heap_size)}"]
+    rows += ["", f"Maximum memory usage: {percent(stats.max_usage, heap_size)}"]
     return "\n".join(rows) + "\n"
 
 
-def extra_lines(trace: Trace) -> str:
+def extra_lines(trace: Trace, heap_size: int) -> str:
     stats = trace.stats
-    assert stats.heap_size is not None
     lines = [
-        f"Simultaneous peak: {percent(stats.peak_usage, stats.heap_size)} "
-        f"at record {stats.peak_record}",
+        f"Simultaneous peak: {percent(stats.peak_usage, heap_size)} at record {stats.peak_record}",
         f"Format: {trace.format}, {trace.record_count} records",
     ]
     lines += [f"Problem: {hint}" for hint in trace.hints()]
     return "\n".join(lines) + "\n"
 
 
-def as_json(trace: Trace) -> dict:
+def as_json(trace: Trace, heap_size: int | None) -> dict:
     stats = trace.stats
     return {
         "format": trace.format,
-        "heap_size": stats.heap_size,
+        "heap_size": heap_size,
         "records": trace.record_count,
         "sizes": [{"size": r.size, "max_load": r.max_load, "total": r.total} for r in stats.rows()],
         "max_usage": stats.max_usage,
@@ -70,12 +67,13 @@ def as_json(trace: Trace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    trace = load(args, heap_size_of(args))
+    heap_size = heap_size_of(args)
+    trace = load(args, heap_size)
     if args.json:
-        sys.stdout.write(json.dumps(as_json(trace), indent=1) + "\n")
+        sys.stdout.write(json.dumps(as_json(trace, heap_size), indent=1) + "\n")
         return 0
     if not trace.record_count:
         warn(f"{source_name(trace.source)} is empty.")
         return 0
-    sys.stdout.write(drone_table(trace.stats) + "\n" + extra_lines(trace))
+    sys.stdout.write(drone_table(trace.stats, heap_size) + "\n" + extra_lines(trace, heap_size))
     return 0

@@ -21,11 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from heapgui.capture.session import CaptureCounters, CaptureSummary, CaptureUpdate
+from heapgui.trace.curves import live_count_curve
 from heapgui.trace.load import Trace
 from heapgui.trace.problems import ProblemLog
 from heapgui.trace.records import ALLOC, Records
 from heapgui.trace.stats import Statistics
-from heapgui.ui.curves import default_heap_size, live_count_curve
+from heapgui.workspace.heap import guessed_heap_size
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +184,7 @@ class LiveTrace:
         self.stats.heap_size = self._config_heap
         timeline = self.stats.update(records)
         self.stats.heap_size = self._config_heap or max(
-            display_heap or 0, default_heap_size(self.stats)
+            display_heap or 0, guessed_heap_size(self.stats)
         )
         self._parts.append(records)
         x = self._x(records)
