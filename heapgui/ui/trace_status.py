@@ -16,7 +16,7 @@ from heapgui.ui.banner import ProblemBanner
 from heapgui.workspace import HeapSize, HeapSource, Workspace
 
 HEAP_TIPS = {
-    HeapSource.CONFIG: "The heap size comes from the config file beside the trace",
+    HeapSource.CONFIG: "The heap size is the chosen heap's in the config file named in brackets",
     HeapSource.TYPED: "The heap size was typed in the layout panel",
     HeapSource.GUESSED: (
         "No config names the heap size, so it is guessed: the next power of two above "

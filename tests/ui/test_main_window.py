@@ -14,11 +14,11 @@ from PySide6.QtWidgets import QApplication
 
 from heapgui.trace.load import Cancelled, read_trace
 from heapgui.trace.problems import QUIRK_HINT
-from heapgui.workspace import HeapSize, HeapSource
 from heapgui.ui.loader import Task, running_threads
 from heapgui.ui.main_window import MainWindow, versions
 from heapgui.ui.settings import recent_files
 from heapgui.ui.stats_model import COLUMNS, SORT_ROLE
+from heapgui.workspace import HeapSize, HeapSource
 
 WORKLOAD = "workload-40k.framed"
 
