@@ -181,3 +181,15 @@ def test_a_broken_config_does_not_stop_the_trace(tmp_path: Path):
     (tmp_path / "Drone.toml").write_text("[heap.main\n")
     loaded = load_trace(tmp_path / "heaptrace", lambda f: None, lambda: False)
     assert loaded.config is None and loaded.trace.stats.heap_limit is None
+
+
+def test_views_never_see_new_traces_with_the_old_heap(seed, tmp_path: Path):
+    """A view planning a layout on traces_changed must not plan against a stale heap."""
+    toml = tmp_path / "Drone.toml"
+    toml.write_text('[heap.main]\nsize = "20K"\npools = []\n')
+    ws = Workspace()
+    ws.open(TraceSet.of([read_trace(seed)]), [])
+    seen: list[str] = []
+    ws.traces_changed.connect(lambda: seen.append(ws.heap.describe()))
+    ws.open(TraceSet.of([read_trace(seed)]), [], load_config(toml))
+    assert seen == ["20K (Drone.toml)"]

@@ -72,15 +72,23 @@ class Workspace:
         The layout, validation and range belonged to the old set, and so did its
         config: a config from another directory describes another firmware's heap.
         A size the user typed stays; without a config or one, the heap is guessed.
+        Everything is settled before the first event, so no view renders the new
+        traces against the old heap.
         """
         self.traces, self.paths, self.shown = traces, list(paths), 0
         self.range = self.cursor = None
+        config_changed = config is not self.config or self.heap_name is not None
+        self.config, self.heap_name = config, None
+        heap = self._settled_heap(self._all_stats())
+        heap_changed, self.heap = heap != self.heap, heap
         self.set_layout(None)
         self.set_validation(None)
         self.traces_changed.emit()
         self.range_changed.emit(None)
-        self._set_config(config, None)
-        self._settle_heap(self._all_stats())
+        if config_changed:
+            self.config_changed.emit()
+        if heap_changed:
+            self.heap_size_changed.emit(heap)
 
     def show(self, index: int) -> None:
         if self.traces is None or not 0 <= index < len(self.traces):
@@ -94,12 +102,14 @@ class Workspace:
     def use_config(self, config: HeapConfig | None, heap_name: str | None = None) -> None:
         """Take the heap size from the config's heap; without a config, keep a typed size or
         guess it again."""
-        self._set_config(config, heap_name)
-        self._settle_heap(self._all_stats())
+        if config is not self.config or heap_name != self.heap_name:
+            self.config, self.heap_name = config, heap_name
+            self.config_changed.emit()
+        self.set_heap_size(self._settled_heap(self._all_stats()))
 
     def follow_capture(self, stats: Statistics) -> None:
         """A guessed heap grows with a live capture's statistics; a config or typed one stays."""
-        self._settle_heap([stats])
+        self.set_heap_size(self._settled_heap([stats]))
 
     def type_heap_size(self, size: int) -> None:
         self.set_heap_size(HeapSize(size, HeapSource.TYPED))
@@ -113,29 +123,23 @@ class Workspace:
     def heap_size(self) -> int | None:
         return None if self.heap is None else self.heap.size
 
-    def _set_config(self, config: HeapConfig | None, heap_name: str | None) -> None:
-        if config is not self.config or heap_name != self.heap_name:
-            self.config, self.heap_name = config, heap_name
-            self.config_changed.emit()
-
     def _all_stats(self) -> list[Statistics]:
         return [] if self.traces is None else [trace.stats for trace in self.traces.traces]
 
-    def _settle_heap(self, stats: list[Statistics]) -> None:
+    def _settled_heap(self, stats: list[Statistics]) -> HeapSize | None:
         """The one rule: the config's heap, else the size the user typed, else a guess.
 
         A set's guess is the largest of its traces', so every trace refers to one heap.
         """
         configured = self._config_heap()
         if configured is not None:
-            self.set_heap_size(configured)
-        elif self.heap is not None and self.heap.source is HeapSource.TYPED:
-            return
-        elif stats:
-            size = max(guessed_heap_size(one) for one in stats)
-            self.set_heap_size(HeapSize(size, HeapSource.GUESSED))
-        else:
-            self.set_heap_size(None)
+            return configured
+        if self.heap is not None and self.heap.source is HeapSource.TYPED:
+            return self.heap
+        if not stats:
+            return None
+        size = max(guessed_heap_size(one) for one in stats)
+        return HeapSize(size, HeapSource.GUESSED)
 
     def _config_heap(self) -> HeapSize | None:
         if self.config is None:
