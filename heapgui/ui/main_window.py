@@ -149,7 +149,7 @@ class MainWindow(QMainWindow):
         self.capture_dock.hide()
         self.validate_panel = ValidatePanel(self.workspace, self)
         self.validate_dock = self._dock("Validation", "validation", self.validate_panel, bottom)
-        self.traceset_view = TraceSetView(self)
+        self.traceset_view = TraceSetView(self.workspace, self)
         self.traceset_dock = self._dock("Trace set", "traceset", self.traceset_view, left)
         # Shown on demand (Validate, a set opened, the View menu): until then they cost no room.
         # Hidden before they are tabbed, or an empty tab bar stays behind.
@@ -169,7 +169,6 @@ class MainWindow(QMainWindow):
         ws.validated.connect(self._mark_failures)
         ws.layout_changed.connect(self._mark_edit_failures)
         self.layout_panel.verdict_changed.connect(self._mark_edit_failures)
-        self.traceset_view.trace_chosen.connect(ws.show)
         self.validate_panel.trace_chosen.connect(ws.show)
 
     def _follow_capture(self) -> None:
@@ -191,7 +190,6 @@ class MainWindow(QMainWindow):
 
     def _traces_changed(self) -> None:
         traces = self.workspace.traces
-        self.traceset_view.set_traces(traces)
         self._show(self.workspace.trace)
         if traces is None:
             self.setWindowTitle("heapgui")
@@ -205,7 +203,6 @@ class MainWindow(QMainWindow):
     @Slot(int)
     def _shown_changed(self, index: int) -> None:
         """Another member of the set: the statistics table and the charts show it."""
-        self.traceset_view.show_trace(index)
         self._show(self.workspace.trace)
 
     def _show(self, trace: Trace | None) -> None:
