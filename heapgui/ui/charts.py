@@ -41,6 +41,7 @@ from heapgui.ui.live_trace import LiveTrace
 from heapgui.ui.loader import Task
 from heapgui.ui.plotting import colour_axes, colour_legend, fast_curve, set_up_time_plot
 from heapgui.ui.theme import series_colour
+from heapgui.workspace import HeapSize
 
 logger = logging.getLogger(__name__)
 
@@ -224,11 +225,11 @@ class ChartsPanel(QWidget):
         at = np.asarray(records, np.int64) - trace.records.first_index
         self.failure_marker.setData(self._x[at], trace.stats.timeline[at])
 
-    def set_heap_size(self, heap_size: int) -> None:
-        """The workspace's heap size (the one authority), drawn as the heap line."""
-        self._heap_size = heap_size
-        self.heap_line.setValue(heap_size)
-        self.heap_line.label.setFormat(f"heap {format_size(heap_size)}")
+    def set_heap_size(self, heap: HeapSize | None) -> None:
+        """The workspace's heap size (the one authority), drawn with its source."""
+        self._heap_size = 0 if heap is None else heap.size
+        self.heap_line.setValue(self._heap_size)
+        self.heap_line.label.setFormat("heap" if heap is None else f"heap {heap.describe()}")
 
     def set_time_scale(self, core_clock: float | None, timed: bool = True) -> None:
         """Label the x axes: seconds when the core clock is known, else ticks or records.

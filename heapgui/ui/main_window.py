@@ -220,7 +220,7 @@ class MainWindow(QMainWindow):
         notice = guess_notice(self._shown_heap, heap)
         self._shown_heap = heap
         self.stats_panel.set_heap_size(heap)
-        self.charts.set_heap_size(0 if heap is None else heap.size)
+        self.charts.set_heap_size(heap)
         if self.trace is None:
             self.status.show_heap(heap)
         else:

@@ -26,6 +26,7 @@ def test_a_guessed_size_says_it_is_a_guess_everywhere_it_is_shown(window, sample
     assert "Heap: 64K (guessed)" in summary
     assert "guessed" in window.status.heap_label.toolTip()
     assert window.charts.heap_line.value() == HEAP_64K
+    assert window.charts.heap_line.label.format == "heap 64K (guessed)"
 
 
 def test_a_typed_size_and_a_config_name_their_source(window, samples, tmp_path: Path):
@@ -34,6 +35,7 @@ def test_a_typed_size_and_a_config_name_their_source(window, samples, tmp_path: 
     assert shown(window)[0] == "heap 100K (typed)"
     assert "Heap: 100K (typed)" in shown(window)[1]
     assert window.charts.heap_line.value() == 100 * 1024
+    assert window.charts.heap_line.label.format == "heap 100K (typed)"
 
     (tmp_path / "Drone.toml").write_text('[heap]\nsize = "48K"\npools = []\n')
     trace_file = tmp_path / "heaptrace"
