@@ -105,11 +105,12 @@ def gui_edits(records: int, runs: int) -> None:
 
     from heapgui.ui.layout_model import CAPACITY
     from heapgui.ui.layout_panel import LayoutPanel
+    from heapgui.workspace import Workspace
 
     app = QApplication.instance() or QApplication([])
     trace_records = workload(records, seed=1)
     trace = Trace("bench", "framed", trace_records, Statistics.of(trace_records))
-    panel = LayoutPanel()
+    panel = LayoutPanel(Workspace())
     panel.set_trace(trace, None)
     panel.size_edit.setText("1M")
     panel.pools_spin.setValue(POOLS)

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from oracles import brute_stats
@@ -10,7 +11,7 @@ from oracles import brute_stats
 from heapgui.trace.framed import FramedDecoder
 from heapgui.trace.problems import OVERSIZE_ALLOC, UNMATCHED_DEALLOC, ZERO_SIZE_ALLOC
 from heapgui.trace.records import Records
-from heapgui.trace.stats import Statistics
+from heapgui.trace.stats import Statistics, percent_of_heap
 
 SMALL = st.sampled_from([0, 1, 4, 12, 28, 32, 128, 300, 70000, 2**31])
 OP = st.one_of(
@@ -122,3 +123,17 @@ def test_problems_read_in_the_singular_and_name_a_size_once():
         "2 deallocations of 16 bytes that match no live allocation, first at byte offset 8",
         "1 allocation of 9 bytes, larger than the whole heap, first at byte offset 24",
     ]
+
+
+def test_the_heap_limit_is_fixed_for_the_count_and_not_the_displayed_heap():
+    """No field to write a display value into: the heap shown is the workspace's."""
+    records = Records.from_tuples([("alloc", 100), ("alloc", 3000), ("dealloc", 100)])
+    stats = Statistics.of(records, 1024)
+    with pytest.raises(AttributeError):
+        stats.heap_limit = 4096  # type: ignore[misc]
+    assert not hasattr(stats, "heap_size")
+    stats.update(Records.from_tuples([("alloc", 2000)]))  # still refused against 1024
+    assert stats.problems.total(OVERSIZE_ALLOC) == 2
+    # Each percentage names its heap: 100 of 400 bytes, and nothing without a heap.
+    assert percent_of_heap(100, 400) == 25.0
+    assert percent_of_heap(100, None) == 0.0

@@ -6,9 +6,21 @@ import pytest
 
 from heapgui.errors import HeapguiError
 from heapgui.layout.config import load_config
+from heapgui.trace.framed import encode_framed
 from heapgui.trace.load import read_trace
+from heapgui.trace.problems import OVERSIZE_ALLOC
+from heapgui.trace.records import Records
+from heapgui.trace.stats import Statistics
 from heapgui.trace.traceset import TraceSet
-from heapgui.workspace import HeapSource, Workspace, guessed_heap_size, parse_heap_size
+from heapgui.workspace import (
+    HeapSize,
+    HeapSource,
+    Workspace,
+    guess_notice,
+    guessed_heap_size,
+    parse_heap_size,
+)
+from heapgui.workspace.loading import load_trace, load_trace_set
 
 
 def recorder(ws: Workspace) -> list[tuple]:
@@ -31,16 +43,24 @@ def test_a_guessed_heap_is_the_power_of_two_above_the_largest_bound_in_the_set(s
     assert ws.heap.describe().endswith("(guessed)")
 
 
-def test_a_config_or_a_typed_size_is_kept_when_another_trace_opens(seed, samples, tmp_path: Path):
+def test_a_typed_size_is_kept_when_another_trace_opens_a_config_only_beside_it(
+    seed, samples, tmp_path: Path
+):
     toml = tmp_path / "Drone.toml"
     toml.write_text('[heap.main]\nsize = "20K"\npools = []\n')
     ws = Workspace()
     ws.use_config(load_config(toml))
     assert (ws.heap_size, ws.heap.source) == (20 * 1024, HeapSource.CONFIG)
-    ws.open(TraceSet.of([read_trace(seed)]), [])
+    ws.open(TraceSet.of([read_trace(seed)]), [], load_config(toml))
     assert ws.heap.describe() == "20K (Drone.toml)"
+    # Another directory without a config: the old config described another firmware.
+    workload = TraceSet.of([read_trace(samples / "workload-40k.framed")])
+    ws.open(workload, [])
+    assert ws.config is None and ws.heap.source is HeapSource.GUESSED
     ws.type_heap_size(12345)
-    ws.open(TraceSet.of([read_trace(samples / "workload-40k.framed")]), [])
+    ws.open(TraceSet.of([read_trace(seed)]), [])
+    assert (ws.heap_size, ws.heap.source) == (12345, HeapSource.TYPED)
+    ws.use_config(None)
     assert (ws.heap_size, ws.heap.source) == (12345, HeapSource.TYPED)
 
 
@@ -66,3 +86,110 @@ def test_heap_size_text_is_parsed_once_with_its_limits():
         parse_heap_size("0")
     with pytest.raises(HeapguiError, match="2\\^32"):
         parse_heap_size("4096M")
+
+
+def test_a_guess_follows_a_growing_capture_but_a_config_never_moves(tmp_path: Path):
+    ws = Workspace()
+    seen = recorder(ws)
+    ws.open(None, [])
+    assert ws.heap is None
+    live = Statistics()
+    sizes = []
+    for block in (700, 3000, 20000):
+        live.update(Records.from_tuples([("alloc", block)]))
+        ws.follow_capture(live)
+        sizes.append(ws.heap_size)
+    # Brute force: the smallest power of two (at least 1K) above everything allocated so far.
+    assert sizes == [1024, 4096, 32768]
+    assert [name for name, *_ in seen].count("heap_size_changed") == 3
+    toml = tmp_path / "Drone.toml"
+    toml.write_text('[heap.main]\nsize = "8K"\npools = []\n')
+    ws.use_config(load_config(toml))
+    ws.follow_capture(live)
+    assert ws.heap.describe() == "8K (Drone.toml)"
+
+
+def test_a_guess_that_moves_is_announced_with_both_sizes():
+    guessed = HeapSize(64 * 1024, HeapSource.GUESSED)
+    bigger = HeapSize(128 * 1024, HeapSource.GUESSED)
+    config = HeapSize(64 * 1024, HeapSource.CONFIG, "Drone.toml")
+    notice = guess_notice(guessed, bigger)
+    assert "128K (guessed)" in notice and "64K (guessed)" in notice
+    assert "64K (Drone.toml)" in guess_notice(config, guessed)  # the config is gone
+    assert guess_notice(None, guessed) == ""  # the first guess is shown, not news
+    assert guess_notice(guessed, guessed) == ""
+    assert guess_notice(guessed, config) == ""  # the user's own choice
+    assert guess_notice(bigger, HeapSize(1, HeapSource.TYPED)) == ""
+
+
+# ---- the load jobs ----------------------------------------------------------------------------
+
+
+def oversize_trace(path: Path) -> list[tuple]:
+    ops = [("alloc", 64), ("alloc", 5000), ("alloc", 64), ("dealloc", 5000), ("dealloc", 64)]
+    path.write_bytes(encode_framed(Records.from_tuples(ops)))
+    return ops
+
+
+def test_a_trace_loads_with_the_config_beside_it_which_refuses_larger_blocks(tmp_path: Path):
+    ops = oversize_trace(tmp_path / "heaptrace")
+    (tmp_path / "Drone.toml").write_text('[heap.main]\nsize = "4K"\npools = []\n')
+    progress: list[float] = []
+    loaded = load_trace(tmp_path / "heaptrace", progress.append, lambda: False)
+    assert loaded.config is not None and loaded.config.heap().size == 4096
+    assert loaded.trace.stats.heap_limit == 4096
+    assert loaded.trace.stats.problems.total(OVERSIZE_ALLOC) == 1
+    # By hand: the 5000-byte block cannot be served by a 4K heap, so it is left out.
+    assert [(r.size, r.max_load) for r in loaded.trace.stats.rows()] == [(64, 2)]
+    assert len(loaded.trace.stats.timeline) == len(ops)
+    assert not loaded.chosen_format and progress and progress == sorted(progress)
+    ws = Workspace()
+    ws.open(TraceSet.of([loaded.trace]), [loaded.path], loaded.config)
+    assert ws.heap.describe() == "4K (Drone.toml)"
+
+
+def test_without_a_config_nothing_is_refused_and_the_workspace_guesses(tmp_path: Path):
+    oversize_trace(tmp_path / "heaptrace")
+    loaded = load_trace(tmp_path / "heaptrace", lambda f: None, lambda: False, fmt="framed")
+    assert loaded.config is None and loaded.chosen_format
+    assert loaded.trace.stats.heap_limit is None
+    assert [(r.size, r.max_load) for r in loaded.trace.stats.rows()] == [(64, 2), (5000, 1)]
+    ws = Workspace()
+    ws.open(TraceSet.of([loaded.trace]), [loaded.path])
+    assert ws.heap.describe() == "8K (guessed)"  # 5128 bytes at the peak: 8K holds them
+
+
+def test_a_set_shares_the_config_beside_its_first_trace(tmp_path: Path, seed):
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    oversize_trace(first / "heaptrace")
+    (second / "heaptrace").write_bytes(seed.read_bytes())
+    (first / "Drone.toml").write_text('[heap.main]\nsize = "4K"\npools = []\n')
+    progress: list[float] = []
+    paths = [first / "heaptrace", second / "heaptrace"]
+    loaded = load_trace_set(paths, progress.append, lambda: False)
+    assert loaded.paths == paths and loaded.config is not None
+    assert [t.stats.heap_limit for t in loaded.traces.traces] == [4096, 4096]
+    assert progress == sorted(progress) and progress[-1] == pytest.approx(1.0)
+    with pytest.raises(HeapguiError, match="no trace files"):
+        load_trace_set([], progress.append, lambda: False)
+
+
+def test_a_broken_config_does_not_stop_the_trace(tmp_path: Path):
+    oversize_trace(tmp_path / "heaptrace")
+    (tmp_path / "Drone.toml").write_text("[heap.main\n")
+    loaded = load_trace(tmp_path / "heaptrace", lambda f: None, lambda: False)
+    assert loaded.config is None and loaded.trace.stats.heap_limit is None
+
+
+def test_views_never_see_new_traces_with_the_old_heap(seed, tmp_path: Path):
+    """A view planning a layout on traces_changed must not plan against a stale heap."""
+    toml = tmp_path / "Drone.toml"
+    toml.write_text('[heap.main]\nsize = "20K"\npools = []\n')
+    ws = Workspace()
+    ws.open(TraceSet.of([read_trace(seed)]), [])
+    seen: list[str] = []
+    ws.traces_changed.connect(lambda: seen.append(ws.heap.describe()))
+    ws.open(TraceSet.of([read_trace(seed)]), [], load_config(toml))
+    assert seen == ["20K (Drone.toml)"]

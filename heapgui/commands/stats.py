@@ -34,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def drone_table(stats: Statistics) -> str:
+def drone_table(stats: Statistics, heap_size: int) -> str:
     """The table and the usage line exactly as `drone heap` prints them."""
     cells = [(format_size(r.size), str(r.max_load), str(r.total)) for r in stats.rows()]
     widths = [max([len(t)] + [len(c[k]) for c in cells]) for k, t in enumerate(TITLES)]
@@ -44,17 +44,14 @@ def drone_table(stats: Statistics) -> str:
 
     rows = [line(TITLES), "+".join("-" * (w + 2) for w in widths)]
     rows += [line(c) for c in cells]
-    assert stats.heap_size is not None
-    rows += ["", f"Maximum memory usage: {percent(stats.max_usage, stats.heap_size)}"]
+    rows += ["", f"Maximum memory usage: {percent(stats.max_usage, heap_size)}"]
     return "\n".join(rows) + "\n"
 
 
-def extra_lines(trace: Trace) -> str:
+def extra_lines(trace: Trace, heap_size: int) -> str:
     stats = trace.stats
-    assert stats.heap_size is not None
     lines = [
-        f"Simultaneous peak: {percent(stats.peak_usage, stats.heap_size)} "
-        f"at record {stats.peak_record}",
+        f"Simultaneous peak: {percent(stats.peak_usage, heap_size)} at record {stats.peak_record}",
         f"Format: {trace.format}, {trace.record_count} records",
     ]
     lines += [f"Problem: {hint}" for hint in trace.hints()]
@@ -71,5 +68,6 @@ def run(args: argparse.Namespace) -> int:
     if not trace.record_count:
         warn(f"{source_name(trace.source)} is empty.")
         return 0
-    sys.stdout.write(window_header(trace) + drone_table(trace.stats) + "\n" + extra_lines(trace))
+    table = drone_table(trace.stats, heap_size)
+    sys.stdout.write(window_header(trace) + table + "\n" + extra_lines(trace, heap_size))
     return 0

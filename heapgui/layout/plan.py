@@ -63,7 +63,7 @@ def whole_demand(traces: TraceSet) -> TraceSet:
 
 def range_peaks(traces: TraceSet) -> RangePeaks:
     """Range peaks over every trace, leaving out what their statistics left out."""
-    heap_size = traces.traces[0].stats.heap_size if len(traces) else None
+    heap_size = traces.traces[0].stats.heap_limit if len(traces) else None
     # A streamed trace (no records kept) brings its events spooled to disk.
     events = [
         t.class_events.events(heap_size) if t.records is None else t.records for t in traces.traces

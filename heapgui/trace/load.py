@@ -74,11 +74,11 @@ class Trace:
         it was streamed with `oversize=True`."""
         if self.records is not None:
             return Statistics.of(self.records)
-        if self.stats.heap_size is None:  # nothing was left out
+        if self.stats.heap_limit is None:  # nothing was left out
             return self.stats
         if self.oversize is None:
             raise ValueError(f"{self.source}: streamed without counting oversize allocations")
-        return self.stats.with_sizes_above(self.stats.heap_size, self.oversize)
+        return self.stats.with_sizes_above(self.stats.heap_limit, self.oversize)
 
     @property
     def skipped_bytes(self) -> int:
@@ -111,6 +111,9 @@ def read_trace(
     cancelled: Callable[[], bool] | None = None,
 ) -> Trace:
     """Decode a trace file chunk by chunk; `progress` gets the fraction read.
+
+    Allocations larger than `heap_size` are refused and counted as a problem
+    (`Statistics.heap_limit`); the heap size shown is the workspace's, not this one.
 
     `-` is standard input. Pipes and FIFOs work too: they are read in pieces like a
     file, only without a size to plan the columns or report progress against.

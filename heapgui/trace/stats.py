@@ -58,10 +58,16 @@ class Statistics:
 
     With `keep_timeline=False` each batch's timeline is returned but not kept, so a
     command streaming a file through holds a few kilobytes, whatever its length.
+
+    `heap_limit` is the heap the allocations are checked against: larger ones are
+    refused (OVERSIZE_ALLOC) and left out. It is fixed for the whole count, because
+    figures counted against two limits would not add up. It is not the heap size the
+    user sees: that one belongs to the workspace and is passed where a share of the
+    heap is shown (`percent_of_heap`).
     """
 
-    def __init__(self, heap_size: int | None = None, keep_timeline: bool = True) -> None:
-        self.heap_size = heap_size
+    def __init__(self, heap_limit: int | None = None, keep_timeline: bool = True) -> None:
+        self._heap_limit = heap_limit
         self.keep_timeline = keep_timeline
         self.problems = ProblemLog()
         self.sizes = np.empty(0, np.uint32)
@@ -79,12 +85,17 @@ class Statistics:
         self._refused_live = np.empty(0, np.int64)
 
     @classmethod
-    def of(cls, records: Records, heap_size: int | None = None) -> Statistics:
-        stats = cls(heap_size)
+    def of(cls, records: Records, heap_limit: int | None = None) -> Statistics:
+        stats = cls(heap_limit)
         stats.update(records)
         return stats
 
     # -- results -----------------------------------------------------------
+
+    @property
+    def heap_limit(self) -> int | None:
+        """The heap larger allocations were refused against, or None: nothing was refused."""
+        return self._heap_limit
 
     @property
     def max_usage(self) -> int:
@@ -125,9 +136,6 @@ class Statistics:
             column = np.concatenate([getattr(self, name)[mine], getattr(other, name)[theirs]])
             setattr(merged, name, column[order])
         return merged
-
-    def percent_of_heap(self, used: int) -> float:
-        return used / self.heap_size * 100.0 if self.heap_size else 0.0
 
     # -- accumulation ------------------------------------------------------
 
@@ -170,13 +178,13 @@ class Statistics:
         that free them, are neutralised in `step` and returned."""
         # One pass finds both: size - 1 wraps round to the largest value for size 0.
         top = (1 << 32) - 1
-        limit = np.uint32(min(self.heap_size or top, top))
+        limit = np.uint32(min(self._heap_limit or top, top))
         odd = np.flatnonzero((ev.size - np.uint32(1)) >= limit)
         up = ev.up[odd]
         self._report(ZERO_SIZE_ALLOC, ev, odd[up & (ev.size[odd] == 0)], records)
-        if self.heap_size is None:
+        if self._heap_limit is None:
             return np.empty(0, np.int64)
-        big = odd[ev.size[odd] > self.heap_size]
+        big = odd[ev.size[odd] > self._heap_limit]
         if not len(big):
             return big
         up = ev.up[big]
@@ -272,6 +280,11 @@ class Statistics:
         )
         self.live[nonempty] = after[heads + counts[nonempty] - 1]
         return np.sort(order[(steps < 0) & (after == before)])
+
+
+def percent_of_heap(used: int, heap_size: int | None) -> float:
+    """`used` bytes as a share of a heap of `heap_size` bytes; 0 without a heap size."""
+    return used / heap_size * 100.0 if heap_size else 0.0
 
 
 # Up to this many distinct sizes a loop over sizes is fastest: each size's

@@ -21,8 +21,9 @@ from heapgui.logs import setup_logging
 from heapgui.resources import APP_ID
 from heapgui.ui.crash import install_crash_handler
 from heapgui.ui.help import app_icon
-from heapgui.ui.loader import release_free_memory, running_threads
-from heapgui.ui.main_window import APPLICATION, ORGANIZATION, MainWindow, open_settings
+from heapgui.ui.loader import Task, release_free_memory, running_threads
+from heapgui.ui.main_window import MainWindow
+from heapgui.ui.settings import APPLICATION, ORGANIZATION, open_settings
 from heapgui.ui.theme import apply_theme
 
 logger = logging.getLogger(__name__)
@@ -169,7 +170,13 @@ def _screenshot(window: MainWindow, args: argparse.Namespace, scratch: Path) -> 
             window.close()
             return _fail(f"the demo capture did not run: {panel.state_label.text()}")
     if args.file:
-        window.open_file(args.file)
+        # A batch job: the file is read in this thread so the picture shows it (the demo's
+        # capture above must stay in its own thread, so only this load runs inline).
+        Task.inline = True
+        try:
+            window.open_file(args.file)
+        finally:
+            Task.inline = False
     if failures:
         return _fail(failures[0])
     for _ in range(3):  # let docks, layouts and plots settle at the final size
@@ -229,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         # A screenshot shows the default window and must not touch the user's settings.
         with tempfile.TemporaryDirectory(prefix="heapgui-screenshot-") as scratch:
             QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, scratch)
-            window = MainWindow(sync_load=True, error_dialogs=False)
+            window = MainWindow(error_dialogs=False)
             return _screenshot(window, args, Path(scratch))
     install_crash_handler(log_file)
     window = MainWindow()

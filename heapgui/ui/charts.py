@@ -27,20 +27,22 @@ from PySide6.QtWidgets import (
 )
 
 from heapgui.sizes import format_size
-from heapgui.trace.load import Trace
-from heapgui.trace.records import KIND_NAMES, Records
-from heapgui.ui.axes import ByteAxis, CountAxis
-from heapgui.ui.curves import (
+from heapgui.trace.curves import (
     live_count_curve,
     live_rows,
     record_at,
     statistics_until,
     timeline_x,
 )
+from heapgui.trace.load import Trace
+from heapgui.trace.records import KIND_NAMES, Records
+from heapgui.trace.stats import percent_of_heap
+from heapgui.ui.axes import ByteAxis, CountAxis
 from heapgui.ui.live_trace import LiveTrace
 from heapgui.ui.loader import Task
 from heapgui.ui.plotting import colour_axes, colour_legend, fast_curve, set_up_time_plot
 from heapgui.ui.theme import series_colour
+from heapgui.workspace import HeapSize
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +66,8 @@ class ChartsPanel(QWidget):
     inspected = Signal(int)
     """A record was inspected; the text is in `inspect_label` once computed."""
 
-    def __init__(self, parent: QWidget | None = None, sync: bool = False) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._sync = sync
         self._trace: Trace | None = None
         self._live: LiveTrace | None = None
         self._time_scale: tuple[float | None, bool] | None = None
@@ -229,10 +230,11 @@ class ChartsPanel(QWidget):
         at = np.asarray(records, np.int64) - trace.records.first_index
         self.failure_marker.setData(self._x[at], trace.stats.timeline[at])
 
-    def set_heap_size(self, heap_size: int) -> None:
-        self._heap_size = heap_size
-        self.heap_line.setValue(heap_size)
-        self.heap_line.label.setFormat(f"heap {format_size(heap_size)}")
+    def set_heap_size(self, heap: HeapSize | None) -> None:
+        """The workspace's heap size (the one authority), drawn with its source."""
+        self._heap_size = 0 if heap is None else heap.size
+        self.heap_line.setValue(self._heap_size)
+        self.heap_line.label.setFormat("heap" if heap is None else f"heap {heap.describe()}")
 
     def set_time_scale(self, core_clock: float | None, timed: bool = True) -> None:
         """Label the x axes: seconds when the core clock is known, else ticks or records.
@@ -321,8 +323,6 @@ class ChartsPanel(QWidget):
         rows = stats.rows()
         self._sizes = np.array([r.size for r in rows], np.int64)
         self._totals = np.array([r.total for r in rows], np.int64)
-        if stats.heap_size and stats.heap_size != self._heap_size:
-            self.set_heap_size(stats.heap_size)
         if self.live_hint.isVisible():
             self._place_live_hint()
         self._draw_histogram()
@@ -426,7 +426,7 @@ class ChartsPanel(QWidget):
         def job(progress, cancelled):
             return statistics_until(records, position)
 
-        task = Task(job, self._sync)  # unparented: dropped with the next click
+        task = Task(job)  # unparented: dropped with the next click
         task.succeeded.connect(lambda stats: self._show_inspection(position, stats))
         task.failed.connect(self.inspect_label.setText)
         self._inspect_task = task
@@ -440,8 +440,8 @@ class ChartsPanel(QWidget):
             what += f" → {int(records.new_size[position])} B"
         in_use = int(self._trace.stats.timeline[position])
         live = ", ".join(f"{format_size(r.size)} B × {r.live:,}" for r in live_rows(stats))
-        heap = self._trace.stats
-        percent = f" ({heap.percent_of_heap(in_use):.2f}% of heap)" if heap.heap_size else ""
+        heap = self._heap_size
+        percent = f" ({percent_of_heap(in_use, heap):.2f}% of heap)" if heap else ""
         self.inspect_label.setText(
             f"<b>Record {records.first_index + position:,}</b> ({what}): {in_use:,} B in use"
             f"{percent}. Live blocks: {live or 'none'}"

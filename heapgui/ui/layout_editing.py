@@ -45,12 +45,11 @@ class EditBar(QWidget):
         editor: PoolEditor,
         table: QTableView,
         parent: QWidget | None = None,
-        sync: bool = False,
     ) -> None:
         super().__init__(parent)
         self.editor = editor
         self.table = table
-        self.runner = VerdictRunner(self, sync)
+        self.runner = VerdictRunner(self)
         self.runner.ready.connect(self._ready)
         self.runner.checking.connect(self._checking)
         self.runner.failed.connect(self._check_failed)

@@ -72,6 +72,8 @@ from heapgui.ui.layout_planner import DRONE, TIMELINE, LayoutPlanner, Planned, P
 from heapgui.ui.pool_delegate import PoolDelegate
 from heapgui.ui.pool_editor import PoolEditor
 from heapgui.ui.verdict_text import write_question
+from heapgui.workspace import HeapSize, Workspace
+from heapgui.workspace.proposal import ProposedLayout
 
 logger = logging.getLogger(__name__)
 
@@ -118,8 +120,9 @@ class LayoutPanel(QWidget):
     verdict_changed = Signal()
     """The verdict on the layout shown changed: `failed_records` may mark other records."""
 
-    def __init__(self, parent: QWidget | None = None, sync: bool = False) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.workspace = workspace
         self._traces: TraceSet | None = None
         # The set as planned: with allocations larger than the heap it was read for counted in.
         self._planned_set: TraceSet | None = None
@@ -133,17 +136,43 @@ class LayoutPanel(QWidget):
         self._text = ""
         self._prefilling = False
         self._request: PlanRequest | None = None
-        self._sync = sync
         self._reoptimizing = False  # the next optimum is an undoable step, not a fresh start
         self.editor = PoolEditor(self)
         self.editor.changed.connect(self._show_edited)
         self.editor.refused.connect(self._refused)
-        self.planner = LayoutPlanner(self, sync)
+        self.planner = LayoutPlanner(self)
         self.planner.planned.connect(self._planned)
         self.planner.failed.connect(self._plan_failed)
         self._build()
         self._use_config(None, prefill=False)
         self.set_trace(None, None)
+        workspace.traces_changed.connect(self._follow_traces)
+        workspace.heap_size_changed.connect(self._follow_heap)
+
+    # ---- following the workspace ------------------------------------------------------------
+
+    def _follow_traces(self) -> None:
+        ws = self.workspace
+        self.set_traces(ws.traces, ws.paths[0] if ws.paths else None)
+
+    def _follow_heap(self, heap: HeapSize | None) -> None:
+        """Show the workspace's heap size (a guess that grew, a config chosen elsewhere)."""
+        if heap is not None and heap.size != self._heap_size:
+            with QSignalBlocker(self.size_edit):
+                self.size_edit.setText(format_size(heap.size))
+            if self._parse_size():
+                self._recompute()
+        self._show_heap_source()
+
+    def _show_heap_source(self) -> None:
+        heap = self.workspace.heap
+        self.size_source.setText(f"({heap.source.value})" if heap is not None else "")
+        self.size_source.setToolTip(heap.describe() if heap is not None else "")
+
+    def _publish_config(self) -> None:
+        """The config and heap the user chose here decide the heap size for every view."""
+        if self._config is not None and self.heap_name() in self._config.heaps:
+            self.workspace.use_config(self._config, self.heap_name())
 
     # ---- public API -------------------------------------------------------------------------
 
@@ -276,6 +305,7 @@ class LayoutPanel(QWidget):
         path = self.choose_config_path()
         if path is not None:
             self._use_config(path)
+            self._publish_config()
             self._recompute()
 
     # ---- dialogs (replaced in tests) --------------------------------------------------------
@@ -318,6 +348,9 @@ class LayoutPanel(QWidget):
         self.size_edit.setAccessibleName("Heap size")
         self.size_edit.setToolTip(SIZE_TIP)
         self.size_edit.setMaximumWidth(160)
+        # Where the size came from (config, typed, guessed): a guess must look like one.
+        self.size_source = QLabel()
+        self.size_source.setAccessibleName("Heap size source")
         self.size_error = QLabel()
         self.size_error.setAccessibleName("Heap size error")
         self.size_error.setWordWrap(True)
@@ -360,16 +393,21 @@ class LayoutPanel(QWidget):
         self.comparison_label.setAccessibleName("Minimum heap comparison")
         self.comparison_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
+        size_field = QWidget()
+        size_row = QHBoxLayout(size_field)
+        size_row.setContentsMargins(0, 0, 0, 0)
+        size_row.addWidget(self.size_edit)
+        size_row.addWidget(self.size_source)
         inputs = QGridLayout()
-        for column, (text, field) in enumerate(
+        for column, (text, field, buddy) in enumerate(
             (
-                ("Heap &size:", self.size_edit),
-                ("He&ap:", self.heap_combo),
-                ("&Pools:", self.pools_spin),
+                ("Heap &size:", size_field, self.size_edit),
+                ("He&ap:", self.heap_combo, self.heap_combo),
+                ("&Pools:", self.pools_spin, self.pools_spin),
             )
         ):
             label = QLabel(text)
-            label.setBuddy(field)
+            label.setBuddy(buddy)
             inputs.addWidget(label, 0, 2 * column)
             inputs.addWidget(field, 0, 2 * column + 1)
         inputs.addWidget(self.config_button, 0, 6)
@@ -417,7 +455,7 @@ class LayoutPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(SIZES, QHeaderView.ResizeMode.Stretch)
-        self.edit_bar = EditBar(self.editor, self.table, self, self._sync)
+        self.edit_bar = EditBar(self.editor, self.table, self)
         self.edit_bar.reoptimize_requested.connect(self.reoptimize)
         self.edit_bar.verdict_changed.connect(self.verdict_changed)
         self.addActions(self.edit_bar.shortcut_actions())
@@ -591,8 +629,8 @@ class LayoutPanel(QWidget):
             spec = self._config.heaps[self.heap_name()]
         if spec is not None:
             size = spec.size
-        elif self._traces is not None and self._traces.traces[0].stats.heap_size:
-            size = self._traces.traces[0].stats.heap_size
+        elif self.workspace.heap is not None:
+            size = self.workspace.heap.size
         else:
             size = self._heap_size
         with QSignalBlocker(self.size_edit), QSignalBlocker(self.pools_spin):
@@ -657,6 +695,7 @@ class LayoutPanel(QWidget):
     @Slot(str)
     def _size_edited(self, _text: str) -> None:
         if self._parse_size():
+            self.workspace.type_heap_size(self._heap_size)
             self._recompute()
         else:
             self._show_message("No layout until the heap size is valid (see the message above).")
@@ -672,6 +711,7 @@ class LayoutPanel(QWidget):
     @Slot(str)
     def _heap_chosen(self, _name: str) -> None:
         self._prefill()
+        self._publish_config()
         self._recompute()
 
     @Slot(int)
@@ -866,7 +906,15 @@ class LayoutPanel(QWidget):
             self.fragmentation_label.setText(fragmentation_line(layout) + more)
         self._show_reserved(layout)
         self._check(layout)
+        self.workspace.set_layout(self._proposal(layout))
         self.layout_changed.emit(layout)
+
+    def _proposal(self, layout: Layout | None) -> ProposedLayout | None:
+        if layout is None:
+            return None
+        if self.editor.is_edited():
+            return ProposedLayout(layout, "the hand-edited layout")
+        return ProposedLayout(layout, f"the proposed {METHOD_NAMES[self.method()].lower()} layout")
 
     def _check(self, layout: Layout | None) -> None:
         """The verdict on the layout shown; the optimum and the config's for the comparison."""

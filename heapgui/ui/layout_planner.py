@@ -92,9 +92,8 @@ class LayoutPlanner(QObject):
     """A `Planned`; its `traces` may be a set that was replaced meanwhile."""
     failed = Signal(str)
 
-    def __init__(self, parent: QObject | None = None, sync: bool = False) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._sync = sync
         self._traces: TraceSet | None = None
         self._peaks: RangePeaks | None = None
         self._heaps: dict[tuple[int, float], MinimumHeaps] = {}
@@ -130,7 +129,7 @@ class LayoutPlanner(QObject):
             return True
         traces, peaks = self._traces, self._peaks
         records = sum(len(t.records) for t in traces.traces)
-        if self._sync or records < INLINE_RECORDS:
+        if Task.inline or records < INLINE_RECORDS:
             self._take(plan(traces, peaks, request, want_layout, want_heaps))
             return True
 

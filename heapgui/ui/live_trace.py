@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from heapgui.capture.session import CaptureCounters, CaptureSummary, CaptureUpdate
+from heapgui.trace.curves import live_count_curve
 from heapgui.trace.load import Trace
 from heapgui.trace.problems import ProblemLog
 from heapgui.trace.records import ALLOC, Records
 from heapgui.trace.stats import Statistics
-from heapgui.ui.curves import default_heap_size, live_count_curve
 
 logger = logging.getLogger(__name__)
 
@@ -129,8 +129,8 @@ class LiveTrace:
     on the first records: heapgui's probe setup turns them on, another
     debugger may not), else record indices. `heap_size` is the config's, if
     one names it; as for an opened file it is the only size that makes the
-    statistics leave out an allocation larger than the heap, and without it
-    the displayed heap size follows `default_heap_size` as the trace grows.
+    statistics leave out an allocation larger than the heap. The size shown is
+    the workspace's, which a guess makes grow with the capture (`follow_capture`).
     """
 
     def __init__(
@@ -179,12 +179,7 @@ class LiveTrace:
             return
         if self.timed is None:
             self.timed = update.counters.ticks > 0
-        display_heap = self.stats.heap_size
-        self.stats.heap_size = self._config_heap
         timeline = self.stats.update(records)
-        self.stats.heap_size = self._config_heap or max(
-            display_heap or 0, default_heap_size(self.stats)
-        )
         self._parts.append(records)
         x = self._x(records)
         self.load.add(x, timeline)
@@ -222,13 +217,12 @@ class LiveTrace:
         puts the joined block back so later joins copy less.
         """
         parts = list(self._parts)
-        heap, shown = self._config_heap, self.stats.heap_size
+        heap = self._config_heap
         path, fmt = str(self.path), self.format
 
         def job(progress: object, cancelled: object) -> tuple[list[Records], Trace]:
             records = Records.concat(parts)
             stats = Statistics.of(records, heap)
-            stats.heap_size = shown
             stats.timeline  # noqa: B018 - joined here, off the GUI thread
             return parts, Trace(path, fmt, records, stats)
 

@@ -1,10 +1,10 @@
 """Long work off the GUI thread: a parentless worker moved to a QThread, results by signal.
 
-A `Task` wraps one call `job(progress, cancelled)`. Cancelling is decided on
-the GUI side: once `cancel()` returns, whatever the worker still sends is
-dropped, so the window's state cannot change behind the user's back even if
-the worker was already past its last check. With `sync=True` the job runs in
-the calling thread, which lets tests drive the window without threads.
+A `Task` runs one job `job(progress, cancelled)` defined in the core (the load
+jobs are in heapgui.workspace.loading). Cancelling is decided on the GUI side:
+once `cancel()` returns, whatever the worker still sends is dropped, so the
+window's state cannot change behind the user's back even if the worker was
+already past its last check. Tests set `Task.inline` to run jobs in their thread.
 """
 
 from __future__ import annotations
@@ -12,23 +12,17 @@ from __future__ import annotations
 import ctypes
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from heapgui.errors import HeapguiError
-from heapgui.layout.config import find_config, load_config
-from heapgui.trace.load import Cancelled, Trace, read_trace
-from heapgui.ui.curves import default_heap_size
+from heapgui.trace.load import Cancelled
+from heapgui.workspace.loading import IsCancelled, Job, Progress
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[float], None]
-IsCancelled = Callable[[], bool]
-Job = Callable[[Progress, IsCancelled], Any]
+# The job types are the core's; panels that run jobs take them from here with `Task`.
+__all__ = ["IsCancelled", "Job", "Progress", "Task", "describe_failure", "running_threads"]
 
 _started: dict[QThread, QObject] = {}
 """Every thread started here with its worker, kept alive until the thread has finished:
@@ -90,10 +84,9 @@ class Task(QObject):
     """The one switch for tests (the `inline_tasks` fixture): every job runs in the caller's
     thread, so a test can drive the window without waiting for threads."""
 
-    def __init__(self, job: Job, sync: bool = False) -> None:
+    def __init__(self, job: Job) -> None:
         super().__init__()
         self._job = job
-        self._sync = sync or Task.inline
         self._stop = threading.Event()
         self._over = False
 
@@ -102,7 +95,7 @@ class Task(QObject):
         return not self._over
 
     def start(self) -> None:
-        if self._sync:
+        if Task.inline:
             worker = _Worker(self._job, self._stop)
             self._connect(worker)
             worker.run()
@@ -158,29 +151,6 @@ class Task(QObject):
             self.cancelled.emit()
 
 
-@dataclass(frozen=True)
-class LoadedTrace:
-    trace: Trace
-    path: Path
-    chosen_format: bool = False  # the user chose the format; it was not detected
-
-
-def config_heap_size(directory: Path) -> int | None:
-    """The main heap's size from Drone.toml/layout.toml in `directory`, if there is a usable one.
-
-    A broken config does not stop the trace from loading; the layout panel
-    shows its error next to the heap size.
-    """
-    config = find_config(directory)
-    if config is None:
-        return None
-    try:
-        return load_config(config).heap().size
-    except HeapguiError as exc:
-        logger.info("%s", exc)
-        return None
-
-
 def release_free_memory() -> None:
     """Hand freed heap pages back to the OS (glibc only; elsewhere nothing to do).
 
@@ -193,22 +163,3 @@ def release_free_memory() -> None:
     except (OSError, AttributeError):
         return
     trim(0)
-
-
-def load_trace(
-    path: Path, progress: Progress, cancelled: IsCancelled, fmt: str = "auto"
-) -> LoadedTrace:
-    """The load job: heap size from the config beside the trace, else a default from the trace.
-    `fmt` is "auto" (detect) or the format the user chose."""
-    trace = read_trace(
-        path,
-        fmt,
-        heap_size=config_heap_size(path.parent),
-        progress=progress,
-        cancelled=cancelled,
-    )
-    if trace.stats.heap_size is None:
-        trace.stats.heap_size = default_heap_size(trace.stats)
-    # Join the per-chunk load timeline here, off the GUI thread that charts it.
-    trace.stats.timeline  # noqa: B018 - the property caches the joined array
-    return LoadedTrace(trace, path, chosen_format=fmt != "auto")

@@ -55,7 +55,8 @@ from heapgui.errors import HeapguiError
 from heapgui.layout.config import DRONE_TOML, load_config
 from heapgui.report import DEFAULT_TRACE
 from heapgui.ui.capture_worker import CaptureRequest, quit_when_done
-from heapgui.ui.loader import Task, config_heap_size
+from heapgui.ui.loader import Task
+from heapgui.workspace.loading import config_heap_size
 
 logger = logging.getLogger(__name__)
 

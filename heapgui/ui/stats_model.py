@@ -1,7 +1,7 @@
 """The statistics table: a thin Qt adapter over the core `Statistics` rows.
 
 The model never recomputes a number: every cell is a field of a core
-`SizeRow` or a call on `Statistics`. Live capture calls `update_from` with
+`SizeRow`, or its share of the heap size the workspace holds. Live capture calls `update_from` with
 the grown statistics; new sizes are inserted in place and only the rows that
 changed are reported, so views keep their selection and scroll position.
 """
@@ -25,7 +25,7 @@ from PySide6.QtCore import (
 
 from heapgui.errors import HeapguiError
 from heapgui.sizes import format_size, parse_size
-from heapgui.trace.stats import SizeRow, Statistics
+from heapgui.trace.stats import SizeRow, Statistics, percent_of_heap
 from heapgui.ui.headers import header_text
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,8 @@ Index = QModelIndex | QPersistentModelIndex
 class Column:
     title: str
     tooltip: str
-    value: Callable[[SizeRow, Statistics], float]
+    value: Callable[[SizeRow, int | None], float]
+    """The cell's number from the row and the workspace's heap size."""
     text: Callable[[float], str]
 
 
@@ -54,37 +55,37 @@ COLUMNS = (
     Column(
         "Block Size",
         "Bytes requested per allocation (drone's Block Size)",
-        lambda r, s: r.size,
+        lambda r, heap: r.size,
         lambda v: format_size(int(v)),
     ),
     Column(
         "Max Load",
         "Most blocks of this size alive at the same time (drone's Max Load)",
-        lambda r, s: r.max_load,
+        lambda r, heap: r.max_load,
         _count,
     ),
     Column(
         "Total Allocations",
         "Allocations of this size over the whole trace",
-        lambda r, s: r.total,
+        lambda r, heap: r.total,
         _count,
     ),
     Column(
         "Live",
         "Blocks of this size still allocated at the end of the trace",
-        lambda r, s: r.live,
+        lambda r, heap: r.live,
         _count,
     ),
     Column(
         "Peak Bytes",
         "Block size × max load: this size's share of drone's maximum usage",
-        lambda r, s: r.peak_bytes,
+        lambda r, heap: r.peak_bytes,
         _count,
     ),
     Column(
         "% of Heap",
         "Peak bytes as a percentage of the heap size",
-        lambda r, s: s.percent_of_heap(r.peak_bytes),
+        lambda r, heap: percent_of_heap(r.peak_bytes, heap),
         lambda v: f"{v:.2f}",
     ),
 )
@@ -98,6 +99,7 @@ class StatsModel(QAbstractTableModel):
         super().__init__(parent)
         self._stats = Statistics()
         self._rows: list[SizeRow] = []
+        self._heap_size: int | None = None
 
     # -- Qt model interface ------------------------------------------------
 
@@ -113,9 +115,9 @@ class StatsModel(QAbstractTableModel):
         row = self._rows[index.row()]
         column = COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return column.text(column.value(row, self._stats))
+            return column.text(column.value(row, self._heap_size))
         if role == SORT_ROLE:
-            return column.value(row, self._stats)
+            return column.value(row, self._heap_size)
         if role == SIZE_ROLE:
             return row.size
         if role == Qt.ItemDataRole.TextAlignmentRole:
@@ -164,8 +166,9 @@ class StatsModel(QAbstractTableModel):
                 self.index(changed[0], 0), self.index(changed[-1], len(COLUMNS) - 1)
             )
 
-    def heap_size_changed(self) -> None:
-        """The heap size lives in the statistics; only the percentage column depends on it."""
+    def set_heap_size(self, heap_size: int | None) -> None:
+        """The workspace's heap size changed: only the percentage column depends on it."""
+        self._heap_size = heap_size
         if self._rows:
             self.dataChanged.emit(
                 self.index(0, PERCENT_COLUMN), self.index(len(self._rows) - 1, PERCENT_COLUMN)
@@ -179,7 +182,7 @@ class StatsModel(QAbstractTableModel):
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow([column.title for column in COLUMNS])
         for row in self._rows:
-            writer.writerow([_plain(column.value(row, self._stats)) for column in COLUMNS])
+            writer.writerow([_plain(column.value(row, self._heap_size)) for column in COLUMNS])
         return out.getvalue()
 
 

@@ -19,6 +19,7 @@ from heapgui.errors import HeapguiError
 from heapgui.report import percent
 from heapgui.trace.stats import Statistics
 from heapgui.ui.stats_model import SIZE_ROLE, StatsFilterProxy, StatsModel
+from heapgui.workspace import HeapSize
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class StatsPanel(QWidget):
         self.model = StatsModel(self)
         self.proxy = StatsFilterProxy(self)
         self.proxy.setSourceModel(self.model)
+        self._heap: HeapSize | None = None
 
         self.filter_edit = QLineEdit(self)
         self.filter_edit.setPlaceholderText("Filter sizes: 24, 1K, 16-64, >=256")
@@ -102,21 +104,23 @@ class StatsPanel(QWidget):
             self.table.resizeColumnsToContents()
         self._update_summary()
 
-    def heap_size_changed(self) -> None:
-        self.model.heap_size_changed()
+    def set_heap_size(self, heap: HeapSize | None) -> None:
+        """The workspace's heap size: the percentages' denominator, shown with its source."""
+        self._heap = heap
+        self.model.set_heap_size(None if heap is None else heap.size)
         self._update_summary()
 
     def _update_summary(self) -> None:
-        stats = self.model.stats
-        if not stats.records or not stats.heap_size:
+        stats, heap = self.model.stats, self._heap
+        if not stats.records or heap is None:
             self.summary.setText("No trace loaded." if not stats.records else "")
             return
-        heap = stats.heap_size
         self.summary.setText(
             f"Maximum memory usage (drone, Σ size × max load): "
-            f"<b>{percent(stats.max_usage, heap)}</b><br>"
-            f"Simultaneous peak: <b>{percent(stats.peak_usage, heap)}</b> "
-            f"at record {stats.peak_record:,}"
+            f"<b>{percent(stats.max_usage, heap.size)}</b><br>"
+            f"Simultaneous peak: <b>{percent(stats.peak_usage, heap.size)}</b> "
+            f"at record {stats.peak_record:,}<br>"
+            f"Heap: {heap.describe()}"
         )
 
     def select_sizes(self, sizes: list[int]) -> None:

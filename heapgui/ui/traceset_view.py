@@ -1,14 +1,15 @@
 """The trace-set view: several captures' statistics side by side, two of them compared.
 
-Which trace the statistics table and the charts show is chosen here too
-(`trace_chosen`); the layout and validation panels always work on the whole set.
+A view of the workspace's trace set. Which trace the statistics table and the
+charts show is chosen here too (`Workspace.show`); the layout and validation
+panels always work on the whole set.
 """
 
 from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal, Slot
+from PySide6.QtCore import QSignalBlocker, Qt, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
 from heapgui.trace.traceset import TraceSet
 from heapgui.ui.stats_model import StatsFilterProxy
 from heapgui.ui.traceset_model import TraceSetModel
+from heapgui.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +35,11 @@ SINGLE_HINT = (
 
 
 class TraceSetView(QWidget):
-    """Emits `trace_chosen` with the index of the trace to show in the statistics and charts."""
+    """Renders the workspace's set; choosing a trace to show is a request to the workspace."""
 
-    trace_chosen = Signal(int)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._workspace = workspace
         self.model = TraceSetModel(self)
         self.proxy = StatsFilterProxy(self)  # numeric sorting by SORT_ROLE
         self.proxy.setSourceModel(self.model)
@@ -99,6 +100,8 @@ class TraceSetView(QWidget):
         self.a_combo.currentIndexChanged.connect(self._compared_changed)
         self.b_combo.currentIndexChanged.connect(self._compared_changed)
         self.set_traces(None)
+        workspace.traces_changed.connect(lambda: self.set_traces(workspace.traces))
+        workspace.shown_changed.connect(self.show_trace)
 
     def set_traces(self, traces: TraceSet | None) -> None:
         self.model.set_traces(traces)
@@ -113,7 +116,7 @@ class TraceSetView(QWidget):
         self.summary.setText(self._summary(traces))
 
     def show_trace(self, index: int) -> None:
-        """Follow the trace shown elsewhere, without emitting trace_chosen."""
+        """Follow the trace shown (chosen here or elsewhere) without asking for it again."""
         with QSignalBlocker(self.shown_combo):
             self.shown_combo.setCurrentIndex(index)
 
@@ -136,7 +139,7 @@ class TraceSetView(QWidget):
     @Slot(int)
     def _shown_changed(self, index: int) -> None:
         if index >= 0:
-            self.trace_chosen.emit(index)
+            self._workspace.show(index)
 
     @Slot(int)
     def _compared_changed(self, _index: int) -> None:

@@ -36,7 +36,6 @@ from heapgui.layout.pools import Pool, checked_layout
 from heapgui.trace.load import Trace
 from heapgui.trace.traceset import TraceSet
 from heapgui.ui.charts import failure_colour
-from heapgui.ui.layout_panel import METHOD_NAMES, LayoutPanel
 from heapgui.ui.loader import Task
 from heapgui.ui.occupancy_chart import OccupancyChart
 from heapgui.ui.pool_use_model import PoolUseModel
@@ -48,6 +47,7 @@ from heapgui.ui.validation import (
     validate_traces,
     verdict,
 )
+from heapgui.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -60,27 +60,32 @@ IDLE_TEXT = "Press Validate (Ctrl+R) to replay the traces against the chosen lay
 
 
 class ValidatePanel(QWidget):
-    """Replays the layout panel's traces; emits `validated` when the results change."""
+    """Replays the workspace's traces against its config or its proposed layout; emits
+    `validated` (and publishes the result to the workspace) when the results change."""
 
     validated = Signal()
     trace_chosen = Signal(int)
     """The user picked another trace of the set to look at."""
 
-    def __init__(
-        self, layout_panel: LayoutPanel, parent: QWidget | None = None, sync: bool = False
-    ) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._layout_panel = layout_panel
-        self._sync = sync
+        self.workspace = workspace
         self._traces: TraceSet | None = None
         self._validation: Validation | None = None
         self._task: Task | None = None
         self._verdict_failed = False
         self._build()
-        layout_panel.layout_changed.connect(self._layout_changed)
-        # The traces to replay are the ones the layout is planned for.
-        layout_panel.traces_changed.connect(self.set_traces)
-        self.set_traces(layout_panel.traces())
+        workspace.layout_changed.connect(self._layout_changed)
+        workspace.traces_changed.connect(self._follow_traces)
+        workspace.shown_changed.connect(self.show_trace)
+        self.validated.connect(lambda: workspace.set_validation(self._validation))
+        self.set_traces(workspace.traces)
+
+    def _follow_traces(self) -> None:
+        self.set_traces(self.workspace.traces)
+        if self.workspace.config is None:
+            # Nothing to read a layout from: the proposed one is the one to judge.
+            self.set_source(PROPOSED)
 
     # ---- public API -----------------------------------------------------------------------
 
@@ -142,7 +147,7 @@ class ValidatePanel(QWidget):
             return
         self._cancel()
         job = partial(validate_traces, self._traces, source, heap_size, pools, warning=warning)
-        task = Task(job, self._sync)  # unparented: dropped with the next validation
+        task = Task(job)  # unparented: dropped with the next validation
         task.progressed.connect(self._progressed)
         task.succeeded.connect(self._finished)
         task.failed.connect(self._failed)
@@ -265,26 +270,25 @@ class ValidatePanel(QWidget):
 
     def _chosen_layout(self) -> tuple[str, int, list[Pool]]:
         """Where the layout comes from (for the summary), its heap size and its pools."""
-        panel = self._layout_panel
+        ws = self.workspace
         if self.source() == CONFIG:
-            path = panel.config_path()
-            if path is None:
+            if ws.config is None:
                 raise HeapguiError(
-                    "no Drone.toml or layout.toml beside the trace: choose one with Config… in "
-                    "the layout panel, or validate the proposed layout"
+                    "no usable Drone.toml or layout.toml beside the trace: choose one with "
+                    "Config… in the layout panel, or validate the proposed layout"
                 )
-            heap = load_config(path).heap(panel.heap_name())
+            # Read again: the file may have been written since it was chosen.
+            path = ws.config.path
+            heap = load_config(path).heap(ws.heap_name)
             if not any(p.capacity for p in heap.pools):
                 raise HeapguiError(f"{path}: heap {heap.name!r} has no pools")
             estimate = " (counts estimated)" if heap.estimated else ""
             return f"{path.name} [heap {heap.name}]{estimate}", heap.size, list(heap.pools)
-        layout = panel.current_layout()
-        if layout is None:
+        proposal = ws.layout
+        if proposal is None:
             raise HeapguiError("no proposed layout: the layout panel says why")
-        if panel.editor.is_edited():
-            return "the hand-edited layout", layout.heap_size, list(layout.pools)
-        method = METHOD_NAMES[panel.method()].lower()
-        return f"the proposed {method} layout", layout.heap_size, list(layout.pools)
+        layout = proposal.layout
+        return proposal.source, layout.heap_size, list(layout.pools)
 
     @Slot(float)
     def _progressed(self, fraction: float) -> None:

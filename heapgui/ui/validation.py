@@ -17,9 +17,9 @@ from heapgui.layout.pools import Pool
 from heapgui.layout.replay import Replay, replay
 from heapgui.report import failure_line, replay_notes, unread
 from heapgui.sizes import format_size
+from heapgui.trace.curves import timeline_x
 from heapgui.trace.load import Cancelled, Trace
 from heapgui.trace.traceset import TraceSet
-from heapgui.ui.curves import timeline_x
 from heapgui.ui.loader import IsCancelled, Progress
 from heapgui.ui.occupancy_chart import Series, occupancy_steps
 

@@ -56,9 +56,8 @@ class VerdictRunner(QObject):
     failed = Signal(str, str)
     """A key and the one-line reason its verdict could not be found."""
 
-    def __init__(self, parent: QObject | None = None, sync: bool = False) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._sync = sync
         self._checker: EditChecker | None = None
         self._records = 0
         self._known: OrderedDict[tuple[int, tuple[Pool, ...]], Verdict] = OrderedDict()
@@ -104,7 +103,7 @@ class VerdictRunner(QObject):
         return None
 
     def _inline(self) -> bool:
-        return self._sync or self._records < INLINE_RECORDS
+        return Task.inline or self._records < INLINE_RECORDS
 
     def _remember(self, request: VerdictRequest, verdict: Verdict) -> None:
         self._known[request.layout] = verdict

@@ -9,7 +9,13 @@ model without a window.
 """
 
 from heapgui.workspace.events import Event
-from heapgui.workspace.heap import HeapSize, HeapSource, guessed_heap_size, parse_heap_size
+from heapgui.workspace.heap import (
+    HeapSize,
+    HeapSource,
+    guess_notice,
+    guessed_heap_size,
+    parse_heap_size,
+)
 from heapgui.workspace.model import Workspace
 
 __all__ = [
@@ -17,6 +23,7 @@ __all__ = [
     "HeapSize",
     "HeapSource",
     "Workspace",
+    "guess_notice",
     "guessed_heap_size",
     "parse_heap_size",
 ]

@@ -49,3 +49,17 @@ def guessed_heap_size(stats: Statistics) -> int:
     """A heap for a trace with no config: the next power of two that holds drone's bound."""
     needed = max(stats.max_usage, stats.peak_usage, MIN_GUESSED_HEAP)
     return 1 << (needed - 1).bit_length()
+
+
+def guess_notice(before: HeapSize | None, after: HeapSize | None) -> str:
+    """The notice owed when the heap size became a guess or the guess moved; "" otherwise.
+
+    A guess changes without the user asking (a capture grows, a trace without a
+    config opens), and every percentage and verdict changes with it: say so.
+    """
+    if after is None or after.source is not HeapSource.GUESSED or before in (None, after):
+        return ""
+    return (
+        f"Heap size is now guessed: {after.describe()}, was {before.describe()}. "
+        "Type the real size in the layout panel, or choose a config."
+    )

@@ -10,8 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from heapgui.errors import HeapguiError
 from heapgui.layout.config import HeapConfig
 from heapgui.trace.load import Trace
+from heapgui.trace.stats import Statistics
 from heapgui.trace.traceset import TraceSet
 from heapgui.workspace.events import Event
 from heapgui.workspace.heap import HeapSize, HeapSource, guessed_heap_size
@@ -62,16 +64,31 @@ class Workspace:
         """The trace shown, or None when nothing is open."""
         return None if self.traces is None else self.traces.traces[self.shown]
 
-    def open(self, traces: TraceSet | None, paths: list[Path]) -> None:
-        """Replace what is open. The layout, validation and range belonged to the old set."""
+    def open(
+        self, traces: TraceSet | None, paths: list[Path], config: HeapConfig | None = None
+    ) -> None:
+        """Replace what is open, with the config found beside it (None: there is none).
+
+        The layout, validation and range belonged to the old set, and so did its
+        config: a config from another directory describes another firmware's heap.
+        A size the user typed stays; without a config or one, the heap is guessed.
+        Everything is settled before the first event, so no view renders the new
+        traces against the old heap.
+        """
         self.traces, self.paths, self.shown = traces, list(paths), 0
         self.range = self.cursor = None
+        config_changed = config is not self.config or self.heap_name is not None
+        self.config, self.heap_name = config, None
+        heap = self._settled_heap(self._all_stats())
+        heap_changed, self.heap = heap != self.heap, heap
         self.set_layout(None)
         self.set_validation(None)
         self.traces_changed.emit()
         self.range_changed.emit(None)
-        if self.heap is None or self.heap.source is HeapSource.GUESSED:
-            self._guess_heap_size()
+        if config_changed:
+            self.config_changed.emit()
+        if heap_changed:
+            self.heap_size_changed.emit(heap)
 
     def show(self, index: int) -> None:
         if self.traces is None or not 0 <= index < len(self.traces):
@@ -83,14 +100,16 @@ class Workspace:
     # The config and the heap size
 
     def use_config(self, config: HeapConfig | None, heap_name: str | None = None) -> None:
-        """Take the heap size from the config's heap; without a config, guess it again."""
-        self.config, self.heap_name = config, heap_name
-        self.config_changed.emit()
-        if config is not None:
-            spec = config.heap(heap_name)
-            self.set_heap_size(HeapSize(spec.size, HeapSource.CONFIG, config.path.name))
-        else:
-            self._guess_heap_size()
+        """Take the heap size from the config's heap; without a config, keep a typed size or
+        guess it again."""
+        if config is not self.config or heap_name != self.heap_name:
+            self.config, self.heap_name = config, heap_name
+            self.config_changed.emit()
+        self.set_heap_size(self._settled_heap(self._all_stats()))
+
+    def follow_capture(self, stats: Statistics) -> None:
+        """A guessed heap grows with a live capture's statistics; a config or typed one stays."""
+        self.set_heap_size(self._settled_heap([stats]))
 
     def type_heap_size(self, size: int) -> None:
         self.set_heap_size(HeapSize(size, HeapSource.TYPED))
@@ -104,13 +123,32 @@ class Workspace:
     def heap_size(self) -> int | None:
         return None if self.heap is None else self.heap.size
 
-    def _guess_heap_size(self) -> None:
-        """The largest guess over the set, so every trace refers to one heap."""
-        if self.traces is None:
-            self.set_heap_size(None)
-            return
-        size = max(guessed_heap_size(trace.stats) for trace in self.traces.traces)
-        self.set_heap_size(HeapSize(size, HeapSource.GUESSED))
+    def _all_stats(self) -> list[Statistics]:
+        return [] if self.traces is None else [trace.stats for trace in self.traces.traces]
+
+    def _settled_heap(self, stats: list[Statistics]) -> HeapSize | None:
+        """The one rule: the config's heap, else the size the user typed, else a guess.
+
+        A set's guess is the largest of its traces', so every trace refers to one heap.
+        """
+        configured = self._config_heap()
+        if configured is not None:
+            return configured
+        if self.heap is not None and self.heap.source is HeapSource.TYPED:
+            return self.heap
+        if not stats:
+            return None
+        size = max(guessed_heap_size(one) for one in stats)
+        return HeapSize(size, HeapSource.GUESSED)
+
+    def _config_heap(self) -> HeapSize | None:
+        if self.config is None:
+            return None
+        try:
+            spec = self.config.heap(self.heap_name)
+        except HeapguiError:
+            return None  # no such heap: the layout panel says so where the heap is chosen
+        return HeapSize(spec.size, HeapSource.CONFIG, self.config.path.name)
 
     # Results that views render
 

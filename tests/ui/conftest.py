@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from heapgui.trace.formats import DETECT_PREFIX  # noqa: E402
 from heapgui.trace.framed import encode_framed  # noqa: E402
 from heapgui.trace.workload import workload  # noqa: E402
-from heapgui.ui import main_window  # noqa: E402
+from heapgui.ui import file_opening, main_window  # noqa: E402
 from heapgui.ui.main_window import MainWindow  # noqa: E402
 
 
@@ -54,15 +54,15 @@ def errors(monkeypatch) -> list[str]:
     monkeypatch.setattr(main_window, "show_error", lambda parent, message: shown.append(message))
     # Offering the formats of an unsure detection shows the message too; here it is cancelled.
     monkeypatch.setattr(
-        main_window, "ask_format", lambda parent, path, message, *_: shown.append(message)
+        file_opening, "ask_format", lambda parent, path, message, *_: shown.append(message)
     )
     return shown
 
 
 @pytest.fixture
-def window(qtbot, errors) -> MainWindow:
-    """A main window that loads in the test's thread; its error boxes go to `errors`."""
-    win = MainWindow(sync_load=True)
+def window(qtbot, errors, inline_tasks) -> MainWindow:
+    """A main window whose jobs run in the test's thread; its error boxes go to `errors`."""
+    win = MainWindow()
     qtbot.addWidget(win)
     return win
 

@@ -7,16 +7,16 @@ from brute import live_at, live_series
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from heapgui.trace.records import Records
-from heapgui.trace.stats import Statistics
-from heapgui.ui.curves import (
-    default_heap_size,
+from heapgui.trace.curves import (
     live_count_curve,
     live_rows,
     record_at,
     statistics_until,
     timeline_x,
 )
+from heapgui.trace.records import Records
+from heapgui.trace.stats import Statistics
+from heapgui.workspace import guessed_heap_size
 
 SIZES = st.sampled_from([4, 12, 24])
 OPS = st.lists(
@@ -53,7 +53,7 @@ def test_statistics_until_is_what_was_live(ops, data):
 
 
 def test_statistics_until_spans_chunks(monkeypatch):
-    import heapgui.ui.curves as curves
+    import heapgui.trace.curves as curves
 
     monkeypatch.setattr(curves, "STATS_CHUNK", 3)
     ops = [
@@ -71,10 +71,10 @@ def test_statistics_until_spans_chunks(monkeypatch):
         assert got == live_at(records, position)
 
 
-def test_default_heap_size_is_a_power_of_two_holding_the_bound():
+def test_guessed_heap_size_is_a_power_of_two_holding_the_bound():
     stats = Statistics.of(Records.from_tuples([("alloc", 3000)] * 7))
-    assert default_heap_size(stats) == 32768  # 21000 bytes -> 32K
-    assert default_heap_size(Statistics()) == 1024
+    assert guessed_heap_size(stats) == 32768  # 21000 bytes -> 32K
+    assert guessed_heap_size(Statistics()) == 1024
 
 
 def test_x_values_and_back():

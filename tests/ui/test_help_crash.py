@@ -210,7 +210,9 @@ def test_an_exception_in_a_qt_slot_leaves_the_app_running(qtbot, handler):
 
 
 @pytest.mark.qt_no_exception_capture
-def test_a_capture_keeps_running_through_an_unexpected_exception(qtbot, window, handler, tmp_path):
+def test_a_capture_keeps_running_through_an_unexpected_exception(qtbot, handler, tmp_path):
+    window = MainWindow()  # threaded: a capture never runs inline
+    qtbot.addWidget(window)
     panel = window.capture_panel
     with qtbot.waitSignal(panel.capture_started, timeout=30_000):
         assert window.start_demo(tmp_path / "demo")

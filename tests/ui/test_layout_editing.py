@@ -30,6 +30,7 @@ from heapgui.trace.workload import workload
 from heapgui.ui.layout_model import BLOCK, CAPACITY, LOCKED, VALUE_ROLE
 from heapgui.ui.layout_panel import LayoutPanel
 from heapgui.ui.verdict_runner import INLINE_RECORDS, VerdictRunner
+from heapgui.workspace import Workspace
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -53,8 +54,8 @@ HEAP_64K = 65536
 
 
 @pytest.fixture
-def panel(qtbot) -> LayoutPanel:
-    widget = LayoutPanel(sync=True)
+def panel(qtbot, inline_tasks) -> LayoutPanel:
+    widget = LayoutPanel(Workspace())
     qtbot.addWidget(widget)
     widget.errors = []
     widget.show_error = widget.errors.append
@@ -367,7 +368,7 @@ def test_edited_layout_is_previewed_and_written_in_the_files_style(samples, pane
 def test_the_panel_says_checking_then_gives_the_replays_verdict(qtbot):
     records = workload(INLINE_RECORDS + 1000, seed=5)
     trace = Trace("big.framed", "framed", records, Statistics.of(records))
-    panel = LayoutPanel()  # background work as in the application
+    panel = LayoutPanel(Workspace())  # background work as in the application
     qtbot.addWidget(panel)
     panel.set_trace(trace, None)
     panel.size_edit.setText("1M")

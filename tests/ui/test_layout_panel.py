@@ -27,6 +27,7 @@ from heapgui.trace.load import read_trace
 from heapgui.ui.diff_dialog import DiffDialog
 from heapgui.ui.layout_model import BLOCK, CAPACITY, SIZES, VALUE_ROLE, PoolTableModel
 from heapgui.ui.layout_panel import LayoutPanel
+from heapgui.workspace import Workspace
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -89,7 +90,7 @@ def workload_demand(samples: Path) -> list[tuple[int, int]]:
 
 @pytest.fixture
 def panel(qtbot) -> LayoutPanel:
-    widget = LayoutPanel()
+    widget = LayoutPanel(Workspace())
     qtbot.addWidget(widget)
     widget.errors = []
     # Dialogs would block a test run; record what they would have shown instead.

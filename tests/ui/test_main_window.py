@@ -16,7 +16,9 @@ from heapgui.trace.load import Cancelled, read_trace
 from heapgui.trace.problems import QUIRK_HINT
 from heapgui.ui.loader import Task, running_threads
 from heapgui.ui.main_window import MainWindow, versions
+from heapgui.ui.settings import recent_files
 from heapgui.ui.stats_model import COLUMNS, SORT_ROLE
+from heapgui.workspace import HeapSize, HeapSource
 
 WORKLOAD = "workload-40k.framed"
 
@@ -43,7 +45,8 @@ def test_open_sample_fills_table_and_load_chart(window, samples, expected):
     x, y = window.charts.load_curve.getData()
     assert len(x) > 0
     assert int(y.max()) == peak(window.trace.records)
-    assert window.trace.stats.heap_size == expected["heap_size"]  # 64K: no config beside it
+    # 64K: no config beside it, so the workspace guesses, and says so.
+    assert window.workspace.heap == HeapSize(expected["heap_size"], HeapSource.GUESSED)
     assert "framed" in window.format_label.text()
     assert "40,000 records" in window.records_label.text()
     assert window.banner.isHidden()
@@ -88,11 +91,11 @@ def test_cancelled_load_keeps_the_previous_trace(qtbot, errors, samples, tmp_pat
     assert win.progress.isHidden() and win.cancel_button.isHidden()
 
 
-def test_a_job_that_sees_the_cancel_flag_reports_cancelled(qtbot):
+def test_a_job_that_sees_the_cancel_flag_reports_cancelled(qtbot, inline_tasks):
     def job(progress, cancelled):
         raise Cancelled("stopped")
 
-    task = Task(job, sync=True)
+    task = Task(job)
     with qtbot.waitSignal(task.cancelled):
         task.start()
     assert not task.active
@@ -153,10 +156,10 @@ def test_recent_files_persist_for_a_new_window(qtbot, window, samples):
     window.open_file(samples / "seed-example.framed")
     window.open_file(samples / WORKLOAD)
     window.close()
-    fresh = MainWindow(sync_load=True)
+    fresh = MainWindow()
     qtbot.addWidget(fresh)
     names = [str((samples / n).resolve()) for n in (WORKLOAD, "seed-example.framed")]
-    assert fresh.recent_files() == names
+    assert recent_files() == names
     fresh.recent_menu.aboutToShow.emit()
     actions = fresh.recent_menu.actions()
     assert [a.toolTip() for a in actions] == names
@@ -171,7 +174,7 @@ def test_geometry_persists(qtbot, window):
     window.resize(700, 500)
     window.layout_dock.hide()
     window.close()
-    fresh = MainWindow(sync_load=True)
+    fresh = MainWindow()
     qtbot.addWidget(fresh)
     fresh.show()
     qtbot.waitExposed(fresh)
@@ -251,7 +254,7 @@ def test_clicking_the_load_chart_lists_what_was_live(qtbot, window, samples):
 def test_heap_size_from_the_layout_panel(window, samples):
     window.open_file(samples / WORKLOAD)
     window.layout_panel.size_edit.setText("128K")
-    assert window.trace.stats.heap_size == 128 * 1024
+    assert window.workspace.heap == HeapSize(128 * 1024, HeapSource.TYPED)
     assert window.charts.heap_line.value() == 128 * 1024
     percent = window.stats_panel.model.index(0, len(COLUMNS) - 1).data(SORT_ROLE)
     assert percent == pytest.approx(2 * 115 / (128 * 1024) * 100)
@@ -262,8 +265,7 @@ def test_config_beside_the_trace_sets_the_heap(window, samples, tmp_path):
     trace_file = tmp_path / "heaptrace"
     trace_file.write_bytes((samples / WORKLOAD).read_bytes())
     window.open_file(trace_file)
-    assert window.trace.stats.heap_size == 48 * 1024
-    assert window.layout_panel.heap_size() == 48 * 1024
+    assert window.workspace.heap == HeapSize(48 * 1024, HeapSource.CONFIG, "Drone.toml")
 
 
 def test_about_names_every_version():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from heapgui.trace.load import read_trace
-from heapgui.ui import main_window
+from heapgui.ui import file_opening
 
 
 def rows(stats) -> list[tuple[int, int, int]]:
@@ -19,7 +19,7 @@ def test_refusal_names_the_menu_that_reads_it_anyway(window, errors, damaged):
 
 
 def test_open_as_reads_the_damaged_trace_in_the_chosen_format(window, damaged, monkeypatch):
-    monkeypatch.setattr(main_window, "ask_open_path", lambda parent, start: damaged)
+    monkeypatch.setattr(file_opening, "ask_open_path", lambda parent, start: damaged)
     titles = [a.text() for a in window.open_as_menu.actions()]
     assert titles == [
         "framed (Drone 0.12-0.14)…",

@@ -7,8 +7,9 @@ from PySide6.QtWidgets import QMessageBox
 
 from heapgui.trace.formats import DETECT_PREFIX, FORCE_HINT_THRESHOLD, make_decoder
 from heapgui.trace.load import read_trace
-from heapgui.ui import main_window
-from heapgui.ui.main_window import FORMAT_VERSIONS, MainWindow
+from heapgui.ui import file_opening
+from heapgui.ui.file_opening import FORMAT_VERSIONS
+from heapgui.ui.main_window import MainWindow
 from heapgui.ui.open_refusal import format_choice_box, plausible_formats
 
 
@@ -34,7 +35,7 @@ def asked(monkeypatch):
         offers.append((path, message, choices))
         return offers.answer
 
-    monkeypatch.setattr(main_window, "ask_format", ask)
+    monkeypatch.setattr(file_opening, "ask_format", ask)
     return offers
 
 
@@ -69,8 +70,8 @@ def test_a_file_no_format_reads_gets_only_the_error(window, errors, asked, tmp_p
     assert str(junk) in message
 
 
-def test_a_window_without_dialogs_does_not_ask(qtbot, asked, damaged):
-    win = MainWindow(sync_load=True, error_dialogs=False)
+def test_a_window_without_dialogs_does_not_ask(qtbot, asked, damaged, inline_tasks):
+    win = MainWindow(error_dialogs=False)
     qtbot.addWidget(win)
     with qtbot.waitSignal(win.load_failed):
         win.open_file(damaged)

@@ -59,6 +59,7 @@ def test_rows_equal_the_expected_table(workload):
     trace, expected = workload
     model = StatsModel()
     model.set_stats(trace.stats)
+    model.set_heap_size(HEAP)
     want = [(s["size"], s["max_load"], s["total"]) for s in expected["sizes"]]
     got = list(
         zip(
@@ -81,9 +82,9 @@ def test_percentages_follow_the_heap_size(workload, qtbot):
     stats = Statistics.of(trace.records, HEAP)
     model = StatsModel()
     model.set_stats(stats)
-    stats.heap_size = HEAP * 2
+    model.set_heap_size(HEAP)
     with qtbot.waitSignal(model.dataChanged) as blocker:
-        model.heap_size_changed()
+        model.set_heap_size(HEAP * 2)
     top_left, bottom_right = blocker.args[:2]
     assert (top_left.column(), bottom_right.column()) == (len(COLUMNS) - 1, len(COLUMNS) - 1)
     first = expected["sizes"][0]

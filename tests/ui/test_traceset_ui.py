@@ -20,7 +20,7 @@ from heapgui.trace.framed import encode_framed
 from heapgui.trace.records import Records
 from heapgui.trace.traceset import TraceSet
 from heapgui.trace.workload import workload
-from heapgui.ui import main_window
+from heapgui.ui import file_opening, main_window
 from heapgui.ui.main_window import MainWindow
 from heapgui.ui.stats_model import SORT_ROLE
 from heapgui.ui.traceset_model import (
@@ -64,12 +64,12 @@ def captures(tmp_path_factory) -> list[tuple[Path, Records]]:
 
 
 @pytest.fixture
-def window(qtbot, monkeypatch, captures) -> MainWindow:
+def window(qtbot, monkeypatch, captures, inline_tasks) -> MainWindow:
     monkeypatch.setattr(main_window, "show_error", lambda parent, message: None)
     monkeypatch.setattr(
-        main_window, "ask_open_paths", lambda parent, directory: [p for p, _ in captures]
+        file_opening, "ask_open_paths", lambda parent, directory: [p for p, _ in captures]
     )
-    win = MainWindow(sync_load=True)
+    win = MainWindow()
     qtbot.addWidget(win)
     win.open_set_action.trigger()
     win.layout_panel.size_edit.setText(HEAP)
@@ -95,12 +95,12 @@ def table(model: TraceSetModel) -> dict[int, tuple[int, list[int]]]:
 
 def test_model_passes_the_qt_model_tester(qtmodeltester, window):
     model = TraceSetModel()
-    model.set_traces(window.layout_panel.traces())
+    model.set_traces(window.workspace.traces)
     qtmodeltester.check(model)
     # The tester stays attached while the comparison and the set change.
     model.set_compared(2, 0)
     model.set_compared(1, 1)
-    model.set_traces(TraceSet(window.layout_panel.traces().names[:1], [window.trace]))
+    model.set_traces(TraceSet(window.workspace.traces.names[:1], [window.trace]))
     model.set_traces(None)
     assert model.rowCount() == 0 and model.columnCount() == 0
 
@@ -141,17 +141,17 @@ def test_difference_column_is_b_minus_a(window, captures, a, b):
 
 def test_opening_a_set_shows_it_everywhere(window, captures):
     names = [p.name for p, _ in captures]
-    assert window.layout_panel.traces().names == names
+    assert window.workspace.traces.names == names
     assert f"Optimized for 3 traces ({', '.join(names)})" in window.layout_panel.source_label.text()
     assert not window.traceset_dock.isHidden()
     assert window.windowTitle().startswith(f"{names[0]} + 2 more")
     assert window.validate_panel.trace_combo.count() == 3
-    assert window.trace is window.layout_panel.traces().traces[0]
+    assert window.trace is window.workspace.traces.traces[0]
 
 
 def test_choosing_a_trace_shows_it_in_the_statistics_and_charts(window, captures):
     window.traceset_view.shown_combo.setCurrentIndex(2)
-    third = window.layout_panel.traces().traces[2]
+    third = window.workspace.traces.traces[2]
     assert window.trace is third
     model = window.stats_panel.model
     sizes = [model.index(r, 0).data(SORT_ROLE) for r in range(model.rowCount())]
@@ -162,7 +162,7 @@ def test_choosing_a_trace_shows_it_in_the_statistics_and_charts(window, captures
     assert window.validate_panel.trace_combo.currentIndex() == 2
     # The other way round: the validation panel's choice moves the charts too.
     window.validate_panel.trace_combo.setCurrentIndex(1)
-    assert window.trace is window.layout_panel.traces().traces[1]
+    assert window.trace is window.workspace.traces.traces[1]
     assert window.traceset_view.shown_combo.currentIndex() == 1
 
 

@@ -31,6 +31,8 @@ from heapgui.ui.loader import running_threads
 from heapgui.ui.occupancy_chart import FULL
 from heapgui.ui.pool_use_model import HEADERS, PEAK, VALUE_ROLE, PoolUseModel
 from heapgui.ui.validate_panel import CONFIG, PROPOSED, ValidatePanel
+from heapgui.workspace import Workspace
+from heapgui.workspace.loading import config_beside
 
 WORKLOAD = "workload-40k.framed"
 HEAP_64K = 65536
@@ -69,13 +71,21 @@ def workload_demand(samples: Path) -> list[tuple[int, int]]:
     return demand((row["size"], row["max_load"]) for row in expected["sizes"])
 
 
-@pytest.fixture
-def panels(qtbot, workload, samples) -> tuple[LayoutPanel, ValidatePanel]:
-    layout = LayoutPanel(sync=True)
-    validate = ValidatePanel(layout, sync=True)
+def open_panels(qtbot, trace, path: Path) -> tuple[LayoutPanel, ValidatePanel]:
+    """A layout and a validation panel following one workspace, with `trace` opened in it
+    as File ▸ Open opens it: with the config beside it."""
+    workspace = Workspace()
+    layout = LayoutPanel(workspace)
+    validate = ValidatePanel(workspace)
     qtbot.addWidget(layout)
     qtbot.addWidget(validate)
-    layout.set_trace(workload, samples / WORKLOAD)
+    workspace.open(TraceSet.of([trace]), [path], config_beside(path.parent))
+    return layout, validate
+
+
+@pytest.fixture
+def panels(qtbot, workload, samples, inline_tasks) -> tuple[LayoutPanel, ValidatePanel]:
+    layout, validate = open_panels(qtbot, workload, samples / WORKLOAD)
     layout.size_edit.setText("64K")
     return layout, validate
 
@@ -179,7 +189,7 @@ def test_ctrl_r_validates(qtbot, window, project):
     assert window.validate_action.shortcut().toString() == "Ctrl+R"
 
 
-def test_hand_computed_overflow_and_failure(tmp_path, qtbot):
+def test_hand_computed_overflow_and_failure(tmp_path, qtbot, inline_tasks):
     """Two 8-byte blocks and one 16: the third 8 overflows, so a 16 fails until it is freed."""
     ops = [
         ("alloc", 8),
@@ -192,11 +202,7 @@ def test_hand_computed_overflow_and_failure(tmp_path, qtbot):
     path = tmp_path / "hand.framed"
     path.write_bytes(encode_framed(Records.from_tuples(ops)))
     trace = read_trace(path, heap_size=1024)
-    layout = LayoutPanel(sync=True)
-    panel = ValidatePanel(layout, sync=True)
-    qtbot.addWidget(layout)
-    qtbot.addWidget(panel)
-    layout.set_trace(trace, path)
+    layout, panel = open_panels(qtbot, trace, path)
     (tmp_path / "Drone.toml").write_text(
         '[heap]\nsize = "1K"\npools = [{ block = "8", capacity = 2 }, '
         '{ block = "16", capacity = 1 }]\n'
@@ -216,15 +222,11 @@ def test_without_a_config_the_panel_says_what_to_do(panels):
     validate.set_source(CONFIG)
     validate.validate()
     assert validate.validation() is None
-    assert "no Drone.toml or layout.toml" in validate.verdict_label.text()
+    assert "no usable Drone.toml or layout.toml" in validate.verdict_label.text()
 
 
 def test_threaded_validation_reports_when_done(qtbot, workload, samples):
-    layout = LayoutPanel(sync=True)
-    panel = ValidatePanel(layout)  # a real worker thread
-    qtbot.addWidget(layout)
-    qtbot.addWidget(panel)
-    layout.set_trace(workload, samples / WORKLOAD)
+    layout, panel = open_panels(qtbot, workload, samples / WORKLOAD)  # a real worker thread
     layout.size_edit.setText("64K")
     layout.pools_spin.setValue(5)
     panel.set_source(PROPOSED)
@@ -307,17 +309,13 @@ def test_headroom_raises_every_pool(panels, workload):
 
 def test_timeline_layout_is_planned_off_the_gui_thread(qtbot, monkeypatch, workload, samples):
     """Large sets plan in a worker; the result equals the inline one."""
-    inline = LayoutPanel(sync=True)
-    qtbot.addWidget(inline)
-    inline.set_trace(workload, samples / WORKLOAD)
+    inline, _ = open_panels(qtbot, workload, samples / WORKLOAD)  # small: planned inline
     inline.pools_spin.setValue(5)
     inline.set_method("timeline")
     expected = inline.current_layout()
 
     monkeypatch.setattr(layout_planner, "INLINE_RECORDS", 0)
-    panel = LayoutPanel()
-    qtbot.addWidget(panel)
-    panel.set_trace(workload, samples / WORKLOAD)
+    panel, _ = open_panels(qtbot, workload, samples / WORKLOAD)
     panel.pools_spin.setValue(5)
     qtbot.waitUntil(lambda: not panel.planner.busy(), timeout=30_000)
     with qtbot.waitSignal(panel.layout_changed, timeout=30_000) as emitted:
@@ -368,7 +366,8 @@ def test_traces_of_a_set_are_all_validated(panels, tmp_path, workload, samples):
     traces = TraceSet.of(
         [workload, read_trace(samples / "seed-example.framed", heap_size=HEAP_64K)]
     )
-    layout_panel.set_traces(traces, samples / WORKLOAD)
+    layout_panel.workspace.open(traces, [samples / WORKLOAD, samples / "seed-example.framed"])
+    layout_panel.size_edit.setText("64K")
     assert validate.trace_combo.count() == 2 and validate.trace_combo.isVisibleTo(validate)
     layout_panel.pools_spin.setValue(4)
     validate.set_source(PROPOSED)
@@ -391,16 +390,14 @@ def seed_beside(tmp_path: Path, samples: Path, toml: str):
 
 
 def config_panels(qtbot, path, trace) -> tuple[LayoutPanel, ValidatePanel]:
-    layout = LayoutPanel(sync=True)
-    panel = ValidatePanel(layout, sync=True)
-    qtbot.addWidget(layout)
-    qtbot.addWidget(panel)
-    layout.set_trace(trace, path)
+    layout, panel = open_panels(qtbot, trace, path)
     panel.set_source(CONFIG)
     return layout, panel
 
 
-def test_an_allocation_larger_than_the_heap_fails_validation(tmp_path, qtbot, samples):
+def test_an_allocation_larger_than_the_heap_fails_validation(
+    tmp_path, qtbot, samples, inline_tasks
+):
     # 4 + 3 x 12 + 28 + 32 = 100 bytes: every size but 128 has its block.
     toml = (
         '[heap]\nsize = "100"\npools = [{ block = "4", capacity = 1 }, '
@@ -416,7 +413,7 @@ def test_an_allocation_larger_than_the_heap_fails_validation(tmp_path, qtbot, sa
     assert "record 17: no free block for 128 bytes" in panel.details_label.text()
 
 
-def test_pools_larger_than_the_heap_are_refused(tmp_path, qtbot, samples):
+def test_pools_larger_than_the_heap_are_refused(tmp_path, qtbot, samples, inline_tasks):
     toml = (
         '[heap]\nsize = "100"\n'
         'pools = [{ block = "4", capacity = 1 }, { block = "128", capacity = 1 }]\n'
@@ -429,7 +426,9 @@ def test_pools_larger_than_the_heap_are_refused(tmp_path, qtbot, samples):
     assert text.startswith("⚠") and "132 bytes" in text and "more than the heap" in text
 
 
-def test_pools_smaller_than_the_heap_are_a_warning_beside_the_verdict(tmp_path, qtbot, samples):
+def test_pools_smaller_than_the_heap_are_a_warning_beside_the_verdict(
+    tmp_path, qtbot, samples, inline_tasks
+):
     toml = '[heap]\nsize = "2K"\npools = [{ block = "128", capacity = 8 }]\n'
     path, trace = seed_beside(tmp_path, samples, toml)
     _, panel = config_panels(qtbot, path, trace)
@@ -439,17 +438,13 @@ def test_pools_smaller_than_the_heap_are_a_warning_beside_the_verdict(tmp_path, 
     assert "Holds" in text and "1024 bytes" in text and "drone requires them to match" in text
 
 
-def test_details_say_what_could_not_be_read(tmp_path, qtbot, samples):
+def test_details_say_what_could_not_be_read(tmp_path, qtbot, samples, inline_tasks):
     data = (samples / "seed-example.framed").read_bytes()
     path = tmp_path / "noisy.framed"
     path.write_bytes(data[:40] + bytes(range(256)) * 4 + data[40:])
     trace = read_trace(path, fmt="framed", heap_size=10240)
     assert trace.skipped_bytes > 0
-    layout = LayoutPanel(sync=True)
-    panel = ValidatePanel(layout, sync=True)
-    qtbot.addWidget(layout)
-    qtbot.addWidget(panel)
-    layout.set_trace(trace, path)
+    layout, panel = open_panels(qtbot, trace, path)
     layout.size_edit.setText("10K")
     panel.set_source(PROPOSED)
     panel.validate()

@@ -41,6 +41,7 @@ from heapgui.ui.live_trace import LiveTrace
 from heapgui.ui.loader import Task
 from heapgui.ui.log_console import LogConsole
 from heapgui.ui.source_form import SourceForm
+from heapgui.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +99,10 @@ def _elapsed(seconds: float) -> str:
     return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
 
 
-class ProbePanel(QWidget):
-    """Starts and stops captures; the window follows them through the signals."""
+class CapturePanel(QWidget):
+    """Starts and stops captures from every source (probe SWO, TCP, replay, simulator,
+    Drone Stream); the live capture is published to the workspace, and the window
+    follows it through the signals."""
 
     capture_started = Signal(object)
     """The source is open; the `LiveTrace` that will grow."""
@@ -112,8 +115,9 @@ class ProbePanel(QWidget):
     message = Signal(str)
     """A line for the status bar."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.workspace = workspace
         self.setAccessibleName("Capture panel")
         self.confirm_overwrite = ask_overwrite  # replaced in tests: never block on a dialog
         self._run: CaptureRun | None = None

@@ -1,4 +1,4 @@
-"""Numbers the charts need beyond the core statistics, computed on demand with numpy.
+"""Numbers a time chart needs beyond the core statistics, computed on demand with numpy.
 
 Nothing here keeps a per-record array alive: per-size curves are sparse (one
 point per record that touches the size) and are built only for the sizes the
@@ -12,7 +12,6 @@ import numpy as np
 from heapgui.trace.records import ALLOC, DEALLOC, GROW, Records
 from heapgui.trace.stats import SizeRow, Statistics
 
-MIN_DEFAULT_HEAP = 1024
 STATS_CHUNK = 1 << 20
 """Records per update when replaying a prefix: sorting 1M records at a time stays in cache."""
 
@@ -53,12 +52,6 @@ def statistics_until(records: Records, record: int) -> Statistics:
 
 def live_rows(stats: Statistics) -> list[SizeRow]:
     return [row for row in stats.rows() if row.live > 0]
-
-
-def default_heap_size(stats: Statistics) -> int:
-    """A heap size for a trace with no config: the next power of two that holds drone's bound."""
-    needed = max(stats.max_usage, stats.peak_usage, MIN_DEFAULT_HEAP)
-    return 1 << (needed - 1).bit_length()
 
 
 def timeline_x(records: Records) -> np.ndarray:
