@@ -122,6 +122,7 @@ PAD_BYTES = b"\xff" * PAD
 _MORE_BITS = np.uint64(0x8080808080808080)
 _BYTE_SUM = np.uint64(0x0101010101010101)
 
+_RUN_WINDOW = np.arange(8)  # bytes of a continuation run looked at before searching
 _FIVE_ZEROS = bytes(SYNC_ZEROS)
 _NON_ZERO = re.compile(rb"[^\x00]")
 
@@ -179,13 +180,23 @@ def run_ends(buf: np.ndarray, first: np.ndarray) -> np.ndarray:
     """For each offset in `first`, the first offset at or after it whose byte has bit 7 clear.
 
     That byte ends a continuation run; len(buf) where the run reaches the end.
+    Most runs end within a few bytes: those are read in a window, and only
+    longer ones (a line held high) search the buffer.
     """
-    if first.size == 0:
-        return first
-    low = int(first.min())
-    stops = np.flatnonzero(buf[low:] < MORE) + low
-    stops = np.append(stops, buf.shape[0])
-    return stops[np.searchsorted(stops, first)]
+    n = buf.shape[0]
+    if first.size == 0 or n == 0:
+        return np.full(first.shape, n, first.dtype)
+    window = first[:, None] + _RUN_WINDOW
+    ends = buf[np.minimum(window, n - 1)] < MORE
+    ends &= window < n
+    found = ends.any(axis=1)
+    out = first + ends.argmax(axis=1)
+    if not found.all():
+        far = np.minimum(first[~found] + _RUN_WINDOW.shape[0], n)
+        low = int(far.min())
+        stops = np.append(np.flatnonzero(buf[low:] < MORE) + low, n)
+        out[~found] = stops[np.searchsorted(stops, far)]
+    return out
 
 
 def _sync_lengths(padded: np.ndarray, data: bytes, lengths: np.ndarray) -> np.ndarray:
