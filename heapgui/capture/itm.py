@@ -23,6 +23,7 @@ from heapgui.capture.itm_packets import (
     KIND,
     OVERFLOW_HEADER,
     PAD_BYTES,
+    PORTS,
     PORTS_PER_PAGE,
     SETS_PAGE,
     STIMULUS_BYTES,
@@ -184,7 +185,7 @@ class ItmDemux:
         page_set = bool(seen[SETS_PAGE].any())
         if page_set:
             stimulus, ports = self._stimulus_ports(headers)
-            present = np.unique(ports).tolist()
+            present = np.flatnonzero(np.bincount(ports, minlength=PORTS)).tolist()
         else:
             # The common case: one page throughout, so the header values seen
             # say which ports are present.
@@ -232,12 +233,16 @@ class ItmDemux:
     ) -> None:
         """The same as `_deliver` for many ports at once (garbage read as packets)."""
         stats = self.stats
+        # Ports fit a byte, so the stable sort is a radix sort, linear in the packets.
         order = np.argsort(ports, kind="stable")
-        mine, by_port = stimulus[order], ports[order]
+        mine = stimulus[order]
         sizes = STIMULUS_BYTES[headers[mine]].astype(np.int64)
         blob = _gather(padded, starts[mine] + 1, sizes)
-        first = np.flatnonzero(np.diff(by_port, prepend=-1))  # each port's first packet
-        present = by_port[first].tolist()
+        packets = np.bincount(ports, minlength=PORTS)
+        present_ports = np.flatnonzero(packets)
+        counts = packets[present_ports]
+        first = np.cumsum(counts) - counts  # each port's first packet in `mine`
+        present = present_ports.tolist()
         bounds = np.append(np.cumsum(sizes)[first] - sizes[first], len(blob)).tolist()
         before = np.array([stats.port_bytes.get(p, 0) for p in present], np.int64)
         for k, port in enumerate(present):
@@ -249,8 +254,9 @@ class ItmDemux:
             return
         # The timestamp dating each packet; a port's last packet before each
         # timestamp closes a stretch of its stream.
-        group = np.repeat(np.arange(len(present)), np.diff(np.append(first, len(mine))))
-        stamp = np.searchsorted(stamps, mine)
+        group = np.repeat(np.arange(len(present)), counts)
+        # Timestamps before each packet: a running count, cheaper than a search per packet.
+        stamp = np.cumsum(np.take(IS_LOCAL_TS, headers), dtype=np.intp)[mine]
         ends = np.cumsum(sizes) - np.asarray(bounds[:-1])[group] + before[group]
         closes = np.append((np.diff(stamp) != 0) | (np.diff(group) != 0), True)
         closes &= stamp < stamps.shape[0]
@@ -285,19 +291,20 @@ class ItmDemux:
             self._undated.discard(port)
 
     def _stimulus_ports(self, headers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Stimulus packets (indices into `headers`) and their ports: page * 32 + address."""
+        """Stimulus packets (indices into `headers`) and their ports (uint8): page * 32 + addr."""
         stimulus = np.flatnonzero(np.take(STIMULUS_BYTES, headers))
-        address = (headers[stimulus] >> 3).astype(np.int64)
+        address = headers[stimulus] >> 3
         # A page extension holds the page in header bits 6:4, a sync resets it to 0.
-        setters = np.flatnonzero(np.take(SETS_PAGE, headers))
-        if setters.size == 0:
-            return stimulus, address + self._page * PORTS_PER_PAGE
-        setter = headers[setters]
-        pages = np.where(KIND[setter] == EXTENSION, setter >> 4 & 0x07, 0).astype(np.int64)
-        which = np.searchsorted(setters, stimulus) - 1
-        page = np.where(which >= 0, pages[np.maximum(which, 0)], self._page)
+        sets = np.take(SETS_PAGE, headers)
+        setter = headers[sets]
+        if setter.size == 0:
+            return stimulus, address + np.uint8(self._page * PORTS_PER_PAGE)
+        pages = np.where(KIND[setter] == EXTENSION, setter >> 4 & 0x07, 0).astype(np.uint8)
+        # The page in force at each packet: the last one set before it, or the carried one.
+        pages = np.append(np.uint8(self._page), pages)
+        page = pages[np.cumsum(sets, dtype=np.intp)[stimulus]]
         self._page = int(pages[-1])
-        return stimulus, address + page * PORTS_PER_PAGE
+        return stimulus, address + page * np.uint8(PORTS_PER_PAGE)
 
     def _ticks(
         self, padded: np.ndarray, lengths: np.ndarray, starts: np.ndarray, headers: np.ndarray
