@@ -189,7 +189,7 @@ def _steps(lengths: np.ndarray) -> np.ndarray:
     """Where each offset's packet ends, and one byte on for offsets without one (n + 1 long)."""
     n = lengths.shape[0]
     # Native indices: the walk's gathers and marks then convert nothing.
-    nxt = np.empty(n + 1, np.intp)
+    nxt = np.empty(n + 1, np.int32)
     np.maximum(lengths, 1, out=nxt[:n])
     nxt[:n] += _counting(n)
     nxt[n] = n
@@ -384,7 +384,7 @@ def _guess_walk(nxt: np.ndarray, block: int, jumps: np.ndarray) -> tuple[np.ndar
     leaving = _leaving(nxt, n, block, jumps)
     beyond = nxt[leaving]
     nxt[leaving] = n
-    rows = np.empty((block + 1, count), np.intp)
+    rows = np.empty((block + 1, count), np.int32)
     np.multiply(_counting(count), block, out=rows[0])
     every = max(1, block // _CHECKS)
     t = 0
