@@ -51,7 +51,7 @@ _CHECKS = 128  # times per block length that a walk checks whether every block i
 # states past the data's end (m + verdict; m and m + 1 are offsets).
 _PLAUSIBLE, _INVALID, _UNDECIDED = 2, 3, 4
 _STATES = 5
-_PROBES = 16  # steps forward to the next plausible offset before searching for it
+_PROBES = 8  # steps forward to the next plausible offset before searching for it
 
 
 @dataclass
@@ -406,13 +406,14 @@ def _guess_walk(nxt: np.ndarray, block: int, jumps: np.ndarray) -> tuple[np.ndar
 
 
 def _leaving(nxt: np.ndarray, n: int, block: int, jumps: np.ndarray) -> np.ndarray:
-    """Offsets whose next step lands in a later block, ascending."""
+    """Offsets whose next step lands in a later block."""
     # Only the last MAX_PACKET offsets of a block can get past it with an
     # ordinary step; longer steps are the `jumps`.
     end = np.minimum(_counting(-(-n // block)) * block + block, n)
     tail = (end[:, None] + np.arange(-MAX_PACKET, 0, dtype=np.int32)).ravel()
     tail = tail[tail >= 0]
-    candidates = np.union1d(tail, jumps.astype(np.int32)) if jumps.size else tail
+    # Unsorted, and a jump may be listed twice: neither matters to the walk.
+    candidates = np.concatenate([tail, jumps.astype(np.int32)]) if jumps.size else tail
     end = np.minimum((candidates // block + 1) * block, n)
     return candidates[nxt[candidates] >= end]
 
