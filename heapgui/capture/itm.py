@@ -114,7 +114,7 @@ class ItmDemux:
         chunk = DemuxChunk()
         if chain.skip_starts.size:
             self._count_skips(chain.skip_starts, chain.skip_ends, chunk)
-        self._deliver(padded, lengths, chain.starts, chunk)
+        self._deliver(padded, chain.starts, chunk)
         if final:
             # Capture stopped mid-packet: not garbage, but say how much was lost.
             end = self._offset(buf.shape[0])
@@ -163,9 +163,7 @@ class ItmDemux:
             tail = tail[: self._hidden_at]
         self._carry = tail
 
-    def _deliver(
-        self, padded: np.ndarray, lengths: np.ndarray, starts: np.ndarray, out: DemuxChunk
-    ) -> None:
+    def _deliver(self, padded: np.ndarray, starts: np.ndarray, out: DemuxChunk) -> None:
         """Turn the packet starts of one buffer into port payloads, dates and counts."""
         stats = self.stats
         stats.packets += starts.shape[0]
@@ -181,7 +179,7 @@ class ItmDemux:
         stamps = starts[:0]
         if seen[IS_LOCAL_TS].any():
             stamps = np.flatnonzero(np.take(IS_LOCAL_TS, headers))
-        ticks = self._ticks(padded, lengths, starts[stamps], headers[stamps])
+        ticks = self._ticks(padded, starts[stamps], headers[stamps])
         page_set = bool(seen[SETS_PAGE].any())
         if page_set:
             stimulus, ports = self._stimulus_ports(headers)
@@ -306,21 +304,23 @@ class ItmDemux:
         self._page = int(pages[-1])
         return stimulus, address + page * np.uint8(PORTS_PER_PAGE)
 
-    def _ticks(
-        self, padded: np.ndarray, lengths: np.ndarray, starts: np.ndarray, headers: np.ndarray
-    ) -> np.ndarray:
+    def _ticks(self, padded: np.ndarray, starts: np.ndarray, headers: np.ndarray) -> np.ndarray:
         """Running tick totals after each local timestamp packet."""
         if starts.size == 0:
             return starts.astype(np.int64)
         # Format 1 (0b11TT0000): up to four 7-bit groups, least significant
-        # first, read as one word and cut to the packet's length (a format-2
-        # packet has none). Format 2 (0b0DDD0000): the delta is DDD.
+        # first, read as one word and cut after the first byte with bit 7
+        # clear, which ends the packet (a valid one has it in those four).
+        # Format 2 (0b0DDD0000) has no groups: the delta is DDD.
         word = words(padded, 4)[starts + 1]
+        ends = ~word & _MORE_BITS
+        ends &= -ends  # the first
+        word &= (ends << 1) - 1  # bits 7 set in `ends` stand for whole bytes kept
+        word &= -(headers >> 7).astype(np.uint32)  # format 1 only
         delta = word & 0x7F
         delta |= word >> 1 & 0x7F << 7
         delta |= word >> 2 & 0x7F << 14
         delta |= word >> 3 & 0x7F << 21
-        delta &= np.take(_GROUP_MASK, lengths[starts])
         delta += np.take(_SHORT_DELTA, headers)
         ticks = np.cumsum(delta, dtype=np.int64)
         ticks += self.stats.ticks
@@ -367,8 +367,7 @@ class ItmDemux:
             self._set_dated(port, int(ends[-1]))
 
 
-# Indexed by packet length: the value bits of a format-1 local timestamp.
-_GROUP_MASK = np.array([0, 0] + [(1 << 7 * g) - 1 for g in range(1, 5)], np.uint32)
+_MORE_BITS = np.uint32(0x80808080)  # bit 7 of each byte of a word
 # Indexed by header: the delta a format-2 local timestamp carries in itself.
 _SHORT_DELTA = np.where(np.arange(256) & 0x80, 0, np.arange(256) >> 4).astype(np.uint32)
 
