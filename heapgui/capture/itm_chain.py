@@ -396,7 +396,8 @@ def _guess_walk(nxt: np.ndarray, block: int, jumps: np.ndarray) -> tuple[np.ndar
             break
     nxt[leaving] = beyond
     visited = np.zeros(n + 1, bool)
-    visited[rows[: t + 1].ravel()] = True
+    # Marked walk by walk, in ascending addresses: twice as fast as step by step.
+    visited[np.ascontiguousarray(rows[: t + 1].T).ravel()] = True
     visited[n] = False
     # Each walk visits exactly one of its block's leaving offsets, the last.
     used = visited[leaving]
