@@ -213,7 +213,7 @@ class ItmDemux:
             if mine.size:
                 out.payloads[port] = _gather(padded, starts[mine] + 1, share[mine])
                 out.positions[port] = before
-                stats.port_bytes[port] = before + int(share.sum(dtype=np.int64))
+                stats.port_bytes[port] = before + len(out.payloads[port])
                 self._undated.add(port)
             if ticks.size:
                 self._date(port, before, share, mine, stamps, ticks, out)
