@@ -187,7 +187,9 @@ class ItmDemux:
         else:
             # The common case: one page throughout, so the header values seen
             # say which ports are present.
-            addresses = np.unique(np.flatnonzero(seen * STIMULUS_BYTES) >> 3)
+            # Header values are address * 8 + code: one row of 8 per address.
+            stimulus_seen = (seen * STIMULUS_BYTES).reshape(PORTS_PER_PAGE, 8)
+            addresses = np.flatnonzero(stimulus_seen.any(axis=1))
             present = (addresses + self._page * PORTS_PER_PAGE).tolist()
         if len(present) > FEW_PORTS:
             if not page_set:
