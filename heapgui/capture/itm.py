@@ -17,7 +17,6 @@ import numpy as np
 
 from heapgui.capture.itm_chain import find_packets
 from heapgui.capture.itm_packets import (
-    ADDRESS_BYTES,
     EXTENSION,
     IS_LOCAL_TS,
     KIND,
@@ -168,57 +167,56 @@ class ItmDemux:
         stats = self.stats
         stats.packets += starts.shape[0]
         headers = padded[starts]
-        # Packets per header value: most questions below are answered from it.
-        seen = np.bincount(headers, minlength=256)
-        if seen[OVERFLOW_HEADER]:
-            out.overflows = int(seen[OVERFLOW_HEADER])
+        # Classes fit a byte, so a stable sort by class is a radix sort: it
+        # lists each class's packets in a row, in stream order, in one pass.
+        classes = np.take(_CLASS, headers)
+        counts = np.bincount(classes, minlength=_CLASSES)
+        order = np.argsort(classes, kind="stable")
+        firsts = (np.cumsum(counts) - counts).tolist()
+        counts = counts.tolist()
+
+        def packets(of: int) -> np.ndarray:
+            return order[firsts[of] : firsts[of] + counts[of]]
+
+        if counts[_OVERFLOW]:
+            out.overflows = counts[_OVERFLOW]
             stats.overflows += out.overflows
             if stats.first_overflow is None:
-                first = starts[np.argmax(headers == OVERFLOW_HEADER)]
-                stats.first_overflow = self._offset(int(first))
-        stamps = starts[:0]
-        if seen[IS_LOCAL_TS].any():
-            stamps = np.flatnonzero(np.take(IS_LOCAL_TS, headers))
+                stats.first_overflow = self._offset(int(starts[order[firsts[_OVERFLOW]]]))
+        stamps = packets(_LOCAL_TS)
         ticks = self._ticks(padded, starts[stamps], headers[stamps])
-        page_set = bool(seen[SETS_PAGE].any())
+        page_set = counts[_SETS_PAGE] > 0
         if page_set:
             stimulus, ports = self._stimulus_ports(headers)
             present = np.flatnonzero(np.bincount(ports, minlength=PORTS)).tolist()
         else:
-            # The common case: one page throughout, so the header values seen
-            # say which ports are present.
-            # Header values are address * 8 + code: one row of 8 per address.
-            stimulus_seen = (seen * STIMULUS_BYTES).reshape(PORTS_PER_PAGE, 8)
-            addresses = np.flatnonzero(stimulus_seen.any(axis=1))
-            present = (addresses + self._page * PORTS_PER_PAGE).tolist()
+            # The common case: one page throughout, so the classes are the ports.
+            page = self._page * PORTS_PER_PAGE
+            present = [page + a for a in range(PORTS_PER_PAGE) if counts[a]]
         if len(present) > FEW_PORTS:
             if not page_set:
                 stimulus, ports = self._stimulus_ports(headers)
             self._deliver_grouped(padded, starts, headers, stimulus, ports, stamps, ticks, out)
             return
-        shares = []
-        for port in present:
-            if page_set:
-                share = np.zeros(headers.shape[0], np.uint8)
+        none = stamps[:0]
+        # Bytes of earlier chunks still waiting for a date get the first timestamp.
+        waiting = self._waiting(present) if ticks.size else []
+        for port in present + waiting:
+            if port in waiting:
+                mine = none
+            elif page_set:
                 mine = stimulus[ports == port]
-                share[mine] = STIMULUS_BYTES[headers[mine]]
             else:
-                share = np.take(ADDRESS_BYTES[port % PORTS_PER_PAGE], headers)
-            shares.append((port, share))
-        if ticks.size:
-            # Bytes of earlier chunks still waiting for a date get the first timestamp.
-            idle = np.zeros(headers.shape[0], np.uint8)
-            shares += [(p, idle) for p in self._waiting(present)]
-        for port, share in shares:
+                mine = packets(port % PORTS_PER_PAGE)
+            sizes = STIMULUS_BYTES[headers[mine]]
             before = stats.port_bytes.get(port, 0)
-            mine = np.flatnonzero(share)
             if mine.size:
-                out.payloads[port] = _gather(padded, starts[mine] + 1, share[mine])
+                out.payloads[port] = _gather(padded, starts[mine] + 1, sizes)
                 out.positions[port] = before
                 stats.port_bytes[port] = before + len(out.payloads[port])
                 self._undated.add(port)
             if ticks.size:
-                self._date(port, before, share, mine, stamps, ticks, out)
+                self._date(port, before, mine, sizes, headers.shape[0], stamps, ticks, out)
 
     def _deliver_grouped(
         self,
@@ -334,22 +332,23 @@ class ItmDemux:
         self,
         port: int,
         before: int,
-        share: np.ndarray,
         mine: np.ndarray,
+        sizes: np.ndarray,
+        count: int,
         stamps: np.ndarray,
         ticks: np.ndarray,
         out: DemuxChunk,
     ) -> None:
         """Cut the port's stream at each timestamp packet that closes new bytes.
 
-        `share` is the port's bytes in each packet, `mine` its packets.
+        `mine` are the port's packets among `count`, `sizes` their bytes.
         """
         dated = self._dated.get(port, 0)
-        if mine.size * _SPARSE < share.shape[0]:
+        if mine.size * _SPARSE < count:
             # A port with few packets: look up the timestamp after each of them.
             stamp = np.searchsorted(stamps, mine)
             closes = np.append(stamp[1:] != stamp[:-1], True) & (stamp < stamps.shape[0])
-            ends = np.cumsum(share[mine], dtype=np.int64)[closes] + before
+            ends = np.cumsum(sizes, dtype=np.int64)[closes] + before
             at = stamp[closes]
             if before > dated and not (stamp.size and stamp[0] == 0):
                 # Bytes of earlier chunks: the first timestamp dates them.
@@ -358,6 +357,9 @@ class ItmDemux:
                 out.times[port] = PortTimes(ends, ticks[at])
                 self._set_dated(port, int(ends[-1]))
             return
+        # A busy port: its bytes before each timestamp, from a running total.
+        share = np.zeros(count, np.uint8)
+        share[mine] = sizes
         ends = np.cumsum(share, dtype=np.int64)[stamps]
         ends += before
         previous = np.empty_like(ends)
@@ -370,6 +372,14 @@ class ItmDemux:
 
 
 _MORE_BITS = np.uint32(0x80808080)  # bit 7 of each byte of a word
+# Packet classes by header: a stimulus address (0-31), or one of these.
+_LOCAL_TS, _OVERFLOW, _SETS_PAGE, _OTHER = PORTS_PER_PAGE + np.arange(4)
+_CLASSES = _OTHER + 1
+_CLASS = np.select(
+    [STIMULUS_BYTES > 0, IS_LOCAL_TS, np.arange(256) == OVERFLOW_HEADER, SETS_PAGE],
+    [np.arange(256) >> 3, _LOCAL_TS, _OVERFLOW, _SETS_PAGE],
+    _OTHER,
+).astype(np.uint8)
 # Indexed by header: the delta a format-2 local timestamp carries in itself.
 _SHORT_DELTA = np.where(np.arange(256) & 0x80, 0, np.arange(256) >> 4).astype(np.uint32)
 

@@ -94,16 +94,12 @@ KIND, _LENGTH_CODE = _header_tables()
 # numpy gather costs.
 _CODE_TABLE = _LENGTH_CODE.astype(np.uint8).tobytes()
 
-# Per header value: payload bytes of a stimulus packet (else 0), that packet's
-# bytes again for each stimulus address (row = address), whether the packet
-# sets the stimulus page, and whether it is a local timestamp. The page is
+# Per header value: payload bytes of a stimulus packet (else 0), whether the
+# packet sets the stimulus page, and whether it is a local timestamp. The page is
 # EX[2:0] of a one-byte extension with SH = 0 (8 pages of 32 ports), and a
 # sync resets it; an extension with continuation bytes sets no page, as in
 # orbuculum (pyOCD would take EX from the continuation bytes, unbounded).
 STIMULUS_BYTES = np.where(KIND == STIMULUS, _LENGTH_CODE - 1, 0).astype(np.uint8)
-ADDRESS_BYTES = np.where(np.arange(256) >> 3 == np.arange(32)[:, None], STIMULUS_BYTES, 0).astype(
-    np.uint8
-)
 SETS_PAGE = ((KIND == EXTENSION) & (np.arange(256) & 0x84 == 0)) | (KIND == SYNC)
 IS_LOCAL_TS = (KIND == LOCAL_TS1) | (KIND == LOCAL_TS2)
 
