@@ -51,6 +51,7 @@ _CHECKS = 128  # times per block length that a walk checks whether every block i
 # states past the data's end (m + verdict; m and m + 1 are offsets).
 _PLAUSIBLE, _INVALID, _UNDECIDED = 2, 3, 4
 _STATES = 5
+_LOOK_AHEAD = 64  # packets followed one by one before the walk: garbage stops most chains
 _PROBES = 8  # steps forward to the next plausible offset before searching for it
 
 
@@ -315,6 +316,15 @@ def _follow(
     chain's offsets before `end`, which is n or a bad offset.
     """
     n = bad.shape[0]
+    step = memoryview(nxt)
+    dead = memoryview(bad.view(np.uint8))
+    # Garbage ends a chain within a few packets: look before walking every block.
+    pos, near = start, []
+    while pos < n and not dead[pos] and len(near) < _LOOK_AHEAD:
+        near.append(pos)
+        pos = step[pos]
+    if pos < n and dead[pos]:
+        return np.array(near, np.int64), pos
     block = _block_size(n)
     visited, exits = _guess_walk(nxt, block, jumps)
     # Bad offsets the guess chains ran into; where one lies past the point the
@@ -328,8 +338,6 @@ def _follow(
     exit_list = exits.tolist()
     # The loop runs once per block: memoryviews index far faster than numpy.
     seen = memoryview(visited.view(np.uint8))
-    step = memoryview(nxt)
-    dead = memoryview(bad.view(np.uint8))
     visited[:start] = False
     pos = done = start  # seen[:done] is exactly the true chain's offsets
     while True:
