@@ -48,19 +48,32 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or with `only` the one command that will run fully built.
+
+    The others are placeholders, so that a run imports its own command alone:
+    `demux` never loads tomlkit or the layout code, `stats` never pyOCD."""
     parser = _Parser(prog="heapgui-cli", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"heapgui {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in COMMANDS:
-        importlib.import_module(f"heapgui.commands.{name}").add_parser(sub)
+        if only in (None, name):
+            importlib.import_module(f"heapgui.commands.{name}").add_parser(sub)
+        else:
+            sub.add_parser(name)
         sub.choices[name].description = SUMMARIES[name]
     return parser
 
 
+def _named_command(argv: list[str]) -> str | None:
+    """The subcommand `argv` names: its first word that is not an option (none take values)."""
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    return first if first in COMMANDS else None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(_named_command(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,

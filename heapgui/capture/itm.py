@@ -17,12 +17,12 @@ import numpy as np
 
 from heapgui.capture.itm_chain import find_packets
 from heapgui.capture.itm_packets import (
-    ADDRESS_BYTES,
     EXTENSION,
     IS_LOCAL_TS,
     KIND,
     OVERFLOW_HEADER,
     PAD_BYTES,
+    PORTS,
     PORTS_PER_PAGE,
     SETS_PAGE,
     STIMULUS_BYTES,
@@ -113,7 +113,7 @@ class ItmDemux:
         chunk = DemuxChunk()
         if chain.skip_starts.size:
             self._count_skips(chain.skip_starts, chain.skip_ends, chunk)
-        self._deliver(padded, lengths, chain.starts, chunk)
+        self._deliver(padded, chain.starts, chunk)
         if final:
             # Capture stopped mid-packet: not garbage, but say how much was lost.
             end = self._offset(buf.shape[0])
@@ -162,62 +162,61 @@ class ItmDemux:
             tail = tail[: self._hidden_at]
         self._carry = tail
 
-    def _deliver(
-        self, padded: np.ndarray, lengths: np.ndarray, starts: np.ndarray, out: DemuxChunk
-    ) -> None:
+    def _deliver(self, padded: np.ndarray, starts: np.ndarray, out: DemuxChunk) -> None:
         """Turn the packet starts of one buffer into port payloads, dates and counts."""
         stats = self.stats
         stats.packets += starts.shape[0]
         headers = padded[starts]
-        # Packets per header value: most questions below are answered from it.
-        seen = np.bincount(headers, minlength=256)
-        if seen[OVERFLOW_HEADER]:
-            out.overflows = int(seen[OVERFLOW_HEADER])
+        # Classes fit a byte, so a stable sort by class is a radix sort: it
+        # lists each class's packets in a row, in stream order, in one pass.
+        classes = np.take(_CLASS, headers)
+        counts = np.bincount(classes, minlength=_CLASSES)
+        order = np.argsort(classes, kind="stable")
+        firsts = (np.cumsum(counts) - counts).tolist()
+        counts = counts.tolist()
+
+        def packets(of: int) -> np.ndarray:
+            return order[firsts[of] : firsts[of] + counts[of]]
+
+        if counts[_OVERFLOW]:
+            out.overflows = counts[_OVERFLOW]
             stats.overflows += out.overflows
             if stats.first_overflow is None:
-                first = starts[np.argmax(headers == OVERFLOW_HEADER)]
-                stats.first_overflow = self._offset(int(first))
-        stamps = starts[:0]
-        if seen[IS_LOCAL_TS].any():
-            stamps = np.flatnonzero(np.take(IS_LOCAL_TS, headers))
-        ticks = self._ticks(padded, lengths, starts[stamps], headers[stamps])
-        page_set = bool(seen[SETS_PAGE].any())
+                stats.first_overflow = self._offset(int(starts[order[firsts[_OVERFLOW]]]))
+        stamps = packets(_LOCAL_TS)
+        ticks = self._ticks(padded, starts[stamps], headers[stamps])
+        page_set = counts[_SETS_PAGE] > 0
         if page_set:
             stimulus, ports = self._stimulus_ports(headers)
-            present = np.unique(ports).tolist()
+            present = np.flatnonzero(np.bincount(ports, minlength=PORTS)).tolist()
         else:
-            # The common case: one page throughout, so the header values seen
-            # say which ports are present.
-            addresses = np.unique(np.flatnonzero(seen * STIMULUS_BYTES) >> 3)
-            present = (addresses + self._page * PORTS_PER_PAGE).tolist()
+            # The common case: one page throughout, so the classes are the ports.
+            page = self._page * PORTS_PER_PAGE
+            present = [page + a for a in range(PORTS_PER_PAGE) if counts[a]]
         if len(present) > FEW_PORTS:
             if not page_set:
                 stimulus, ports = self._stimulus_ports(headers)
             self._deliver_grouped(padded, starts, headers, stimulus, ports, stamps, ticks, out)
             return
-        shares = []
-        for port in present:
-            if page_set:
-                share = np.zeros(headers.shape[0], np.uint8)
+        none = stamps[:0]
+        # Bytes of earlier chunks still waiting for a date get the first timestamp.
+        waiting = self._waiting(present) if ticks.size else []
+        for port in present + waiting:
+            if port in waiting:
+                mine = none
+            elif page_set:
                 mine = stimulus[ports == port]
-                share[mine] = STIMULUS_BYTES[headers[mine]]
             else:
-                share = np.take(ADDRESS_BYTES[port % PORTS_PER_PAGE], headers)
-            shares.append((port, share))
-        if ticks.size:
-            # Bytes of earlier chunks still waiting for a date get the first timestamp.
-            idle = np.zeros(headers.shape[0], np.uint8)
-            shares += [(p, idle) for p in self._waiting(present)]
-        for port, share in shares:
+                mine = packets(port % PORTS_PER_PAGE)
+            sizes = STIMULUS_BYTES[headers[mine]]
             before = stats.port_bytes.get(port, 0)
-            mine = np.flatnonzero(share)
             if mine.size:
-                out.payloads[port] = _gather(padded, starts[mine] + 1, share[mine])
+                out.payloads[port] = _gather(padded, starts[mine] + 1, sizes)
                 out.positions[port] = before
-                stats.port_bytes[port] = before + int(share.sum(dtype=np.int64))
+                stats.port_bytes[port] = before + len(out.payloads[port])
                 self._undated.add(port)
             if ticks.size:
-                self._date(port, before, share, mine, stamps, ticks, out)
+                self._date(port, before, mine, sizes, headers.shape[0], stamps, ticks, out)
 
     def _deliver_grouped(
         self,
@@ -232,12 +231,16 @@ class ItmDemux:
     ) -> None:
         """The same as `_deliver` for many ports at once (garbage read as packets)."""
         stats = self.stats
+        # Ports fit a byte, so the stable sort is a radix sort, linear in the packets.
         order = np.argsort(ports, kind="stable")
-        mine, by_port = stimulus[order], ports[order]
+        mine = stimulus[order]
         sizes = STIMULUS_BYTES[headers[mine]].astype(np.int64)
         blob = _gather(padded, starts[mine] + 1, sizes)
-        first = np.flatnonzero(np.diff(by_port, prepend=-1))  # each port's first packet
-        present = by_port[first].tolist()
+        packets = np.bincount(ports, minlength=PORTS)
+        present_ports = np.flatnonzero(packets)
+        counts = packets[present_ports]
+        first = np.cumsum(counts) - counts  # each port's first packet in `mine`
+        present = present_ports.tolist()
         bounds = np.append(np.cumsum(sizes)[first] - sizes[first], len(blob)).tolist()
         before = np.array([stats.port_bytes.get(p, 0) for p in present], np.int64)
         for k, port in enumerate(present):
@@ -249,8 +252,9 @@ class ItmDemux:
             return
         # The timestamp dating each packet; a port's last packet before each
         # timestamp closes a stretch of its stream.
-        group = np.repeat(np.arange(len(present)), np.diff(np.append(first, len(mine))))
-        stamp = np.searchsorted(stamps, mine)
+        group = np.repeat(np.arange(len(present)), counts)
+        # Timestamps before each packet: a running count, cheaper than a search per packet.
+        stamp = np.cumsum(np.take(IS_LOCAL_TS, headers), dtype=np.intp)[mine]
         ends = np.cumsum(sizes) - np.asarray(bounds[:-1])[group] + before[group]
         closes = np.append((np.diff(stamp) != 0) | (np.diff(group) != 0), True)
         closes &= stamp < stamps.shape[0]
@@ -285,35 +289,38 @@ class ItmDemux:
             self._undated.discard(port)
 
     def _stimulus_ports(self, headers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Stimulus packets (indices into `headers`) and their ports: page * 32 + address."""
+        """Stimulus packets (indices into `headers`) and their ports (uint8): page * 32 + addr."""
         stimulus = np.flatnonzero(np.take(STIMULUS_BYTES, headers))
-        address = (headers[stimulus] >> 3).astype(np.int64)
+        address = headers[stimulus] >> 3
         # A page extension holds the page in header bits 6:4, a sync resets it to 0.
-        setters = np.flatnonzero(np.take(SETS_PAGE, headers))
-        if setters.size == 0:
-            return stimulus, address + self._page * PORTS_PER_PAGE
-        setter = headers[setters]
-        pages = np.where(KIND[setter] == EXTENSION, setter >> 4 & 0x07, 0).astype(np.int64)
-        which = np.searchsorted(setters, stimulus) - 1
-        page = np.where(which >= 0, pages[np.maximum(which, 0)], self._page)
+        sets = np.take(SETS_PAGE, headers)
+        setter = headers[sets]
+        if setter.size == 0:
+            return stimulus, address + np.uint8(self._page * PORTS_PER_PAGE)
+        pages = np.where(KIND[setter] == EXTENSION, setter >> 4 & 0x07, 0).astype(np.uint8)
+        # The page in force at each packet: the last one set before it, or the carried one.
+        pages = np.append(np.uint8(self._page), pages)
+        page = pages[np.cumsum(sets, dtype=np.intp)[stimulus]]
         self._page = int(pages[-1])
-        return stimulus, address + page * PORTS_PER_PAGE
+        return stimulus, address + page * np.uint8(PORTS_PER_PAGE)
 
-    def _ticks(
-        self, padded: np.ndarray, lengths: np.ndarray, starts: np.ndarray, headers: np.ndarray
-    ) -> np.ndarray:
+    def _ticks(self, padded: np.ndarray, starts: np.ndarray, headers: np.ndarray) -> np.ndarray:
         """Running tick totals after each local timestamp packet."""
         if starts.size == 0:
             return starts.astype(np.int64)
         # Format 1 (0b11TT0000): up to four 7-bit groups, least significant
-        # first, read as one word and cut to the packet's length (a format-2
-        # packet has none). Format 2 (0b0DDD0000): the delta is DDD.
+        # first, read as one word and cut after the first byte with bit 7
+        # clear, which ends the packet (a valid one has it in those four).
+        # Format 2 (0b0DDD0000) has no groups: the delta is DDD.
         word = words(padded, 4)[starts + 1]
+        ends = ~word & _MORE_BITS
+        ends &= -ends  # the first
+        word &= (ends << 1) - 1  # bits 7 set in `ends` stand for whole bytes kept
+        word &= -(headers >> 7).astype(np.uint32)  # format 1 only
         delta = word & 0x7F
         delta |= word >> 1 & 0x7F << 7
         delta |= word >> 2 & 0x7F << 14
         delta |= word >> 3 & 0x7F << 21
-        delta &= np.take(_GROUP_MASK, lengths[starts])
         delta += np.take(_SHORT_DELTA, headers)
         ticks = np.cumsum(delta, dtype=np.int64)
         ticks += self.stats.ticks
@@ -325,22 +332,23 @@ class ItmDemux:
         self,
         port: int,
         before: int,
-        share: np.ndarray,
         mine: np.ndarray,
+        sizes: np.ndarray,
+        count: int,
         stamps: np.ndarray,
         ticks: np.ndarray,
         out: DemuxChunk,
     ) -> None:
         """Cut the port's stream at each timestamp packet that closes new bytes.
 
-        `share` is the port's bytes in each packet, `mine` its packets.
+        `mine` are the port's packets among `count`, `sizes` their bytes.
         """
         dated = self._dated.get(port, 0)
-        if mine.size * _SPARSE < share.shape[0]:
+        if mine.size * _SPARSE < count:
             # A port with few packets: look up the timestamp after each of them.
             stamp = np.searchsorted(stamps, mine)
             closes = np.append(stamp[1:] != stamp[:-1], True) & (stamp < stamps.shape[0])
-            ends = np.cumsum(share[mine], dtype=np.int64)[closes] + before
+            ends = np.cumsum(sizes, dtype=np.int64)[closes] + before
             at = stamp[closes]
             if before > dated and not (stamp.size and stamp[0] == 0):
                 # Bytes of earlier chunks: the first timestamp dates them.
@@ -349,6 +357,9 @@ class ItmDemux:
                 out.times[port] = PortTimes(ends, ticks[at])
                 self._set_dated(port, int(ends[-1]))
             return
+        # A busy port: its bytes before each timestamp, from a running total.
+        share = np.zeros(count, np.uint8)
+        share[mine] = sizes
         ends = np.cumsum(share, dtype=np.int64)[stamps]
         ends += before
         previous = np.empty_like(ends)
@@ -360,8 +371,15 @@ class ItmDemux:
             self._set_dated(port, int(ends[-1]))
 
 
-# Indexed by packet length: the value bits of a format-1 local timestamp.
-_GROUP_MASK = np.array([0, 0] + [(1 << 7 * g) - 1 for g in range(1, 5)], np.uint32)
+_MORE_BITS = np.uint32(0x80808080)  # bit 7 of each byte of a word
+# Packet classes by header: a stimulus address (0-31), or one of these.
+_LOCAL_TS, _OVERFLOW, _SETS_PAGE, _OTHER = PORTS_PER_PAGE + np.arange(4)
+_CLASSES = _OTHER + 1
+_CLASS = np.select(
+    [STIMULUS_BYTES > 0, IS_LOCAL_TS, np.arange(256) == OVERFLOW_HEADER, SETS_PAGE],
+    [np.arange(256) >> 3, _LOCAL_TS, _OVERFLOW, _SETS_PAGE],
+    _OTHER,
+).astype(np.uint8)
 # Indexed by header: the delta a format-2 local timestamp carries in itself.
 _SHORT_DELTA = np.where(np.arange(256) & 0x80, 0, np.arange(256) >> 4).astype(np.uint32)
 
