@@ -14,13 +14,13 @@ from heapgui.commands.common import (
     comparison,
     config_of,
     heap_size_of,
-    load_set,
     percent,
     problem_warnings,
     source_name,
     trace_paths,
     warn,
 )
+from heapgui.commands.window_option import add_range_option, load_traces
 from heapgui.errors import HeapguiError
 from heapgui.layout.config import DEFAULT_HEAP, is_single_heap
 from heapgui.layout.config_write import (
@@ -80,6 +80,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="require a pool of this block, with at least MIN_CAPACITY blocks (default 1); "
         "repeat for several",
     )
+    add_range_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -106,7 +107,7 @@ def _layout(args: argparse.Namespace, heap_size: int) -> tuple[Layout, MinimumHe
     paths = trace_paths(args)
     if args.file is None and not paths[0].exists():
         return _starter(args, heap_size, f"file `{paths[0]}` not exists")
-    traces = whole_demand(load_set(args, heap_size, spool=args.method == "timeline"))
+    traces = whole_demand(load_traces(args, heap_size, spool=args.method == "timeline"))
     if not any(trace.record_count for trace in traces.traces):
         names = ", ".join(source_name(t.source) for t in traces.traces)
         verb = "is" if len(traces) == 1 else "are"

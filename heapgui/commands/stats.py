@@ -15,6 +15,12 @@ from heapgui.commands.common import (
     source_name,
     warn,
 )
+from heapgui.commands.window_option import (
+    add_range_option,
+    load_window,
+    window_header,
+    window_json,
+)
 from heapgui.sizes import format_size
 from heapgui.trace.load import Trace
 from heapgui.trace.stats import Statistics
@@ -25,6 +31,7 @@ TITLES = ("Block Size", "Max Load", "Total Allocations")
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("stats", help="block statistics of a heap trace (drone heap)")
     add_trace_options(parser)
+    add_range_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -68,12 +75,14 @@ def as_json(trace: Trace, heap_size: int | None) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     heap_size = heap_size_of(args)
-    trace = load(args, heap_size)
+    trace = load(args, heap_size) if args.range is None else load_window(args, heap_size)
     if args.json:
-        sys.stdout.write(json.dumps(as_json(trace, heap_size), indent=1) + "\n")
+        document = {**as_json(trace, heap_size), **window_json(trace)}
+        sys.stdout.write(json.dumps(document, indent=1) + "\n")
         return 0
     if not trace.record_count:
         warn(f"{source_name(trace.source)} is empty.")
         return 0
-    sys.stdout.write(drone_table(trace.stats, heap_size) + "\n" + extra_lines(trace, heap_size))
+    table = drone_table(trace.stats, heap_size)
+    sys.stdout.write(window_header(trace) + table + "\n" + extra_lines(trace, heap_size))
     return 0

@@ -46,6 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="render the window (with FILE loaded, or a few seconds into --demo) to a PNG and exit",
     )
     parser.add_argument(
+        "--size",
+        type=window_size,
+        default=SCREENSHOT_SIZE,
+        metavar="WxH",
+        help="the window's size for --screenshot, in pixels "
+        f"(default: {SCREENSHOT_SIZE[0]}x{SCREENSHOT_SIZE[1]})",
+    )
+    parser.add_argument(
         "--demo",
         nargs="?",
         const=SWO,
@@ -151,7 +159,7 @@ def _run_events(seconds: float) -> None:
 def _screenshot(window: MainWindow, args: argparse.Namespace, scratch: Path) -> int:
     failures: list[str] = []
     window.load_failed.connect(failures.append)
-    window.resize(*SCREENSHOT_SIZE)
+    window.resize(*args.size)
     window.show()
     if args.demo:
         panel = window.capture_panel
@@ -178,6 +186,14 @@ def _screenshot(window: MainWindow, args: argparse.Namespace, scratch: Path) -> 
         return _fail(f"{args.screenshot}: cannot write a PNG there")
     window.close()
     return 0
+
+
+def window_size(text: str) -> tuple[int, int]:
+    """`1280x800` as (1280, 800); argparse turns the error into one line."""
+    width, x, height = text.lower().partition("x")
+    if x and width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0:
+        return int(width), int(height)
+    raise argparse.ArgumentTypeError(f"invalid size {text!r}: expected WIDTHxHEIGHT, e.g. 1280x800")
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

@@ -37,6 +37,7 @@ from heapgui.trace.curves import (
 from heapgui.trace.load import Trace
 from heapgui.trace.records import KIND_NAMES, Records
 from heapgui.trace.stats import percent_of_heap
+from heapgui.ui.axes import ByteAxis, CountAxis
 from heapgui.ui.live_trace import LiveTrace
 from heapgui.ui.loader import Task
 from heapgui.ui.plotting import colour_axes, colour_legend, fast_curve, set_up_time_plot
@@ -123,9 +124,11 @@ class ChartsPanel(QWidget):
 
     def _build_load_plot(self) -> None:
         plot = self.graphics.addPlot(row=0, col=0)
-        set_up_time_plot(plot, "Heap in use", "bytes in use")
+        set_up_time_plot(plot, "Heap in use", "bytes in use", ByteAxis("left"))
         self.load_plot = plot
-        self.load_curve = fast_curve(plot, name="in use")
+        # The bytes in use after a record hold until the next one: a step, not a slope
+        # (pyqtgraph's "right" steps: y[i] from x[i] to x[i + 1]).
+        self.load_curve = fast_curve(plot, name="in use", stepMode="right")
         self.load_curve.setFillLevel(0)
         self.heap_line = pg.InfiniteLine(
             angle=0,
@@ -158,7 +161,9 @@ class ChartsPanel(QWidget):
 
     def _build_histogram(self) -> None:
         # Horizontal bars: one row per size reads well however many sizes there are.
-        plot = self.graphics.addPlot(row=0, col=1, rowspan=2)
+        plot = self.graphics.addPlot(
+            row=0, col=1, rowspan=2, axisItems={"bottom": CountAxis("bottom")}
+        )
         plot.setTitle("Allocations per size")
         plot.setLabel("left", "block size")
         plot.setLabel("bottom", "allocations")
@@ -242,11 +247,11 @@ class ChartsPanel(QWidget):
         for plot in (self.load_plot, self.live_plot):
             axis = plot.getAxis("bottom")
             if timed and core_clock:
-                axis.setScale(1.0 / core_clock)
-                plot.setLabel("bottom", "time", units="s")
+                axis.show_seconds(1.0 / core_clock)
+                plot.setLabel("bottom", "time")
             else:
-                axis.setScale(1.0)
-                plot.setLabel("bottom", "timestamp (ticks)" if timed else "record", units=None)
+                axis.show_seconds(None)
+                plot.setLabel("bottom", "timestamp (ticks)" if timed else "record")
 
     def show_sizes(self, sizes: list[int]) -> None:
         """One live-count curve per size, computed from the records when first shown."""
@@ -261,7 +266,7 @@ class ChartsPanel(QWidget):
         for size in self._selected:
             if size in self._size_curves:
                 continue
-            curve = fast_curve(self.live_plot, name=f"{format_size(size)} B", stepMode="left")
+            curve = fast_curve(self.live_plot, name=f"{format_size(size)} B", stepMode="right")
             curve.setData(*self._size_series(size))
             self._size_curves[size] = curve
         self.live_hint.setVisible(not self._selected)
@@ -277,6 +282,9 @@ class ChartsPanel(QWidget):
         records = self._trace.records
         index, count = live_count_curve(records, size)
         x = index if records.timestamp is None else records.timestamp[index]
+        if len(x) and x[-1] < self._x[-1]:
+            # A step holds until the next point: the last count holds to the trace's end.
+            x, count = np.append(x, self._x[-1]), np.append(count, count[-1])
         return x, count
 
     # -- live capture ------------------------------------------------------------

@@ -11,6 +11,7 @@ from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QWidget
 
+from heapgui.ui.axes import CountAxis
 from heapgui.ui.plotting import colour_axes
 
 logger = logging.getLogger(__name__)
@@ -23,18 +24,6 @@ class _BytesAxis(pg.AxisItem):
         return [f"{round(v * scale):,}" for v in values]
 
 
-class _PoolsAxis(pg.AxisItem):
-    """Pool counts are whole numbers: ticks at least one pool apart, never at 1.5."""
-
-    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802, N803
-        levels = [
-            (spacing, [v for v in values if float(v).is_integer()])
-            for spacing, values in super().tickValues(minVal, maxVal, size)
-            if spacing >= 1.0
-        ]
-        return levels or [(1.0, list(range(int(np.ceil(minVal)), int(np.floor(maxVal)) + 1)))]
-
-
 class FragmentationChart(pg.PlotWidget):
     """One point per pool count; a marker on the current count; a click picks a count."""
 
@@ -42,7 +31,7 @@ class FragmentationChart(pg.PlotWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(
-            parent, axisItems={"left": _BytesAxis("left"), "bottom": _PoolsAxis("bottom")}
+            parent, axisItems={"left": _BytesAxis("left"), "bottom": CountAxis("bottom")}
         )
         self.setAccessibleName("Fragmentation by pool count")
         self.setAccessibleDescription(

@@ -117,7 +117,7 @@ class OccupancyChart(pg.PlotWidget):
     def _ensure(self, count: int) -> None:
         item = self.getPlotItem()
         while len(self._curves) < count:
-            self._curves.append(fast_curve(item, stepMode="left"))
+            self._curves.append(fast_curve(item, stepMode="right"))
             line = pg.InfiniteLine(angle=0, movable=False)
             item.addItem(line)
             self._lines.append(line)

@@ -7,6 +7,8 @@ import logging
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QPalette
 
+from heapgui.ui.axes import CountAxis, TimeAxis, fixed_width
+
 logger = logging.getLogger(__name__)
 
 DOWNSAMPLE_FACTOR = 1.0
@@ -26,8 +28,18 @@ def fast_curve(plot: pg.PlotItem, **options) -> pg.PlotDataItem:
     return curve
 
 
-def set_up_time_plot(plot: pg.PlotItem, title: str, y_label: str) -> None:
-    """A plot over the records: the mouse zooms x only while y follows the visible data."""
+def set_up_time_plot(
+    plot: pg.PlotItem, title: str, y_label: str, left: pg.AxisItem | None = None
+) -> None:
+    """A plot over the records: the mouse zooms x only while y follows the visible data.
+
+    The x axis writes records (or seconds, `TimeAxis.show_seconds`); the y axis is
+    `left`, whole counts by default. Every time plot's y axis has the same width,
+    so plots stacked in one column draw a record at the same pixel.
+    """
+    left = left if left is not None else CountAxis("left")
+    plot.setAxisItems({"left": left, "bottom": TimeAxis("bottom")})
+    left.setWidth(fixed_width(left))
     plot.setTitle(title)
     plot.setLabel("left", y_label)
     plot.setLabel("bottom", "record")

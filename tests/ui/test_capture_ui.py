@@ -495,6 +495,6 @@ def test_cached_axes_still_export_as_svg_text(qtbot, window, samples, tmp_path):
     out = tmp_path / "chart.svg"
     assert window.charts.export(out)
     svg = out.read_text()
-    assert ">10000</text>" in svg  # a tick label of the load chart's x axis
+    assert ">10,000</text>" in svg  # a tick label of the load chart's x axis
     assert svg.count("<image") <= 1  # the peak marker's symbol is a pixmap, nothing else
     wait_for_threads(qtbot)
