@@ -234,6 +234,11 @@ class StatsFilterProxy(QSortFilterProxyModel):
         self.setSortRole(SORT_ROLE)
         self._accepts: Callable[[int], bool] = lambda size: True
 
+    @property
+    def accepts(self) -> Callable[[int], bool]:
+        """The filter in force, as a predicate on block sizes."""
+        return self._accepts
+
     def set_size_filter(self, text: str) -> None:
         """Raises HeapguiError (and keeps the previous filter) when the text does not parse."""
         accepts = parse_size_filter(text)
