@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QMenu
 
 from heapgui.trace.window import WindowStatistics
 from heapgui.ui.cursor import TimeCursor, readout, x_of_record
-from heapgui.ui.plotting import fit_y
+from heapgui.ui.plotting import fit_y, share_x_range
 from heapgui.ui.range_chip import RangeChip
 from heapgui.ui.range_select import RangeSelector
 from heapgui.ui.range_stats import RangeStatistics
@@ -51,7 +51,7 @@ class LinkedViews(QObject):
         charts.header.addWidget(self.chip)
 
         occupancy = window.validate_panel.chart.getPlotItem()
-        occupancy.setXLink(charts.load_plot)  # the occupancy plot follows the zoom
+        share_x_range(charts.load_plot, occupancy)  # the occupancy plot follows the zoom
         self.plots = [*charts.time_plots(), occupancy]
         self.fit_action = QAction("Fit Y to the visible data", window)
         self.fit_action.setShortcut(QKeySequence(FIT_Y_SHORTCUT))

@@ -75,6 +75,8 @@ def fit_y(plot: pg.PlotItem) -> None:
     low, high = plot.vb.viewRange()[0]
     top, bottom = None, None
     for curve in plot.listDataItems():
+        if not isinstance(curve, pg.PlotDataItem):
+            continue  # markers (the peak, failures) sit on the curves
         x, y = curve.getOriginalDataset()
         if x is None or not len(x):
             continue
@@ -90,3 +92,16 @@ def fit_y(plot: pg.PlotItem) -> None:
     if top == bottom:  # a flat stretch: one unit around it
         bottom, top = bottom - 0.5, top + 0.5
     plot.setYRange(bottom, top, padding=0.05)
+
+
+def share_x_range(one: pg.PlotItem, other: pg.PlotItem) -> None:
+    """Zooming or panning either plot moves the other to the same x range.
+
+    pyqtgraph's `setXLink` aligns views by screen pixels, which is right for plots
+    stacked in one column and wrong for a plot in another dock of another width.
+    Setting the range a plot already has changes nothing, so the two stop there.
+    """
+    for leader, follower in ((one, other), (other, one)):
+        leader.vb.sigXRangeChanged.connect(
+            lambda _vb, span, follower=follower: follower.setXRange(*span, padding=0)
+        )
