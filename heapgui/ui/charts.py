@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPointF, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, Slot
 from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
@@ -28,21 +28,15 @@ from PySide6.QtWidgets import (
 )
 
 from heapgui.sizes import format_size
-from heapgui.trace.curves import (
-    live_count_curve,
-    live_rows,
-    record_at,
-    statistics_until,
-    timeline_x,
-)
+from heapgui.trace.curves import live_count_curve, timeline_x
 from heapgui.trace.load import Trace
-from heapgui.trace.records import KIND_NAMES, Records
-from heapgui.trace.stats import SizeRow, percent_of_heap
+from heapgui.trace.records import Records
+from heapgui.trace.stats import SizeRow
 from heapgui.ui.axes import ByteAxis
 from heapgui.ui.histogram import SizeHistogram
 from heapgui.ui.live_trace import LiveTrace
-from heapgui.ui.loader import Task
 from heapgui.ui.plotting import colour_axes, colour_legend, fast_curve, set_up_time_plot
+from heapgui.ui.record_inspector import RecordInspector
 from heapgui.ui.theme import series_colour
 from heapgui.workspace import HeapSize
 
@@ -51,7 +45,6 @@ logger = logging.getLogger(__name__)
 FILL_ALPHA = 60
 LIVE_HEADROOM = 1.25
 """During a capture the time range grows this much at a time, not at every tick."""
-INSPECT_HINT = "Click the load chart to see what was live at a record."
 READOUT_HINT = "Point at a time plot to read a record; Shift-drag to see a range's statistics."
 LIVE_HINT = "Live capture: the charts follow the data; after zooming, the A button follows again."
 
@@ -65,9 +58,6 @@ def failure_colour(palette: QPalette) -> QColor:
 class ChartsPanel(QWidget):
     """Charts for one trace; `show_sizes` picks the per-size curves."""
 
-    inspected = Signal(int)
-    """A record was inspected; the text is in `inspect_label` once computed."""
-
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._trace: Trace | None = None
@@ -76,11 +66,9 @@ class ChartsPanel(QWidget):
         self._following = False  # a live capture's x range moves with the data
         self._x_steps = 0
         self._x: np.ndarray | None = None
-        self._heap_size = 0
         self._size_curves: dict[int, pg.PlotDataItem] = {}
         self._selected: list[int] = []
         self._sizes: set[int] = set()  # every size of the trace: the ones with a curve
-        self._inspect_task: Task | None = None
 
         self.graphics = pg.GraphicsLayoutWidget(self)
         self.graphics.setAccessibleName("Charts")
@@ -98,11 +86,10 @@ class ChartsPanel(QWidget):
         grid.setColumnStretchFactor(0, 3)
         grid.setColumnStretchFactor(1, 1)
 
-        self.inspect_label = QLabel(INSPECT_HINT, self)
-        self.inspect_label.setWordWrap(True)
-        self.inspect_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.inspect_label.setAccessibleName("Record inspector")
-        self.inspect_label.setToolTip("What was allocated right after the clicked record")
+        self.inspector = RecordInspector(self.load_plot, self)
+        self.inspect_label, self.inspect_line = self.inspector.label, self.inspector.line
+        self.inspected = self.inspector.inspected
+        self.inspect_record = self.inspector.inspect_record
         self.log_check = QCheckBox("Log scale", self)
         self.log_check.setChecked(True)
         self.log_check.setToolTip("Allocation-size histogram with a logarithmic count axis")
@@ -156,10 +143,6 @@ class ChartsPanel(QWidget):
         plot.addItem(self.failure_marker)
         self.peak_label = pg.TextItem(anchor=(-0.05, 0.0))
         plot.addItem(self.peak_label, ignoreBounds=True)
-        self.inspect_line = pg.InfiniteLine(angle=90, movable=False)
-        self.inspect_line.hide()
-        plot.addItem(self.inspect_line, ignoreBounds=True)
-        plot.scene().sigMouseClicked.connect(self._clicked)
         plot.vb.sigRangeChangedManually.connect(self._stop_following)
 
     def _build_live_plot(self) -> None:
@@ -175,16 +158,14 @@ class ChartsPanel(QWidget):
     # -- data ----------------------------------------------------------------
 
     def set_trace(self, trace: Trace | None) -> None:
-        self._cancel_inspection()
+        self.inspector.set_trace(trace)
         self._trace = trace
         self._live = None
         for size in list(self._size_curves):
             self._drop_curve(size)
         self._selected = []
         self._sizes = set()
-        self.inspect_line.hide()
         self.failure_marker.setData([], [])
-        self.inspect_label.setText(INSPECT_HINT)
         records = trace.records if trace is not None else Records.empty()
         if trace is None or not len(records):
             self._x = None
@@ -224,8 +205,8 @@ class ChartsPanel(QWidget):
 
     def set_heap_size(self, heap: HeapSize | None) -> None:
         """The workspace's heap size (the one authority), drawn with its source."""
-        self._heap_size = 0 if heap is None else heap.size
-        self.heap_line.setValue(self._heap_size)
+        self.inspector.heap_size = 0 if heap is None else heap.size
+        self.heap_line.setValue(self.inspector.heap_size)
         self.heap_line.label.setFormat("heap" if heap is None else f"heap {heap.describe()}")
 
     def set_time_scale(self, core_clock: float | None, timed: bool = True) -> None:
@@ -304,7 +285,7 @@ class ChartsPanel(QWidget):
             plot.setLimits(xMin=None, xMax=None)
         self.load_plot.enableAutoRange(axis=pg.ViewBox.XAxis)  # read as "follow" below
         self.set_time_scale(live.core_clock)
-        self.inspect_label.setText(LIVE_HINT)
+        self.inspector.set_trace(None, LIVE_HINT)
         self.live_hint.setVisible(True)
 
     def update_live(self) -> None:
@@ -389,57 +370,6 @@ class ChartsPanel(QWidget):
         self.histogram.draw(
             self.palette(), self._selected, self.log_check.isChecked(), self._live is not None
         )
-
-    # -- inspecting a record ---------------------------------------------------
-
-    def _clicked(self, event) -> None:
-        if self._x is None or event.button() != Qt.MouseButton.LeftButton:
-            return
-        if not self.load_plot.vb.sceneBoundingRect().contains(event.scenePos()):
-            return
-        point: QPointF = self.load_plot.vb.mapSceneToView(event.scenePos())
-        self.inspect_record(record_at(self._trace.records, point.x()))
-
-    def inspect_record(self, position: int) -> None:
-        """Show what was live right after the record at `position` (0-based in the trace)."""
-        trace = self._trace
-        if trace is None or not 0 <= position < len(trace.records):
-            return
-        self._cancel_inspection()
-        records = trace.records
-        self.inspect_line.setValue(float(self._x[position]))
-        self.inspect_line.show()
-        self.inspect_label.setText(f"Record {records.first_index + position:,}: computing…")
-
-        def job(progress, cancelled):
-            return statistics_until(records, position)
-
-        task = Task(job)  # unparented: dropped with the next click
-        task.succeeded.connect(lambda stats: self._show_inspection(position, stats))
-        task.failed.connect(self.inspect_label.setText)
-        self._inspect_task = task
-        task.start()
-
-    def _show_inspection(self, position: int, stats) -> None:
-        records = self._trace.records
-        kind = int(records.kind[position])
-        what = f"{KIND_NAMES[kind]} {int(records.size[position])} B"
-        if records.new_size[position]:
-            what += f" → {int(records.new_size[position])} B"
-        in_use = int(self._trace.stats.timeline[position])
-        live = ", ".join(f"{format_size(r.size)} B × {r.live:,}" for r in live_rows(stats))
-        heap = self._heap_size
-        percent = f" ({percent_of_heap(in_use, heap):.2f}% of heap)" if heap else ""
-        self.inspect_label.setText(
-            f"<b>Record {records.first_index + position:,}</b> ({what}): {in_use:,} B in use"
-            f"{percent}. Live blocks: {live or 'none'}"
-        )
-        self.inspected.emit(position)
-
-    def _cancel_inspection(self) -> None:
-        if self._inspect_task is not None:
-            self._inspect_task.cancel()
-            self._inspect_task = None
 
     # -- looks and export --------------------------------------------------------
 

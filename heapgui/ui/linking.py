@@ -17,7 +17,7 @@ import logging
 from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QAction, QKeySequence, QPalette
 from PySide6.QtWidgets import QMenu
 
@@ -65,6 +65,7 @@ class LinkedViews(QObject):
             self.selector.attach(plot)
             self._put_first_in_menu(plot, window)
         self._apply_palette()
+        charts.installEventFilter(self)  # a theme change recolours the lines and bands
 
         ws.cursor_changed.connect(self._show_readout)
         ws.heap_size_changed.connect(lambda _heap: self._show_readout(ws.cursor))
@@ -116,9 +117,15 @@ class LinkedViews(QObject):
             menu.insertAction(first, action)
         menu.insertSeparator(first)
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.PaletteChange:
+            self._apply_palette()
+        return False
+
     def _apply_palette(self) -> None:
         palette = self._window.charts.palette()
-        self.cursor.set_colour(palette.color(QPalette.ColorRole.Link))
+        # The text colour: apart from the range's band and the curves, which use the highlight.
+        self.cursor.set_colour(palette.color(QPalette.ColorRole.Text))
         self.selector.set_colour(palette.color(QPalette.ColorRole.Highlight))
 
 

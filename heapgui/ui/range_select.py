@@ -71,7 +71,7 @@ class RangeSelector(QObject):
         for shade in self._bands:
             shade.setBrush(pg.mkBrush(fill))
             for line in shade.lines:
-                line.setPen(pg.mkPen(colour, width=1))
+                line.setPen(pg.mkPen(fill, width=1))  # faint edges: the cursor is the line
 
     def _drag(self, vb: pg.ViewBox, ev, axis, panning) -> None:
         selecting = ev.button() == Qt.MouseButton.LeftButton and (
