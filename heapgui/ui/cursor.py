@@ -2,9 +2,10 @@
 
 The cursor is the workspace's (`Workspace.cursor`, a record number): the mouse
 over any time plot moves it there, and every plot draws its line where the
-workspace says, so the load, live-block and occupancy plots always point at
-the same record. The plots share one x coordinate, the load chart's
-(`timeline_x`: timestamps when captured, else record numbers).
+workspace says, so the load, live-block, occupancy and trace-set plots always
+point at the same record. Most plots share the load chart's x coordinate
+(`timeline_x`: timestamps when captured, else record numbers); a plot of
+several traces aligns them by record number (`by_record`).
 
 A live capture has no trace in the workspace until it stops: the cursor
 waits for it.
@@ -28,16 +29,20 @@ from heapgui.workspace import HeapSize, Workspace
 logger = logging.getLogger(__name__)
 
 
-def x_of_record(records: Records, record: int) -> float:
+def x_of_record(records: Records, record: int, by_record: bool = False) -> float:
     """Where a record is drawn on the time plots (the start of its step)."""
+    if by_record:
+        return float(record)
     position = min(max(record - records.first_index, 0), len(records) - 1)
     if records.timestamp is not None:
         return float(records.timestamp[position])
     return float(records.first_index + position)
 
 
-def record_under(records: Records, x: float) -> int:
-    """The record number drawn at time-plot coordinate `x`."""
+def record_under(records: Records, x: float, by_record: bool = False) -> int:
+    """The record number drawn at time-plot coordinate `x` (clipped to the trace)."""
+    if by_record:
+        return records.first_index + min(max(round(x) - records.first_index, 0), len(records) - 1)
     return records.first_index + record_at(records, x)
 
 
@@ -78,36 +83,37 @@ class TimeCursor(QObject):
     def __init__(self, workspace: Workspace, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._workspace = workspace
-        self._lines: list[pg.InfiniteLine] = []
-        self._plots: list[pg.PlotItem] = []
+        self._lines: list[tuple[pg.InfiniteLine, bool]] = []  # with its plot's by_record
         workspace.cursor_changed.connect(self._draw)
         workspace.traces_changed.connect(lambda: self._draw(workspace.cursor))
         workspace.shown_changed.connect(lambda _index: self._draw(workspace.cursor))
 
-    def attach(self, plot: pg.PlotItem) -> pg.InfiniteLine:
-        """Draw the cursor on `plot` and let the mouse over it move the cursor."""
+    def attach(self, plot: pg.PlotItem, by_record: bool = False) -> pg.InfiniteLine:
+        """Draw the cursor on `plot` and let the mouse over it move the cursor; `by_record`:
+        the plot's x is the record number even when the trace has timestamps."""
         line = pg.InfiniteLine(angle=90, movable=False)
         line.setZValue(20)  # over the curves and the range shading
         line.hide()
         plot.addItem(line, ignoreBounds=True)
-        self._lines.append(line)
-        self._plots.append(plot)
-        plot.scene().sigMouseMoved.connect(lambda pos, plot=plot: self._moved(plot, pos))
+        self._lines.append((line, by_record))
+        scene = plot.scene()
+        scene.sigMouseMoved.connect(lambda pos: self._moved(plot, pos, by_record))
         self._draw(self._workspace.cursor)
         return line
 
     def lines(self) -> list[pg.InfiniteLine]:
-        return list(self._lines)
+        return [line for line, _ in self._lines]
 
     def set_colour(self, colour: QColor) -> None:
-        for line in self._lines:
+        for line, _ in self._lines:
             line.setPen(pg.mkPen(colour, width=1))
 
-    def _moved(self, plot: pg.PlotItem, pos: QPointF) -> None:
+    def _moved(self, plot: pg.PlotItem, pos: QPointF, by_record: bool) -> None:
         records = self._records()
         if records is None or not plot.vb.sceneBoundingRect().contains(pos):
             return
-        self._workspace.move_cursor(record_under(records, plot.vb.mapSceneToView(pos).x()))
+        x = plot.vb.mapSceneToView(pos).x()
+        self._workspace.move_cursor(record_under(records, x, by_record))
 
     def _records(self) -> Records | None:
         trace = self._workspace.trace
@@ -118,7 +124,7 @@ class TimeCursor(QObject):
     def _draw(self, record: int | None) -> None:
         records = self._records()
         shown = record is not None and records is not None
-        for line in self._lines:
+        for line, by_record in self._lines:
             if shown:
-                line.setValue(x_of_record(records, record))
+                line.setValue(x_of_record(records, record, by_record))
             line.setVisible(shown)

@@ -1,11 +1,11 @@
 """The linked time views: one cursor, one record range and one zoom across the window.
 
 Every time plot (the load and live-block charts, the validation panel's pool
-occupancy) draws the workspace's cursor and range and sets them with the
-mouse; the occupancy plot also follows the charts' zoom. The statistics table
-and the histogram show the range's figures; record numbers in text centre
-the charts on that record. The layout plans for the range through
-`Workspace.demand_traces()`.
+occupancy, the trace-set view's curves) draws the workspace's cursor and range
+and sets them with the mouse; the occupancy plot also follows the charts'
+zoom. The statistics table and the histogram show the range's figures; record
+numbers in text centre the charts on that record. The layout plans for the
+range through `Workspace.demand_traces()`.
 
 Nothing here works during a live capture: the workspace has no trace until
 the capture stops.
@@ -60,9 +60,12 @@ class LinkedViews(QObject):
         window.addAction(self.fit_action)
         self.clear_action = QAction("Clear the record range", window)
         self.clear_action.triggered.connect(self.chip.clear)
+        traceset = window.traceset_view.chart.plot_item
+        self.plots.append(traceset)
         for plot in self.plots:
-            self.cursor.attach(plot)
-            self.selector.attach(plot)
+            by_record = plot is traceset  # its traces are aligned by record, not by time
+            self.cursor.attach(plot, by_record)
+            self.selector.attach(plot, by_record)
             self._put_first_in_menu(plot, window)
         self._apply_palette()
         charts.installEventFilter(self)  # a theme change recolours the lines and bands

@@ -31,12 +31,15 @@ BAND_ALPHA = 50
 SELECT_MODIFIER = Qt.KeyboardModifier.ShiftModifier
 
 
-def band(records: Records, chosen: RecordRange) -> tuple[float, float]:
+def band(records: Records, chosen: RecordRange, by_record: bool = False) -> tuple[float, float]:
     """The x span the records `chosen` are drawn over: from the first one's step to the end
     of the last one's (the next record's x), or the trace's last x."""
     first, last = chosen
     end = records.first_index + len(records) - 1
-    return x_of_record(records, first), x_of_record(records, min(last + 1, end))
+    return (
+        x_of_record(records, first, by_record),
+        x_of_record(records, min(last + 1, end), by_record),
+    )
 
 
 class RangeSelector(QObject):
@@ -45,35 +48,37 @@ class RangeSelector(QObject):
     def __init__(self, workspace: Workspace, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._workspace = workspace
-        self._bands: list[pg.LinearRegionItem] = []
+        self._bands: list[tuple[pg.LinearRegionItem, bool]] = []  # with its plot's by_record
         self._dragging = False
         workspace.range_changed.connect(self._draw)
         workspace.shown_changed.connect(lambda _index: self._draw(workspace.range))
 
-    def attach(self, plot: pg.PlotItem) -> pg.LinearRegionItem:
+    def attach(self, plot: pg.PlotItem, by_record: bool = False) -> pg.LinearRegionItem:
+        """Shade the range on `plot`, and select one there by Shift-drag; `by_record`: the
+        plot's x is the record number even when the trace has timestamps."""
         shade = pg.LinearRegionItem(movable=False)
         shade.setZValue(-5)  # under the curves
         shade.hide()
         plot.addItem(shade, ignoreBounds=True)
-        self._bands.append(shade)
+        self._bands.append((shade, by_record))
         vb = plot.vb
         panning = vb.mouseDragEvent
-        vb.mouseDragEvent = lambda ev, axis=None: self._drag(vb, ev, axis, panning)
+        vb.mouseDragEvent = lambda ev, axis=None: self._drag(vb, ev, axis, panning, by_record)
         self._draw(self._workspace.range)
         return shade
 
     def bands(self) -> list[pg.LinearRegionItem]:
-        return list(self._bands)
+        return [shade for shade, _ in self._bands]
 
     def set_colour(self, colour: QColor) -> None:
         fill = QColor(colour)
         fill.setAlpha(BAND_ALPHA)
-        for shade in self._bands:
+        for shade in self.bands():
             shade.setBrush(pg.mkBrush(fill))
             for line in shade.lines:
                 line.setPen(pg.mkPen(fill, width=1))  # faint edges: the cursor is the line
 
-    def _drag(self, vb: pg.ViewBox, ev, axis, panning) -> None:
+    def _drag(self, vb: pg.ViewBox, ev, axis, panning, by_record: bool) -> None:
         selecting = ev.button() == Qt.MouseButton.LeftButton and (
             self._dragging or ev.modifiers() & SELECT_MODIFIER
         )
@@ -82,8 +87,8 @@ class RangeSelector(QObject):
             panning(ev, axis)
             return
         ev.accept()
-        first = record_under(records, vb.mapToView(ev.buttonDownPos()).x())
-        last = record_under(records, vb.mapToView(ev.pos()).x())
+        first = record_under(records, vb.mapToView(ev.buttonDownPos()).x(), by_record)
+        last = record_under(records, vb.mapToView(ev.pos()).x(), by_record)
         chosen = (min(first, last), max(first, last))
         self._dragging = not ev.isFinish()
         if self._dragging:
@@ -101,13 +106,12 @@ class RangeSelector(QObject):
     def _draw(self, chosen: RecordRange | None) -> None:
         records = self._records()
         if chosen is None or records is None:
-            for shade in self._bands:
+            for shade in self.bands():
                 shade.hide()
             return
         self._shade(records, chosen)
 
     def _shade(self, records: Records, chosen: RecordRange) -> None:
-        span = band(records, chosen)
-        for shade in self._bands:
-            shade.setRegion(span)
+        for shade, by_record in self._bands:
+            shade.setRegion(band(records, chosen, by_record))
             shade.show()

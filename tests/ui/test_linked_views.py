@@ -13,6 +13,10 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 from range_oracle import brute_window
 
+from heapgui.trace.load import Trace
+from heapgui.trace.records import Records
+from heapgui.trace.stats import Statistics
+from heapgui.trace.traceset import TraceSet
 from heapgui.ui import range_stats
 from heapgui.ui.main_window import MainWindow
 from heapgui.ui.stats_model import SORT_ROLE
@@ -76,21 +80,43 @@ def test_one_cursor_across_every_time_plot(window, qtbot, samples):
     charts = win.charts
     lines = win.linked.cursor.lines()
     occupancy = win.validate_panel.chart
-    assert len(lines) == 3  # load, live blocks, pool occupancy
+    assert len(lines) == 4  # load, live blocks, pool occupancy, trace set
 
     hover(charts.graphics, charts.load_plot, 12_345.2)
     assert win.workspace.cursor == 12_345
     assert all(line.isVisible() and line.value() == 12_345 for line in lines)
+    assert not any(band.isVisible() for band in win.linked.selector.bands())
 
     hover(charts.graphics, charts.live_plot, 30_000.4)  # another plot moves them all
     assert win.workspace.cursor == 30_000
-    assert [line.value() for line in lines] == [30_000] * 3
+    assert [line.value() for line in lines] == [30_000] * 4
 
     win.show_validation()
     QApplication.processEvents()
     hover(occupancy, occupancy.getPlotItem(), 7_000)
     assert win.workspace.cursor == 7_000
-    assert [line.value() for line in lines] == [7_000] * 3
+    assert [line.value() for line in lines] == [7_000] * 4
+
+    win.traceset_dock.show()
+    QApplication.processEvents()
+    traceset = win.traceset_view.chart
+    hover(traceset, traceset.plot_item, 21_000)
+    assert win.workspace.cursor == 21_000
+    assert [line.value() for line in lines] == [21_000] * 4
+
+
+def test_a_timed_trace_keeps_the_trace_set_plot_by_record(window, qtbot):
+    """The time plots' x is the timestamp; the trace-set plot's is the record number."""
+    records = Records.from_tuples([("alloc", 8), ("alloc", 16), ("dealloc", 8), ("alloc", 24)])
+    records.timestamp = np.array([100, 250, 400, 1000], np.uint64)
+    trace = Trace("timed", "framed", records, Statistics.of(records))
+    window.workspace.open(TraceSet(["timed"], [trace]), [])
+    window.workspace.move_cursor(2)
+    load, live, occupancy, traceset = window.linked.cursor.lines()
+    assert (load.value(), live.value(), occupancy.value(), traceset.value()) == (400, 400, 400, 2)
+    window.workspace.select_range((1, 2))
+    bands = [band.getRegion() for band in window.linked.selector.bands()]
+    assert bands == [(250, 1000)] * 3 + [(1, 3)]  # record 2 lasts until record 3
 
 
 def test_occupancy_follows_the_zoom(window, qtbot, samples):
