@@ -79,6 +79,9 @@ class LinkedViews(QObject):
         stats_panel.filter_changed.connect(charts.set_size_filter)
         charts.histogram.size_clicked.connect(stats_panel.toggle_size)
         self.clear_action.setEnabled(False)
+        # Esc clears the range and also cancels a load: while both are possible, the load
+        # wins (Qt calls two enabled shortcuts for one key ambiguous and runs neither).
+        window.opener.cancel_shortcut.activatedAmbiguously.connect(window.cancel_load)
 
     def fit_y(self) -> None:
         for plot in self.plots:
