@@ -18,8 +18,11 @@ from heapgui.trace.records import Records
 from heapgui.trace.stats import Statistics
 from heapgui.trace.traceset import TraceSet
 from heapgui.ui import range_stats
+from heapgui.ui.axes import format_seconds
+from heapgui.ui.cursor import readout
 from heapgui.ui.main_window import MainWindow
 from heapgui.ui.stats_model import SORT_ROLE
+from heapgui.workspace import HeapSize, HeapSource
 
 WORKLOAD = "workload-40k.framed"
 SEED = "seed-example.framed"
@@ -251,3 +254,40 @@ def test_fit_y_fits_the_visible_load(window, qtbot, samples):
     assert top - bottom < (high - low) * 1.2 + 1
     # The action comes first in the plot's menu, before pyqtgraph's own.
     assert plot.vb.menu.actions()[0] is win.linked.fit_action
+
+
+def test_the_readout_gives_the_time_of_a_timed_record():
+    records = Records.from_tuples([("alloc", 8), ("grow", 8, 1024), ("dealloc", 1024)])
+    records.timestamp = np.array([0, 2_500_000, 3_000_000], np.uint64)
+    trace = Trace("timed", "framed", records, Statistics.of(records))
+    heap = HeapSize(4096, HeapSource.TYPED)
+    # 2.5 million ticks of a 100 MHz clock: 25 ms; 1,024 of 4,096 bytes: 25%.
+    assert readout(trace, 1, heap, 1e-8) == (
+        "Record 1 · 25 ms · 1,024 B in use (25.00% of the heap) · grow 8 B → 1,024 B"
+    )
+    assert (
+        readout(trace, 1, None) == "Record 1 · tick 2,500,000 · 1,024 B in use · grow 8 B → 1,024 B"
+    )
+    assert readout(trace, 3, heap) == ""  # past the end: nothing to say
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0 s"), (1.5, "1.5 s"), (0.025, "25 ms"), (12.5e-6, "12.5 µs"), (3e-9, "3 ns")],
+)
+def test_format_seconds(seconds, text):
+    assert format_seconds(seconds) == text
+
+
+def test_esc_during_a_load_cancels_the_load_and_keeps_the_range(
+    window, qtbot, samples, monkeypatch
+):
+    win = loaded(window, qtbot, samples / WORKLOAD)
+    win.workspace.select_range((100, 200))
+    cancelled = []
+    monkeypatch.setattr(win.opener, "cancel", lambda: cancelled.append(True))
+    win.opener.cancel_shortcut.setEnabled(True)  # as while a file loads
+    win.activateWindow()
+    qtbot.keyClick(win.charts, Qt.Key.Key_Escape)
+    assert cancelled == [True]
+    assert win.workspace.range == (100, 200)
