@@ -74,7 +74,8 @@ class ChartsPanel(QWidget):
         self.graphics.setAccessibleName("Charts")
         self.graphics.setToolTip(
             "Wheel or drag to zoom and pan the time axis; Shift-drag to select records; click "
-            "the load chart to inspect a record; the A button fits all data."
+            "the load chart to inspect a record; Ctrl+Shift+Y fits Y to the visible data; the "
+            "A button fits all data."
         )
         self._build_load_plot()
         self._build_live_plot()

@@ -291,3 +291,13 @@ def test_esc_during_a_load_cancels_the_load_and_keeps_the_range(
     qtbot.keyClick(win.charts, Qt.Key.Key_Escape)
     assert cancelled == [True]
     assert win.workspace.range == (100, 200)
+
+
+def test_the_table_headers_say_when_they_cover_a_range(window, qtbot, samples):
+    win = loaded(window, qtbot, samples / WORKLOAD)
+    model = win.stats_panel.model
+    tip = Qt.ItemDataRole.ToolTipRole
+    assert "whole trace" in model.headerData(2, Qt.Orientation.Horizontal, tip)
+    win.workspace.select_range((100, 2_000))
+    assert "within the record range" in model.headerData(2, Qt.Orientation.Horizontal, tip)
+    assert "end of the record range" in model.index(0, 3).data(tip)
