@@ -22,6 +22,7 @@ from PySide6.QtGui import QAction, QKeySequence, QPalette
 from PySide6.QtWidgets import QMenu
 
 from heapgui.trace.window import WindowStatistics
+from heapgui.ui.charts import READOUT_HINT
 from heapgui.ui.cursor import TimeCursor, readout, x_of_record
 from heapgui.ui.plotting import fit_y, share_x_range
 from heapgui.ui.range_chip import RangeChip
@@ -71,6 +72,7 @@ class LinkedViews(QObject):
         charts.installEventFilter(self)  # a theme change recolours the lines and bands
 
         ws.cursor_changed.connect(self._show_readout)
+        ws.traces_changed.connect(lambda: self._show_readout(ws.cursor))  # open() clears it
         ws.heap_size_changed.connect(lambda _heap: self._show_readout(ws.cursor))
         ws.range_changed.connect(lambda chosen: self.clear_action.setEnabled(chosen is not None))
         self.statistics.changed.connect(self._show_statistics)
@@ -99,9 +101,10 @@ class LinkedViews(QObject):
         charts, ws = self._window.charts, self._workspace
         trace = ws.trace
         if record is None or trace is None or trace.records is None:
+            charts.readout_label.setText(READOUT_HINT)
             return
         text = readout(trace, record, ws.heap, charts.seconds_per_tick())
-        charts.readout_label.setText(text)
+        charts.readout_label.setText(text or READOUT_HINT)
 
     def _show_statistics(self, stats: WindowStatistics | None) -> None:
         """The table and the histogram cover the range, or the whole trace again."""

@@ -19,6 +19,7 @@ from heapgui.trace.stats import Statistics
 from heapgui.trace.traceset import TraceSet
 from heapgui.ui import range_stats
 from heapgui.ui.axes import format_seconds
+from heapgui.ui.charts import READOUT_HINT
 from heapgui.ui.cursor import readout
 from heapgui.ui.main_window import MainWindow
 from heapgui.ui.stats_model import SORT_ROLE
@@ -301,3 +302,15 @@ def test_the_table_headers_say_when_they_cover_a_range(window, qtbot, samples):
     win.workspace.select_range((100, 2_000))
     assert "within the record range" in model.headerData(2, Qt.Orientation.Horizontal, tip)
     assert "end of the record range" in model.index(0, 3).data(tip)
+
+
+def test_opening_another_trace_forgets_the_cursor_and_the_range(window, qtbot, samples):
+    win = loaded(window, qtbot, samples / WORKLOAD)
+    win.workspace.select_range((100, 200))
+    win.workspace.move_cursor(150)
+    assert win.charts.readout_label.text().startswith("Record 150 ·")
+    win.open_file(samples / SEED)
+    assert win.charts.readout_label.text() == READOUT_HINT
+    assert not any(line.isVisible() for line in win.linked.cursor.lines())
+    assert not win.linked.chip.isVisible()
+    assert len(table(win)) == 5  # the seed example's whole table
