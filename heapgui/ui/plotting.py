@@ -99,7 +99,8 @@ def share_x_range(one: pg.PlotItem, other: pg.PlotItem) -> None:
 
     pyqtgraph's `setXLink` aligns views by screen pixels, which is right for plots
     stacked in one column and wrong for a plot in another dock of another width.
-    Setting the range a plot already has changes nothing, so the two stop there.
+    Setting the range a plot already has changes nothing, so the two stop there, also
+    when their limits clip the range differently (each clip is kept on the next round).
     """
     for leader, follower in ((one, other), (other, one)):
         leader.vb.sigXRangeChanged.connect(

@@ -126,8 +126,16 @@ def test_a_timed_trace_keeps_the_trace_set_plot_by_record(window, qtbot):
 def test_occupancy_follows_the_zoom(window, qtbot, samples):
     win = loaded(window, qtbot, samples / WORKLOAD)
     win.charts.load_plot.setXRange(10_000, 12_000, padding=0)
-    low, high = win.validate_panel.chart.getPlotItem().vb.viewRange()[0]
+    occupancy = win.validate_panel.chart.getPlotItem()
+    low, high = occupancy.vb.viewRange()[0]
     assert (round(low), round(high)) == (10_000, 12_000)
+    occupancy.setXRange(30_000, 31_000, padding=0)  # and the other way round
+    low, high = win.charts.load_plot.vb.viewRange()[0]
+    assert (round(low), round(high)) == (30_000, 31_000)
+    # Limits that clip the range differently do not make the two set each other for ever.
+    occupancy.setLimits(xMin=0, xMax=20_000)
+    win.charts.load_plot.setXRange(25_000, 35_000, padding=0)
+    assert occupancy.vb.viewRange()[0][1] <= 20_000
 
 
 def test_hover_readout_names_record_bytes_share_and_operation(window, qtbot, samples):
