@@ -73,6 +73,7 @@ def test_the_layout_demand_covers_the_range_with_every_allocation(ops):
         kept = trace.records.to_tuples()
         assert sorted(op[1] for op in kept[: len(starting)]) == starting
         assert kept[len(starting) :] == source_ops[50:1600]
+        assert trace.records.first_index + len(starting) == 50  # the range keeps its numbers
         # Replayed as a trace of its own, they peak where the range does.
         assert int(np.max(Statistics.of(trace.records).timeline)) == oracle["peak"]
 

@@ -84,13 +84,17 @@ class WindowIndexes:
     def demand(self, traces: TraceSet, chosen: RecordRange) -> TraceSet:
         """The set as a layout for the range sees it: each trace's statistics those of the
         range with every allocation counted in, and its records the range's starting load
-        (as allocations) followed by the range's records, as `generate --range` plans."""
+        (as allocations) followed by the range's records, as `generate --range` plans.
+        The range's records keep their numbers; the starting load takes those before."""
         windowed = []
         for trace in traces.traces:
             index = self.index(trace, whole=True)
             start, stop = positions(chosen, trace.records)
             stats = index.window(start, stop)
-            at_start = index.window(start, start)  # what was live when the range began
-            records = Records.concat([starting_load(at_start), trace.records.slice(start, stop)])
+            load = starting_load(index.window(start, start))  # what was live when it began
+            # Numbered so that the range's own records keep their numbers in the trace (a
+            # verdict names them): each block live at A took a record before A.
+            load = replace(load, first_index=trace.records.first_index + start - len(load))
+            records = Records.concat([load, trace.records.slice(start, stop)])
             windowed.append(replace(trace, records=records, stats=stats, oversize=None))
         return TraceSet(list(traces.names), windowed)
