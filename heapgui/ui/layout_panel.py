@@ -147,13 +147,19 @@ class LayoutPanel(QWidget):
         self._use_config(None, prefill=False)
         self.set_trace(None, None)
         workspace.traces_changed.connect(self._follow_traces)
+        workspace.range_changed.connect(self._follow_range)
         workspace.heap_size_changed.connect(self._follow_heap)
 
     # ---- following the workspace ------------------------------------------------------------
 
     def _follow_traces(self) -> None:
         ws = self.workspace
-        self.set_traces(ws.traces, ws.paths[0] if ws.paths else None)
+        self.set_traces(ws.demand_traces(), ws.paths[0] if ws.paths else None)
+
+    def _follow_range(self, _window: tuple[int, int] | None) -> None:
+        """A record range selected on the charts: plan for that phase of the firmware."""
+        if self.workspace.traces is not None:
+            self._follow_traces()
 
     def _follow_heap(self, heap: HeapSize | None) -> None:
         """Show the workspace's heap size (a guess that grew, a config chosen elsewhere)."""

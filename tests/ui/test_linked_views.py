@@ -186,6 +186,11 @@ def test_range_filter_matches_a_loop_over_the_records(window, qtbot, samples, ch
     summary = win.stats_panel.summary.text()
     assert f"{oracle['peak']} / " in summary
     assert f'Records <a href="record:{first}">{first:,}</a>' in summary
+    # The pool layout plans for the same phase: its demand is the range's max loads.
+    planned = dict(win.layout_panel.traces().max_loads())
+    assert {k: v for k, v in planned.items() if v} == {
+        size: most for size, most, _, _ in oracle["rows"] if most
+    }
 
 
 def test_a_long_trace_builds_its_index_in_a_task(window, qtbot, samples, monkeypatch):
