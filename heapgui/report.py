@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from heapgui.layout.plan import MinimumHeaps
-from heapgui.layout.replay import Failure, Replay
+from heapgui.layout.pool_replay import Failure, Replay
 from heapgui.layout.replay_stream import ReplaySummary
 from heapgui.sizes import KIB, MIB
 from heapgui.trace.load import Trace

@@ -21,7 +21,7 @@ from heapgui.errors import HeapguiError
 from heapgui.layout import timeline
 from heapgui.layout.kept import Kept
 from heapgui.layout.plan import plan_layout
-from heapgui.layout.replay import replay
+from heapgui.layout.pool_replay import replay
 from heapgui.layout.timeline import RangePeaks, timeline_partition
 from heapgui.trace.load import Trace
 from heapgui.trace.records import Records

@@ -16,7 +16,6 @@ from pyocd.core.options import OPTIONS_INFO
 from heapgui.capture.byte_source import ByteSource, SourceEnded, SourceLost
 from heapgui.capture.itm_encode import ItmEncoder
 from heapgui.capture.probe import ProbeSettings, ProbeSource
-from heapgui.capture.replay import PIECE, ReplaySource
 from heapgui.capture.sim_source import SimulatorSource, simulator_source
 from heapgui.capture.simulator import simulated_probe
 from heapgui.capture.sources import (
@@ -25,6 +24,7 @@ from heapgui.capture.sources import (
     make_source,
     parse_source,
 )
+from heapgui.capture.swo_replay import PIECE, ReplaySource
 from heapgui.capture.tcp import PRESETS_BY_NAME, TCP_PRESETS, TcpSource
 from heapgui.errors import HeapguiError
 

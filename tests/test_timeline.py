@@ -18,8 +18,8 @@ from heapgui.layout.plan import (
     spread_by_peak,
     whole_demand,
 )
+from heapgui.layout.pool_replay import replay
 from heapgui.layout.pools import Pool, demand
-from heapgui.layout.replay import replay
 from heapgui.layout.timeline import RangePeaks, timeline_partition
 from heapgui.trace.load import Trace, read_trace
 from heapgui.trace.records import Records
