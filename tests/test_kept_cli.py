@@ -5,7 +5,7 @@ import sys
 
 import pytest
 from cli_run import run
-from test_kept import brute_kept, first_fit_fragmentation
+from kept_oracle import brute_kept, first_fit_fragmentation
 
 from heapgui.layout.pool_replay import replay
 from heapgui.layout.pools import Pool

@@ -15,7 +15,7 @@ from itertools import combinations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_timeline import brute_peaks
+from timeline_oracle import brute_peaks
 
 from heapgui.errors import HeapguiError
 from heapgui.layout import timeline
