@@ -22,11 +22,6 @@ Number = Callable[[int], str]
 Result = Replay | ReplaySummary
 
 
-def grouped(number: int) -> str:
-    """A count with thousands separators: the GUI's way of writing every count."""
-    return f"{number:,}"
-
-
 def counted(count: int, noun: str, number: Number = str) -> str:
     """A count and its noun, singular for one: "1 allocation", "2 allocations"."""
     return f"{number(count)} {noun}{'' if count == 1 else 's'}"

@@ -134,7 +134,6 @@ class LayoutPanel(QWidget):
         self._heap_size = DEFAULT_HEAP_SIZE
         self._layout: Layout | None = None
         self._text = ""
-        self._prefilling = False
         self._request: PlanRequest | None = None
         self._reoptimizing = False  # the next optimum is an undoable step, not a fresh start
         self.editor = PoolEditor(self)

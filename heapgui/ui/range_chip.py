@@ -9,8 +9,6 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 from heapgui.workspace import Workspace
 from heapgui.workspace.window import RecordRange, command_line_range
 
-HINT = "Shift-drag across a time plot to see the statistics of those records only"
-
 
 class RangeChip(QWidget):
     """Hidden until the workspace has a range; ✕ or Esc (anywhere in `window`) clears it."""

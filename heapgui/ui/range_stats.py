@@ -59,10 +59,6 @@ class RangeStatistics(QObject):
         self._task, self._building = task, trace
         task.start()
 
-    def building(self) -> bool:
-        """An index is being built: the views show the range's figures once it is done."""
-        return self._building is not None
-
     def _indexed(self, trace: Trace, index: WindowIndex) -> None:
         self._task = self._building = None
         self._workspace.windows.add(trace, index)
