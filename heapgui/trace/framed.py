@@ -200,7 +200,7 @@ class FramedDecoder(Decoder):
         first = (at - phase) // 4
         k = int(np.searchsorted(bad, first))
         if k == len(bad):  # the common case: valid words to the end
-            records = self._decode_words(words[first:], header[first:], base + at)
+            records = self._decode_clean(words[first:], header[first:], base + at)
             return records, len(buf) if final else phase + 4 * len(words)
         stop = int(bad[k])
         if self.strict:
@@ -277,6 +277,25 @@ class FramedDecoder(Decoder):
         breaks = np.zeros(total, bool)
         breaks[heads] = True
         return self._decode_words(words, header, base, base + which + 4 * word, breaks)
+
+    def _decode_clean(self, words: np.ndarray, header: np.ndarray, base: int) -> Records:
+        """Decode valid-header words that lie one after the other from offset `base`.
+
+        A clean trace's piece is whole records word after word, but for a record
+        cut by each end of the piece: those few words take the general path, the
+        run between them is decoded with a handful of passes over its records.
+        """
+        run = _adjacent_run(words, header)
+        middle = None if run is None else _run_records(words, *run[2:], base)
+        if run is None or middle is None:
+            return self._decode_words(words, header, base)
+        lo, hi = run[:2]
+        self.record_bytes += 4 * (hi - lo)
+        if lo == 0 and hi == len(words):
+            return middle
+        head = self._decode_words(words[:lo], header[:lo], base)
+        tail = self._decode_words(words[hi:], header[hi:], base + 4 * hi)
+        return Records.concat([head, middle, tail])
 
     def _decode_words(
         self,
@@ -427,3 +446,57 @@ class FramedDecoder(Decoder):
         if self.strict:
             raise DecodeError(at, expected, f"header 0x{header:02X}")
         self.problems.add(kind, at)
+
+
+def _adjacent_run(
+    words: np.ndarray, header: np.ndarray
+) -> tuple[int, int, np.ndarray, np.ndarray] | None:
+    """The words [lo, hi) if they are whole records one after the other, with each
+    record's first word and length; None when some record there is nested or damaged.
+
+    Words before the first opener (closing a frame of the previous piece) and the
+    last record if the piece cuts it are left out: the stack machine takes them.
+    """
+    opens = _LENGTH.take(header)
+    starts = np.flatnonzero(opens)
+    if not len(starts):
+        return None
+    length = opens.take(starts)
+    # Each record reaches the next opener, and each word after an opener
+    # continues it (A1 A2, B1 B2 B3): then every word is in exactly one record.
+    if not np.array_equal(np.diff(starts), length[:-1]):
+        return None
+    hi = int(starts[-1]) + int(length[-1])
+    if hi > len(words):  # the piece cuts the last record
+        hi = int(starts[-1])
+        starts, length = starts[:-1], length[:-1]
+        if not len(starts):
+            return None
+    lo = int(starts[0])
+    follows = (header[lo + 1 : hi] - header[lo : hi - 1]) == 1
+    if not np.all(follows | (opens[lo + 1 : hi] > 0)):
+        return None
+    return lo, hi, starts, length
+
+
+def _run_records(
+    words: np.ndarray, starts: np.ndarray, length: np.ndarray, base: int
+) -> Records | None:
+    """The records of an adjacent run (`_adjacent_run`), or None if a closing word's
+    padding is not zero (then the record is the stack machine's to judge)."""
+    triple = length == 3
+    second = words.take(starts + 1)
+    closing = words.take(starts + length - 1)
+    # A2/D2 carry zeros in their two upper payload bytes, B3/C3 in the upper one.
+    padding = np.where(triple, np.uint32(0xFF0000), np.uint32(0xFFFF00))
+    if np.any(closing & padding):
+        return None
+    opener = words.take(starts)
+    first = opener & np.uint32(0xFFFFFF)
+    low = np.where(triple, second >> np.uint32(16), second) & np.uint32(0xFF)
+    size = (first << np.uint32(8)) | low
+    new = np.where(
+        triple, ((second & np.uint32(0xFFFF)) << np.uint32(16)) | (closing & np.uint32(0xFFFF)), 0
+    ).astype(np.uint32)
+    kind = _KIND.take((opener >> np.uint32(24)).astype(np.uint8))
+    return Records(kind, size, new, base + 4 * starts)
