@@ -46,6 +46,7 @@ EXPECTED_HEADER = "a frame header (A1 A2 D1 D2 B1 B2 B3 C1 C2 C3)"
 
 _VALID = np.zeros(256, dtype=bool)
 _VALID[list(HEADERS)] = True
+_INVALID = ~_VALID
 _TOP_BYTE = 3 if sys.byteorder == "little" else 0
 _LENGTH = np.zeros(256, np.uint8)  # words in the record a header opens, 0 if it opens none
 _KIND = np.zeros(256, np.uint8)
@@ -116,7 +117,7 @@ class _Phases:
             words = np.frombuffer(self.buf, "<u4", count=count, offset=phase) ^ np.uint32(KEY)
             # The header is the top byte of each native word: a strided view, no shift.
             header = words.view(np.uint8)[_TOP_BYTE::4]
-            self._cache[phase] = (words, header, np.flatnonzero(~_VALID[header]))
+            self._cache[phase] = (words, header, np.flatnonzero(_INVALID.take(header)))
         return self._cache[phase]
 
     def runs(self, phase: int) -> np.ndarray:
@@ -484,19 +485,24 @@ def _run_records(
 ) -> Records | None:
     """The records of an adjacent run (`_adjacent_run`), or None if a closing word's
     padding is not zero (then the record is the stack machine's to judge)."""
-    triple = length == 3
-    second = words.take(starts + 1)
-    closing = words.take(starts + length - 1)
-    # A2/D2 carry zeros in their two upper payload bytes, B3/C3 in the upper one.
-    padding = np.where(triple, np.uint32(0xFF0000), np.uint32(0xFFFF00))
-    if np.any(closing & padding):
-        return None
     opener = words.take(starts)
-    first = opener & np.uint32(0xFFFFFF)
-    low = np.where(triple, second >> np.uint32(16), second) & np.uint32(0xFF)
-    size = (first << np.uint32(8)) | low
-    new = np.where(
-        triple, ((second & np.uint32(0xFFFF)) << np.uint32(16)) | (closing & np.uint32(0xFFFF)), 0
-    ).astype(np.uint32)
+    second = words.take(starts + 1)
+    # Read every record as a pair (A1 A2, D1 D2), then redo the few grows and shrinks.
+    size = opener & np.uint32(0xFFFFFF)
+    size <<= np.uint32(8)
+    size |= second & np.uint32(0xFF)
+    triples = np.flatnonzero(length == 3)
+    # A2/D2 carry zeros in their two upper payload bytes, B3/C3 in the upper one.
+    unpadded = (second & np.uint32(0xFFFF00)) != 0
+    unpadded[triples] = False
+    middle = second[triples]
+    closing = words.take(starts[triples] + 2)
+    if unpadded.any() or np.any(closing & np.uint32(0xFF0000)):
+        return None
+    size[triples] = (size[triples] & np.uint32(0xFFFFFF00)) | ((middle >> np.uint32(16)) & 0xFF)
+    new = np.zeros(len(starts), np.uint32)
+    new[triples] = ((middle & np.uint32(0xFFFF)) << np.uint32(16)) | (closing & np.uint32(0xFFFF))
     kind = _KIND.take((opener >> np.uint32(24)).astype(np.uint8))
-    return Records(kind, size, new, base + 4 * starts)
+    offset = starts << 2
+    offset += base
+    return Records(kind, size, new, offset)
