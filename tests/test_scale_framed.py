@@ -6,9 +6,9 @@ machine. Both must give what the word-by-word reference gives, in any chunks.
 """
 
 import pytest
+from framed_oracle import bounded_reference, decode, words
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_framed import bounded_reference, decode, words
 
 from heapgui.trace import framed
 from heapgui.trace.framed import MAX_OPEN_FRAMES, encode_framed
