@@ -37,7 +37,7 @@ import os
 import stat
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,7 +154,8 @@ class CaptureUpdate:
     `records.timestamp` holds target clock ticks. `timeline` is the bytes in
     use after each new record. `summary` is set on the last update of the
     capture, and then the session is closed; `error` is why it failed, if it
-    did.
+    did. `stats` is set on the batches `capture_batches` yields: the
+    statistics after the batch, so no reader counts them again.
     """
 
     records: Records
@@ -164,6 +165,7 @@ class CaptureUpdate:
     summary: CaptureSummary | None = None
     cores: np.ndarray | None = None
     """Drone Stream: the buffer (index in `counters.fills`) that wrote each record."""
+    stats: Statistics | None = None
 
     @property
     def finished(self) -> bool:
@@ -189,7 +191,38 @@ class CaptureUpdate:
             last.counters,
             last.summary,
             np.concatenate(cores) if cores else None,
+            next((u.stats for u in reversed(updates) if u.stats is not None), None),
         )
+
+
+def capture_batches(
+    session: CaptureSession,
+    stopping: Callable[[], bool],
+    interval: float,
+    clock: Callable[[], float] = time.monotonic,
+) -> Iterator[CaptureUpdate]:
+    """Poll a started session until it ends, yielding its updates merged every `interval` s.
+
+    The capture loop of both front ends: `stopping` is checked between polls
+    (each returns within ~50 ms). Every batch carries the statistics after it
+    (`CaptureUpdate.stats`): a snapshot while capturing, and on the last batch,
+    which carries the summary, the session's own (with the timeline), since
+    the closed session never changes them again.
+    """
+    pending: list[CaptureUpdate] = []
+    due = clock() + interval
+    while True:
+        update = session.stop() if stopping() else session.poll()
+        pending.append(update)
+        now = clock()
+        if update.finished or now >= due:
+            batch = CaptureUpdate.merge(pending)
+            batch.stats = session.stats if batch.finished else session.stats.snapshot()
+            yield batch
+            if batch.finished:
+                return
+            pending = []
+            due = now + interval
 
 
 def _lost(received: int, saved: int) -> str:

@@ -36,10 +36,10 @@ from heapgui.ui.curves import (
     statistics_until,
     timeline_x,
 )
-from heapgui.ui.live_trace import LiveTrace
 from heapgui.ui.loader import Task
 from heapgui.ui.plotting import colour_axes, colour_legend, fast_curve, set_up_time_plot
 from heapgui.ui.theme import series_colour
+from heapgui.workspace.live import LiveTrace
 
 logger = logging.getLogger(__name__)
 
