@@ -112,7 +112,7 @@ class CaptureRun(QObject):
             return None
 
     def _loop(self, session: CaptureSession, stopping: IsCancelled) -> CaptureSummary:
-        for batch in capture_batches(session, stopping, BATCH_INTERVAL):
+        for batch in capture_batches(session, stopping, BATCH_INTERVAL, keep=True):
             self.batch.emit(batch)
             if batch.summary is not None:
                 return batch.summary

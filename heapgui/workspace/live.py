@@ -2,9 +2,10 @@
 
 The capture worker computes the statistics, once, and sends a snapshot of
 them with every batch (`CaptureUpdate.stats`) together with the batch's load
-timeline; `LiveTrace.take` only keeps them. The records go into a
-`RecordBuffer` that doubles when full, so a view of the capture so far costs
-nothing and stays valid while the capture goes on.
+timeline and a view of all records so far (`captured`: the worker appends to
+a `RecordBuffer` that doubles when full, so the copies of its growth happen
+off the GUI thread); `LiveTrace.take` only keeps them. A view of the capture
+so far costs nothing and stays valid while the capture goes on.
 
 Charts get bounded series (`Envelope`): a redraw after an hour of capture
 costs what it costs after a second. When the capture ends, `to_trace` makes
@@ -22,7 +23,7 @@ import numpy as np
 from heapgui.capture.session import CaptureCounters, CaptureSummary, CaptureUpdate
 from heapgui.trace.load import Trace
 from heapgui.trace.problems import ProblemLog
-from heapgui.trace.records import ALLOC, RecordBuffer, Records
+from heapgui.trace.records import ALLOC, Records
 from heapgui.trace.stats import Statistics
 from heapgui.ui.curves import live_count_curve  # Qt-free; see the report on where it belongs
 
@@ -30,8 +31,6 @@ logger = logging.getLogger(__name__)
 
 ENVELOPE_BUCKETS = 2048
 """Min/max pairs per live series: about 4096 points, a few per pixel of a wide chart."""
-FIRST_CAPACITY = 1 << 16
-"""Records the buffer holds before it first doubles."""
 
 
 class Envelope:
@@ -147,11 +146,12 @@ class LiveTrace:
         self.summary: CaptureSummary | None = None
         self.core_records: list[int] = []
         """Drone Stream: records per buffer (core), in the order of `counters.fills`."""
-        self._buffer = RecordBuffer(FIRST_CAPACITY, timed=True)  # the session dates every record
+        self._captured = Records.empty()
+        self._captured.timestamp = np.empty(0, np.int64)  # the session dates every record
 
     @property
     def records(self) -> int:
-        return len(self._buffer)
+        return len(self._captured)
 
     @property
     def finished(self) -> bool:
@@ -166,6 +166,8 @@ class LiveTrace:
             self.summary = update.summary
         if update.stats is not None:
             self.stats = update.stats
+        if update.captured is not None:
+            self._captured = update.captured
         if update.cores is not None and len(update.cores):
             counts = np.bincount(update.cores, minlength=len(self.core_records))
             counts[: len(self.core_records)] += np.asarray(self.core_records, np.int64)
@@ -175,7 +177,6 @@ class LiveTrace:
             return
         if self.timed is None:
             self.timed = update.counters.ticks > 0
-        self._buffer.append(records)
         x = self._x(records)
         self.load.add(x, update.timeline)
         peak = self.stats.peak_record - records.first_index
@@ -190,7 +191,7 @@ class LiveTrace:
         missing = [size for size in sizes if size not in self.tracks]
         if not missing:
             return
-        records = self._buffer.records()
+        records = self._captured
         x = self._x(records)
         for size in missing:
             track = SizeTrack(size)
@@ -225,7 +226,7 @@ class LiveTrace:
 
     def captured_records(self) -> Records:
         """Everything received so far: a view that later records leave alone."""
-        records = self._buffer.records()
+        records = self._captured.slice(0, len(self._captured))  # a view of its own
         if not self.timed:
             records.timestamp = None
         return records
