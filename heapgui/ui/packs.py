@@ -47,12 +47,10 @@ class PackDialog(QDialog):
         parent: QWidget | None = None,
         part: str = "",
         cache_factory: Callable[[], PackCache] = PackCache,
-        sync: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Install Target Pack")
         self._cache_factory = cache_factory
-        self._sync = sync
         self._task: Task | None = None
 
         intro = QLabel(INTRO, self)
@@ -96,7 +94,7 @@ class PackDialog(QDialog):
             return
         part = self.part_edit.text().strip()
         # The job runs in the task's thread: it gets the part and the cache, never the dialog.
-        task = Task(partial(_install, part, self._cache_factory), self._sync)
+        task = Task(partial(_install, part, self._cache_factory))
         task.progressed.connect(self._progressed)
         task.succeeded.connect(self._succeeded)
         task.failed.connect(self._failed)
