@@ -25,11 +25,11 @@ from heapgui.capture.sources import FAST, REPLAY, SIM, TCP
 from heapgui.trace.load import read_trace
 from heapgui.trace.records import Records
 from heapgui.ui.app import SCREENSHOT_SIZE
-from heapgui.workspace.live import Envelope, SizeTrack
 from heapgui.ui.loader import running_threads
 from heapgui.ui.log_console import MAX_LINES, LogConsole
 from heapgui.ui.main_window import MainWindow
 from heapgui.ui.stats_model import COLUMNS, SORT_ROLE
+from heapgui.workspace.live import Envelope, SizeTrack
 
 DHCSR = 0xE000EDF0
 HALT = 0xA05F0003  # DBGKEY | C_HALT | C_DEBUGEN
