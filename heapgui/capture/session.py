@@ -37,7 +37,7 @@ import os
 import stat
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,7 +50,7 @@ from heapgui.capture.stream_source import StreamSource
 from heapgui.errors import DecodeError, HeapguiError
 from heapgui.trace.formats import FORMATS, detect, make_decoder
 from heapgui.trace.problems import Problem, ProblemLog
-from heapgui.trace.records import Records
+from heapgui.trace.records import RecordBuffer, Records
 from heapgui.trace.stats import Statistics
 
 logger = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ SWO, STREAM = "swo", "stream"  # transports
 STREAM_FORMAT = "tagged"  # the only format Drone Stream carries
 DETECT = "auto"  # SWO: tell framed from legacy by the first DETECT_BYTES of the heap trace
 DETECT_BYTES = 4096
+FIRST_CAPACITY = 1 << 16  # records a kept capture holds before its buffer first doubles
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,8 @@ class CaptureUpdate:
     `records.timestamp` holds target clock ticks. `timeline` is the bytes in
     use after each new record. `summary` is set on the last update of the
     capture, and then the session is closed; `error` is why it failed, if it
-    did.
+    did. `stats` is set on the batches `capture_batches` yields: the
+    statistics after the batch, so no reader counts them again.
     """
 
     records: Records
@@ -164,6 +166,9 @@ class CaptureUpdate:
     summary: CaptureSummary | None = None
     cores: np.ndarray | None = None
     """Drone Stream: the buffer (index in `counters.fills`) that wrote each record."""
+    stats: Statistics | None = None
+    captured: Records | None = None
+    """With `capture_batches(keep=True)`: every record so far, a view that stays valid."""
 
     @property
     def finished(self) -> bool:
@@ -189,7 +194,48 @@ class CaptureUpdate:
             last.counters,
             last.summary,
             np.concatenate(cores) if cores else None,
+            next((u.stats for u in reversed(updates) if u.stats is not None), None),
+            next((u.captured for u in reversed(updates) if u.captured is not None), None),
         )
+
+
+def capture_batches(
+    session: CaptureSession,
+    stopping: Callable[[], bool],
+    interval: float,
+    clock: Callable[[], float] = time.monotonic,
+    keep: bool = False,
+) -> Iterator[CaptureUpdate]:
+    """Poll a started session until it ends, yielding its updates merged every `interval` s.
+
+    The capture loop of both front ends: `stopping` is checked between polls
+    (each returns within ~50 ms). Every batch carries the statistics after it
+    (`CaptureUpdate.stats`): a snapshot while capturing, and on the last batch,
+    which carries the summary, the session's own (with the timeline), since
+    the closed session never changes them again.
+
+    With `keep`, every batch also carries all records so far (`captured`): a
+    view of a buffer that doubles when full. It grows here, in the capture's
+    thread, so a reader in another thread (the GUI) never copies the capture.
+    """
+    kept = RecordBuffer(FIRST_CAPACITY, timed=True) if keep else None  # records are dated
+    pending: list[CaptureUpdate] = []
+    due = clock() + interval
+    while True:
+        update = session.stop() if stopping() else session.poll()
+        pending.append(update)
+        now = clock()
+        if update.finished or now >= due:
+            batch = CaptureUpdate.merge(pending)
+            batch.stats = session.stats if batch.finished else session.stats.snapshot()
+            if kept is not None:
+                kept.append(batch.records)
+                batch.captured = kept.records()
+            yield batch
+            if batch.finished:
+                return
+            pending = []
+            due = now + interval
 
 
 def _lost(received: int, saved: int) -> str:

@@ -32,6 +32,7 @@ from heapgui.capture.session import (
     CaptureSession,
     CaptureSummary,
     CaptureUpdate,
+    capture_batches,
 )
 from heapgui.capture.sources import (
     FAST,
@@ -342,17 +343,20 @@ def _capture(
     session: CaptureSession, console: _Console, stop: _StopRequest, duration: float | None
 ) -> CaptureSummary:
     deadline = None if duration is None else time.monotonic() + duration
+
+    def ending() -> bool:
+        return stop.requested or (deadline is not None and time.monotonic() >= deadline)
+
     next_status = time.monotonic() + STATUS_INTERVAL
-    while True:
-        now = time.monotonic()
-        ending = stop.requested or (deadline is not None and now >= deadline)
-        update = session.stop() if ending else session.poll()
+    # Every poll is a batch: the firmware's text is shown as soon as it arrives.
+    for update in capture_batches(session, ending, interval=0):
         console.show(update)
-        if update.summary is not None:
-            return update.summary
-        if now >= next_status:
+        now = time.monotonic()
+        if not update.finished and now >= next_status:
             console.status(update.counters.status())
             next_status = now + STATUS_INTERVAL
+    assert update.summary is not None  # the last batch carries it
+    return update.summary
 
 
 def _refuse_overwrite(source: Path, outputs: list[Path]) -> None:

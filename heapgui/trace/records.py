@@ -129,29 +129,42 @@ class RecordBuffer:
     Joining the chunks of a ten-million-record file at the end would copy
     every column a second time; a capacity known up front (a file's size over
     the shortest record) avoids that. Pages past the end are never touched, so
-    they cost address space, not memory.
+    they cost address space, not memory. Without a known size (a live
+    capture) the columns double when full, so appending stays linear.
+
+    `records()` is a view: later appends write past its end or into new
+    columns, never into it, so a view handed to another reader stays valid.
+    With `timed`, the records' timestamps are kept too.
     """
 
-    def __init__(self, capacity: int) -> None:
+    COLUMNS = ("kind", "size", "new_size", "offset")
+
+    def __init__(self, capacity: int, timed: bool = False) -> None:
         self._columns = Records.build(
             np.empty(capacity, np.uint8),
             np.empty(capacity, np.uint32),
             np.empty(capacity, np.uint32),
             np.empty(capacity, np.int64),
         )
+        if timed:
+            self._columns.timestamp = np.empty(capacity, np.int64)
+        self._names = self.COLUMNS + (("timestamp",) if timed else ())
         self._length = 0
+
+    def __len__(self) -> int:
+        return self._length
 
     def append(self, records: Records) -> None:
         start, stop = self._length, self._length + len(records)
         if stop > len(self._columns):
             grown = Records.empty()
-            for name in ("kind", "size", "new_size", "offset"):
+            for name in self._names:
                 column = getattr(self._columns, name)
                 wider = np.empty(max(stop, 2 * len(column)), column.dtype)
                 wider[:start] = column[:start]
                 setattr(grown, name, wider)
             self._columns = grown
-        for name in ("kind", "size", "new_size", "offset"):
+        for name in self._names:
             getattr(self._columns, name)[start:stop] = getattr(records, name)
         self._length = stop
 

@@ -137,6 +137,20 @@ class Statistics:
             setattr(merged, name, column[order])
         return merged
 
+    def snapshot(self) -> Statistics:
+        """A copy that later updates leave alone, without the timeline (a live capture's view).
+
+        Copies the per-size columns and problems only: a few kilobytes, whatever the
+        trace's length, so a capture can hand one to the GUI with every batch.
+        """
+        copy = Statistics(self.heap_limit, keep_timeline=False)
+        for name in ("sizes", "live", "max_load", "total", "_refused_sizes", "_refused_live"):
+            setattr(copy, name, getattr(self, name).copy())
+        copy.problems.merge(self.problems)
+        copy.records, copy.in_use = self.records, self.in_use
+        copy.peak_usage, copy.peak_record = self.peak_usage, self.peak_record
+        return copy
+
     # -- accumulation ------------------------------------------------------
 
     def update(self, records: Records) -> np.ndarray:

@@ -1,10 +1,15 @@
-"""The capture panel: source form, Start/Stop, rate meter and counters, the firmware's log.
+"""The capture panel, for every source: source form, Start/Stop, rate meter, the firmware's log.
 
 Batches from the capture worker are only queued when they arrive; a display
-timer (`DISPLAY_INTERVAL`) folds them into the `LiveTrace` and announces the
+timer (`DISPLAY_INTERVAL`) hands them to the `LiveTrace` and announces the
 result with `live_updated`, about once a second marked slow for the views
-that cost more (the pool layout). So the window redraws a fixed few times a
-second at any data rate, and never once per record.
+that cost more (the pool layout). So the window redraws a fixed ten times a
+second at any data rate, and never once per record. The statistics come
+counted with the batches: nothing here counts them again.
+
+The capture is the workspace's: `Workspace.set_live` publishes it when the
+source is open (the views follow `capture_changed`); it stays there, whole,
+after it ended.
 
 A capture that stops on a fault keeps everything received: the panel says
 why in its status line, the window holds the data, and Start connects again.
@@ -12,7 +17,6 @@ why in its status line, the window holds the data, and Start connects again.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
@@ -36,24 +40,21 @@ from heapgui.capture.session import STREAM, CaptureCounters, CaptureUpdate
 from heapgui.capture.sources import PROBE, SIM
 from heapgui.capture.stream_source import NEAR_FULL
 from heapgui.errors import HeapguiError
-from heapgui.ui.capture_worker import CaptureRequest, CaptureRun, quit_when_done
-from heapgui.ui.live_trace import LiveTrace
-from heapgui.ui.loader import Task
+from heapgui.ui.capture_worker import CaptureRequest, CaptureRun
 from heapgui.ui.log_console import LogConsole
 from heapgui.ui.source_form import SourceForm
-from heapgui.workspace import Workspace
-
-logger = logging.getLogger(__name__)
+from heapgui.workspace.live import LiveTrace
+from heapgui.workspace.model import Workspace
 
 LOG_MIN_HEIGHT = 60  # px
-DISPLAY_INTERVAL = 150  # ms between view refreshes while capturing: 6.7 Hz
+DISPLAY_INTERVAL = 100  # ms between view refreshes while capturing: 10 Hz
 SLOW_EVERY = round(1000 / DISPLAY_INTERVAL)  # display ticks per slow refresh: about 1 s
 LAYOUT_GROWTH = 1.25
 """The pool layout follows once the trace has grown by a quarter: its cost stays linear."""
 LAYOUT_RECORDS = 2_000_000
 """Beyond this the pool layout waits for Stop: re-planning a bigger trace while capturing
-costs the capture throughput, GUI latency and memory (a second set of statistics and the
-planner's arrays) that a layout refreshed every few seconds is not worth."""
+costs the capture throughput, GUI latency and memory (the planner's arrays) that a layout
+refreshed every few seconds is not worth."""
 
 
 def ask_overwrite(parent: QWidget, paths: list[Path]) -> bool:
@@ -105,13 +106,13 @@ class CapturePanel(QWidget):
     follows it through the signals."""
 
     capture_started = Signal(object)
-    """The source is open; the `LiveTrace` that will grow."""
+    """The source is open; the `LiveTrace` that will grow (also `workspace.live`)."""
     live_updated = Signal(object, bool)
     """The `LiveTrace` took new data; the flag marks a slow tick (about once a second)."""
     capture_finished = Signal(object)
     """The capture ended (stopped, source ended or failed); the `LiveTrace` holds all of it."""
     layout_snapshot = Signal(object)
-    """A `Trace` of the capture so far, made off the GUI thread, for the pool layout."""
+    """A `Trace` of the capture so far (a view, nothing recounted), for the pool layout."""
     message = Signal(str)
     """A line for the status bar."""
 
@@ -125,8 +126,7 @@ class CapturePanel(QWidget):
         self._connected_run: CaptureRun | None = None  # the run `_live` belongs to
         self._pending: list[CaptureUpdate] = []
         self._ticks = 0
-        self._snapshot_task: Task | None = None
-        self._snapshot_records = 0  # records in the last snapshot started
+        self._snapshot_records = 0  # records in the last layout snapshot
         self.display_timer = QTimer(self)
         self.display_timer.setInterval(DISPLAY_INTERVAL)
         self.display_timer.timeout.connect(self._refresh)
@@ -295,13 +295,14 @@ class CapturePanel(QWidget):
     def _connected(self, name: str, core_clock: float | None) -> None:
         self._connected_run = self._run
         request = self._run.request
-        self._live = LiveTrace(request.heaptrace_path, request.fmt, request.heap_size, core_clock)
+        self._live = LiveTrace(request.heaptrace_path, request.fmt, core_clock)
         self.console.clear_log()
         self.settings_button.setChecked(False)
         self._ticks = 0
         self._snapshot_records = 0
         self.display_timer.start()
         self._say(f"Capturing from {name}")
+        self.workspace.set_live(self._live)
         self.capture_started.emit(self._live)
 
     @Slot(object)
@@ -310,20 +311,20 @@ class CapturePanel(QWidget):
         if update.finished:
             self._refresh()
 
-    @Slot(str)
-    def _failed(self, message: str) -> None:
+    @Slot(str, str)
+    def _failed(self, message: str, access_help: str) -> None:
         run, self._run = self._run, None
         self._set_running(False)
         if run is not None and self._connected_run is run:
             # Broke after connecting: what arrived is saved and shown; the error stays visible.
             self._refresh()
             self._end(run.request)
-        self._say(f"⚠ {message}")
+        self._say(f"⚠ {message}" + (f"\n{access_help}" if access_help else ""))
         self.message.emit(message)
 
     @Slot()
     def _refresh(self) -> None:
-        """The display tick: fold in the queued batches, tell the views, show the counters."""
+        """The display tick: hand the queued batches over, tell the views, show the counters."""
         live = self._live
         if live is None or not self._pending:
             return
@@ -342,31 +343,16 @@ class CapturePanel(QWidget):
             self._end(run.request)
 
     def _snapshot(self, live: LiveTrace) -> None:
-        """A trace for the pool layout, when the last one is done and the trace has grown."""
-        if self._snapshot_task is not None and self._snapshot_task.active:
-            return
+        """The capture so far for the pool layout, once the trace has grown enough."""
         if not live.records or live.records < self._snapshot_records * LAYOUT_GROWTH:
             return
         if self._snapshot_records >= LAYOUT_RECORDS:
             return
         self._snapshot_records = live.records
-        task = Task(quit_when_done(live.snapshot_job()))  # unparented: freed when replaced
-        task.succeeded.connect(self._snapshot_made)
-        task.failed.connect(lambda message: logger.warning("layout snapshot: %s", message))
-        self._snapshot_task = task
-        task.start()
-
-    @Slot(object)
-    def _snapshot_made(self, result: tuple) -> None:
-        parts, trace = result
-        if self._live is not None and not self._live.finished:
-            self._live.adopt(parts, trace.records)
-            self.layout_snapshot.emit(trace)
+        self.layout_snapshot.emit(live.layout_trace())
 
     def _end(self, request: CaptureRequest) -> None:
         live = self._live
-        if self._snapshot_task is not None:
-            self._snapshot_task.cancel()  # the window gets the whole trace instead
         self.display_timer.stop()
         self.console.flush()
         self._set_running(False)

@@ -3,7 +3,8 @@
 The byte source and the `CaptureSession` are created, opened, polled and
 closed inside the worker thread (pyocd requires it); the GUI thread never
 waits for the probe. The worker merges what its polls bring and emits one
-`batch` every `BATCH_INTERVAL` seconds, never one signal per record. Stopping
+`batch` every `BATCH_INTERVAL` seconds, never one signal per record; each
+carries the statistics after it, counted here once (`capture_batches`). Stopping
 is a flag the loop checks between polls (each returns within ~50 ms); the
 session then saves the tail and the last batch carries its summary.
 
@@ -18,14 +19,13 @@ still connecting.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal
 
 from heapgui.capture.byte_source import ByteSource
-from heapgui.capture.session import CaptureSession, CaptureSummary, CaptureUpdate
+from heapgui.capture.session import CaptureSession, CaptureSummary, capture_batches
 from heapgui.capture.sources import PROBE, SIM, SourceSettings, SourceSpec, make_source
 from heapgui.ui.loader import IsCancelled, Job, Progress, Task, describe_failure
 
@@ -70,8 +70,9 @@ class CaptureRun(QObject):
     """The source is open: its name and the core clock its timestamps count (or None)."""
     batch = Signal(object)
     """A merged `CaptureUpdate`; the one with `finished` set is the last signal of the run."""
-    failed = Signal(str)
-    """The capture could not start or broke (one line); the last signal of the run."""
+    failed = Signal(str, str)
+    """The capture could not start or broke (one line), and the udev help when a probe was
+    refused for its permissions (else ""); the last signal of the run."""
 
     def __init__(self, request: CaptureRequest) -> None:
         super().__init__()
@@ -98,7 +99,7 @@ class CaptureRun(QObject):
             )
             session.start()
         except Exception as exc:  # noqa: BLE001 - the GUI must hear why, in one line
-            self.failed.emit(describe_failure(exc))
+            self.failed.emit(describe_failure(exc), _access_help(request))
             return None
         self.connected.emit(source.name, _core_clock(request, source))
         try:
@@ -107,22 +108,27 @@ class CaptureRun(QObject):
             message = describe_failure(exc)
             if session.summary is None:
                 session.stop()
-            self.failed.emit(message)
+            self.failed.emit(message, "")
             return None
 
     def _loop(self, session: CaptureSession, stopping: IsCancelled) -> CaptureSummary:
-        pending: list[CaptureUpdate] = []
-        due = time.monotonic() + BATCH_INTERVAL
-        while True:
-            update = session.stop() if stopping() else session.poll()
-            pending.append(update)
-            now = time.monotonic()
-            if update.finished or now >= due:
-                self.batch.emit(CaptureUpdate.merge(pending))
-                pending = []
-                due = now + BATCH_INTERVAL
-            if update.summary is not None:
-                return update.summary
+        for batch in capture_batches(session, stopping, BATCH_INTERVAL, keep=True):
+            self.batch.emit(batch)
+        assert batch.summary is not None  # the last batch carries it
+        return batch.summary
+
+
+def _access_help(request: CaptureRequest) -> str:
+    """How to let this user open the probe, when one is plugged in but its device is refused.
+
+    pyOCD reports a refused probe as "not connected" or as a USB access error
+    (errno 13), depending on the probe type: the USB bus tells which.
+    """
+    if request.source.kind != PROBE:
+        return ""
+    from heapgui.capture.diagnostics import probe_access_problem  # pyusb: loaded by the probe
+
+    return probe_access_problem() or ""
 
 
 def _core_clock(request: CaptureRequest, source: ByteSource) -> float | None:

@@ -34,11 +34,11 @@ from heapgui.trace.records import Records
 from heapgui.trace.stats import SizeRow
 from heapgui.ui.axes import ByteAxis
 from heapgui.ui.histogram import SizeHistogram
-from heapgui.ui.live_trace import LiveTrace
 from heapgui.ui.plotting import colour_axes, colour_legend, fast_curve, set_up_time_plot
 from heapgui.ui.record_inspector import RecordInspector
 from heapgui.ui.theme import series_colour
 from heapgui.workspace import HeapSize
+from heapgui.workspace.live import LiveTrace
 
 logger = logging.getLogger(__name__)
 

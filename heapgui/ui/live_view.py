@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Qt, Slot
 
 from heapgui.trace.load import Trace
 from heapgui.trace.traceset import TraceSet
-from heapgui.ui.live_trace import LiveTrace
+from heapgui.workspace.live import LiveTrace
 from heapgui.workspace.loading import config_beside
 
 if TYPE_CHECKING:

@@ -1,9 +1,9 @@
 """Where a capture reads from and writes to: the form at the top of the capture panel.
 
-Anything that touches pyocd (listing probes, listing target types, which
-imports pyocd for most of a second) runs as a background `Task`, started
-only when the user asks for probes, so the window never waits for it and
-other users of the window never start a thread. The core clock and SWO baud
+Anything that touches pyocd (listing probes and target types: `ProbeRows`)
+runs as a background `Task`, started only when the user asks for probes, so
+the window never waits for it and other users of the window never start a
+thread. The core clock and SWO baud
 rate come from Drone.toml [log.swo] when one is found next to the open trace
 or in the working directory; without one they stay "not set" and the source
 picks its own (the simulator) or says it needs them (a probe).
@@ -21,19 +21,15 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QStringListModel, Qt, Signal, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QCompleter,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QSpinBox,
-    QStyle,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -54,8 +50,17 @@ from heapgui.capture.tcp import DEFAULT_HOST, TCP_PRESETS
 from heapgui.errors import HeapguiError
 from heapgui.layout.config import DRONE_TOML, load_config
 from heapgui.report import DEFAULT_TRACE
-from heapgui.ui.capture_worker import CaptureRequest, quit_when_done
-from heapgui.ui.loader import Task
+from heapgui.ui.capture_worker import CaptureRequest
+from heapgui.ui.form_fields import (
+    FIELD_MIN_WIDTH,
+    MAX_HZ,
+    add_row,
+    browse_button,
+    choice_combo,
+    hertz_spin,
+    narrow,
+)
+from heapgui.ui.probe_rows import ProbeRows
 from heapgui.workspace.loading import config_heap_size
 
 logger = logging.getLogger(__name__)
@@ -84,81 +89,17 @@ SWO_FORMATS = (
 )
 LAYOUT_TOML = "layout.toml"
 BUFFERS_FILTER = "Firmware ELF or layout.toml (*.elf *.toml *);;All files (*)"
-MAX_HZ = 2**31 - 1
 SIM_RATE_KB = 100  # kB/s of SWO the simulated firmware produces by default
 SWO_FILTER = "Raw SWO streams (*.swo *.bin);;All files (*)"
-NOT_SET = "not set"
-FIELD_MIN_WIDTH = 80  # px
-
-
-def _narrow(widget: QWidget) -> QWidget:
-    """Let a field shrink with a narrow dock instead of widening it to its longest text."""
-    widget.setMinimumWidth(FIELD_MIN_WIDTH)
-    if isinstance(widget, QComboBox):
-        widget.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        widget.setMinimumContentsLength(8)
-    return widget
-
-
-def _hertz_spin(parent: QWidget, suffix: str, tip: str, name: str) -> QSpinBox:
-    spin = QSpinBox(parent)
-    spin.setRange(0, MAX_HZ)
-    spin.setSingleStep(1000)
-    spin.setGroupSeparatorShown(True)
-    spin.setSuffix(suffix)
-    spin.setSpecialValueText(NOT_SET)
-    spin.setToolTip(tip)
-    spin.setAccessibleName(name)
-    _narrow(spin)
-    return spin
-
-
-def _add_row(form: QFormLayout, text: str, main: QWidget, *extra: QWidget) -> None:
-    """A form row of `main` and buttons; the label's mnemonic focuses `main`.
-
-    (QFormLayout gives a row holding a layout no buddy, so its label would show the "&".)
-    """
-    label = QLabel(text, main.parentWidget())
-    label.setBuddy(main)
-    row = QHBoxLayout()
-    row.addWidget(main, 1)
-    for widget in extra:
-        row.addWidget(widget)
-    form.addRow(label, row)
-
-
-def _choice_combo(parent: QWidget, items: tuple, tip: str, name: str) -> QComboBox:
-    combo = QComboBox(parent)
-    for data, label, item_tip in items:
-        combo.addItem(label, data)
-        combo.setItemData(combo.count() - 1, item_tip, Qt.ItemDataRole.ToolTipRole)
-    combo.setToolTip(tip)
-    combo.setAccessibleName(name)
-    _narrow(combo)
-    return combo
-
-
-def _browse_button(parent: QWidget, tip: str) -> QToolButton:
-    button = QToolButton(parent)
-    button.setIcon(parent.style().standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon))
-    button.setToolTip(tip)
-    button.setAccessibleName(tip)
-    return button
 
 
 class SourceForm(QWidget):
     """The capture's source, clocks and files; `request()` turns them into a `CaptureRequest`."""
 
-    probes_listed = Signal()
-    """The probe list was filled (or the listing failed); for tests and status lines."""
-
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.simulator_options: dict[str, object] = {"record_emitted": False}
         """Extra `SimulatorConfig` fields; long demos must not keep every emitted byte."""
-        self._probe_task: Task | None = None
-        self._target_task: Task | None = None
-        self._targets_loaded = False
         self._project_dir: Path | None = None
         self._output_chosen = False  # the user picked the output: prefills leave it alone
 
@@ -169,12 +110,12 @@ class SourceForm(QWidget):
                 self.source_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole
             )
         self.source_combo.setToolTip("Where the heap trace comes from")
-        _narrow(self.source_combo)
+        narrow(self.source_combo)
         self.source_combo.setAccessibleName("Capture source")
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("&Source:", self.source_combo)
-        self.transport_combo = _choice_combo(
+        self.transport_combo = choice_combo(
             self, TRANSPORTS, "How the firmware sends its heap trace", "Transport"
         )
         form.addRow("Trans&port:", self.transport_combo)
@@ -197,13 +138,13 @@ class SourceForm(QWidget):
         self._stream_rows(form)
         self._rows_stream = range(first, form.rowCount())
 
-        self.clock_spin = _hertz_spin(
+        self.clock_spin = hertz_spin(
             self,
             " Hz",
             "Core clock the SWO baud rate divides from (Drone.toml reset-freq)",
             "Core clock",
         )
-        self.baud_spin = _hertz_spin(
+        self.baud_spin = hertz_spin(
             self, " baud", "SWO baud rate (Drone.toml baud-rate)", "SWO baud rate"
         )
         self.config_label = QLabel(self)
@@ -214,7 +155,7 @@ class SourceForm(QWidget):
         self.output_edit.setAccessibleName("Heap trace output file")
         self.output_edit.textEdited.connect(self._output_edited)
         self.output_edit.textChanged.connect(self._check_output)
-        self.output_button = _browse_button(self, "Choose the heap trace output file")
+        self.output_button = browse_button(self, "Choose the heap trace output file")
         self.output_button.clicked.connect(self._choose_output)
         self.overwrite_label = QLabel(self)
         self.overwrite_label.setWordWrap(True)
@@ -228,7 +169,7 @@ class SourceForm(QWidget):
         self.raw_edit.setEnabled(False)
         self.raw_check.toggled.connect(self.raw_edit.setEnabled)
 
-        self.format_combo = _choice_combo(
+        self.format_combo = choice_combo(
             self, SWO_FORMATS, "The heap trace format the firmware writes", "Trace format"
         )
         first = form.rowCount()
@@ -237,7 +178,7 @@ class SourceForm(QWidget):
         form.addRow("SWO &baud:", self.baud_spin)
         form.addRow(self.config_label)
         self._rows_swo = [*range(first, form.rowCount())]
-        _add_row(form, "&Output:", self.output_edit, self.output_button)
+        add_row(form, "&Output:", self.output_edit, self.output_button)
         form.addRow(self.overwrite_label)
         form.addRow(self.raw_check, self.raw_edit)
         self._rows_swo.append(form.rowCount() - 1)
@@ -252,49 +193,12 @@ class SourceForm(QWidget):
     # -- rows of each source -----------------------------------------------------------------
 
     def _probe_rows(self, form: QFormLayout) -> None:
-        self.probe_combo = QComboBox(self)
-        self.probe_combo.setPlaceholderText("Press Refresh to list probes")
-        self.probe_combo.setToolTip("The debug probe to capture from")
-        self.probe_combo.setAccessibleName("Debug probe")
-        _narrow(self.probe_combo)
-        self.refresh_button = QToolButton(self)
-        self.refresh_button.setIcon(
-            self.style().standardIcon(QStyle.StandardPixmap.SP_BrowserReload)
-        )
-        self.refresh_button.setToolTip("List the connected debug probes again")
-        self.refresh_button.setAccessibleName("Refresh the probe list")
-        self.refresh_button.clicked.connect(self.refresh_probes)
-        _add_row(form, "&Probe:", self.probe_combo, self.refresh_button)
-
-        self.target_combo = QComboBox(self)
-        self.target_combo.setEditable(True)
-        self.target_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        self.target_combo.lineEdit().setPlaceholderText("cortex_m (generic)")
-        self.target_combo.setToolTip(
-            "pyOCD target type: type to search the built-in targets and installed CMSIS packs; "
-            "empty means generic Cortex-M"
-        )
-        self.target_combo.setAccessibleName("Target type")
-        _narrow(self.target_combo)
-        self.target_model = QStringListModel(self)
-        self.target_combo.setModel(self.target_model)
-        completer = QCompleter(self.target_model, self.target_combo)
-        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
-        self.target_combo.setCompleter(completer)
-        form.addRow("&Target:", self.target_combo)
-
-        self.swd_spin = QSpinBox(self)
-        self.swd_spin.setRange(0, 100_000)
-        self.swd_spin.setSingleStep(500)
-        self.swd_spin.setGroupSeparatorShown(True)
-        self.swd_spin.setSuffix(" kHz")
-        self.swd_spin.setSpecialValueText("default (1 MHz)")
-        self.swd_spin.setToolTip("SWD clock frequency")
-        self.swd_spin.setAccessibleName("SWD frequency")
-        _narrow(self.swd_spin)
-        form.addRow("S&WD:", self.swd_spin)
+        self.probes = ProbeRows(self, form)
+        self.probes_listed = self.probes.listed
+        # The form locks them and reads them into the request like its own fields.
+        self.probe_combo, self.refresh_button = self.probes.probe_combo, self.probes.refresh_button
+        self.target_combo, self.target_model = self.probes.target_combo, self.probes.target_model
+        self.swd_spin = self.probes.swd_spin
 
     def _tcp_rows(self, form: QFormLayout) -> None:
         self.host_edit = QLineEdit(DEFAULT_HOST, self)
@@ -316,20 +220,20 @@ class SourceForm(QWidget):
         self.preset_combo.setCurrentIndex(1)
         self.preset_combo.setToolTip("Debuggers that serve raw SWO over TCP, with their usual port")
         self.preset_combo.setAccessibleName("Debugger preset")
-        _narrow(self.preset_combo)
+        narrow(self.preset_combo)
         self.preset_combo.currentIndexChanged.connect(self._preset_chosen)
         self.port_spin.valueChanged.connect(self._port_changed)
         form.addRow("&Debugger:", self.preset_combo)
-        _add_row(form, "&Host:", self.host_edit, self.port_spin)
+        add_row(form, "&Host:", self.host_edit, self.port_spin)
 
     def _replay_rows(self, form: QFormLayout) -> None:
         self.replay_edit = QLineEdit(self)
         self.replay_edit.setPlaceholderText("capture.swo")
         self.replay_edit.setToolTip("Raw SWO file to replay")
         self.replay_edit.setAccessibleName("Replay file")
-        self.replay_button = _browse_button(self, "Choose the SWO file to replay")
+        self.replay_button = browse_button(self, "Choose the SWO file to replay")
         self.replay_button.clicked.connect(self._choose_replay)
-        _add_row(form, "&File:", self.replay_edit, self.replay_button)
+        add_row(form, "&File:", self.replay_edit, self.replay_button)
         self.pace_combo = QComboBox(self)
         self.pace_combo.addItem("Recorded speed", RECORDED)
         self.pace_combo.addItem("As fast as possible", FAST)
@@ -338,7 +242,7 @@ class SourceForm(QWidget):
             "SWO baud rate"
         )
         self.pace_combo.setAccessibleName("Replay speed")
-        _narrow(self.pace_combo)
+        narrow(self.pace_combo)
         form.addRow("Sp&eed:", self.pace_combo)
 
     def _sim_rows(self, form: QFormLayout) -> None:
@@ -351,7 +255,7 @@ class SourceForm(QWidget):
             "(10 bits a byte) or the firmware slows down"
         )
         self.rate_spin.setAccessibleName("Simulated trace rate")
-        _narrow(self.rate_spin)
+        narrow(self.rate_spin)
         form.addRow("&Rate:", self.rate_spin)
 
     def _stream_rows(self, form: QFormLayout) -> None:
@@ -361,10 +265,10 @@ class SourceForm(QWidget):
             "Drone Stream buffers are found"
         )
         self.buffers_edit.setAccessibleName("Firmware ELF or layout.toml")
-        self.buffers_button = _browse_button(self, "Choose the firmware ELF or layout.toml")
+        self.buffers_button = browse_button(self, "Choose the firmware ELF or layout.toml")
         self.buffers_button.clicked.connect(self._choose_buffers)
-        _add_row(form, "&Buffers:", self.buffers_edit, self.buffers_button)
-        self.start_combo = _choice_combo(
+        add_row(form, "&Buffers:", self.buffers_edit, self.buffers_button)
+        self.start_combo = choice_combo(
             self, STARTS, "Attach to the running firmware, or reset it first", "Start mode"
         )
         form.addRow("St&art:", self.start_combo)
@@ -372,7 +276,7 @@ class SourceForm(QWidget):
         self.cores_spin.setRange(1, 2)
         self.cores_spin.setToolTip("Buffers of the simulated board: 1 (stm32), 2 (RP2040)")
         self.cores_spin.setAccessibleName("Simulated cores")
-        _narrow(self.cores_spin)
+        narrow(self.cores_spin)
         form.addRow("Co&res:", self.cores_spin)
         self._cores_row = form.rowCount() - 1
 
@@ -514,27 +418,10 @@ class SourceForm(QWidget):
 
     def busy(self) -> bool:
         """A probe or target listing is still running."""
-        return any(t is not None and t.active for t in (self._probe_task, self._target_task))
+        return self.probes.busy()
 
-    @Slot()
     def refresh_probes(self) -> None:
-        """List the probes (and, the first time, the target types) without blocking the GUI."""
-        if self._probe_task is not None and self._probe_task.active:
-            return
-        self.probe_combo.clear()
-        self.probe_combo.setPlaceholderText("Looking for probes…")
-        self.refresh_button.setEnabled(False)
-        task = Task(quit_when_done(_list_probes))
-        task.succeeded.connect(self._probes_found)
-        task.failed.connect(self._probes_failed)
-        self._probe_task = task
-        task.start()
-        if not self._targets_loaded and self._target_task is None:
-            targets = Task(quit_when_done(_list_target_types))
-            targets.succeeded.connect(self._targets_found)
-            targets.failed.connect(lambda message: logger.warning("%s", message))
-            self._target_task = targets
-            targets.start()
+        self.probes.refresh()
 
     # -- helpers -------------------------------------------------------------------
 
@@ -565,6 +452,7 @@ class SourceForm(QWidget):
         for row in self._rows_stream:
             self._form.setRowVisible(row, stream)
         self._form.setRowVisible(self._cores_row, stream and kind == SIM)
+        self.probes.show(kind == PROBE)
         for row in self._rows_swo:
             self._form.setRowVisible(row, not stream)
 
@@ -578,8 +466,8 @@ class SourceForm(QWidget):
     @Slot(int)
     def _source_changed(self, index: int) -> None:
         self._show_rows(self.source_kind())
-        if self.source_kind() == PROBE and self._probe_task is None:
-            self.refresh_probes()
+        if self.source_kind() == PROBE and not self.probes.listed_before():
+            self.probes.refresh()
 
     @Slot(int)
     def _transport_changed(self, index: int) -> None:
@@ -595,28 +483,6 @@ class SourceForm(QWidget):
     def _port_changed(self, port: int) -> None:
         if self.preset_combo.currentData() != port:
             self.preset_combo.setCurrentIndex(max(self.preset_combo.findData(port), 0))
-
-    @Slot(object)
-    def _probes_found(self, probes: list) -> None:
-        self.refresh_button.setEnabled(True)
-        for probe in probes:
-            self.probe_combo.addItem(f"{probe.description} ({probe.unique_id})", probe.unique_id)
-        self.probe_combo.setPlaceholderText("No debug probe found" if not probes else "")
-        self.probes_listed.emit()
-
-    @Slot(str)
-    def _probes_failed(self, message: str) -> None:
-        self.refresh_button.setEnabled(True)
-        self.probe_combo.setPlaceholderText("Cannot list probes")
-        self.probe_combo.setToolTip(message)
-        self.probes_listed.emit()
-
-    @Slot(object)
-    def _targets_found(self, names: list[str]) -> None:
-        self._targets_loaded = True
-        text = self.target_combo.currentText()
-        self.target_model.setStringList(names)
-        self.target_combo.setEditText(text)
 
     @Slot(str)
     def _output_edited(self, text: str) -> None:
@@ -652,15 +518,3 @@ class SourceForm(QWidget):
         )
         if name:
             self.replay_edit.setText(name)
-
-
-def _list_probes(progress, cancelled) -> list:
-    from heapgui.capture.probe import list_probes  # pyocd: imported in the worker thread
-
-    return list_probes()
-
-
-def _list_target_types(progress, cancelled) -> list[str]:
-    from heapgui.capture.probe import list_target_types
-
-    return list_target_types()

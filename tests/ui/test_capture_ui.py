@@ -25,11 +25,11 @@ from heapgui.capture.sources import FAST, REPLAY, SIM, TCP
 from heapgui.trace.load import read_trace
 from heapgui.trace.records import Records
 from heapgui.ui.app import SCREENSHOT_SIZE
-from heapgui.ui.live_trace import Envelope, SizeTrack
 from heapgui.ui.loader import running_threads
 from heapgui.ui.log_console import MAX_LINES, LogConsole
 from heapgui.ui.main_window import MainWindow
 from heapgui.ui.stats_model import COLUMNS, SORT_ROLE
+from heapgui.workspace.live import Envelope, SizeTrack
 
 DHCSR = 0xE000EDF0
 HALT = 0xA05F0003  # DBGKEY | C_HALT | C_DEBUGEN
@@ -164,7 +164,7 @@ def test_live_size_curves_match_a_plain_loop(qtbot, window, tmp_path):
     sizes = window.stats_panel.selected_sizes()
     qtbot.wait(500)  # more batches after the selection: history plus increments
     live = panel.live
-    records = live.joined_records()
+    records = live.captured_records()
     for size in sizes:
         track = live.tracks[size]
         series = live_series(records, size)

@@ -1,10 +1,11 @@
-"""The trace of a running capture as the window sees it: records, statistics and chart series.
+"""A running capture as the session holds it: records, statistics and chart series.
 
-The capture worker sends merged updates a few times a second; the display
-timer hands whatever arrived since its last tick to `LiveTrace.take` in one
-go, so the statistics are updated a few times a second however many signals
-came. The GUI keeps its own `Statistics` (the session's belongs to the
-worker thread); fed the same records in the same order, they are the same.
+The capture worker computes the statistics, once, and sends a snapshot of
+them with every batch (`CaptureUpdate.stats`) together with the batch's load
+timeline and a view of all records so far (`captured`: the worker appends to
+a `RecordBuffer` that doubles when full, so the copies of its growth happen
+off the GUI thread); `LiveTrace.take` only keeps them. A view of the capture
+so far costs nothing and stays valid while the capture goes on.
 
 Charts get bounded series (`Envelope`): a redraw after an hour of capture
 costs what it costs after a second. When the capture ends, `to_trace` makes
@@ -15,7 +16,6 @@ the whole thing an ordinary `Trace`, as if the heaptrace file had been opened
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -123,28 +123,21 @@ class SizeTrack:
 
 
 class LiveTrace:
-    """What a capture has brought so far, in the GUI thread.
+    """What a capture has brought so far; `Workspace.live` while one is shown.
 
     x values are target clock ticks when the stream has timestamps (decided
     on the first records: heapgui's probe setup turns them on, another
-    debugger may not), else record indices. `heap_size` is the config's, if
-    one names it; as for an opened file it is the only size that makes the
-    statistics leave out an allocation larger than the heap. The size shown is
-    the workspace's, which a guess makes grow with the capture (`follow_capture`).
+    debugger may not), else record indices. `stats` is the worker's latest
+    snapshot: counted with the heap size the capture was started with (the
+    config's, if one names it), which only decides which allocations are too
+    large for the heap. The heap size shown is the workspace's.
     """
 
-    def __init__(
-        self,
-        path: Path,
-        fmt: str = "framed",
-        heap_size: int | None = None,
-        core_clock: float | None = None,
-    ) -> None:
+    def __init__(self, path: Path, fmt: str = "framed", core_clock: float | None = None) -> None:
         self.path = Path(path)
         self.format = fmt
         self.core_clock = core_clock
-        self._config_heap = heap_size
-        self.stats = Statistics(heap_size)
+        self.stats = Statistics(keep_timeline=False)
         self.load = Envelope()
         self.tracks: dict[int, SizeTrack] = {}
         self.timed: bool | None = None  # undecided until the first records arrive
@@ -153,36 +146,39 @@ class LiveTrace:
         self.summary: CaptureSummary | None = None
         self.core_records: list[int] = []
         """Drone Stream: records per buffer (core), in the order of `counters.fills`."""
-        self._parts: list[Records] = []
+        self._captured = Records.empty()
+        self._captured.timestamp = np.empty(0, np.int64)  # the session dates every record
 
     @property
     def records(self) -> int:
-        return self.stats.records
+        return len(self._captured)
 
     @property
     def finished(self) -> bool:
         return self.summary is not None
 
     def take(self, update: CaptureUpdate) -> None:
-        """Fold in an update (usually several merged) from the capture worker."""
+        """Keep an update (usually several merged) from the capture worker."""
         self.counters = update.counters
         if update.counters.format:
             self.format = update.counters.format  # a capture told "auto" has found it
         if update.summary is not None:
             self.summary = update.summary
-        records = update.records
+        if update.stats is not None:
+            self.stats = update.stats
+        if update.captured is not None:
+            self._captured = update.captured
         if update.cores is not None and len(update.cores):
             counts = np.bincount(update.cores, minlength=len(self.core_records))
             counts[: len(self.core_records)] += np.asarray(self.core_records, np.int64)
             self.core_records = counts.tolist()
+        records = update.records
         if not len(records):
             return
         if self.timed is None:
             self.timed = update.counters.ticks > 0
-        timeline = self.stats.update(records)
-        self._parts.append(records)
         x = self._x(records)
-        self.load.add(x, timeline)
+        self.load.add(x, update.timeline)
         peak = self.stats.peak_record - records.first_index
         if 0 <= peak < len(records):
             self.peak_x = int(x[peak])
@@ -195,58 +191,45 @@ class LiveTrace:
         missing = [size for size in sizes if size not in self.tracks]
         if not missing:
             return
-        records = self.joined_records()
-        x = self._x(records) if len(records) else np.empty(0, np.int64)
+        records = self._captured
+        x = self._x(records)
         for size in missing:
             track = SizeTrack(size)
             if len(records):
                 track.add(records, x)
             self.tracks[size] = track
 
-    def joined_records(self) -> Records:
-        """All records so far as one block (kept that way: later joins copy less)."""
-        records = Records.concat(self._parts)
-        self._parts = [records] if len(records) else []
-        return records
+    def layout_trace(self) -> Trace:
+        """The capture so far for the pool layout: a view and a snapshot, nothing recounted.
 
-    def snapshot_job(self) -> Callable[..., tuple[list[Records], Trace]]:
-        """A worker-thread job: the capture so far as a `Trace` with statistics of its own.
-
-        The window's statistics keep changing in the GUI thread, so the copy
-        gets its own; the parts it joins are never modified, and `adopt`
-        puts the joined block back so later joins copy less.
+        Its statistics have no timeline: the layout reads the records and the
+        per-size figures only.
         """
-        parts = list(self._parts)
-        heap = self._config_heap
-        path, fmt = str(self.path), self.format
-
-        def job(progress: object, cancelled: object) -> tuple[list[Records], Trace]:
-            records = Records.concat(parts)
-            stats = Statistics.of(records, heap)
-            stats.timeline  # noqa: B018 - joined here, off the GUI thread
-            return parts, Trace(path, fmt, records, stats)
-
-        return job
-
-    def adopt(self, parts: list[Records], joined: Records) -> None:
-        """Replace `parts` (still the first ones) with the block a snapshot joined them into."""
-        count = len(parts)
-        head = self._parts[:count]
-        if len(head) == count and all(a is b for a, b in zip(head, parts, strict=True)):
-            self._parts = [joined, *self._parts[count:]]
+        return Trace(str(self.path), self.format, self.captured_records(), self.stats)
 
     def to_trace(self) -> Trace:
-        """The capture as an opened heaptrace file would be, with the capture's timestamps."""
-        records = self.joined_records()
-        if not self.timed:
-            records.timestamp = None
+        """The capture as an opened heaptrace file would be, with the capture's timestamps.
+
+        The statistics are the worker's own, handed over with the last update
+        (the session is closed then), timeline included. A worker that broke
+        sent none: then, and only then, they are counted here.
+        """
+        records = self.captured_records()
+        stats = self.stats if self.finished else Statistics.of(records, self.stats.heap_limit)
         problems = ProblemLog()
         if self.summary is not None:
             for problem in self.summary.problems:
                 problems.add(problem.kind, problem.first_offset, problem.count, problem.size)
         else:
-            problems.merge(self.stats.problems)
-        return Trace(str(self.path), self.format, records, self.stats, problems)
+            problems.merge(stats.problems)
+        return Trace(str(self.path), self.format, records, stats, problems)
+
+    def captured_records(self) -> Records:
+        """Everything received so far: a view that later records leave alone."""
+        records = self._captured.slice(0, len(self._captured))  # a view of its own
+        if not self.timed:
+            records.timestamp = None
+        return records
 
     def _x(self, records: Records) -> np.ndarray:
         if self.timed and records.timestamp is not None:
