@@ -39,7 +39,8 @@ from heapgui.ui.charts import failure_colour
 from heapgui.ui.loader import Task
 from heapgui.ui.occupancy_chart import OccupancyChart
 from heapgui.ui.pool_use_model import PoolUseModel
-from heapgui.ui.validation import (
+from heapgui.workspace import Workspace
+from heapgui.workspace.validation import (
     TraceCheck,
     Validation,
     details_html,
@@ -47,7 +48,6 @@ from heapgui.ui.validation import (
     validate_traces,
     verdict,
 )
-from heapgui.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
