@@ -59,8 +59,13 @@ from heapgui.ui.layout_results import LayoutResults, heap_section
 from heapgui.ui.pool_editor import PoolEditor
 from heapgui.ui.verdict_text import write_question
 from heapgui.workspace import Workspace
-from heapgui.workspace.planning import TIMELINE, Planned, Planning, PlanRequest
-from heapgui.workspace.proposal import ProposedLayout
+from heapgui.workspace.planning import (
+    TIMELINE,
+    LayoutOutcome,
+    Planned,
+    Planning,
+    PlanRequest,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -339,7 +344,7 @@ class LayoutPanel(QWidget):
                 self._show_layout(planning.layout(request))
             except LayoutDoesNotFit as exc:
                 self.results.show_no_fit(exc)
-                self._set_layout(None, "")
+                self._set_layout(None, "", exc)
             except HeapguiError as exc:  # locked pools the pool count cannot hold
                 message = str(exc)
                 self.results.show_message(f"{message[:1].upper()}{message[1:]}.")
@@ -363,7 +368,7 @@ class LayoutPanel(QWidget):
             return
         if result.no_fit is not None:
             self.results.show_no_fit(result.no_fit)
-            self._set_layout(None, "")
+            self._set_layout(None, "", result.no_fit)
         elif result.layout is not None:
             self._show_layout(result.layout)
 
@@ -405,7 +410,10 @@ class LayoutPanel(QWidget):
         traced = self.planning.partitioner is not None
         return heap_section(layout, self.form.heap_name(), self.form.config, traced)
 
-    def _set_layout(self, layout: Layout | None, text: str) -> None:
+    def _set_layout(
+        self, layout: Layout | None, text: str, no_fit: LayoutDoesNotFit | None = None
+    ) -> None:
+        """Show `layout` (None: there is none, `no_fit` says why if it does not fit); publish it."""
         self._layout = layout
         self._text = text
         locked = self.editor.edited.locked_blocks() if layout is not None else frozenset()
@@ -418,13 +426,15 @@ class LayoutPanel(QWidget):
             self.pools_spin.value(),
         )
         self._check(layout)
-        proposal = None
-        if layout is not None and self.editor.is_edited():
-            proposal = ProposedLayout(layout, "the hand-edited layout")
-        elif layout is not None:
-            method = METHOD_NAMES[self.method()].lower()
-            proposal = ProposedLayout(layout, f"the proposed {method} layout")
-        self.workspace.set_layout(proposal)
+        request, outcome = self._request, None
+        if request is not None and (layout is not None or no_fit is not None):
+            if self.editor.is_edited():
+                source = "the hand-edited layout"
+            else:
+                source = f"the proposed {METHOD_NAMES[self.method()].lower()} layout"
+            heaps = self.planning.heaps(request)
+            outcome = LayoutOutcome(request, layout, source, no_fit, heaps)
+        self.workspace.set_layout(outcome)
         self.layout_changed.emit(layout)
 
     def _check(self, layout: Layout | None) -> None:

@@ -55,6 +55,23 @@ class Planned:
     no_fit: LayoutDoesNotFit | None = None
 
 
+@dataclass(frozen=True)
+class LayoutOutcome:
+    """The layout on offer, as the layout panel publishes it (`Workspace.layout`).
+
+    Either a `layout` (the optimum, or the user's edit of it; `source` is how
+    verdicts name it) or, when the request does not fit the heap, `no_fit`.
+    `heaps` are the minimum heaps for the request when they were known.
+    """
+
+    request: PlanRequest
+    layout: Layout | None
+    source: str = ""
+    """How verdicts name it: "the proposed timeline layout", "the hand-edited layout"."""
+    no_fit: LayoutDoesNotFit | None = None
+    heaps: MinimumHeaps | None = None
+
+
 class Planning:
     """The layouts and minimum heaps of one trace set (None: drone's starter layout)."""
 
