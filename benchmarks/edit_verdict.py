@@ -30,8 +30,8 @@ import time
 from common import machine, timed
 
 from heapgui.layout.generate import generate
+from heapgui.layout.pool_replay import replay
 from heapgui.layout.pools import Pool, demand
-from heapgui.layout.replay import replay
 from heapgui.layout.timeline import RangePeaks
 from heapgui.layout.verdict import EditChecker
 from heapgui.trace.load import Trace

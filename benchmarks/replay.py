@@ -21,8 +21,8 @@ import numpy as np
 from common import machine, timed
 
 from heapgui.layout.plan import drone_partition, minimum_heaps, range_peaks
+from heapgui.layout.pool_replay import replay
 from heapgui.layout.pools import Pool
-from heapgui.layout.replay import replay
 from heapgui.layout.timeline import RangePeaks, timeline_partition
 from heapgui.trace.load import Trace, read_trace
 from heapgui.trace.records import ALLOC, DEALLOC, Records

@@ -11,10 +11,12 @@ compiled reader's time for the same file in the same run.
 
     python benchmarks/scale_cli.py [--records 1e6,1e7,1e8] [--runs 3]
                                    [--commands stats,generate-drone,...]
-                                   [--heapgui DIR]
+                                   [--heapgui DIR] [--before DIR]
 
---heapgui runs another checkout's code (say, the commit before a change)
-with this interpreter, for before/after figures in the same run.
+--heapgui runs another checkout's code with this interpreter. --before also
+runs every command with another checkout's code (say, the commit before a
+change), interleaved with the others, and prints its rows marked "before" with
+their ratio to the compiled reader: before/after figures in the same run.
 """
 
 from __future__ import annotations
@@ -120,15 +122,22 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--commands", default=",".join(COMMANDS))
     parser.add_argument("--heapgui", type=Path, help="checkout whose heapgui package to run")
+    parser.add_argument("--before", type=Path, help="checkout to run as well, for comparison")
     args = parser.parse_args()
     lengths = [int(float(x)) for x in args.records.split(",")]
     commands = args.commands.split(",")
     env = dict(os.environ)
     if args.heapgui is not None:
         env["PYTHONPATH"] = str(args.heapgui.resolve())
+    envs = {"": env}
+    if args.before is not None:
+        envs["before "] = {**env, "PYTHONPATH": str(args.before.resolve())}
     print(machine())
     print(f"heap {HEAP}, {POOLS} pools; medians of {args.runs} runs, peak RSS the largest")
-    print(f"{'records':>11} {'command':18} {'wall s':>8} {'peak RSS MB':>12} {'C ref s':>8}")
+    print(
+        f"{'records':>11} {'command':25} {'wall s':>8} {'peak RSS MB':>12} {'C ref s':>8}"
+        f" {'x C':>6}"
+    )
     folder = Path(tempfile.mkdtemp(prefix="heapgui-scale-"))
     try:
         reference = build_reference(folder)
@@ -136,19 +145,22 @@ def main() -> None:
             trace, swo = build_inputs(folder, records)
             out = folder / "demuxed"
             pools = generated_pools(trace, env, folder) if "validate" in commands else ""
-            times: dict[str, list[float]] = {c: [] for c in ["C", *commands]}
-            peaks: dict[str, int] = dict.fromkeys(commands, 0)
+            rows = [(label, name) for label in envs for name in commands]
+            times: dict[tuple[str, str], list[float]] = {row: [] for row in [("", "C"), *rows]}
+            peaks: dict[tuple[str, str], int] = dict.fromkeys(rows, 0)
             for _ in range(args.runs):  # interleaved: every command sees the same load
-                times["C"].append(run([str(reference), str(trace)], env, folder)[0])
-                for name in commands:
-                    wall, rss = run(command_line(name, trace, swo, out, pools), env, folder)
-                    times[name].append(wall)
-                    peaks[name] = max(peaks[name], rss)
-            ref = statistics.median(times["C"])
-            for name in commands:
-                wall = statistics.median(times[name])
-                shown = f"{ref:8.2f}" if name == "stats" else ""
-                print(f"{records:>11} {name:18} {wall:8.2f} {peaks[name] / 1e6:12.0f} {shown}")
+                times["", "C"].append(run([str(reference), str(trace)], env, folder)[0])
+                for label, name in rows:
+                    argv = command_line(name, trace, swo, out, pools)
+                    wall, rss = run(argv, envs[label], folder)
+                    times[label, name].append(wall)
+                    peaks[label, name] = max(peaks[label, name], rss)
+            ref = statistics.median(times["", "C"])
+            for label, name in rows:
+                wall = statistics.median(times[label, name])
+                shown = f"{ref:8.2f} {wall / ref:6.2f}" if name == "stats" else ""
+                peak = peaks[label, name] / 1e6
+                print(f"{records:>11} {label + name:25} {wall:8.2f} {peak:12.0f} {shown}")
             for path in (trace, swo, out):
                 path.unlink(missing_ok=True)
     finally:

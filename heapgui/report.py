@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from heapgui.layout.plan import MinimumHeaps
-from heapgui.layout.replay import Failure, Replay
+from heapgui.layout.pool_replay import Failure, Replay
 from heapgui.layout.replay_stream import ReplaySummary
 from heapgui.sizes import KIB, MIB
 from heapgui.trace.load import Trace
@@ -20,11 +20,6 @@ DEFAULT_TRACE = "heaptrace"
 
 Number = Callable[[int], str]
 Result = Replay | ReplaySummary
-
-
-def grouped(number: int) -> str:
-    """A count with thousands separators: the GUI's way of writing every count."""
-    return f"{number:,}"
 
 
 def counted(count: int, noun: str, number: Number = str) -> str:

@@ -12,23 +12,14 @@ import sys
 import time
 
 import pytest
-from test_sources import SwoServer, free_port
+from capture_cli_run import STOP_SIGNALS, capture, wait_for_size
+from swo_server import SwoServer, free_port
 
 from heapgui.capture.itm_encode import ItmEncoder
 from heapgui.cli import main
 from heapgui.trace.framed import FramedDecoder
 
 SAVED = re.compile(r"saved (\d+) bytes of heap trace \((\d+) records\)")
-
-
-def capture(capsys, *args: str) -> tuple[int, str, str]:
-    """Exit code, stdout and stderr of `heapgui-cli capture ARGS`, run in this process."""
-    try:
-        code = main(["capture", *args])
-    except SystemExit as exit:  # argparse rejects bad arguments this way
-        code = exit.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def strict_records(data: bytes) -> int:
@@ -219,13 +210,6 @@ def test_a_fault_exits_1_and_says_what_was_saved(samples, tmp_path, capsys):
 
 
 SIM_CAPTURE = [sys.executable, "-m", "heapgui.cli", "capture", "--source", "sim", "-o", "heaptrace"]
-STOP_SIGNALS = [name for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
-
-
-def wait_for_size(path, size: int) -> None:
-    end = time.monotonic() + 30
-    while path.stat().st_size < size and time.monotonic() < end:
-        time.sleep(0.05)
 
 
 def assert_clean_trace(data: bytes) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_capture_session import Pieces, Run, dated_stream, poll_until_finished
+from capture_runs import Pieces, Run, dated_stream, poll_until_finished
 
 from heapgui.capture.session import DETECT, CaptureSession
 from heapgui.trace.framed import encode_framed

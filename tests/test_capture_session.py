@@ -8,12 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from capture_runs import Pieces, Run, dated_stream, poll_until_finished
 from oracles import brute_stats
 from pyocd.core import exceptions
-from test_probe_sim import pyocd_payloads
-from test_sources import SwoServer, free_port
+from pyocd_oracle import pyocd_payloads
+from swo_server import SwoServer, free_port
 
-from heapgui.capture.byte_source import SourceEnded, SourceLost
+from heapgui.capture.byte_source import SourceLost
 from heapgui.capture.itm_encode import ItmEncoder
 from heapgui.capture.probe import ProbeFailure, ProbeLost, ProbeSettings
 from heapgui.capture.session import FAILED, SOURCE_ENDED, STOPPED, CaptureSession, CaptureUpdate
@@ -33,72 +34,6 @@ BAUD = 2_000_000
 # Register addresses from the Armv7-M manual, not from the code under test.
 ITM_TER = 0xE0000E00
 ITM_TCR = 0xE0000E80
-
-
-class Pieces:
-    """A byte source over bytes in memory, `piece` bytes a read, then `end` is raised."""
-
-    def __init__(self, data: bytes, piece: int, end: BaseException | None = None) -> None:
-        self.data = data
-        self.piece = piece
-        self.end = end or SourceEnded("pieces")
-        self.at = 0
-        self.opened = self.closed = 0
-
-    @property
-    def name(self) -> str:
-        return "pieces"
-
-    def open(self) -> None:
-        self.opened += 1
-
-    def read(self) -> bytes:
-        if self.at >= len(self.data):
-            raise self.end
-        chunk = self.data[self.at : self.at + self.piece]
-        self.at += len(chunk)
-        return chunk
-
-    def close(self) -> None:
-        self.closed += 1
-
-
-class Run:
-    """Everything a session's updates carried, joined."""
-
-    def __init__(self) -> None:
-        self.updates: list[CaptureUpdate] = []
-
-    def add(self, update: CaptureUpdate) -> CaptureUpdate:
-        self.updates.append(update)
-        return update
-
-    @property
-    def records(self) -> Records:
-        return Records.concat([u.records for u in self.updates])
-
-    @property
-    def timestamps(self) -> np.ndarray:
-        return np.concatenate([u.records.timestamp for u in self.updates if len(u.records)])
-
-    @property
-    def timeline(self) -> np.ndarray:
-        return np.concatenate([u.timeline for u in self.updates])
-
-    def text(self, port: int) -> str:
-        return "".join(u.text.get(port, "") for u in self.updates)
-
-    @property
-    def last(self) -> CaptureUpdate:
-        return self.updates[-1]
-
-
-def poll_until_finished(session: CaptureSession, run: Run, limit: float = 20.0) -> CaptureUpdate:
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        if run.add(session.poll()).finished:
-            return run.last
-    raise AssertionError("the capture never finished")
 
 
 def poll_for(session: CaptureSession, run: Run, seconds: float, records: int = 200) -> None:
@@ -256,16 +191,6 @@ def test_probe_spec_reaches_an_installed_board(tmp_path):
 
 
 # Record dates ---------------------------------------------------------------------
-
-
-def dated_stream(data: bytes, seed: int) -> tuple[bytes, np.ndarray]:
-    """`data` as port-31 writes, each followed by a timestamp; and the tick of every byte."""
-    count = ItmEncoder.write_count(len(data))
-    deltas = np.random.default_rng(seed).integers(1, 5000, count)
-    swo = ItmEncoder().stimulus(31, data, 4, deltas=deltas)
-    rest = len(data) % 4
-    sizes = [4] * (len(data) // 4) + ([2] if rest >= 2 else []) + ([1] if rest % 2 else [])
-    return swo, np.repeat(np.cumsum(deltas), sizes)
 
 
 def interrupted_framed(records: Records, every: int) -> tuple[bytes, list[list[int]]]:

@@ -14,6 +14,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from config_texts import (
+    COMMAS_ANYWHERE_POOLS,
+    COMMENTED_POOLS,
+    DRONE_012,
+    DRONE_012_POOLS,
+    DRONE_014,
+    DRONE_FLEXIBLE_STACK,
+    DRONE_POOLS_ROUNDING,
+    LAYOUT,
+    LAYOUT_FIXED,
+    NEW_POOLS,
+    write,
+)
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -47,137 +60,7 @@ def tomllib_pools(text: str, *keys: str, count_key: str = "capacity") -> list[Po
     return [Pool(int(p["block"]), int(p[count_key])) for p in table["pools"]]
 
 
-DRONE_012 = """\
-# Drone project configuration.
-# Edited by hand; keep these comments.
-
-[memory.flash]
-size = "128K"
-origin = 0x08000000
-
-[memory.ram]
-size = "20K"
-origin = 0x20000000
-
-[heap]
-# tuned by hand
-size = "10K"   # whole heap
-pools = [
-    { block = "4", capacity = 896 },
-    { block = "32", capacity = 80 },
-    { block = "256", capacity = 16 },
-]
-
-[probe]
-gdb-client-command = "gdb-multiarch"
-
-[probe.openocd]
-command = "openocd"
-port = 3333
-arguments = ["-f", "interface/stlink.cfg", "-f", "target/stm32f1x.cfg"]
-
-[log.swo]
-reset-freq = 72000000   # core clock
-baud-rate = 115200
-serial-endpoint = "/dev/ttyUSB0"
-"""
-
-DRONE_012_POOLS = """\
-pools = [
-    { block = "4", capacity = 896 },
-    { block = "32", capacity = 80 },
-    { block = "256", capacity = 16 },
-]
-"""
-
-DRONE_014 = """\
-[memory]
-flash = { size = "1M", origin = 0x08000000 }
-ram = { size = "128K", origin = 0x20000000 }
-ccm = { size = "64K", origin = 0x10000000 }
-
-[heap.main]
-size = "10K"
-pools = [
-    { block = "4", capacity = 256 },
-    { block = "12", capacity = 768 },
-]
-
-# DMA-capable heap in CCM
-[heap.dma]
-origin = 0x10000000
-size = "2K"
-pools = [{ block = "64", capacity = 32 }]
-
-[linker]
-platform = "arm"
-"""
-
-LAYOUT = """\
-# Memory layout (Drone master)
-[ram]
-main = { origin = 0x20000000, size = "20K" }
-
-[data]
-ram = "main"
-
-[stack]
-core0 = { ram = "main", size = "4K" }
-
-[stream]
-core0 = { ram = "main", size = "260" }
-
-[heap.core0]
-ram = "main"
-size = "75%"  # of what is left
-pools = [
-    { block = "4", count = "25%" },
-    { block = "32", count = "75%" },
-]
-"""
-
-# drone-config's own tests (config/src/layout.rs) and the numbers they assert.
-DRONE_FLEXIBLE_STACK = """\
-[ram]
-main = { origin = 0x20000000, size = "20K" }
-[data]
-ram = "main"
-[stack]
-core0 = { ram = "main", size = "25%" }
-[stream]
-core0 = { ram = "main", size = "260" }
-[heap]
-core0 = { ram = "main", size = "75%", pools = [{ block = "4", count = "100%" }] }
-"""
-
 DRONE_FIXED_STACK = DRONE_FLEXIBLE_STACK.replace('"25%"', '"4K"').replace('"75%"', '"100%"')
-
-DRONE_POOLS_ROUNDING = """\
-[ram]
-main = { origin = 0, size = "68" }
-[data]
-ram = "main"
-[heap.main]
-ram = "main"
-size = "100%"
-pools = [
-    { block = "4", count = "12.5%" },
-    { block = "12", count = "87.5%" },
-]
-"""
-
-
-LAYOUT_FIXED = (
-    LAYOUT.replace('size = "75%"', 'size = "1K"')
-    .replace('count = "25%"', 'count = "64"')
-    .replace('count = "75%"', 'count = "24"')
-)
-
-
-def write(directory: Path, name: str, text: str) -> Path:
-    path = directory / name
-    path.write_bytes(text.encode())
-    return path
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -405,7 +288,6 @@ def test_render_refuses_layouts_drone_would_reject(size, pools, expected):
 
 # --- writing -------------------------------------------------------------------------------
 
-NEW_POOLS = [Pool(4, 256), Pool(12, 512), Pool(32, 64), Pool(128, 24)]  # 12288 bytes
 NEW_POOLS_TEXT = """\
 pools = [
     { block = "4", capacity = 256 },
@@ -753,18 +635,6 @@ def test_mixed_line_endings_keep_their_own_and_new_lines_take_the_commonest(tmp_
     assert NEW_POOLS_TEXT.rstrip("\n").replace("\n", "\r\n") in plan.new_text
 
 
-COMMENTED_POOLS = """\
-pools = [  # block, capacity
-    # small objects
-    { block = "4", capacity = 896 },   # list nodes
-    { block = "32", capacity = 80 },  # buffers
-    # rare
-    { block = "256", capacity = 16 },  # DMA
-    # end of pools
-]
-"""
-
-
 def test_comments_in_pools_stay_with_the_pools_that_survive(tmp_path):
     text = DRONE_012.replace(DRONE_012_POOLS, COMMENTED_POOLS)
     path = write(tmp_path, "Drone.toml", text)
@@ -807,15 +677,6 @@ def test_diff_of_a_file_without_a_final_line_break(tmp_path):
     at = lines.index('-platform = "arm"')
     assert lines[at + 1 : at + 3] == ["\\ No newline at end of file", '+platform = "arm"']
     assert plan.new_text.startswith(text + "\n\n[heap.main]\n")
-
-
-COMMAS_ANYWHERE_POOLS = """\
-pools = [
-    { block = "4", capacity = 896 }  ,  # spaced comma
-    { block = "32", capacity = 80 }
-    , { block = "256", capacity = 16 }  # comma first
-]
-"""
 
 
 def test_comments_beside_commas_placed_anywhere(tmp_path):

@@ -10,7 +10,7 @@ import re
 import sys
 from pathlib import Path
 
-from test_config import (
+from config_texts import (
     COMMAS_ANYWHERE_POOLS,
     COMMENTED_POOLS,
     DRONE_012,

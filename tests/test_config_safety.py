@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_config import DRONE_012, LAYOUT_FIXED, NEW_POOLS, write
+from config_texts import DRONE_012, LAYOUT_FIXED, NEW_POOLS, write
 
 from heapgui.cli import main
 from heapgui.errors import HeapguiError

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -66,3 +67,23 @@ def test_importing_everything_but_the_window_loads_no_qt():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_tests_import_no_other_test_module():
+    """Shared fixtures live in conftest.py and shared oracles in helper modules: a test module
+    imported by another would run its tests' imports twice and hide what it shares."""
+    tests = Path(__file__).resolve().parent
+    offenders = []
+    for path in tests.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [
+                f"{path.relative_to(tests)}: {name}"
+                for name in names
+                if name.split(".")[-1].startswith("test_")
+            ]
+    assert offenders == []

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from itm_oracle import reference_demux
 from pyocd.trace import events
 from pyocd.trace.swo import SWOParser
-from test_itm_reference import reference_demux
 
 from heapgui.capture.itm import DemuxChunk, ItmDemux, PortClock
 from heapgui.capture.itm_encode import ItmEncoder

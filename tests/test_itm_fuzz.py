@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from test_itm_reference import reference_demux
+from itm_oracle import reference_demux
 
 from heapgui.capture.itm import DemuxChunk, ItmDemux
 from heapgui.capture.itm_encode import ItmEncoder

@@ -16,7 +16,7 @@ from unittest import mock
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_itm_reference import reference_demux
+from itm_oracle import reference_demux
 
 from heapgui.capture import itm
 from heapgui.capture.itm import DemuxChunk, ItmDemux

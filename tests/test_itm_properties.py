@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_itm_reference import reference_demux
+from itm_oracle import reference_demux
 
 from heapgui.capture.itm import DemuxChunk, ItmDemux, PortClock
 from heapgui.capture.itm_encode import ItmEncoder

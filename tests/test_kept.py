@@ -9,11 +9,10 @@ refuse exactly when there is none.
 
 from __future__ import annotations
 
-from itertools import combinations
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kept_oracle import WORD, brute_kept, first_fit_fragmentation
 
 from heapgui.errors import HeapguiError
 from heapgui.layout.generate import LayoutDoesNotFit, generate, kept_partitioner
@@ -23,33 +22,6 @@ from heapgui.trace.load import Trace
 from heapgui.trace.records import Records
 from heapgui.trace.stats import Statistics
 from heapgui.trace.traceset import TraceSet
-
-WORD = 4
-
-
-def first_fit_fragmentation(rows: list[tuple[int, int]], blocks: list[int]) -> int | None:
-    """Σ (block − size) × count with each size served by the smallest block holding it."""
-    total = 0
-    for size, count in rows:
-        fitting = [b for b in blocks if b >= size]
-        if not fitting:
-            return None
-        total += (min(fitting) - size) * count
-    return total
-
-
-def brute_kept(rows: list[tuple[int, int]], kept: list[int], pools: int) -> int | None:
-    """Least fragmentation over every block set holding `kept`, or None when none can."""
-    top = max([s for s, _ in rows] + kept)
-    candidates = [b for b in range(WORD, top + 1, WORD) if b not in kept]
-    best = None
-    for extra in range(0, pools - len(kept) + 1):
-        for chosen in combinations(candidates, extra):
-            frag = first_fit_fragmentation(rows, sorted([*kept, *chosen]))
-            if frag is not None and (best is None or frag < best):
-                best = frag
-    return best
-
 
 demands = st.dictionaries(
     st.integers(1, 10).map(lambda k: k * WORD), st.integers(1, 5), min_size=1, max_size=6

@@ -5,10 +5,10 @@ import sys
 
 import pytest
 from cli_run import run
-from test_kept import brute_kept, first_fit_fragmentation
+from kept_oracle import brute_kept, first_fit_fragmentation
 
+from heapgui.layout.pool_replay import replay
 from heapgui.layout.pools import Pool
-from heapgui.layout.replay import replay
 from heapgui.trace.framed import encode_framed
 from heapgui.trace.load import read_trace
 from heapgui.trace.records import Records

@@ -15,13 +15,13 @@ from itertools import combinations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_timeline import brute_peaks
+from timeline_oracle import brute_peaks
 
 from heapgui.errors import HeapguiError
 from heapgui.layout import timeline
 from heapgui.layout.kept import Kept
 from heapgui.layout.plan import plan_layout
-from heapgui.layout.replay import replay
+from heapgui.layout.pool_replay import replay
 from heapgui.layout.timeline import RangePeaks, timeline_partition
 from heapgui.trace.load import Trace
 from heapgui.trace.records import Records

@@ -10,9 +10,7 @@ from pyocd.coresight.itm import ITM
 from pyocd.coresight.tpiu import TPIU
 from pyocd.probe.aggregator import PROBE_CLASSES
 from pyocd.target import TARGET
-from pyocd.trace.events import TraceITMEvent
-from pyocd.trace.sink import TraceEventSink
-from pyocd.trace.swo import SWOParser
+from pyocd_oracle import pyocd_payloads
 
 from heapgui.capture.itm import ItmDemux
 from heapgui.capture.probe import (
@@ -68,24 +66,6 @@ def halt_and_drain(source: ProbeSource) -> bytes:
         data += chunk
         empty = 0 if chunk else empty + 1
     return bytes(data)
-
-
-class _Collect(TraceEventSink):
-    def __init__(self):
-        self.ports: dict[int, bytearray] = {}
-
-    def receive(self, event):
-        if isinstance(event, TraceITMEvent):
-            data = event.data.to_bytes(4, "little")[: event.width]
-            self.ports.setdefault(event.port, bytearray()).extend(data)
-
-
-def pyocd_payloads(swo: bytes) -> dict[int, bytes]:
-    """Payload per stimulus port as pyocd's own SWO parser sees it."""
-    sink = _Collect()
-    # pyocd hands events on at the timestamp after them; an overflow packet flushes the rest.
-    SWOParser(None, sink).parse(swo + b"\x70")
-    return {port: bytes(data) for port, data in sink.ports.items()}
 
 
 def test_pyocd_lists_the_simulator_only_while_installed():

@@ -13,10 +13,8 @@ import os
 import socket
 import stat
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from pyocd.core.session import Session
 from pyocd.probe.aggregator import DebugProbeAggregator
 
@@ -26,48 +24,6 @@ from heapgui.cli import main
 
 CLOCK = 72_000_000
 BAUD = 2_000_000
-
-
-@dataclass
-class Planted:
-    shared: Path  # the folder every capture used to share: <tmp>/heapgui-pyocd
-    cwd: Path
-    markers: Path
-
-    def ran(self) -> list[str]:
-        """Which planted files pyOCD ran or applied, by their folder."""
-        return sorted(p.name for p in self.markers.iterdir())
-
-
-def plant(folder: Path, markers: Path) -> None:
-    folder.mkdir(parents=True)
-    script_marker = markers / f"{folder.name}: pyocd_user.py ran"
-    config_marker = markers / f"{folder.name}: pyocd.yaml applied"
-    (folder / "pyocd_user.py").write_text(f"open({str(script_marker)!r}, 'w').close()\n")
-    # The logging section calls any importable function: here one that makes the marker.
-    (folder / "pyocd.yaml").write_text(
-        "logging:\n"
-        "  handlers:\n"
-        "    planted:\n"
-        "      (): os.mkdir\n"
-        f"      path: {str(config_marker)!r}\n"
-    )
-
-
-@pytest.fixture
-def planted(tmp_path, monkeypatch) -> Planted:
-    shared_tmp = tmp_path / "tmp"
-    monkeypatch.setattr(tempfile, "tempdir", str(shared_tmp))
-    markers = tmp_path / "markers"
-    markers.mkdir()
-    result = Planted(shared_tmp / "heapgui-pyocd", tmp_path / "cwd", markers)
-    plant(result.shared, markers)
-    plant(result.cwd, markers)
-    monkeypatch.chdir(result.cwd)
-    # pyOCD caches its default session per process: start as a fresh process would.
-    monkeypatch.setattr(Session, "_options_session", None)
-    monkeypatch.setattr(Session, "_current_session", None)
-    return result
 
 
 def settings(unique_id: str, **changes) -> ProbeSettings:

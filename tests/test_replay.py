@@ -5,9 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from heapgui.layout import replay as replay_module
+from heapgui.layout import pool_replay as replay_module
+from heapgui.layout.pool_replay import replay
 from heapgui.layout.pools import Pool
-from heapgui.layout.replay import replay
 from heapgui.trace.load import read_trace
 from heapgui.trace.records import Records
 from heapgui.trace.workload import workload

@@ -15,8 +15,8 @@ from heapgui.commands.common import load_set
 from heapgui.layout import class_stream
 from heapgui.layout.class_stream import ClassEventSpool
 from heapgui.layout.plan import range_peaks, whole_demand
+from heapgui.layout.pool_replay import replay
 from heapgui.layout.pools import Pool
-from heapgui.layout.replay import replay
 from heapgui.layout.replay_stream import ReplayStream
 from heapgui.layout.timeline import RangePeaks, _ClassEvents, timeline_partition
 from heapgui.trace import load as load_module

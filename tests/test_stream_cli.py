@@ -11,7 +11,7 @@ import sys
 from dataclasses import replace
 
 import pytest
-from test_capture_cli import STOP_SIGNALS, capture, wait_for_size
+from capture_cli_run import STOP_SIGNALS, capture, wait_for_size
 
 from heapgui.capture.simulator.elf import write_stream_elf
 from heapgui.capture.simulator.stream_firmware import simulated_stream_map

@@ -10,11 +10,10 @@ writer that overwrote unread data fails.
 
 from __future__ import annotations
 
-import struct
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stream_ram import BASE, MASK, RT, Ram
 
 from heapgui.capture.simulator.stream_writer import RingWriter
 from heapgui.capture.stream_map import StreamBuffer
@@ -25,29 +24,6 @@ from heapgui.capture.stream_ring import (
     StreamCorrupt,
     split_frames,
 )
-
-BASE = 0x20000000
-RT = BASE + 0x1004
-MASK = BASE + 0x1000
-
-
-class Ram:
-    """`TargetMemory` over a bytearray, as the simulated board's RAM is."""
-
-    def __init__(self, size: int = 0x3000) -> None:
-        self.data = bytearray(size)
-
-    def read32(self, addr: int) -> int:
-        return struct.unpack_from("<I", self.data, addr - BASE)[0]
-
-    def read_block(self, addr: int, length: int) -> bytes:
-        return bytes(self.data[addr - BASE : addr - BASE + length])
-
-    def write32(self, addr: int, value: int) -> None:
-        struct.pack_into("<I", self.data, addr - BASE, value)
-
-    def write_block(self, addr: int, data: bytes) -> None:
-        self.data[addr - BASE : addr - BASE + len(data)] = data
 
 
 def ring(size: int) -> tuple[Ram, RingWriter, RingReader]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_stream_ring import BASE, MASK, RT, Ram
+from stream_ram import BASE, MASK, RT, Ram
 
 from heapgui.capture.byte_source import SourceLost
 from heapgui.capture.session import FAILED, CaptureSession

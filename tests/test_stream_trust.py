@@ -8,13 +8,11 @@ import stat
 import tempfile
 from pathlib import Path
 
-from test_pyocd_trust import planted  # noqa: F401 - the fixture
-
 from heapgui.capture.sim_source import simulated_stream_source
 from heapgui.cli import main
 
 
-def test_a_stream_capture_runs_no_planted_file(planted):  # noqa: F811
+def test_a_stream_capture_runs_no_planted_file(planted):
     source = simulated_stream_source()
     with source.target as link:  # the pyOCD connection alone
         project = Path(link.session.project_dir)

@@ -5,8 +5,8 @@ import json
 import pytest
 from cli_run import run
 
+from heapgui.layout.pool_replay import replay
 from heapgui.layout.pools import Pool
-from heapgui.layout.replay import replay
 from heapgui.trace.framed import encode_framed
 from heapgui.trace.load import read_trace
 from heapgui.trace.records import Records

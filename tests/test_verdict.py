@@ -3,7 +3,7 @@
 The oracle is the allocator's rule written out one record at a time (first
 fit in ascending block order, a stack of pools per size for frees), counting
 failures, the first failed record and overflows, independently of
-heapgui.layout.replay.
+heapgui.layout.pool_replay.
 """
 
 from __future__ import annotations

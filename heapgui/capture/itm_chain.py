@@ -3,7 +3,7 @@
 Given the length of the packet that would start at every offset
 (`heapgui.capture.itm_packets.packet_lengths`), the true packets are the
 chain 0 -> lengths[0] -> ... Following it packet by packet in Python is far
-too slow, so (docs/performance-notes.md, "Variable-length records"):
+too slow, so:
 
 1. Cut the buffer into blocks and walk a *guess* chain in every block at once,
    one numpy gather per step, starting from the block's first byte and stepping

@@ -3,7 +3,8 @@
 The demultiplexer does not parse packet by packet. It computes, for every
 offset of a buffer at once, how long a packet starting there would be, and
 only then finds which offsets really start packets (`heapgui.capture.itm_chain`).
-The byte-level rules are section 1 of docs/heaptrace-formats.md.
+The byte-level rules are ARM's ITM packet protocol (ARMv7-M Architecture Reference
+Manual, appendix D4, "Debug ITM and DWT Packet Protocol").
 """
 
 from __future__ import annotations

@@ -179,8 +179,3 @@ def _run(step: Callable[[], object], doing: str) -> None:
             reason = reason.decode("utf-8", "replace")
         logger.info("%s failed", doing, exc_info=exc)
         raise PackError(f"{doing} failed: {' '.join(str(reason).split())}") from None
-
-
-def pack_cache_directory() -> Path:
-    """Where pyocd's managed packs live (cmsis-pack-manager's per-user data directory)."""
-    return Path(PackCache().data_path)

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from heapgui.capture.byte_source import ByteSource
-from heapgui.capture.replay import ReplaySource
 from heapgui.capture.session import STREAM, SWO
 from heapgui.capture.stream_map import StreamMap
 from heapgui.capture.stream_source import ATTACH, StreamSource
+from heapgui.capture.swo_replay import ReplaySource
 from heapgui.capture.tcp import DEFAULT_HOST, PRESETS_BY_NAME, TcpSource
 from heapgui.errors import HeapguiError
 

@@ -1,6 +1,6 @@
 """Finding Drone Stream's enable mask and buffers: from the firmware ELF or from layout.toml.
 
-In order of trust (docs/drone-stream.md section 4): the ELF's section headers,
+In order of trust: the ELF's section headers,
 which survive stripping; its linker symbols; and, without an ELF, drone's own
 placement arithmetic over layout.toml, which is what `drone stream` does.
 Whatever the source, the reader checks each `buffer_size` against the size found

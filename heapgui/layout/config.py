@@ -1,6 +1,6 @@
 """Reading heap layouts and SWO settings from `Drone.toml` and `layout.toml`.
 
-Three shapes are understood (see section 5 of docs/heaptrace-formats.md):
+Three shapes are understood, one per Drone generation:
 
 - `Drone.toml`, Drone 0.12-0.13: one `[heap]` table with `size` and
   `pools = [{ block, capacity }]`; it is the heap named "main".

@@ -36,7 +36,7 @@ def pools_against_heap(pools: Iterable[Pool], heap_size: int) -> str | None:
 
     More would promise memory the heap does not have, so a replay that holds
     proves nothing. Less leaves heap unused, and drone refuses a config whose
-    pools do not add up to its `size` (docs/heaptrace-formats.md, 4.3).
+    pools do not add up to its `size`.
     """
     used = sum(p.bytes for p in pools)
     if used > heap_size:

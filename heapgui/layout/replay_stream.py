@@ -3,7 +3,7 @@
 A replay is one pass over the events with a small state: the live blocks of
 each size (and, for a size whose blocks overflowed, which pools they sit in),
 the blocks in use per pool, and the peaks so far. Each chunk is replayed by
-heapgui.layout.replay's own replayer, started from the state the previous
+heapgui.layout.pool_replay's own replayer, started from the state the previous
 chunk left, so the result is the whole trace's replay whatever the cuts; only
 the first failures are kept, as many as the caller will show.
 """
@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from heapgui.layout.pool_replay import Failure, _Replayer
 from heapgui.layout.pools import Pool
-from heapgui.layout.replay import Failure, _Replayer
 from heapgui.trace.records import Records
 
 
 @dataclass
 class ReplaySummary:
-    """What `heapgui.layout.replay.Replay` says of a layout, without the per-event arrays."""
+    """What `heapgui.layout.pool_replay.Replay` says of a layout, without the per-event arrays."""
 
     pools: tuple[Pool, ...]
     failure_count: int

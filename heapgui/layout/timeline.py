@@ -5,7 +5,7 @@ peaks rarely coincide. A pool of the *timeline* layout gets the simultaneous
 peak of its sizes instead: the most blocks sizes i..j ever hold at once. With
 contiguous groups and blocks equal to each group's largest size, first fit
 sends every request to its own group's pool, that pool never fills, and the
-replay of the trace never fails (see heapgui.layout.replay); so the least
+replay of the trace never fails (see heapgui.layout.pool_replay); so the least
 reserved heap is a partition minimising Σ block × simultaneous peak.
 
 Computing the simultaneous peak of every one of the n(n+1)/2 ranges exactly

@@ -1,7 +1,7 @@
 """The verdict on any layout, hand-edited or not: fragmentation, reserved bytes, holds or fails.
 
 "Holds" means what `heapgui-cli validate` means: a replay of every trace of the
-set with drone's allocator rule (heapgui.layout.replay) finds a free block for
+set with drone's allocator rule (heapgui.layout.pool_replay) finds a free block for
 every allocation; and the pools fit the heap.
 
 A full replay of ten million records takes seconds, too slow to answer each
@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from heapgui.layout.pool_replay import Failure, replay
 from heapgui.layout.pools import WORD_SIZE, Pool, demand
-from heapgui.layout.replay import Failure, replay
 from heapgui.layout.timeline import RangePeaks
 from heapgui.trace.load import Cancelled
 from heapgui.trace.traceset import TraceSet

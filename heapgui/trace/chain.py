@@ -11,7 +11,7 @@ record starting at each one ends (= where the next one starts), or a value
 ``>= DEAD`` where no record can start (a corrupt header). A record that runs
 past ``stop`` ends the chain there (a partial record).
 
-Method (see docs/performance-notes.md, "Variable-length records"):
+Method:
 
 1. **Probe.** Cut ``[start, stop)`` into blocks of a few KB. The chain enters
    a block at one of its first ``max_length`` bytes, so start a chain at each

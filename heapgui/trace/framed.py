@@ -46,6 +46,7 @@ EXPECTED_HEADER = "a frame header (A1 A2 D1 D2 B1 B2 B3 C1 C2 C3)"
 
 _VALID = np.zeros(256, dtype=bool)
 _VALID[list(HEADERS)] = True
+_INVALID = ~_VALID
 _TOP_BYTE = 3 if sys.byteorder == "little" else 0
 _LENGTH = np.zeros(256, np.uint8)  # words in the record a header opens, 0 if it opens none
 _KIND = np.zeros(256, np.uint8)
@@ -116,7 +117,7 @@ class _Phases:
             words = np.frombuffer(self.buf, "<u4", count=count, offset=phase) ^ np.uint32(KEY)
             # The header is the top byte of each native word: a strided view, no shift.
             header = words.view(np.uint8)[_TOP_BYTE::4]
-            self._cache[phase] = (words, header, np.flatnonzero(~_VALID[header]))
+            self._cache[phase] = (words, header, np.flatnonzero(_INVALID.take(header)))
         return self._cache[phase]
 
     def runs(self, phase: int) -> np.ndarray:
@@ -200,7 +201,7 @@ class FramedDecoder(Decoder):
         first = (at - phase) // 4
         k = int(np.searchsorted(bad, first))
         if k == len(bad):  # the common case: valid words to the end
-            records = self._decode_words(words[first:], header[first:], base + at)
+            records = self._decode_clean(words[first:], header[first:], base + at)
             return records, len(buf) if final else phase + 4 * len(words)
         stop = int(bad[k])
         if self.strict:
@@ -277,6 +278,25 @@ class FramedDecoder(Decoder):
         breaks = np.zeros(total, bool)
         breaks[heads] = True
         return self._decode_words(words, header, base, base + which + 4 * word, breaks)
+
+    def _decode_clean(self, words: np.ndarray, header: np.ndarray, base: int) -> Records:
+        """Decode valid-header words that lie one after the other from offset `base`.
+
+        A clean trace's piece is whole records word after word, but for a record
+        cut by each end of the piece: those few words take the general path, the
+        run between them is decoded with a handful of passes over its records.
+        """
+        run = _adjacent_run(words, header)
+        middle = None if run is None else _run_records(words, *run[2:], base)
+        if run is None or middle is None:
+            return self._decode_words(words, header, base)
+        lo, hi = run[:2]
+        self.record_bytes += 4 * (hi - lo)
+        if lo == 0 and hi == len(words):
+            return middle
+        head = self._decode_words(words[:lo], header[:lo], base)
+        tail = self._decode_words(words[hi:], header[hi:], base + 4 * hi)
+        return Records.concat([head, middle, tail])
 
     def _decode_words(
         self,
@@ -427,3 +447,62 @@ class FramedDecoder(Decoder):
         if self.strict:
             raise DecodeError(at, expected, f"header 0x{header:02X}")
         self.problems.add(kind, at)
+
+
+def _adjacent_run(
+    words: np.ndarray, header: np.ndarray
+) -> tuple[int, int, np.ndarray, np.ndarray] | None:
+    """The words [lo, hi) if they are whole records one after the other, with each
+    record's first word and length; None when some record there is nested or damaged.
+
+    Words before the first opener (closing a frame of the previous piece) and the
+    last record if the piece cuts it are left out: the stack machine takes them.
+    """
+    opens = _LENGTH.take(header)
+    starts = np.flatnonzero(opens)
+    if not len(starts):
+        return None
+    length = opens.take(starts)
+    # Each record reaches the next opener, and each word after an opener
+    # continues it (A1 A2, B1 B2 B3): then every word is in exactly one record.
+    if not np.array_equal(np.diff(starts), length[:-1]):
+        return None
+    hi = int(starts[-1]) + int(length[-1])
+    if hi > len(words):  # the piece cuts the last record
+        hi = int(starts[-1])
+        starts, length = starts[:-1], length[:-1]
+        if not len(starts):
+            return None
+    lo = int(starts[0])
+    follows = (header[lo + 1 : hi] - header[lo : hi - 1]) == 1
+    if not np.all(follows | (opens[lo + 1 : hi] > 0)):
+        return None
+    return lo, hi, starts, length
+
+
+def _run_records(
+    words: np.ndarray, starts: np.ndarray, length: np.ndarray, base: int
+) -> Records | None:
+    """The records of an adjacent run (`_adjacent_run`), or None if a closing word's
+    padding is not zero (then the record is the stack machine's to judge)."""
+    opener = words.take(starts)
+    second = words.take(starts + 1)
+    # Read every record as a pair (A1 A2, D1 D2), then redo the few grows and shrinks.
+    size = opener & np.uint32(0xFFFFFF)
+    size <<= np.uint32(8)
+    size |= second & np.uint32(0xFF)
+    triples = np.flatnonzero(length == 3)
+    # A2/D2 carry zeros in their two upper payload bytes, B3/C3 in the upper one.
+    unpadded = (second & np.uint32(0xFFFF00)) != 0
+    unpadded[triples] = False
+    middle = second[triples]
+    closing = words.take(starts[triples] + 2)
+    if unpadded.any() or np.any(closing & np.uint32(0xFF0000)):
+        return None
+    size[triples] = (size[triples] & np.uint32(0xFFFFFF00)) | ((middle >> np.uint32(16)) & 0xFF)
+    new = np.zeros(len(starts), np.uint32)
+    new[triples] = ((middle & np.uint32(0xFFFF)) << np.uint32(16)) | (closing & np.uint32(0xFFFF))
+    kind = _KIND.take((opener >> np.uint32(24)).astype(np.uint8))
+    offset = starts << 2
+    offset += base
+    return Records(kind, size, new, offset)

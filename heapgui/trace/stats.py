@@ -253,14 +253,20 @@ class Statistics:
         heads = group_heads(counts)
         for g in np.flatnonzero(counts).tolist():
             mine = steps[heads[g] : heads[g] + counts[g]]
-            walk = np.cumsum(mine, dtype=np.int64)
-            walk += self.live[g]
+            # A batch's walk fits in int32, which numpy sums about 3x faster than int64.
+            walk = np.cumsum(mine, dtype=np.int32)
+            live = int(self.live[g])
+            self.total[g] += np.count_nonzero(mine > 0)
+            if live + int(walk.min()) >= 0:  # never below zero: nothing to clamp
+                self.max_load[g] = max(int(self.max_load[g]), live + int(walk.max()))
+                self.live[g] = live + int(walk[-1])
+                continue
+            walk = walk.astype(np.int64) + live
             floor = np.minimum.accumulate(walk)
             np.minimum(floor, 0, out=floor)
             walk -= floor
             self.max_load[g] = max(int(self.max_load[g]), int(walk.max()))
             self.live[g] = walk[-1]
-            self.total[g] += np.count_nonzero(mine > 0)
             if floor[-1] < 0:
                 drops = np.flatnonzero(np.diff(floor, prepend=0) < 0)
                 unmatched.append(order[heads[g] + drops])

@@ -142,3 +142,9 @@ def fixed_width(axis: pg.AxisItem) -> int:
     ticks = axis.style["tickTextOffset"][0] + max(0, axis.style["tickLength"])
     title = metrics.height() * 1.3  # the rotated title and its margin
     return math.ceil(text + ticks + title)
+
+
+def format_seconds(seconds: float) -> str:
+    """A time as the time axis writes it: in the largest unit it reaches, to 4 digits."""
+    unit, name = next(((u, n) for u, n in TIME_UNITS if abs(seconds) >= u), TIME_UNITS[-1])
+    return f"{seconds / unit:,.4g} {name}" if seconds else "0 s"

@@ -10,11 +10,12 @@ follows the visible data.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPointF, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, Slot
 from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
@@ -27,30 +28,24 @@ from PySide6.QtWidgets import (
 )
 
 from heapgui.sizes import format_size
-from heapgui.trace.curves import (
-    live_count_curve,
-    live_rows,
-    record_at,
-    statistics_until,
-    timeline_x,
-)
+from heapgui.trace.curves import live_count_curve, timeline_x
 from heapgui.trace.load import Trace
-from heapgui.trace.records import KIND_NAMES, Records
-from heapgui.trace.stats import percent_of_heap
-from heapgui.ui.axes import ByteAxis, CountAxis
+from heapgui.trace.records import Records
+from heapgui.trace.stats import SizeRow
+from heapgui.ui.axes import ByteAxis
+from heapgui.ui.histogram import SizeHistogram
 from heapgui.ui.live_trace import LiveTrace
-from heapgui.ui.loader import Task
 from heapgui.ui.plotting import colour_axes, colour_legend, fast_curve, set_up_time_plot
+from heapgui.ui.record_inspector import RecordInspector
 from heapgui.ui.theme import series_colour
 from heapgui.workspace import HeapSize
 
 logger = logging.getLogger(__name__)
 
-MAX_TICK_LABELS = 24
 FILL_ALPHA = 60
 LIVE_HEADROOM = 1.25
-"""During a capture the time and histogram ranges grow this much at a time, not at every tick."""
-INSPECT_HINT = "Click the load chart to see what was live at a record."
+"""During a capture the time range grows this much at a time, not at every tick."""
+READOUT_HINT = "Point at a time plot to read a record; Shift-drag to see a range's statistics."
 LIVE_HINT = "Live capture: the charts follow the data; after zooming, the A button follows again."
 
 
@@ -63,51 +58,57 @@ def failure_colour(palette: QPalette) -> QColor:
 class ChartsPanel(QWidget):
     """Charts for one trace; `show_sizes` picks the per-size curves."""
 
-    inspected = Signal(int)
-    """A record was inspected; the text is in `inspect_label` once computed."""
-
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._trace: Trace | None = None
         self._live: LiveTrace | None = None
         self._time_scale: tuple[float | None, bool] | None = None
-        self._hist_key: tuple | None = None  # sizes and log mode the histogram axes show
         self._following = False  # a live capture's x range moves with the data
         self._x_steps = 0
         self._x: np.ndarray | None = None
-        self._heap_size = 0
         self._size_curves: dict[int, pg.PlotDataItem] = {}
         self._selected: list[int] = []
-        self._sizes = np.empty(0, np.int64)
-        self._totals = np.empty(0, np.int64)
-        self._inspect_task: Task | None = None
+        self._sizes: set[int] = set()  # every size of the trace: the ones with a curve
 
         self.graphics = pg.GraphicsLayoutWidget(self)
         self.graphics.setAccessibleName("Charts")
         self.graphics.setToolTip(
-            "Wheel or drag to zoom and pan the time axis; click the load chart to inspect a "
-            "record; the A button fits all data."
+            "Wheel or drag to zoom and pan the time axis; Shift-drag to select records; click "
+            "the load chart to inspect a record; Ctrl+Shift+Y fits Y to the visible data; the "
+            "A button fits all data."
         )
         self._build_load_plot()
         self._build_live_plot()
-        self._build_histogram()
+        self.histogram = SizeHistogram(self.graphics, self)
+        self.hist_plot = self.histogram.plot
+        grid = self.graphics.ci.layout
+        grid.setRowStretchFactor(0, 3)
+        grid.setRowStretchFactor(1, 2)
+        grid.setColumnStretchFactor(0, 3)
+        grid.setColumnStretchFactor(1, 1)
 
-        self.inspect_label = QLabel(INSPECT_HINT, self)
-        self.inspect_label.setWordWrap(True)
-        self.inspect_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.inspect_label.setAccessibleName("Record inspector")
-        self.inspect_label.setToolTip("What was allocated right after the clicked record")
+        self.inspector = RecordInspector(self.load_plot, self)
+        self.inspect_label, self.inspect_line = self.inspector.label, self.inspector.line
+        self.inspected = self.inspector.inspected
+        self.inspect_record = self.inspector.inspect_record
         self.log_check = QCheckBox("Log scale", self)
         self.log_check.setChecked(True)
         self.log_check.setToolTip("Allocation-size histogram with a logarithmic count axis")
         self.log_check.setAccessibleName("Histogram log scale")
-        self.log_check.toggled.connect(self._draw_histogram)
+        self.log_check.toggled.connect(self.draw_histogram)
 
+        # Above the plots, never over them: the record under the cursor, and the range chip.
+        self.readout_label = QLabel(READOUT_HINT, self)
+        self.readout_label.setAccessibleName("Record under the cursor")
+        self.readout_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.header = QHBoxLayout()
+        self.header.addWidget(self.readout_label, 1)
         below = QHBoxLayout()
         below.addWidget(self.inspect_label, 1)
         below.addWidget(self.log_check, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self.header)
         layout.addWidget(self.graphics, 1)
         layout.addLayout(below)
         # An axis replays its labels and grid lines at every paint; cached as a pixmap, one
@@ -143,10 +144,6 @@ class ChartsPanel(QWidget):
         plot.addItem(self.failure_marker)
         self.peak_label = pg.TextItem(anchor=(-0.05, 0.0))
         plot.addItem(self.peak_label, ignoreBounds=True)
-        self.inspect_line = pg.InfiniteLine(angle=90, movable=False)
-        self.inspect_line.hide()
-        plot.addItem(self.inspect_line, ignoreBounds=True)
-        plot.scene().sigMouseClicked.connect(self._clicked)
         plot.vb.sigRangeChangedManually.connect(self._stop_following)
 
     def _build_live_plot(self) -> None:
@@ -159,45 +156,24 @@ class ChartsPanel(QWidget):
         self.live_hint = pg.TextItem("Select sizes in the table", anchor=(0.5, 0.5))
         plot.addItem(self.live_hint, ignoreBounds=True)
 
-    def _build_histogram(self) -> None:
-        # Horizontal bars: one row per size reads well however many sizes there are.
-        plot = self.graphics.addPlot(
-            row=0, col=1, rowspan=2, axisItems={"bottom": CountAxis("bottom")}
-        )
-        plot.setTitle("Allocations per size")
-        plot.setLabel("left", "block size")
-        plot.setLabel("bottom", "allocations")
-        plot.setMouseEnabled(x=False, y=False)
-        plot.hideButtons()
-        plot.invertY(True)  # smallest size on top, as in the table
-        self.hist_plot = plot
-        self.hist_bars = pg.BarGraphItem(x0=[], y=[], width=[], height=0.8)
-        plot.addItem(self.hist_bars)
-        grid = self.graphics.ci.layout
-        grid.setRowStretchFactor(0, 3)
-        grid.setRowStretchFactor(1, 2)
-        grid.setColumnStretchFactor(0, 3)
-        grid.setColumnStretchFactor(1, 1)
-
     # -- data ----------------------------------------------------------------
 
     def set_trace(self, trace: Trace | None) -> None:
-        self._cancel_inspection()
+        self.inspector.set_trace(trace)
         self._trace = trace
         self._live = None
         for size in list(self._size_curves):
             self._drop_curve(size)
         self._selected = []
-        self.inspect_line.hide()
+        self._sizes = set()
         self.failure_marker.setData([], [])
-        self.inspect_label.setText(INSPECT_HINT)
         records = trace.records if trace is not None else Records.empty()
         if trace is None or not len(records):
             self._x = None
             self.load_curve.setData([], [])
             self.peak_marker.setData([], [])
             self.peak_label.setText("")
-            self._sizes = self._totals = np.empty(0, np.int64)
+            self.histogram.set_rows([])
         else:
             stats = trace.stats
             self._x = timeline_x(records)
@@ -214,12 +190,10 @@ class ChartsPanel(QWidget):
                 self.peak_marker.setData([peak_x], [stats.peak_usage])
                 self.peak_label.setText(f"peak {stats.peak_usage:,} B")
                 self.peak_label.setPos(peak_x, stats.peak_usage)
-            rows = stats.rows()
-            self._sizes = np.array([r.size for r in rows], np.int64)
-            self._totals = np.array([r.total for r in rows], np.int64)
+            self.show_counts(stats.rows())
         self.live_hint.setVisible(trace is not None)
         self._place_live_hint()
-        self._draw_histogram()
+        self.draw_histogram()
 
     def set_failures(self, records: np.ndarray) -> None:
         """Mark failed allocations (record numbers as in the trace) at the load there."""
@@ -232,8 +206,8 @@ class ChartsPanel(QWidget):
 
     def set_heap_size(self, heap: HeapSize | None) -> None:
         """The workspace's heap size (the one authority), drawn with its source."""
-        self._heap_size = 0 if heap is None else heap.size
-        self.heap_line.setValue(self._heap_size)
+        self.inspector.heap_size = 0 if heap is None else heap.size
+        self.heap_line.setValue(self.inspector.heap_size)
         self.heap_line.label.setFormat("heap" if heap is None else f"heap {heap.describe()}")
 
     def set_time_scale(self, core_clock: float | None, timed: bool = True) -> None:
@@ -257,7 +231,7 @@ class ChartsPanel(QWidget):
         """One live-count curve per size, computed from the records when first shown."""
         if self._trace is None and self._live is None:
             return
-        self._selected = [s for s in sizes if s in set(self._sizes.tolist())]
+        self._selected = [s for s in sizes if s in self._sizes]
         for size in list(self._size_curves):
             if size not in self._selected:
                 self._drop_curve(size)
@@ -271,7 +245,7 @@ class ChartsPanel(QWidget):
             self._size_curves[size] = curve
         self.live_hint.setVisible(not self._selected)
         self._apply_series_colours()
-        self._draw_histogram()
+        self.draw_histogram()
 
     def size_curve(self, size: int) -> pg.PlotDataItem | None:
         return self._size_curves.get(size)
@@ -287,6 +261,20 @@ class ChartsPanel(QWidget):
             x, count = np.append(x, self._x[-1]), np.append(count, count[-1])
         return x, count
 
+    def time_plots(self) -> list[pg.PlotItem]:
+        return [self.load_plot, self.live_plot]
+
+    def seconds_per_tick(self) -> float | None:
+        """The time axis' scale when it shows seconds (the core clock is known), else None."""
+        axis = self.load_plot.getAxis("bottom")
+        return axis.scale if axis.seconds else None
+
+    def centre_on(self, x: float) -> None:
+        """Scroll the time plots so that `x` is in the middle, keeping the zoom."""
+        low, high = self.load_plot.vb.viewRange()[0]
+        half = (high - low) / 2
+        self.load_plot.setXRange(x - half, x + half, padding=0)
+
     # -- live capture ------------------------------------------------------------
 
     def begin_live(self, live: LiveTrace) -> None:
@@ -298,7 +286,7 @@ class ChartsPanel(QWidget):
             plot.setLimits(xMin=None, xMax=None)
         self.load_plot.enableAutoRange(axis=pg.ViewBox.XAxis)  # read as "follow" below
         self.set_time_scale(live.core_clock)
-        self.inspect_label.setText(LIVE_HINT)
+        self.inspector.set_trace(None, LIVE_HINT)
         self.live_hint.setVisible(True)
 
     def update_live(self) -> None:
@@ -320,12 +308,10 @@ class ChartsPanel(QWidget):
             self.peak_label.setPos(live.peak_x, stats.peak_usage)
         for size, curve in self._size_curves.items():
             curve.setData(*self._size_series(size))
-        rows = stats.rows()
-        self._sizes = np.array([r.size for r in rows], np.int64)
-        self._totals = np.array([r.total for r in rows], np.int64)
+        self.show_counts(stats.rows())
         if self.live_hint.isVisible():
             self._place_live_hint()
-        self._draw_histogram()
+        self.draw_histogram()
         # Ranges and view transforms now: done while painting (pyqtgraph's default), the
         # curves' clipping reacts to them and the whole chart is painted a second time.
         for plot in (self.load_plot, self.live_plot):
@@ -362,96 +348,29 @@ class ChartsPanel(QWidget):
         x0, x1 = self.load_plot.vb.viewRange()[0]
         self.live_hint.setPos((x0 + x1) / 2, 0.5)
 
-    @Slot()
-    def _draw_histogram(self) -> None:
-        count = len(self._sizes)
-        log = self.log_check.isChecked()
-        # Bars start at 1 allocation (10^0) in log mode; every listed size has at least one.
-        lengths = np.log10(self._totals) if log else self._totals.astype(float)
-        palette = self.palette()
-        normal = pg.mkBrush(palette.color(QPalette.ColorRole.Highlight))
-        selected = set(self._selected)
-        brushes = [
-            pg.mkBrush(series_colour(self._selected.index(size), palette))
-            if size in selected
-            else normal
-            for size in self._sizes.tolist()
-        ]
-        self.hist_bars.setOpts(
-            x0=0,
-            y=np.arange(count),
-            width=lengths,
-            height=0.8,
-            brushes=brushes,
-            pen=pg.mkPen(palette.color(QPalette.ColorRole.Text), width=0.5),
-        )
-        # Axes redraw their labels on every change: during a capture only sizes or a
-        # longest bar past the range (grown with headroom) change them.
-        key = (tuple(self._sizes.tolist()), log)
-        if key != self._hist_key:
-            self._hist_key = key
-            self.hist_plot.getAxis("bottom").setLogMode(log)
-            step = max(1, -(-count // MAX_TICK_LABELS))
-            labelled = [(i, format_size(int(s))) for i, s in enumerate(key[0]) if i % step == 0]
-            self.hist_plot.getAxis("left").setTicks([labelled, [(i, "") for i in range(count)]])
-            self.hist_plot.setYRange(-0.6, max(count, 1) - 0.4, padding=0)
-        longest = max(float(lengths.max()) if count else 1.0, 1.0)
-        x_max = self.hist_plot.vb.viewRange()[0][1]
-        if self._live is None:
-            self.hist_plot.setXRange(0, longest * 1.05, padding=0)
-        elif not longest <= x_max <= longest * LIVE_HEADROOM:
-            self.hist_plot.setXRange(0, longest * LIVE_HEADROOM, padding=0)
+    def show_counts(self, rows: list[SizeRow]) -> None:
+        """The histogram's rows: the trace's, or (`show_window_counts`) a record range's."""
+        self._sizes |= {row.size for row in rows}
+        self.histogram.set_rows(rows)
 
-    # -- inspecting a record ---------------------------------------------------
-
-    def _clicked(self, event) -> None:
-        if self._x is None or event.button() != Qt.MouseButton.LeftButton:
-            return
-        if not self.load_plot.vb.sceneBoundingRect().contains(event.scenePos()):
-            return
-        point: QPointF = self.load_plot.vb.mapSceneToView(event.scenePos())
-        self.inspect_record(record_at(self._trace.records, point.x()))
-
-    def inspect_record(self, position: int) -> None:
-        """Show what was live right after the record at `position` (0-based in the trace)."""
+    def show_window_counts(self, rows: list[SizeRow] | None) -> None:
+        """A record range's rows in the histogram; None: the whole trace's again."""
         trace = self._trace
-        if trace is None or not 0 <= position < len(trace.records):
-            return
-        self._cancel_inspection()
-        records = trace.records
-        self.inspect_line.setValue(float(self._x[position]))
-        self.inspect_line.show()
-        self.inspect_label.setText(f"Record {records.first_index + position:,}: computing…")
+        if rows is None and trace is not None:
+            rows = trace.stats.rows()
+        self.histogram.set_rows(rows or [])
+        self.draw_histogram()
 
-        def job(progress, cancelled):
-            return statistics_until(records, position)
+    def set_size_filter(self, accepts: Callable[[int], bool]) -> None:
+        """The statistics table's size filter: the histogram shows the sizes the table shows."""
+        self.histogram.set_filter(accepts)
+        self.draw_histogram()
 
-        task = Task(job)  # unparented: dropped with the next click
-        task.succeeded.connect(lambda stats: self._show_inspection(position, stats))
-        task.failed.connect(self.inspect_label.setText)
-        self._inspect_task = task
-        task.start()
-
-    def _show_inspection(self, position: int, stats) -> None:
-        records = self._trace.records
-        kind = int(records.kind[position])
-        what = f"{KIND_NAMES[kind]} {int(records.size[position])} B"
-        if records.new_size[position]:
-            what += f" → {int(records.new_size[position])} B"
-        in_use = int(self._trace.stats.timeline[position])
-        live = ", ".join(f"{format_size(r.size)} B × {r.live:,}" for r in live_rows(stats))
-        heap = self._heap_size
-        percent = f" ({percent_of_heap(in_use, heap):.2f}% of heap)" if heap else ""
-        self.inspect_label.setText(
-            f"<b>Record {records.first_index + position:,}</b> ({what}): {in_use:,} B in use"
-            f"{percent}. Live blocks: {live or 'none'}"
+    @Slot()
+    def draw_histogram(self) -> None:
+        self.histogram.draw(
+            self.palette(), self._selected, self.log_check.isChecked(), self._live is not None
         )
-        self.inspected.emit(position)
-
-    def _cancel_inspection(self) -> None:
-        if self._inspect_task is not None:
-            self._inspect_task.cancel()
-            self._inspect_task = None
 
     # -- looks and export --------------------------------------------------------
 
@@ -485,7 +404,7 @@ class ChartsPanel(QWidget):
         self.inspect_line.setPen(pg.mkPen(palette.color(QPalette.ColorRole.Link), width=1))
         colour_legend(self.legend, palette)
         self._apply_series_colours()
-        self._draw_histogram()
+        self.draw_histogram()
 
     def _apply_series_colours(self) -> None:
         for i, size in enumerate(self._selected):

@@ -69,7 +69,6 @@ class CrashDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("heapgui: unexpected error")
         self.setObjectName("crash_dialog")
-        self._log_path = log_path
         self._reports: list[str] = []
         where = f"<br>The log file is <code>{log_path}</code>." if log_path else ""
         self.message = QLabel(

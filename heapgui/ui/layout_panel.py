@@ -100,9 +100,16 @@ class LayoutPanel(QWidget):
         self._build()
         self.form.use_config(None, prefill=False)
         self.set_trace(None, None)
-        workspace.traces_changed.connect(
-            lambda: self.set_traces(workspace.traces, next(iter(workspace.paths), None))
+        workspace.traces_changed.connect(self._follow_traces)
+        # A record range chosen on the charts: plan for that phase of the firmware.
+        workspace.range_changed.connect(
+            lambda _window: self._follow_traces() if workspace.traces is not None else None
         )
+
+    def _follow_traces(self) -> None:
+        """Plan for the workspace's set, or for the records of the range chosen on the charts."""
+        ws = self.workspace
+        self.set_traces(ws.demand_traces(), next(iter(ws.paths), None))
 
     # ---- public API -------------------------------------------------------------------------
 

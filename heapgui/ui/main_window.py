@@ -41,6 +41,7 @@ from heapgui.ui.exports import Exporter
 from heapgui.ui.file_opening import FileOpener
 from heapgui.ui.help import about_box
 from heapgui.ui.layout_panel import LayoutPanel
+from heapgui.ui.linking import link_time_views
 from heapgui.ui.live_view import DEFAULT_SELECTED_SIZES, STATS_WIDTH, LiveView
 from heapgui.ui.settings import open_settings
 from heapgui.ui.stats_panel import StatsPanel
@@ -117,6 +118,7 @@ class MainWindow(QMainWindow):
 
         self._follow_workspace()
         self._follow_capture()
+        self.linked = link_time_views(self)  # cursor, record range, zoom across the time plots
         self._restore_settings()
         self.status.refresh()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QPalette
 
@@ -62,3 +63,46 @@ def colour_legend(legend: pg.LegendItem, palette: QPalette) -> None:
     fill = palette.color(QPalette.ColorRole.Base)
     fill.setAlpha(LEGEND_ALPHA)
     legend.setBrush(pg.mkBrush(fill))
+
+
+def fit_y(plot: pg.PlotItem) -> None:
+    """Fit the y axis to the lowest and highest curve values in the visible x range (not
+    to the heap line or zero, which flatten a zoomed-in detail). The A button undoes it.
+
+    The curves' x values increase, so the visible part is found by bisection, not by
+    a pass over millions of points.
+    """
+    low, high = plot.vb.viewRange()[0]
+    top, bottom = None, None
+    for curve in plot.listDataItems():
+        if not isinstance(curve, pg.PlotDataItem):
+            continue  # markers (the peak, failures) sit on the curves
+        x, y = curve.getOriginalDataset()
+        if x is None or not len(x):
+            continue
+        # A step holds from its point to the next one: the step in force at `low` counts.
+        first = max(int(np.searchsorted(x, low, side="right")) - 1, 0)
+        last = int(np.searchsorted(x, high, side="right"))
+        shown = y[first:last]
+        if len(shown):
+            top = max(float(shown.max()), top if top is not None else -np.inf)
+            bottom = min(float(shown.min()), bottom if bottom is not None else np.inf)
+    if top is None:
+        return
+    if top == bottom:  # a flat stretch: one unit around it
+        bottom, top = bottom - 0.5, top + 0.5
+    plot.setYRange(bottom, top, padding=0.05)
+
+
+def share_x_range(one: pg.PlotItem, other: pg.PlotItem) -> None:
+    """Zooming or panning either plot moves the other to the same x range.
+
+    pyqtgraph's `setXLink` aligns views by screen pixels, which is right for plots
+    stacked in one column and wrong for a plot in another dock of another width.
+    Setting the range a plot already has changes nothing, so the two stop there, also
+    when their limits clip the range differently (each clip is kept on the next round).
+    """
+    for leader, follower in ((one, other), (other, one)):
+        leader.vb.sigXRangeChanged.connect(
+            lambda _vb, span, follower=follower: follower.setXRange(*span, padding=0)
+        )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QGuiApplication
 
-from heapgui.layout.replay import Replay
+from heapgui.layout.pool_replay import Replay
 from heapgui.sizes import format_size
 from heapgui.ui.charts import failure_colour
 from heapgui.ui.headers import header_text

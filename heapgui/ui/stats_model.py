@@ -26,6 +26,7 @@ from PySide6.QtCore import (
 from heapgui.errors import HeapguiError
 from heapgui.sizes import format_size, parse_size
 from heapgui.trace.stats import SizeRow, Statistics, percent_of_heap
+from heapgui.trace.window import WindowStatistics
 from heapgui.ui.headers import header_text
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ class Column:
     value: Callable[[SizeRow, int | None], float]
     """The cell's number from the row and the workspace's heap size."""
     text: Callable[[float], str]
+    range_tooltip: str = ""
+    """The tooltip when the table shows a record range, if it says something else there."""
 
 
 def _count(value: float) -> str:
@@ -63,18 +66,23 @@ COLUMNS = (
         "Most blocks of this size alive at the same time (drone's Max Load)",
         lambda r, heap: r.max_load,
         _count,
+        "Most blocks of this size alive at the same time within the record range, counting "
+        "those live at its start",
     ),
     Column(
         "Total Allocations",
         "Allocations of this size over the whole trace",
         lambda r, heap: r.total,
         _count,
+        "Allocations of this size made within the record range (a grow or shrink counts "
+        "as one of its new size)",
     ),
     Column(
         "Live",
         "Blocks of this size still allocated at the end of the trace",
         lambda r, heap: r.live,
         _count,
+        "Blocks of this size still allocated at the end of the record range",
     ),
     Column(
         "Peak Bytes",
@@ -123,7 +131,7 @@ class StatsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{format_size(row.size)} ({row.size} bytes): {column.tooltip.lower()}"
+            return f"{format_size(row.size)} ({row.size} bytes): {self._tooltip(column).lower()}"
         return None
 
     def headerData(
@@ -131,7 +139,11 @@ class StatsModel(QAbstractTableModel):
     ) -> object:
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
             return None
-        return header_text(role, COLUMNS[section].title, COLUMNS[section].tooltip)
+        return header_text(role, COLUMNS[section].title, self._tooltip(COLUMNS[section]))
+
+    def _tooltip(self, column: Column) -> str:
+        in_range = isinstance(self._stats, WindowStatistics) and column.range_tooltip
+        return column.range_tooltip if in_range else column.tooltip
 
     # -- updates -------------------------------------------------------------
 
@@ -140,7 +152,8 @@ class StatsModel(QAbstractTableModel):
         return self._stats
 
     def set_stats(self, stats: Statistics) -> None:
-        """Show another trace's statistics (a reset: nothing carries over)."""
+        """Show another trace's statistics, or a record range's (`WindowStatistics`, whose
+        header tooltips say so); a reset: nothing carries over."""
         self.beginResetModel()
         self._stats = stats
         self._rows = stats.rows()
@@ -233,6 +246,11 @@ class StatsFilterProxy(QSortFilterProxyModel):
         super().__init__(parent)
         self.setSortRole(SORT_ROLE)
         self._accepts: Callable[[int], bool] = lambda size: True
+
+    @property
+    def accepts(self) -> Callable[[int], bool]:
+        """The filter in force, as a predicate on block sizes."""
+        return self._accepts
 
     def set_size_filter(self, text: str) -> None:
         """Raises HeapguiError (and keeps the previous filter) when the text does not parse."""

@@ -1,4 +1,9 @@
-"""The statistics table with its size filter and drone's usage line next to the true peak."""
+"""The statistics table with its size filter and drone's usage line next to the true peak.
+
+The table shows the whole trace's statistics, or a record range's
+(`show_window`) with the range named above the figures. Record numbers in
+the summary are links (`record_linked`) that centre the charts on them.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from PySide6.QtWidgets import (
 from heapgui.errors import HeapguiError
 from heapgui.report import percent
 from heapgui.trace.stats import Statistics
+from heapgui.trace.window import WindowStatistics
 from heapgui.ui.stats_model import SIZE_ROLE, StatsFilterProxy, StatsModel
 from heapgui.workspace import HeapSize
 
@@ -33,6 +39,10 @@ class StatsPanel(QWidget):
     """Emits the selected block sizes, which the charts draw one curve each for."""
 
     sizes_selected = Signal(list)
+    record_linked = Signal(int)
+    """A record number in the summary was clicked."""
+    filter_changed = Signal(object)
+    """The size filter changed: the predicate on block sizes the table now applies."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -71,7 +81,12 @@ class StatsPanel(QWidget):
 
         self.summary = QLabel(self)
         self.summary.setWordWrap(True)
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+            | Qt.TextInteractionFlag.LinksAccessibleByMouse
+            | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
+        )
+        self.summary.linkActivated.connect(self._link_activated)
         self.summary.setAccessibleName("Memory usage summary")
         self.summary.setToolTip(
             "drone's maximum memory usage adds every size's own peak, an upper bound; the "
@@ -97,6 +112,15 @@ class StatsPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(mode)
         self._update_summary()
 
+    def show_window(self, stats: Statistics) -> None:
+        """Other figures of the same trace (a record range's, or the whole trace's again):
+        the selected sizes stay selected, as long as the table still lists them."""
+        if stats is self.model.stats:
+            return
+        selected = self.selected_sizes()
+        self.set_stats(stats)
+        self.select_sizes(selected)
+
     def update_stats(self, stats: Statistics, fit_columns: bool = False) -> None:
         """Grown statistics of the same trace (a live capture): rows change in place."""
         self.model.update_from(stats)
@@ -115,13 +139,24 @@ class StatsPanel(QWidget):
         if not stats.records or heap is None:
             self.summary.setText("No trace loaded." if not stats.records else "")
             return
+        scope = ""
+        if isinstance(stats, WindowStatistics):
+            scope = (
+                f"<b>Records {_record_link(stats.start)}–{_record_link(stats.stop - 1)}</b> "
+                f"only, starting with the blocks live at {stats.start:,}<br>"
+            )
+        at = "the start" if stats.peak_record < 0 else f"record {_record_link(stats.peak_record)}"
         self.summary.setText(
-            f"Maximum memory usage (drone, Σ size × max load): "
+            f"{scope}Maximum memory usage (drone, Σ size × max load): "
             f"<b>{percent(stats.max_usage, heap.size)}</b><br>"
-            f"Simultaneous peak: <b>{percent(stats.peak_usage, heap.size)}</b> "
-            f"at record {stats.peak_record:,}<br>"
+            f"Simultaneous peak: <b>{percent(stats.peak_usage, heap.size)}</b> at {at}<br>"
             f"Heap: {heap.describe()}"
         )
+
+    def toggle_size(self, size: int) -> None:
+        """Add `size` to the selected sizes, or take it out (a histogram bar was clicked)."""
+        selected = set(self.selected_sizes())
+        self.select_sizes(sorted(selected ^ {size}))
 
     def select_sizes(self, sizes: list[int]) -> None:
         selection = QItemSelection()
@@ -160,3 +195,18 @@ class StatsPanel(QWidget):
             return
         self.filter_error.hide()
         self.filter_edit.setAccessibleDescription("")
+        self.filter_changed.emit(self.proxy.accepts)
+
+    @Slot(str)
+    def _link_activated(self, link: str) -> None:
+        kind, _, number = link.partition(":")
+        if kind == RECORD_LINK:
+            self.record_linked.emit(int(number))
+
+
+RECORD_LINK = "record"
+
+
+def _record_link(record: int) -> str:
+    """A record number the user can click to see it in the charts."""
+    return f'<a href="{RECORD_LINK}:{record}">{record:,}</a>'

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from heapgui.trace.traceset import TraceSet
 from heapgui.ui.stats_model import StatsFilterProxy
+from heapgui.ui.traceset_chart import TraceSetChart, swatch
 from heapgui.ui.traceset_model import TraceSetModel
 from heapgui.workspace import Workspace
 
@@ -95,6 +96,8 @@ class TraceSetView(QWidget):
         layout.addWidget(self.summary)
         layout.addLayout(controls)
         layout.addWidget(self.table, 1)
+        self.chart = TraceSetChart(self)
+        layout.addWidget(self.chart, 1)
 
         self.shown_combo.currentIndexChanged.connect(self._shown_changed)
         self.a_combo.currentIndexChanged.connect(self._compared_changed)
@@ -114,6 +117,7 @@ class TraceSetView(QWidget):
                 combo.setCurrentIndex(current if names else -1)
             combo.setEnabled(len(names) > 1)
         self.summary.setText(self._summary(traces))
+        self.chart.set_traces(traces)
 
     def show_trace(self, index: int) -> None:
         """Follow the trace shown (chosen here or elsewhere) without asking for it again."""
@@ -124,13 +128,14 @@ class TraceSetView(QWidget):
         self.a_combo.setCurrentIndex(a)
         self.b_combo.setCurrentIndex(b)
 
-    @staticmethod
-    def _summary(traces: TraceSet | None) -> str:
+    def _summary(self, traces: TraceSet | None) -> str:
         if traces is None or not len(traces):
             return "No trace loaded."
+        # The swatches are the chart's legend: it stays off the curves.
         lines = [
-            f"<b>{name}</b>: {len(t.records):,} records, peak {t.stats.peak_usage:,} B in use"
-            for name, t in traces
+            f"{swatch(k, self.palette())} <b>{name}</b>: {len(t.records):,} records, "
+            f"peak {t.stats.peak_usage:,} B in use"
+            for k, (name, t) in enumerate(traces)
         ]
         if len(traces) == 1:
             lines.append(SINGLE_HINT)

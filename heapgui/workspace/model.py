@@ -17,6 +17,7 @@ from heapgui.trace.stats import Statistics
 from heapgui.trace.traceset import TraceSet
 from heapgui.workspace.events import Event
 from heapgui.workspace.heap import HeapSize, HeapSource, guessed_heap_size
+from heapgui.workspace.window import RecordRange, WindowIndexes
 
 
 class Workspace:
@@ -30,7 +31,8 @@ class Workspace:
     - `layout_changed` (layout outcome | None);
     - `validated` (validation result | None);
     - `capture_changed` (live capture | None);
-    - `range_changed` ((first, last) | None): the record window the views share;
+    - `range_changed` ((first, last) | None): the record window the views share, record
+      numbers with both ends included (heapgui.workspace.window converts);
     - `cursor_changed` (record | None).
     """
 
@@ -44,8 +46,9 @@ class Workspace:
         self.layout: Any = None
         self.validation: Any = None
         self.live: Any = None
-        self.range: tuple[int, int] | None = None
+        self.range: RecordRange | None = None
         self.cursor: int | None = None
+        self.windows = WindowIndexes()  # the open set's window indexes, built once each
 
         self.traces_changed = Event("traces_changed")
         self.shown_changed = Event("shown_changed")
@@ -77,6 +80,7 @@ class Workspace:
         """
         self.traces, self.paths, self.shown = traces, list(paths), 0
         self.range = self.cursor = None
+        self.windows.clear()
         config_changed = config is not self.config or self.heap_name is not None
         self.config, self.heap_name = config, None
         heap = self._settled_heap(self._all_stats())
@@ -183,3 +187,12 @@ class Workspace:
         if record != self.cursor:
             self.cursor = record
             self.cursor_changed.emit(record)
+
+    def demand_traces(self) -> TraceSet | None:
+        """What a layout plans for: the set, or, with a range chosen, each trace's range
+        (its statistics with every allocation in, its records the starting load and the
+        range's records). The first call for a trace builds its window index: call it
+        inside the planning job, not in the GUI thread, on a long trace."""
+        if self.traces is None or self.range is None:
+            return self.traces
+        return self.windows.demand(self.traces, self.range)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from heapgui.layout.pool_replay import Replay, replay
 from heapgui.layout.pools import Pool
-from heapgui.layout.replay import Replay, replay
 from heapgui.report import failure_line, replay_notes, unread
 from heapgui.sizes import format_size
 from heapgui.trace.curves import timeline_x

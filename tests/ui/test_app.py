@@ -3,29 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
+from app_run import run_app
 from PySide6.QtGui import QImage
 
 from heapgui.ui.app import SCREENSHOT_SIZE
-
-
-def run_app(*args: str, home) -> subprocess.CompletedProcess:
-    env = dict(
-        os.environ,
-        QT_QPA_PLATFORM="offscreen",
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "heapgui.ui.app", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
 
 
 def test_screenshot_of_a_loaded_trace(samples, tmp_path):

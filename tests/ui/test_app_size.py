@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from app_run import run_app
 from PySide6.QtGui import QImage
-from test_app import run_app
 
 
 @pytest.mark.parametrize("size", [(1280, 800), (1600, 1000)])

@@ -5,9 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
-from test_layout_panel import DRONE_TOML, WORKLOAD, panel, project, workload, workload_path
-
-__all__ = ["panel", "project", "workload", "workload_path"]  # fixtures shared with that file
+from layout_project import DRONE_TOML, WORKLOAD
 
 
 def test_read_only_config_is_named_and_left_alone(panel, project, workload):

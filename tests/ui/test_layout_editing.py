@@ -14,9 +14,9 @@ import sys
 
 import pytest
 from allocator import first_fit
+from kept_oracle import brute_kept
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
-from test_kept import brute_kept
 
 from heapgui.layout.config import load_config
 from heapgui.layout.generate import generate

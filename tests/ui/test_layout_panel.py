@@ -16,6 +16,7 @@ from pathlib import Path
 
 import PySide6
 import pytest
+from layout_project import DRONE_TOML, HEAP_64K, WORKLOAD
 from oracles import brute_partition
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QFontInfo, QGuiApplication
@@ -27,7 +28,6 @@ from heapgui.trace.load import read_trace
 from heapgui.ui.diff_dialog import DiffDialog
 from heapgui.ui.layout_model import BLOCK, CAPACITY, SIZES, VALUE_ROLE, PoolTableModel
 from heapgui.ui.layout_panel import LayoutPanel
-from heapgui.workspace import Workspace
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -35,50 +35,14 @@ else:  # tomllib's origin, the same parser, for Python 3.10
     import tomli as tomllib
 
 SEED_DOC = Path(__file__).resolve().parents[3] / "shared" / "seed" / "heap-tracing.md"
-WORKLOAD = "workload-40k.framed"
-HEAP_64K = 65536
 HEAP_1M = 1 << 20
 # PySide6 6.12.0 returns None from void methods and True from emit() without a new
 # reference, so each such call drops one; before Python 3.12 made both immortal, the
 # process aborts ("deallocating None") after some thousands of calls. 6.11.3 is fine.
 PYSIDE_DROPS_REFS = PySide6.__version__ == "6.12.0" and sys.version_info < (3, 12)
 
-DRONE_TOML = """\
-# Drone project configuration.
-# Edited by hand: these comments must survive.
-
-[memory.flash]
-size = "128K"
-origin = 0x08000000
-
-[heap]
-# tuned by hand
-size = "64K"   # whole heap
-pools = [
-    { block = "1K", capacity = 64 },
-]
-
-# Probe settings below the heap.
-[probe]
-gdb-client-command = "gdb-multiarch"
-
-[log.swo]
-reset-freq = 72000000
-baud-rate = 115200
-"""
-
 
 # ---- fixtures ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def workload_path(samples: Path) -> Path:
-    return samples / WORKLOAD
-
-
-@pytest.fixture(scope="module")
-def workload(workload_path: Path):
-    return read_trace(workload_path, fmt="framed", heap_size=HEAP_64K)
 
 
 @pytest.fixture(scope="module")
@@ -86,24 +50,6 @@ def workload_demand(samples: Path) -> list[tuple[int, int]]:
     """The demand from the sample's expected statistics, not from the decoder under test."""
     expected = json.loads((samples / "workload-40k.expected.json").read_text())
     return demand((row["size"], row["max_load"]) for row in expected["sizes"])
-
-
-@pytest.fixture
-def panel(qtbot) -> LayoutPanel:
-    widget = LayoutPanel(Workspace())
-    qtbot.addWidget(widget)
-    widget.errors = []
-    # Dialogs would block a test run; record what they would have shown instead.
-    widget.show_error = widget.errors.append
-    return widget
-
-
-@pytest.fixture
-def project(tmp_path: Path, workload_path: Path) -> Path:
-    """A project directory: the trace next to a commented Drone.toml."""
-    shutil.copyfile(workload_path, tmp_path / WORKLOAD)
-    (tmp_path / "Drone.toml").write_text(DRONE_TOML)
-    return tmp_path
 
 
 def set_size(panel: LayoutPanel, text: str) -> None:

@@ -19,8 +19,8 @@ from brute import replay as brute_replay
 from oracles import brute_partition
 from PySide6.QtCore import Qt
 
+from heapgui.layout.pool_replay import replay
 from heapgui.layout.pools import Pool, demand
-from heapgui.layout.replay import replay
 from heapgui.trace.framed import encode_framed
 from heapgui.trace.load import read_trace
 from heapgui.trace.records import Records
