@@ -11,10 +11,10 @@ from heapgui.errors import HeapguiError, UnreadableTrace
 from heapgui.layout.class_stream import ClassEventSpool
 from heapgui.layout.config import HeapConfig, find_config, load_config
 from heapgui.report import DEFAULT_TRACE
-from heapgui.sizes import parse_size
 from heapgui.trace.formats import FORMATS
 from heapgui.trace.load import STDIN_NAME, Consumer, Trace, stream_trace
 from heapgui.trace.traceset import TraceSet
+from heapgui.workspace.heap import parse_heap_size
 
 
 def add_trace_options(parser: argparse.ArgumentParser, several: bool = False) -> None:
@@ -75,10 +75,7 @@ def _same_file(a: str, b: str) -> bool:
 def heap_size_of(args: argparse.Namespace) -> int:
     """-s wins; otherwise the chosen heap's size from the config."""
     if args.size is not None:
-        size = parse_size(args.size)
-        if size == 0:
-            raise HeapguiError(f"invalid size {args.size!r}: the heap size must be above 0")
-        return size
+        return parse_heap_size(args.size)
     config = config_of(args)
     if config is None:
         raise HeapguiError(

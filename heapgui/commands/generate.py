@@ -30,18 +30,10 @@ from heapgui.layout.config_write import (
 )
 from heapgui.layout.generate import Layout, generate
 from heapgui.layout.kept import Kept, check_kept, parse_kept
-from heapgui.layout.plan import (
-    METHODS,
-    SPREADS,
-    MinimumHeaps,
-    minimum_heaps,
-    plan_layout,
-    range_peaks,
-    whole_demand,
-)
-from heapgui.layout.pools import demand
+from heapgui.layout.plan import METHODS, SPREADS, MinimumHeaps
 from heapgui.layout.timeline import headroom_factor
 from heapgui.report import comparison, percent
+from heapgui.workspace.planning import TIMELINE, Planning, PlanRequest
 
 BANNER = f"{' SUGGESTED LAYOUT ':=^80}"
 
@@ -106,24 +98,24 @@ def _layout(args: argparse.Namespace, heap_size: int) -> tuple[Layout, MinimumHe
     paths = trace_paths(args)
     if args.file is None and not paths[0].exists():
         return _starter(args, heap_size, f"file `{paths[0]}` not exists")
-    traces = whole_demand(load_traces(args, heap_size, spool=args.method == "timeline"))
+    planning = Planning(load_traces(args, heap_size, spool=args.method == "timeline"))
+    traces = planning.traces
+    assert traces is not None  # a trace list is never empty
     if not any(trace.record_count for trace in traces.traces):
         names = ", ".join(source_name(t.source) for t in traces.traces)
         verb = "is" if len(traces) == 1 else "are"
         return _starter(args, heap_size, f"{names} {verb} empty")
-    if not demand(traces.max_loads()):
+    if planning.partitioner is None:
         # Records, but none that takes a block (size-0 allocations, stray deallocations).
         problem_warnings(traces)
         return _starter(args, heap_size, "no allocation in the trace takes a block")
-    peaks = range_peaks(traces) if args.method == "timeline" else None
-    layout = plan_layout(
-        traces, heap_size, args.pools, args.method, args.headroom, args.spread, peaks, args.kept
-    )
-    heaps = None
-    if peaks is not None:
-        heaps = minimum_heaps(traces, args.pools, args.headroom, peaks)
+    request = PlanRequest(heap_size, args.pools, args.method, args.headroom, args.kept, args.spread)
+    planned = planning.plan(request, want_layout=True, want_heaps=args.method == TIMELINE)
+    if planned.no_fit is not None:
+        raise planned.no_fit
+    assert planned.layout is not None
     problem_warnings(traces)
-    return layout, heaps
+    return planned.layout, planned.heaps
 
 
 def run(args: argparse.Namespace) -> int:

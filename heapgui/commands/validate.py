@@ -17,7 +17,7 @@ from heapgui.commands.common import (
     warn,
 )
 from heapgui.errors import HeapguiError
-from heapgui.layout.plan import MinimumHeaps, minimum_heaps, whole_demand
+from heapgui.layout.plan import MinimumHeaps
 from heapgui.layout.pools import Pool, checked_layout
 from heapgui.layout.replay_stream import ReplayStream
 from heapgui.report import (
@@ -32,6 +32,8 @@ from heapgui.report import (
 )
 from heapgui.sizes import MAX_SIZE, format_size, parse_size
 from heapgui.trace.load import Trace
+from heapgui.workspace.heap import parse_heap_size
+from heapgui.workspace.planning import Planning, PlanRequest
 
 EXIT_HOLDS = 0
 EXIT_FAILS = 1
@@ -89,9 +91,7 @@ def parse_pools(spec: str) -> list[Pool]:
 
 def _layout(args: argparse.Namespace) -> tuple[int, list[Pool], str]:
     """Heap size, pools and where they came from: --pools, else the config's heap."""
-    size = parse_size(args.size) if args.size is not None else None
-    if size == 0:
-        raise HeapguiError(f"invalid size {args.size!r}: the heap size must be above 0")
+    size = parse_heap_size(args.size) if args.size is not None else None
     if args.pools is not None:
         pools = parse_pools(args.pools)
         return size or sum(p.bytes for p in pools), pools, "--pools"
@@ -129,7 +129,9 @@ def run(args: argparse.Namespace) -> int:
         for (name, trace), stream in zip(traces, replays, strict=True)
     ]
     served = sum(1 for p in pools if p.capacity)
-    heaps = minimum_heaps(whole_demand(traces), served)
+    # The figures `generate` and the GUI show for as many pools: the same planning core.
+    wanted = PlanRequest(heap_size, served)
+    heaps = Planning(traces).plan(wanted, want_layout=False, want_heaps=True).heaps
     holds = all(r.holds for _, _, r in results)
     if args.json:
         limit = args.max_failures or None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from heapgui.errors import HeapguiError
@@ -65,6 +65,30 @@ def check_pool_count(pools: int) -> None:
         raise HeapguiError(f"invalid pool count {pools}: expected at least 1")
 
 
+def fewest_pools(
+    bytes_for: Callable[[int], int], heap_size: int, low: int, high: int, monotone: bool = False
+) -> int | None:
+    """The fewest pools in low..high whose layout needs at most `heap_size` bytes, if any.
+
+    The one search behind "N pools would fit" for both methods. `monotone` says
+    the bytes never grow with the pool count (an optimum over "at most p pools"),
+    so a bisection finds the same count with a few evaluations.
+    """
+    if low > high:
+        return None
+    if not monotone:
+        return next((p for p in range(low, high + 1) if bytes_for(p) <= heap_size), None)
+    if bytes_for(high) > heap_size:
+        return None
+    while low < high:
+        mid = (low + high) // 2
+        if bytes_for(mid) <= heap_size:
+            high = mid
+        else:
+            low = mid + 1
+    return low
+
+
 def kept_partitioner(
     demand: list[tuple[int, int]],
     pools: int,
@@ -110,13 +134,12 @@ def generate(
         return Layout(heap_size, tuple(starter_layout(heap_size, pools)), 0, (), None)
     part = partitioner.partition(pools)
     if part.bytes > heap_size:
-        fits = [
-            p
-            for p in range(1, partitioner.max_pools + 1)
-            if partitioner.fits(p) and partitioner.partition(p).bytes <= heap_size
-        ]
-        raise LayoutDoesNotFit(
-            part.bytes, heap_size, len(part.pools), fits[0] if fits else None, partitioner.kept
+        fits = fewest_pools(
+            lambda p: partitioner.partition(p).bytes,
+            heap_size,
+            max(partitioner.needed, 1),
+            partitioner.max_pools,
         )
+        raise LayoutDoesNotFit(part.bytes, heap_size, len(part.pools), fits, partitioner.kept)
     spread = distribute(part.pools, heap_size)
     return Layout(heap_size, tuple(spread), part.fragmentation, tuple(demand), part)

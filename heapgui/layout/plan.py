@@ -26,11 +26,12 @@ from heapgui.layout.generate import (
     Layout,
     LayoutDoesNotFit,
     check_pool_count,
+    fewest_pools,
     generate,
     kept_partitioner,
 )
 from heapgui.layout.kept import Kept, check_kept, check_room
-from heapgui.layout.pools import Partition, Pool, demand, pools_needed
+from heapgui.layout.pools import Partition, Partitioner, Pool, demand, pools_needed
 from heapgui.layout.timeline import (
     RangePeaks,
     headroom_factor,
@@ -150,12 +151,15 @@ def plan_layout(
     spread: str = "drone",
     peaks: RangePeaks | None = None,
     kept: Sequence[Kept] = (),
+    partitioner: Partitioner | None = None,
 ) -> Layout:
     """One layout of `heap_size` bytes that replays every trace of the set without a failure.
 
     Raises LayoutDoesNotFit when the pools the method needs exceed the heap.
     An empty demand gives drone's starter layout, as `generate` does.
     `kept` blocks (heapgui.layout.kept) are honoured exactly by both methods.
+    A `partitioner` built once for the set's demand makes drone's plain layout
+    a lookup for every pool count (the GUI's spinner).
     """
     check_pool_count(pools)
     if method not in METHODS:
@@ -166,7 +170,7 @@ def plan_layout(
     needed = demand(rows)
     plain = method == "drone" and spread == "drone" and headroom_factor(headroom) == 1
     if plain or not needed:
-        return generate(needed, heap_size, pools, kept=kept)
+        return generate(needed, heap_size, pools, partitioner, kept)
     if method == "drone":
         part = drone_partition(rows, pools, headroom, kept)
     else:
@@ -204,21 +208,18 @@ def _fits_with(
     """The fewest pools with which the method's layout fits the heap, if any."""
     sizes = [s for s, _ in demand(traces.max_loads())]
     most = min(max(pools, MAX_POOLS), len(set(sizes) | {k.block for k in kept}))
+    least = pools_needed(sizes, [k.block for k in kept])
     if method == "drone":
         rows = traces.max_loads()
-        for count in range(pools_needed(sizes, [k.block for k in kept]), most + 1):
-            if drone_partition(rows, count, headroom, kept).bytes <= heap_size:
-                return count
-        return None
+        return fewest_pools(
+            lambda p: drone_partition(rows, p, headroom, kept).bytes, heap_size, least, most
+        )
     assert peaks is not None
-    # The timeline optimum over "at most p pools" never grows with p: bisect.
-    if timeline_partition(peaks, most, headroom, kept=kept).bytes > heap_size:
-        return None
-    low, high = pools_needed(sizes, [k.block for k in kept]), most
-    while low < high:
-        mid = (low + high) // 2
-        if timeline_partition(peaks, mid, headroom, kept=kept).bytes <= heap_size:
-            high = mid
-        else:
-            low = mid + 1
-    return low
+    # The timeline optimum over "at most p pools" never grows with p.
+    return fewest_pools(
+        lambda p: timeline_partition(peaks, p, headroom, kept=kept).bytes,
+        heap_size,
+        least,
+        most,
+        monotone=True,
+    )

@@ -9,7 +9,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QGroupBox, QVBoxLayout, QWidget
 
 from heapgui.ui.axes import CountAxis
 from heapgui.ui.plotting import colour_axes
@@ -144,3 +144,31 @@ class FragmentationChart(pg.PlotWidget):
         self._marker.setBrush(pg.mkBrush(accent))
         self._cursor.setPen(pg.mkPen(accent, style=Qt.PenStyle.DashLine))
         self._value.setColor(text)
+
+
+COMPACT_CHART_HEIGHT = 160
+"""Pixels of the fragmentation strip: its axes whole, no more (the pool table grows instead)."""
+
+
+class FragmentationStrip(QGroupBox):
+    """The fragmentation chart as a compact strip of fixed height under the pool table.
+
+    The pool table and preview matter more than the chart, so they take what
+    height is left; the strip keeps its axes whole.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Fragmentation by pool count", parent)
+        self.chart = FragmentationChart()
+        box = QVBoxLayout(self)
+        box.setContentsMargins(4, 4, 4, 4)  # the plot has margins of its own
+        box.addWidget(self.chart)
+        self.chart.setFixedHeight(COMPACT_CHART_HEIGHT)
+
+    def name_method(self, timeline: bool) -> None:
+        """The chart shows drone's partitions: say so when the layout comes from elsewhere."""
+        self.setTitle(
+            "Fragmentation by pool count (drone-compatible partitions)"
+            if timeline
+            else "Fragmentation by pool count"
+        )

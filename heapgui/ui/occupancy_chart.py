@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QPalette
@@ -21,27 +20,11 @@ from heapgui.layout.pools import Pool
 from heapgui.sizes import format_size
 from heapgui.ui.plotting import colour_axes, colour_legend, fast_curve, set_up_time_plot
 from heapgui.ui.theme import series_colour
+from heapgui.workspace.validation import Series
 
 logger = logging.getLogger(__name__)
 
-Series = tuple[np.ndarray, np.ndarray]
 FULL = 100.0  # percent of capacity
-
-
-def occupancy_steps(occupancy: np.ndarray, x: np.ndarray) -> Series:
-    """The points where a per-record count changes (and the last record), for a step curve.
-
-    A pool changes at a fraction of the records, so the step curve keeps the
-    exact shape with far fewer points than one per record.
-    """
-    if not len(occupancy):
-        return x[:0], occupancy[:0]
-    keep = np.empty(len(occupancy), bool)
-    keep[0] = True
-    np.not_equal(occupancy[1:], occupancy[:-1], out=keep[1:])
-    keep[-1] = True
-    at = np.flatnonzero(keep)
-    return x[at], occupancy[at].astype(np.int32)
 
 
 class OccupancyChart(pg.PlotWidget):

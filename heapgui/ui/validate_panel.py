@@ -39,7 +39,8 @@ from heapgui.ui.charts import failure_colour
 from heapgui.ui.loader import Task
 from heapgui.ui.occupancy_chart import OccupancyChart
 from heapgui.ui.pool_use_model import PoolUseModel
-from heapgui.ui.validation import (
+from heapgui.workspace import Workspace
+from heapgui.workspace.validation import (
     TraceCheck,
     Validation,
     details_html,
@@ -47,7 +48,6 @@ from heapgui.ui.validation import (
     validate_traces,
     verdict,
 )
-from heapgui.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -284,11 +284,13 @@ class ValidatePanel(QWidget):
                 raise HeapguiError(f"{path}: heap {heap.name!r} has no pools")
             estimate = " (counts estimated)" if heap.estimated else ""
             return f"{path.name} [heap {heap.name}]{estimate}", heap.size, list(heap.pools)
-        proposal = ws.layout
-        if proposal is None:
+        outcome = ws.layout
+        if outcome is not None and outcome.no_fit is not None:
+            raise HeapguiError(f"no proposed layout: {outcome.no_fit}")
+        if outcome is None or outcome.layout is None:
             raise HeapguiError("no proposed layout: the layout panel says why")
-        layout = proposal.layout
-        return proposal.source, layout.heap_size, list(layout.pools)
+        layout = outcome.layout
+        return outcome.source, layout.heap_size, list(layout.pools)
 
     @Slot(float)
     def _progressed(self, fraction: float) -> None:

@@ -186,11 +186,18 @@ def test_layout_that_does_not_fit_says_what_would(
     assert f"at least {needed} bytes" in text and f"{fits} pools would fit" in text
     assert not panel.copy_action.isEnabled() and not panel.write_action.isEnabled()
     assert panel.errors == []
-    panel.use_fitting_button.click()
+    # The workspace hears why there is no layout, for the request that failed.
+    outcome = panel.workspace.layout
+    assert outcome.layout is None and outcome.no_fit.needed == needed
+    assert (outcome.request.heap_size, outcome.request.pools) == (100 * 1024, 2)
+    panel.no_fit.use_fitting_button.click()
     assert panel.pools_spin.value() == fits
     assert panel.current_layout() is not None
+    outcome = panel.workspace.layout
+    assert outcome.layout is panel.current_layout() and outcome.no_fit is None
+    assert outcome.source == "the proposed drone-compatible layout"
     panel.pools_spin.setValue(2)
-    panel.use_needed_button.click()
+    panel.no_fit.use_needed_button.click()
     assert panel.heap_size() == needed
     assert panel.current_layout().fragmentation == brute_partition(workload_demand, 2)
 

@@ -225,6 +225,17 @@ def test_without_a_config_the_panel_says_what_to_do(panels):
     assert "no usable Drone.toml or layout.toml" in validate.verdict_label.text()
 
 
+def test_a_proposed_layout_that_does_not_fit_says_why(panels):
+    layout, validate = panels
+    layout.pools_spin.setValue(2)
+    layout.size_edit.setText("1K")
+    validate.set_source(PROPOSED)
+    validate.validate()
+    assert validate.validation() is None
+    text = validate.verdict_label.text()
+    assert "no proposed layout: the trace does not fit a heap of 1K in 2 pools" in text
+
+
 def test_threaded_validation_reports_when_done(qtbot, workload, samples):
     layout, panel = open_panels(qtbot, workload, samples / WORKLOAD)  # a real worker thread
     layout.size_edit.setText("64K")

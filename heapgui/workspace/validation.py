@@ -1,7 +1,8 @@
 """Replaying every trace of a set against one layout, and saying what happened in words.
 
-The job half runs in a background task (Qt-free); the text half words each fact with
-`heapgui-cli validate`'s functions, so the GUI and the CLI report the same figures.
+Qt-free: the GUI runs `validate_traces` in a background task and shows the
+result; the words come from heapgui.report, so the GUI and `heapgui-cli validate`
+report the same figures.
 """
 
 from __future__ import annotations
@@ -20,13 +21,30 @@ from heapgui.sizes import format_size
 from heapgui.trace.curves import timeline_x
 from heapgui.trace.load import Cancelled, Trace
 from heapgui.trace.traceset import TraceSet
-from heapgui.ui.loader import IsCancelled, Progress
-from heapgui.ui.occupancy_chart import Series, occupancy_steps
+from heapgui.workspace.loading import IsCancelled, Progress
 
 logger = logging.getLogger(__name__)
 
 SHOWN_FAILURES = 5
 """Failures listed per trace; all of them are marked on the load chart."""
+
+Series = tuple[np.ndarray, np.ndarray]
+
+
+def occupancy_steps(occupancy: np.ndarray, x: np.ndarray) -> Series:
+    """The points where a per-record count changes (and the last record), for a step curve.
+
+    A pool changes at a fraction of the records, so the step curve keeps the
+    exact shape with far fewer points than one per record.
+    """
+    if not len(occupancy):
+        return x[:0], occupancy[:0]
+    keep = np.empty(len(occupancy), bool)
+    keep[0] = True
+    np.not_equal(occupancy[1:], occupancy[:-1], out=keep[1:])
+    keep[-1] = True
+    at = np.flatnonzero(keep)
+    return x[at], occupancy[at].astype(np.int32)
 
 
 @dataclass(frozen=True)
