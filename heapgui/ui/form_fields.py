@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QSpinBox,
     QStyle,
     QToolButton,
     QWidget,
 )
+
+from heapgui.errors import HeapguiError
 
 MAX_HZ = 2**31 - 1
 NOT_SET = "not set"
@@ -72,3 +78,18 @@ def browse_button(parent: QWidget, tip: str) -> QToolButton:
     button.setToolTip(tip)
     button.setAccessibleName(tip)
     return button
+
+
+def open_into(edit: QLineEdit, caption: str, filters: str) -> None:
+    """Ask for an existing file, starting from the one in `edit`, and put its path there."""
+    name, _ = QFileDialog.getOpenFileName(edit, caption, edit.text(), filters)
+    if name:
+        edit.setText(name)
+
+
+def chosen_path(edit: QLineEdit, what: str) -> Path:
+    """The path typed or chosen in `edit`; an empty field is an error naming `what`."""
+    text = edit.text().strip()
+    if not text:
+        raise HeapguiError(f"choose {what}")
+    return Path(text).expanduser()

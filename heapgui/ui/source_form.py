@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Slot
@@ -57,8 +58,10 @@ from heapgui.ui.form_fields import (
     add_row,
     browse_button,
     choice_combo,
+    chosen_path,
     hertz_spin,
     narrow,
+    open_into,
 )
 from heapgui.ui.probe_rows import ProbeRows
 from heapgui.workspace.loading import config_heap_size
@@ -232,7 +235,9 @@ class SourceForm(QWidget):
         self.replay_edit.setToolTip("Raw SWO file to replay")
         self.replay_edit.setAccessibleName("Replay file")
         self.replay_button = browse_button(self, "Choose the SWO file to replay")
-        self.replay_button.clicked.connect(self._choose_replay)
+        self.replay_button.clicked.connect(
+            partial(open_into, self.replay_edit, "Replay a raw SWO file", SWO_FILTER)
+        )
         add_row(form, "&File:", self.replay_edit, self.replay_button)
         self.pace_combo = QComboBox(self)
         self.pace_combo.addItem("Recorded speed", RECORDED)
@@ -266,7 +271,9 @@ class SourceForm(QWidget):
         )
         self.buffers_edit.setAccessibleName("Firmware ELF or layout.toml")
         self.buffers_button = browse_button(self, "Choose the firmware ELF or layout.toml")
-        self.buffers_button.clicked.connect(self._choose_buffers)
+        self.buffers_button.clicked.connect(
+            partial(open_into, self.buffers_edit, "Firmware ELF or layout.toml", BUFFERS_FILTER)
+        )
         add_row(form, "&Buffers:", self.buffers_edit, self.buffers_button)
         self.start_combo = choice_combo(
             self, STARTS, "Attach to the running firmware, or reset it first", "Start mode"
@@ -341,8 +348,8 @@ class SourceForm(QWidget):
     def request(self) -> CaptureRequest:
         """The capture the form describes; HeapguiError (one line) when something is missing."""
         kind = self.source_kind()
-        output = self._path(self.output_edit, "the heap trace output file")
-        raw = self._path(self.raw_edit, "the raw SWO file") if self.raw_check.isChecked() else None
+        output = chosen_path(self.output_edit, "the heap trace output file")
+        raw = chosen_path(self.raw_edit, "the raw SWO file") if self.raw_check.isChecked() else None
         for path in filter(None, (output, raw)):
             if not path.parent.is_dir():
                 raise HeapguiError(f"{path}: the folder {path.parent} does not exist")
@@ -434,7 +441,7 @@ class SourceForm(QWidget):
                 raise HeapguiError("enter the host of the debugger that serves SWO")
             return SourceSpec(TCP, host=host, port=self.port_spin.value())
         if kind == REPLAY:
-            path = self._path(self.replay_edit, "the SWO file to replay")
+            path = chosen_path(self.replay_edit, "the SWO file to replay")
             if not path.is_file():
                 raise HeapguiError(f"{path}: no such file to replay")
             if any(out is not None and out.resolve() == path.resolve() for out in outputs):
@@ -455,13 +462,6 @@ class SourceForm(QWidget):
         self.probes.show(kind == PROBE)
         for row in self._rows_swo:
             self._form.setRowVisible(row, not stream)
-
-    @staticmethod
-    def _path(edit: QLineEdit, what: str) -> Path:
-        text = edit.text().strip()
-        if not text:
-            raise HeapguiError(f"choose {what}")
-        return Path(text).expanduser()
 
     @Slot(int)
     def _source_changed(self, index: int) -> None:
@@ -502,19 +502,3 @@ class SourceForm(QWidget):
         )
         if name:
             self.set_output(Path(name))
-
-    @Slot()
-    def _choose_buffers(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(
-            self, "Firmware ELF or layout.toml", self.buffers_edit.text(), BUFFERS_FILTER
-        )
-        if name:
-            self.buffers_edit.setText(name)
-
-    @Slot()
-    def _choose_replay(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(
-            self, "Replay a raw SWO file", self.replay_edit.text(), SWO_FILTER
-        )
-        if name:
-            self.replay_edit.setText(name)
