@@ -117,10 +117,13 @@ def is_swo(path: Path) -> bool:
     try:
         with path.open("rb") as f:
             prefix = f.read(DETECT_PREFIX)
+    except OSError:
+        return False  # reading it as a trace reports why it cannot be read
+    try:
         detect(prefix)
         return False
-    except (OSError, DecodeError):
-        pass  # unreadable or not a trace: reading it reports that, unless it is SWO
+    except DecodeError:
+        pass  # not a trace: reading it reports that, unless it is SWO
     demux = ItmDemux()
     payload = demux.feed(prefix).payload(HEAPTRACE_PORT)
     if not payload or demux.skipped_bytes * 2 > len(prefix):
