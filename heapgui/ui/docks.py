@@ -25,9 +25,9 @@ CHART_SHARE = 0.55
 """The least share of the window's height the time charts get."""
 MIN_PLOT_HEIGHT = 120
 """The least height of a time plot's data area, in pixels."""
-SIDE_SHARE = 0.45
+SIDE_SHARE = 0.46
 """The most of the window's width a side dock is given when it is fitted to its content."""
-CAPTURE_SHARE = 0.6
+CAPTURE_SHARE = 0.5
 """The most of the side column's height the capture form takes from the statistics."""
 STATE_VERSION = 2
 """Saved dock states older than this (before the charts kept their room) are not restored."""
@@ -90,9 +90,8 @@ def table_width(table: QTableView) -> int:
         for c in range(header.count())
         if not header.isSectionHidden(c)
     )
-    # Room for the vertical scroll bar only when the rows need it.
-    rows = table.verticalScrollBar().maximum() > 0
-    scroll_bar = table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent) if rows else 0
+    # Room for the vertical scroll bar too: a trace with more sizes than rows shown needs it.
+    scroll_bar = table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
     return columns + scroll_bar + 2 * table.frameWidth()
 
 

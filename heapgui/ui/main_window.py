@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QLayout,
     QMainWindow,
     QMessageBox,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -52,6 +53,7 @@ from heapgui.ui.help import about_box
 from heapgui.ui.layout_panel import LayoutPanel
 from heapgui.ui.live_view import DEFAULT_SELECTED_SIZES, LiveView
 from heapgui.ui.settings import open_settings
+from heapgui.ui.start_page import StartPage
 from heapgui.ui.stats_panel import StatsPanel
 from heapgui.ui.theme import apply_theme
 from heapgui.ui.trace_status import TraceStatus
@@ -101,12 +103,16 @@ class MainWindow(QMainWindow):
 
         self.banner = ProblemBanner(self)
         self.charts = ChartsPanel(self)
-        central = QWidget(self)
-        column = QVBoxLayout(central)
+        self.chart_page = QWidget(self)
+        column = QVBoxLayout(self.chart_page)
         column.setContentsMargins(4, 4, 4, 4)
         column.addWidget(self.banner)
         column.addWidget(self.charts, 1)
-        self.setCentralWidget(central)
+        self.start_page = StartPage(self)
+        self.pages = QStackedWidget(self)
+        self.pages.addWidget(self.start_page)
+        self.pages.addWidget(self.chart_page)
+        self.setCentralWidget(self.pages)
         self._build_docks()
         # The charts' least height grows with the window (heapgui.ui.docks): were it the
         # window's least height too, a window could never be made smaller again.
@@ -128,6 +134,7 @@ class MainWindow(QMainWindow):
 
         self._follow_workspace()
         self._follow_capture()
+        self._follow_start_page()
         self._restore_settings()
         self.status.refresh()
 
@@ -167,6 +174,22 @@ class MainWindow(QMainWindow):
         self.layout_panel.verdict_changed.connect(self._mark_edit_failures)
         self.validate_panel.trace_chosen.connect(ws.show)
 
+    def _follow_start_page(self) -> None:
+        page = self.start_page
+        page.open_requested.connect(self.opener.choose_file)
+        page.open_set_requested.connect(self.opener.choose_trace_set)
+        page.recent_chosen.connect(self.open_file)
+        page.demo_requested.connect(self.try_demo)
+        self.workspace.capture_changed.connect(lambda live: self._show_page())
+
+    def _show_page(self) -> None:
+        """The charts once there is something to chart (a trace, a capture); else the start."""
+        ws = self.workspace
+        charting = ws.traces is not None or ws.live is not None
+        self.pages.setCurrentWidget(self.chart_page if charting else self.start_page)
+        if not charting:
+            self.start_page.refresh_recent()
+
     def _follow_capture(self) -> None:
         self.live_view = LiveView(self)
         panel = self.capture_panel
@@ -186,6 +209,7 @@ class MainWindow(QMainWindow):
 
     def _traces_changed(self) -> None:
         traces = self.workspace.traces
+        self._show_page()
         self._show(self.workspace.trace)
         docks.fit_side_column(self, grow_only=True)  # wider numbers than the last trace's
         if traces is None:
@@ -236,6 +260,14 @@ class MainWindow(QMainWindow):
     def show_validation(self) -> None:
         self.validate_dock.show()
         self.validate_dock.raise_()
+
+    @Slot(str)
+    def try_demo(self, transport: str) -> None:
+        """The start page's demo: as `heapgui --demo TRANSPORT`, into the demo folder."""
+        from heapgui.ui.app import demo_directory  # app imports this module first
+
+        self.capture_panel.form.select_transport(transport)
+        self.start_demo(demo_directory())
 
     def start_demo(self, directory: Path) -> bool:
         """Capture from the simulated board into `directory` right away (heapgui --demo)."""
