@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
 from heapgui import __version__
 from heapgui.trace.load import Trace
 from heapgui.ui import docks, menus
-from heapgui.ui.banner import ProblemBanner
+from heapgui.ui.banner import HeapGuessNotice, ProblemBanner
 from heapgui.ui.capture_panel import CapturePanel
 from heapgui.ui.charts import ChartsPanel
 from heapgui.ui.docks import STATE_VERSION, Arrangement, scrolled
@@ -59,7 +59,7 @@ from heapgui.ui.theme import apply_theme
 from heapgui.ui.trace_status import TraceStatus
 from heapgui.ui.traceset_view import TraceSetView
 from heapgui.ui.validate_panel import ValidatePanel
-from heapgui.workspace import HeapSize, Workspace, guess_notice
+from heapgui.workspace import HeapSize, HeapSource, Workspace, guess_notice
 
 logger = logging.getLogger(__name__)
 
@@ -102,10 +102,13 @@ class MainWindow(QMainWindow):
         self.setAccessibleName("heapgui main window")
 
         self.banner = ProblemBanner(self)
+        self.heap_notice = HeapGuessNotice(self)
+        self._heap_asked = False  # the notice was shown for what is open: once is enough
         self.charts = ChartsPanel(self)
         self.chart_page = QWidget(self)
         column = QVBoxLayout(self.chart_page)
         column.setContentsMargins(4, 4, 4, 4)
+        column.addWidget(self.heap_notice)
         column.addWidget(self.banner)
         column.addWidget(self.charts, 1)
         self.start_page = StartPage(self)
@@ -170,6 +173,7 @@ class MainWindow(QMainWindow):
         ws.shown_changed.connect(self._shown_changed)
         ws.heap_size_changed.connect(self._heap_size_changed)
         ws.validated.connect(self._mark_failures)
+        self.heap_notice.set_requested.connect(self.ask_heap_size)
         ws.layout_changed.connect(self._mark_edit_failures)
         self.layout_panel.verdict_changed.connect(self._mark_edit_failures)
         self.validate_panel.trace_chosen.connect(ws.show)
@@ -209,6 +213,7 @@ class MainWindow(QMainWindow):
 
     def _traces_changed(self) -> None:
         traces = self.workspace.traces
+        self._heap_asked = False
         self._show_page()
         self._show(self.workspace.trace)
         docks.fit_side_column(self, grow_only=True)  # wider numbers than the last trace's
@@ -248,6 +253,25 @@ class MainWindow(QMainWindow):
             self.status.refresh(self.opener.format_chosen)
         if notice:
             self.statusBar().showMessage(notice, 15000)
+        self._offer_heap_size(heap)
+
+    def _offer_heap_size(self, heap: HeapSize | None) -> None:
+        """A guessed heap is said once per opened trace or capture; any other size ends it."""
+        if heap is None or heap.source is not HeapSource.GUESSED:
+            self.heap_notice.hide()
+        elif not self._heap_asked:
+            self._heap_asked = True
+            self.heap_notice.show_guess(heap)
+
+    @Slot()
+    def ask_heap_size(self) -> None:
+        """The layout panel's size field, shown and focused, for the real heap size."""
+        self.heap_notice.hide()
+        self.layout_dock.show()
+        self.layout_dock.raise_()
+        field = self.layout_panel.size_edit
+        field.setFocus()
+        field.selectAll()
 
     def _mark_failures(self, *_: object) -> None:
         self.charts.set_failures(self.validate_panel.failed_records(self.trace))
