@@ -15,7 +15,16 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QFrame, QScrollArea, QStyle, QTableView, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFrame,
+    QScrollArea,
+    QStyle,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 if TYPE_CHECKING:
     from heapgui.ui.charts import ChartsPanel
@@ -40,6 +49,40 @@ HORIZONTAL, VERTICAL = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
 class Arrangement(Enum):
     ANALYSIS = "Analysis"
     CAPTURE = "Capture"
+
+
+class ChartColumn(QWidget):
+    """The strips that explain what is shown (they hide when there is nothing to say) above
+    the charts. The strips wrap their text, and the main window's layout does not ask wrapped
+    text its height: the column asks it, or the strips would take it from the charts."""
+
+    def __init__(self, strips: list[QWidget], charts: QWidget, parent: QWidget) -> None:
+        super().__init__(parent)
+        self._strips = strips
+        self._charts = charts
+        column = QVBoxLayout(self)
+        column.setContentsMargins(4, 4, 4, 4)
+        for strip in strips:
+            column.addWidget(strip)
+        column.addWidget(charts, 1)
+
+    def keep_strips_room(self) -> None:
+        """The least height for the strips shown, at this width, and the charts' least."""
+        if not self.isVisible():
+            return  # the width is not known yet: the first resize comes back here
+        column = self.layout()
+        margins = column.contentsMargins()
+        width = self.width() - margins.left() - margins.right()
+        least = self._charts.minimumSizeHint().height() + margins.top() + margins.bottom()
+        for strip in self._strips:
+            if strip.isVisibleTo(self):
+                wrapped = strip.heightForWidth(width)
+                least += max(wrapped, strip.minimumSizeHint().height()) + column.spacing()
+        self.setMinimumHeight(least)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.keep_strips_room()
 
 
 def scrolled(panel: QWidget) -> QScrollArea:
@@ -72,6 +115,7 @@ def keep_chart_room(window: MainWindow) -> None:
             plot.vb.setMinimumHeight(per_plot)
         least = _scene_least(charts)
     charts.graphics.setMinimumHeight(max(least, room))
+    window.chart_page.keep_strips_room()
 
 
 def _scene_least(charts: ChartsPanel) -> int:

@@ -36,7 +36,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QStackedWidget,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -46,7 +45,7 @@ from heapgui.ui import docks, menus
 from heapgui.ui.banner import HeapGuessNotice, ProblemBanner
 from heapgui.ui.capture_panel import CapturePanel
 from heapgui.ui.charts import ChartsPanel
-from heapgui.ui.docks import STATE_VERSION, Arrangement, scrolled
+from heapgui.ui.docks import STATE_VERSION, Arrangement, ChartColumn, scrolled
 from heapgui.ui.exports import Exporter
 from heapgui.ui.file_opening import FileOpener
 from heapgui.ui.help import about_box
@@ -105,12 +104,7 @@ class MainWindow(QMainWindow):
         self.heap_notice = HeapGuessNotice(self)
         self._heap_asked = False  # the notice was shown for what is open: once is enough
         self.charts = ChartsPanel(self)
-        self.chart_page = QWidget(self)
-        column = QVBoxLayout(self.chart_page)
-        column.setContentsMargins(4, 4, 4, 4)
-        column.addWidget(self.heap_notice)
-        column.addWidget(self.banner)
-        column.addWidget(self.charts, 1)
+        self.chart_page = ChartColumn([self.heap_notice, self.banner], self.charts, self)
         self.start_page = StartPage(self)
         self.pages = QStackedWidget(self)
         self.pages.addWidget(self.start_page)
@@ -254,6 +248,7 @@ class MainWindow(QMainWindow):
         if notice:
             self.statusBar().showMessage(notice, 15000)
         self._offer_heap_size(heap)
+        docks.keep_chart_room(self)  # the strips above the charts may have changed
 
     def _offer_heap_size(self, heap: HeapSize | None) -> None:
         """A guessed heap is said once per opened trace or capture; any other size ends it."""
