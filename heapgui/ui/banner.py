@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from heapgui.sizes import format_size
-from heapgui.workspace import HeapSize
+from heapgui.workspace import HeapSize, HeapSource
 
 ICON_SIZE = 20
 
@@ -95,6 +95,7 @@ class HeapGuessNotice(QFrame):
         self.setBackgroundRole(QPalette.ColorRole.ToolTipBase)
         self.setForegroundRole(QPalette.ColorRole.ToolTipText)
         self.setAccessibleName("Heap size notice")
+        self._asked = False  # said for what is open: once is enough
         icon = QLabel(self)
         icon.setPixmap(
             self.style()
@@ -123,7 +124,19 @@ class HeapGuessNotice(QFrame):
         layout.addWidget(close)
         self.hide()
 
-    def show_guess(self, heap: HeapSize) -> None:
+    def forget(self) -> None:
+        """Something else is open: its heap, if guessed, is said again."""
+        self._asked = False
+
+    def offer(self, heap: HeapSize | None) -> None:
+        """A guessed heap is said once per opened trace or capture; any other size ends it."""
+        if heap is None or heap.source is not HeapSource.GUESSED:
+            self.hide()
+        elif not self._asked:
+            self._asked = True
+            self._show_guess(heap)
+
+    def _show_guess(self, heap: HeapSize) -> None:
         self.label.setText(
             f"Heap size guessed: {format_size(heap.size)}. No config names it, so "
             "percentages and verdicts use the next power of two above drone's bound."

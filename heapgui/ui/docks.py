@@ -224,6 +224,16 @@ def arrange(window: MainWindow, arrangement: Arrangement) -> None:
         window.resizeDocks([window.layout_dock], [wanted], VERTICAL)
 
 
+def show_heap_size_field(window: MainWindow) -> None:
+    """The layout panel's size field, shown and focused, for the real heap size."""
+    window.heap_notice.hide()
+    window.layout_dock.show()
+    window.layout_dock.raise_()
+    field = window.layout_panel.size_edit
+    field.setFocus()
+    field.selectAll()
+
+
 def is_set(window: MainWindow) -> bool:
     traces = window.workspace.traces
     return traces is not None and len(traces) > 1

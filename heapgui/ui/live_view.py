@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Slot
 
 from heapgui.trace.traceset import TraceSet
-from heapgui.ui.docks import Arrangement
+from heapgui.ui.docks import Arrangement, arrange
 from heapgui.ui.live_trace import LiveTrace
 from heapgui.workspace.loading import config_beside
 
@@ -39,7 +39,7 @@ class LiveView(QObject):
         """A capture starting switches to the Capture arrangement, as a debugger switches modes;
         the user's own arrangement stays when the capture form already shows."""
         if not self._window.capture_dock.isVisible():
-            self._window.arrange(Arrangement.CAPTURE)
+            arrange(self._window, Arrangement.CAPTURE)
 
     @Slot(object)
     def _started(self, live: LiveTrace) -> None:

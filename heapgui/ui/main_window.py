@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 
@@ -35,7 +36,6 @@ from PySide6.QtWidgets import (
     QLayout,
     QMainWindow,
     QMessageBox,
-    QStackedWidget,
     QWidget,
 )
 
@@ -52,13 +52,13 @@ from heapgui.ui.help import about_box
 from heapgui.ui.layout_panel import LayoutPanel
 from heapgui.ui.live_view import DEFAULT_SELECTED_SIZES, LiveView
 from heapgui.ui.settings import open_settings
-from heapgui.ui.start_page import StartPage
+from heapgui.ui.start_page import StartPage, WindowPages, follow_start_page
 from heapgui.ui.stats_panel import StatsPanel
 from heapgui.ui.theme import apply_theme
 from heapgui.ui.trace_status import TraceStatus
 from heapgui.ui.traceset_view import TraceSetView
 from heapgui.ui.validate_panel import ValidatePanel
-from heapgui.workspace import HeapSize, HeapSource, Workspace, guess_notice
+from heapgui.workspace import HeapSize, Workspace, guess_notice
 
 logger = logging.getLogger(__name__)
 
@@ -102,13 +102,10 @@ class MainWindow(QMainWindow):
 
         self.banner = ProblemBanner(self)
         self.heap_notice = HeapGuessNotice(self)
-        self._heap_asked = False  # the notice was shown for what is open: once is enough
         self.charts = ChartsPanel(self)
         self.chart_page = ChartColumn([self.heap_notice, self.banner], self.charts, self)
         self.start_page = StartPage(self)
-        self.pages = QStackedWidget(self)
-        self.pages.addWidget(self.start_page)
-        self.pages.addWidget(self.chart_page)
+        self.pages = WindowPages(self.start_page, self.chart_page, self.workspace, self)
         self.setCentralWidget(self.pages)
         self._build_docks()
         # The charts' least height grows with the window (heapgui.ui.docks): were it the
@@ -131,7 +128,7 @@ class MainWindow(QMainWindow):
 
         self._follow_workspace()
         self._follow_capture()
-        self._follow_start_page()
+        follow_start_page(self)
         self._restore_settings()
         self.status.refresh()
 
@@ -167,26 +164,10 @@ class MainWindow(QMainWindow):
         ws.shown_changed.connect(self._shown_changed)
         ws.heap_size_changed.connect(self._heap_size_changed)
         ws.validated.connect(self._mark_failures)
-        self.heap_notice.set_requested.connect(self.ask_heap_size)
+        self.heap_notice.set_requested.connect(partial(docks.show_heap_size_field, self))
         ws.layout_changed.connect(self._mark_edit_failures)
         self.layout_panel.verdict_changed.connect(self._mark_edit_failures)
         self.validate_panel.trace_chosen.connect(ws.show)
-
-    def _follow_start_page(self) -> None:
-        page = self.start_page
-        page.open_requested.connect(self.opener.choose_file)
-        page.open_set_requested.connect(self.opener.choose_trace_set)
-        page.recent_chosen.connect(self.open_file)
-        page.demo_requested.connect(self.try_demo)
-        self.workspace.capture_changed.connect(lambda live: self._show_page())
-
-    def _show_page(self) -> None:
-        """The charts once there is something to chart (a trace, a capture); else the start."""
-        ws = self.workspace
-        charting = ws.traces is not None or ws.live is not None
-        self.pages.setCurrentWidget(self.chart_page if charting else self.start_page)
-        if not charting:
-            self.start_page.refresh_recent()
 
     def _follow_capture(self) -> None:
         self.live_view = LiveView(self)
@@ -207,8 +188,7 @@ class MainWindow(QMainWindow):
 
     def _traces_changed(self) -> None:
         traces = self.workspace.traces
-        self._heap_asked = False
-        self._show_page()
+        self.heap_notice.forget()
         self._show(self.workspace.trace)
         docks.fit_side_column(self, grow_only=True)  # wider numbers than the last trace's
         if traces is None:
@@ -247,26 +227,8 @@ class MainWindow(QMainWindow):
             self.status.refresh(self.opener.format_chosen)
         if notice:
             self.statusBar().showMessage(notice, 15000)
-        self._offer_heap_size(heap)
+        self.heap_notice.offer(heap)
         docks.keep_chart_room(self)  # the strips above the charts may have changed
-
-    def _offer_heap_size(self, heap: HeapSize | None) -> None:
-        """A guessed heap is said once per opened trace or capture; any other size ends it."""
-        if heap is None or heap.source is not HeapSource.GUESSED:
-            self.heap_notice.hide()
-        elif not self._heap_asked:
-            self._heap_asked = True
-            self.heap_notice.show_guess(heap)
-
-    @Slot()
-    def ask_heap_size(self) -> None:
-        """The layout panel's size field, shown and focused, for the real heap size."""
-        self.heap_notice.hide()
-        self.layout_dock.show()
-        self.layout_dock.raise_()
-        field = self.layout_panel.size_edit
-        field.setFocus()
-        field.selectAll()
 
     def _mark_failures(self, *_: object) -> None:
         self.charts.set_failures(self.validate_panel.failed_records(self.trace))
@@ -279,14 +241,6 @@ class MainWindow(QMainWindow):
     def show_validation(self) -> None:
         self.validate_dock.show()
         self.validate_dock.raise_()
-
-    @Slot(str)
-    def try_demo(self, transport: str) -> None:
-        """The start page's demo: as `heapgui --demo TRANSPORT`, into the demo folder."""
-        from heapgui.ui.app import demo_directory  # app imports this module first
-
-        self.capture_panel.form.select_transport(transport)
-        self.start_demo(demo_directory())
 
     def start_demo(self, directory: Path) -> bool:
         """Capture from the simulated board into `directory` right away (heapgui --demo)."""
@@ -348,14 +302,10 @@ class MainWindow(QMainWindow):
         for action in self.theme_group.actions():
             action.setChecked(action.data() == theme)
 
-    def arrange(self, arrangement: Arrangement) -> None:
-        """Show and place the docks as `arrangement` has them (View ▸ Arrangement)."""
-        docks.arrange(self, arrangement)
-
     def showEvent(self, event: QShowEvent) -> None:
         if self._arrange_when_shown:
             self._arrange_when_shown = False
-            self.arrange(Arrangement.ANALYSIS)
+            docks.arrange(self, Arrangement.ANALYSIS)
         super().showEvent(event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:

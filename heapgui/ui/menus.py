@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QStyle, QToolBar
 
-from heapgui.ui.docks import Arrangement
+from heapgui.ui.docks import Arrangement, arrange
 from heapgui.ui.file_opening import FORMAT_VERSIONS
 from heapgui.ui.help import add_help_actions
 from heapgui.ui.theme import THEMES
@@ -176,14 +176,14 @@ def _arrangement_menu(window: MainWindow, menu) -> None:
     window.analysis_arrangement_action = action(
         window,
         "&Analysis",
-        partial(window.arrange, Arrangement.ANALYSIS),
+        partial(arrange, window, Arrangement.ANALYSIS),
         "Ctrl+Alt+1",
         "The statistics beside the charts and the pool layout under them",
     )
     window.capture_arrangement_action = action(
         window,
         "&Capture",
-        partial(window.arrange, Arrangement.CAPTURE),
+        partial(arrange, window, Arrangement.CAPTURE),
         "Ctrl+Alt+2",
         "The capture form and the statistics beside the charts",
     )
@@ -191,7 +191,7 @@ def _arrangement_menu(window: MainWindow, menu) -> None:
     window.reset_layout_action = action(
         window,
         "&Reset layout",
-        partial(window.arrange, Arrangement.ANALYSIS),
+        partial(arrange, window, Arrangement.ANALYSIS),
         tip="Put every panel back where it starts (the Analysis arrangement), sized to its content",
     )
     menu.addAction(window.reset_layout_action)

@@ -7,7 +7,9 @@ way as its menu, so the start page adds no second code path.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
@@ -18,12 +20,17 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from heapgui.capture.session import STREAM, SWO
 from heapgui.ui.settings import recent_files
+from heapgui.workspace import Workspace
+
+if TYPE_CHECKING:
+    from heapgui.ui.main_window import MainWindow
 
 PAGE_WIDTH = 560
 """The column the page's text and buttons sit in, centred in the window."""
@@ -140,3 +147,41 @@ class StartPage(QWidget):
             self.recent_list.setCurrentRow(0)
         self.recent_list.setVisible(bool(names))
         self.no_recent.setVisible(not names)
+
+
+class WindowPages(QStackedWidget):
+    """The charts once there is something to chart (a trace, a capture); else the start page."""
+
+    def __init__(
+        self, start: StartPage, charts: QWidget, workspace: Workspace, parent: QWidget
+    ) -> None:
+        super().__init__(parent)
+        self._start, self._charts, self._workspace = start, charts, workspace
+        self.addWidget(start)
+        self.addWidget(charts)
+        workspace.traces_changed.connect(self._follow)
+        workspace.capture_changed.connect(lambda live: self._follow())
+
+    def _follow(self) -> None:
+        ws = self._workspace
+        charting = ws.traces is not None or ws.live is not None
+        self.setCurrentWidget(self._charts if charting else self._start)
+        if not charting:
+            self._start.refresh_recent()
+
+
+def follow_start_page(window: MainWindow) -> None:
+    """The start page's choices run as the menus' do."""
+    page = window.start_page
+    page.open_requested.connect(window.opener.choose_file)
+    page.open_set_requested.connect(window.opener.choose_trace_set)
+    page.recent_chosen.connect(window.open_file)
+    page.demo_requested.connect(partial(try_demo, window))
+
+
+def try_demo(window: MainWindow, transport: str) -> None:
+    """As `heapgui --demo TRANSPORT`: the simulated board, into the demo folder."""
+    from heapgui.ui.app import demo_directory  # app imports the window, which imports this
+
+    window.capture_panel.form.select_transport(transport)
+    window.start_demo(demo_directory())
