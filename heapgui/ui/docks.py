@@ -36,8 +36,6 @@ MIN_PLOT_HEIGHT = 120
 """The least height of a time plot's data area, in pixels."""
 SIDE_SHARE = 0.46
 """The most of the window's width a side dock is given when it is fitted to its content."""
-CAPTURE_SHARE = 0.5
-"""The most of the side column's height the capture form takes from the statistics."""
 STATE_VERSION = 2
 """Saved dock states older than this (before the charts kept their room) are not restored."""
 
@@ -144,8 +142,6 @@ def side_width(window: MainWindow) -> int:
     panel = window.stats_panel
     margins = panel.layout().contentsMargins()
     wanted = table_width(panel.table) + margins.left() + margins.right()
-    if not window.capture_dock.isHidden():
-        wanted = max(wanted, window.capture_panel.sizeHint().width())
     return min(wanted, round(SIDE_SHARE * window.width()))
 
 
@@ -157,21 +153,13 @@ def fit_side_column(window: MainWindow, grow_only: bool = False) -> None:
     window.resizeDocks([window.stats_dock], [width], HORIZONTAL)
 
 
-def show_capture_dock(window: MainWindow) -> None:
-    """The capture form under the statistics, with the height it asks for (within a share)."""
-    dock = window.capture_dock
-    if dock.isVisible():
-        return
-    dock.show()
-    fit_side_column(window)
-    wanted = window.capture_panel.sizeHint().height()
-    window.resizeDocks([dock], [min(wanted, round(CAPTURE_SHARE * window.height()))], VERTICAL)
-
-
 def place_docks(window: MainWindow) -> None:
     """Every dock in its area, in its order; which ones show is the arrangement's choice.
 
-    A dock tabbed while hidden leaves no empty tab bar behind.
+    The statistics (and a set's comparison, as a tab) beside the charts; the pool
+    layout under both, with the capture form and the validation as tabs beside it:
+    their forms and tables are wide, and a statistics table of a few rows has no
+    use for the full height. A dock tabbed while hidden leaves no empty tab bar.
     """
     docks = [
         window.stats_dock,
@@ -185,43 +173,42 @@ def place_docks(window: MainWindow) -> None:
         dock.setFloating(False)
     window.addDockWidget(LEFT, window.stats_dock)
     window.addDockWidget(BOTTOM, window.layout_dock)
-    window.addDockWidget(LEFT, window.capture_dock)
-    window.splitDockWidget(window.stats_dock, window.capture_dock, VERTICAL)
-    # The layout runs the full width under the statistics and the charts: its form and
-    # table are wide, and a statistics table of a few rows has no use for the full height.
     window.setCorner(Qt.Corner.BottomLeftCorner, BOTTOM)
     window.setCorner(Qt.Corner.TopLeftCorner, LEFT)
-    for dock, beside in (
-        (window.validate_dock, window.layout_dock),
-        (window.traceset_dock, window.stats_dock),
+    for dock, beside, area in (
+        (window.capture_dock, window.layout_dock, BOTTOM),
+        (window.validate_dock, window.layout_dock, BOTTOM),
+        (window.traceset_dock, window.stats_dock, LEFT),
     ):
-        window.addDockWidget(LEFT if beside is window.stats_dock else BOTTOM, dock)
+        window.addDockWidget(area, dock)
         dock.hide()
         window.tabifyDockWidget(beside, dock)
 
 
 def arrange(window: MainWindow, arrangement: Arrangement) -> None:
-    """Show the arrangement's docks where they belong, each sized to its content."""
+    """Show the arrangement's docks where they belong, each sized to its content.
+
+    Analysis: the statistics and the pool layout. Capture: the capture form in front
+    of the pool layout (a tab away: it follows the capture), the statistics beside.
+    """
     place_docks(window)
+    capturing = arrangement is Arrangement.CAPTURE
     shown: dict[QDockWidget, bool] = {
         window.stats_dock: True,
-        window.layout_dock: arrangement is Arrangement.ANALYSIS,
-        window.capture_dock: False,  # shown below with its own height
+        window.layout_dock: True,
+        window.capture_dock: capturing,
         # A trace set's comparison belongs to analysing it; validation shows on demand.
-        window.traceset_dock: arrangement is Arrangement.ANALYSIS and is_set(window),
+        window.traceset_dock: not capturing and is_set(window),
         window.validate_dock: False,
     }
     for dock, visible in shown.items():
         dock.setVisible(visible)
     window.stats_dock.raise_()
-    window.layout_dock.raise_()
-    if arrangement is Arrangement.CAPTURE:
-        show_capture_dock(window)
+    (window.capture_dock if capturing else window.layout_dock).raise_()
     fit_side_column(window)
-    if arrangement is Arrangement.ANALYSIS:
-        # As tall as the layout panel asks; the charts' minimum holds it back when it asks more.
-        wanted = window.layout_panel.sizeHint().height()
-        window.resizeDocks([window.layout_dock], [wanted], VERTICAL)
+    # As tall as the panel in front asks; the charts' minimum holds it back when it asks more.
+    front = window.capture_panel if capturing else window.layout_panel
+    window.resizeDocks([window.layout_dock], [front.sizeHint().height()], VERTICAL)
 
 
 def show_heap_size_field(window: MainWindow) -> None:

@@ -37,9 +37,12 @@ class LiveView(QObject):
 
     def show_dock(self) -> None:
         """A capture starting switches to the Capture arrangement, as a debugger switches modes;
-        the user's own arrangement stays when the capture form already shows."""
-        if not self._window.capture_dock.isVisible():
+        the user's own arrangement stays when the capture form is already in it."""
+        dock = self._window.capture_dock
+        if dock.isHidden():
             arrange(self._window, Arrangement.CAPTURE)
+        else:
+            dock.raise_()  # a tab behind another
 
     @Slot(object)
     def _started(self, live: LiveTrace) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QTabBar
 
 from heapgui.ui.main_window import MainWindow
 
@@ -28,6 +28,15 @@ def plot_heights(window: MainWindow) -> dict[str, float]:
         name: plot.vb.sceneBoundingRect().height()
         for name, plot in (("load", charts.load_plot), ("live", charts.live_plot))
     }
+
+
+def front_tab(window: MainWindow, dock) -> str:
+    """The title of the tab in front, in the tab bar that holds `dock`."""
+    for bar in window.findChildren(QTabBar):
+        titles = [bar.tabText(i) for i in range(bar.count())]
+        if bar.isVisible() and dock.windowTitle() in titles:
+            return bar.tabText(bar.currentIndex())
+    return ""
 
 
 def time_chart_share(window: MainWindow) -> float:
@@ -90,26 +99,30 @@ def test_reset_layout_brings_back_the_analysis_arrangement(qtbot, window, sample
     assert min(plot_heights(window).values()) >= MIN_PLOT_HEIGHT
 
 
-def test_the_capture_arrangement_shows_the_capture_form_beside_the_statistics(window):
+def test_the_capture_arrangement_puts_the_capture_form_in_front_of_the_layout(window):
     settle(window, SIZES[0])
     window.capture_arrangement_action.trigger()
     QApplication.processEvents()
     assert window.capture_dock.isVisible() and window.stats_dock.isVisible()
-    assert not window.layout_dock.isVisible()
+    # The layout is a tab away: it follows the capture.
+    assert window.layout_dock in window.tabifiedDockWidgets(window.capture_dock)
+    assert front_tab(window, window.layout_dock) == "Capture"
+    assert min(plot_heights(window).values()) >= MIN_PLOT_HEIGHT
     window.analysis_arrangement_action.trigger()
     QApplication.processEvents()
-    assert not window.capture_dock.isVisible() and window.layout_dock.isVisible()
+    assert window.capture_dock.isHidden() and window.layout_dock.isVisible()
 
 
 def test_dock_geometry_persists(qtbot, window):
     settle(window, (780, 580))  # the offscreen screen is 800x600: restoring clamps to it
     window.capture_arrangement_action.trigger()
     QApplication.processEvents()
-    width = window.stats_dock.width()
+    width, height = window.stats_dock.width(), window.capture_dock.height()
     window.close()
     fresh = MainWindow()
     qtbot.addWidget(fresh)
     fresh.show()
     QApplication.processEvents()
-    assert fresh.capture_dock.isVisible() and not fresh.layout_dock.isVisible()
+    assert fresh.capture_dock.isVisible() and front_tab(fresh, fresh.capture_dock) == "Capture"
     assert abs(fresh.stats_dock.width() - width) <= 2
+    assert abs(fresh.capture_dock.height() - height) <= 2
