@@ -13,7 +13,7 @@ import pytest
 
 from heapgui.errors import HeapguiError
 from heapgui.trace.load import Cancelled, read_trace
-from heapgui.workspace.loading import load_trace
+from heapgui.workspace.loading import load_trace, load_trace_set
 
 
 def never() -> bool:
@@ -42,6 +42,15 @@ def test_a_swo_capture_opens_as_its_port_31_trace(samples, tmp_path, name):
     assert same_records(loaded.trace, reference)
     assert loaded.trace.stats.peak_usage == reference.stats.peak_usage
     assert fractions == sorted(fractions) and 0 < fractions[-1] <= 1
+
+
+def test_a_set_with_a_swo_capture_reads_its_port_31_trace(samples):
+    loaded = load_trace_set(
+        [samples / "capture.swo", samples / "workload-40k.framed"], lambda f: None, never
+    )
+    reference = read_trace(samples / "capture.port31")
+    assert same_records(loaded.traces.traces[0], reference)
+    assert loaded.traces.names == ["capture.swo", "workload-40k.framed"]
 
 
 def test_a_plain_trace_is_not_demultiplexed(samples):

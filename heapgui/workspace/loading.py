@@ -97,14 +97,20 @@ def load_trace(
     """Read `path`; allocations larger than the config's heap (if any) are refused as the
     firmware would. `fmt` is "auto" (detect) or the format the user chose."""
     config = config_beside(path.parent)
+    trace, demuxed = _read_file(path, config, progress, cancelled, fmt)
+    return LoadedTrace(trace, path, config, chosen_format=fmt != "auto", demuxed=demuxed)
+
+
+def _read_file(
+    path: Path, config: HeapConfig | None, progress: Progress, cancelled: IsCancelled, fmt: str
+) -> tuple[Trace, int | None]:
+    """A trace file, or the heap trace in a raw SWO capture with the bytes it had."""
     if fmt == "auto" and is_swo(path):
-        trace, demuxed = _read_swo(path, config, progress, cancelled)
-        return LoadedTrace(trace, path, config, demuxed=demuxed)
+        return _read_swo(path, config, progress, cancelled)
     try:
-        trace = _read(path, config, progress, cancelled, fmt)
+        return _read(path, config, progress, cancelled, fmt), None
     except DecodeError as exc:
         raise _what_to_do(path, exc, fmt) from None
-    return LoadedTrace(trace, path, config, chosen_format=fmt != "auto")
 
 
 def is_swo(path: Path) -> bool:
@@ -188,7 +194,8 @@ def _read_swo(
 
 
 def load_trace_set(paths: list[Path], progress: Progress, cancelled: IsCancelled) -> LoadedSet:
-    """Read every trace of a set against the same config: the one beside the first trace."""
+    """Read every trace of a set against the same config: the one beside the first trace.
+    A raw SWO capture among them is demultiplexed as `load_trace` does."""
     if not paths:
         raise HeapguiError("no trace files given")
     config = config_beside(paths[0].parent)
@@ -198,7 +205,7 @@ def load_trace_set(paths: list[Path], progress: Progress, cancelled: IsCancelled
         def part(fraction: float, done: int = done) -> None:
             progress((done + fraction) / len(paths))
 
-        traces.append(_read(path, config, part, cancelled))
+        traces.append(_read_file(path, config, part, cancelled, "auto")[0])
     logger.info("loaded a set of %d traces", len(traces))
     return LoadedSet(TraceSet.of(traces), list(paths), config)
 
