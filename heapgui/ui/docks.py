@@ -14,7 +14,7 @@ import math
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -62,7 +62,13 @@ class ChartColumn(QWidget):
         column.setContentsMargins(4, 4, 4, 4)
         for strip in strips:
             column.addWidget(strip)
+            strip.installEventFilter(self)  # shown, hidden or rewrapped: measure again
         column.addWidget(charts, 1)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() in (QEvent.Type.Show, QEvent.Type.Hide, QEvent.Type.LayoutRequest):
+            self.keep_strips_room()
+        return False
 
     def keep_strips_room(self) -> None:
         """The least height for the strips shown, at this width, and the charts' least."""

@@ -228,7 +228,6 @@ class MainWindow(QMainWindow):
         if notice:
             self.statusBar().showMessage(notice, 15000)
         self.heap_notice.offer(heap)
-        docks.keep_chart_room(self)  # the strips above the charts may have changed
 
     def _mark_failures(self, *_: object) -> None:
         self.charts.set_failures(self.validate_panel.failed_records(self.trace))

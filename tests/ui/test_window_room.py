@@ -126,3 +126,15 @@ def test_dock_geometry_persists(qtbot, window):
     assert fresh.capture_dock.isVisible() and front_tab(fresh, fresh.capture_dock) == "Capture"
     assert abs(fresh.stats_dock.width() - width) <= 2
     assert abs(fresh.capture_dock.height() - height) <= 2
+
+
+def test_a_dismissed_banner_gives_its_room_back(window, samples):
+    window.open_file(samples / "firmware-quirk.framed")
+    settle(window, SIZES[0])
+    with_banner = window.chart_page.minimumHeight()
+    window.banner.dismiss()
+    QApplication.processEvents()
+    assert window.chart_page.minimumHeight() < with_banner
+    window.show_banner_action.trigger()
+    QApplication.processEvents()
+    assert window.chart_page.minimumHeight() == with_banner
