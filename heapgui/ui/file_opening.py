@@ -21,7 +21,13 @@ from heapgui.ui.loader import Task, release_free_memory, running_threads
 from heapgui.ui.open_refusal import ask_format, plausible_formats
 from heapgui.ui.settings import recent_files, remember
 from heapgui.workspace import Workspace, guess_notice
-from heapgui.workspace.loading import LoadedSet, LoadedTrace, load_trace, load_trace_set
+from heapgui.workspace.loading import (
+    HEAPTRACE_PORT,
+    LoadedSet,
+    LoadedTrace,
+    load_trace,
+    load_trace_set,
+)
 
 # File → Open As: each format with the Drone versions that write it.
 FORMAT_VERSIONS = {"framed": "0.12-0.14", "legacy": "0.9-0.11", "tagged": "master"}
@@ -192,6 +198,11 @@ class FileOpener(QObject):
         self._ended()
         traces = TraceSet.of([loaded.trace])
         message = f"Loaded {loaded.path}"
+        if loaded.demuxed is not None:
+            message += (
+                f" · demultiplexed from SWO: {loaded.demuxed:,} bytes of heap trace on ITM "
+                f"port {HEAPTRACE_PORT}"
+            )
         self.show(traces, [loaded.path], loaded.config, message, loaded.chosen_format)
 
     @Slot(object)

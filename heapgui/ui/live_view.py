@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtCore import QObject, Slot
 
 from heapgui.trace.load import Trace
 from heapgui.trace.traceset import TraceSet
+from heapgui.ui.docks import Arrangement, arrange
 from heapgui.workspace.live import LiveTrace
 from heapgui.workspace.loading import config_beside
 
 if TYPE_CHECKING:
     from heapgui.ui.main_window import MainWindow
 
-STATS_WIDTH = 590
-CAPTURE_HEIGHT = 340
 DEFAULT_SELECTED_SIZES = 3
 """Chart the sizes with the most peak bytes so the live chart is not empty."""
 
@@ -39,13 +38,13 @@ class LiveView(QObject):
         panel.message.connect(lambda text: window.statusBar().showMessage(text, 10000))
 
     def show_dock(self) -> None:
-        window = self._window
-        if window.capture_dock.isVisible():
-            return
-        window.capture_dock.show()
-        # Showing it would squeeze the statistics column; keep it as wide as before.
-        window.resizeDocks([window.stats_dock], [STATS_WIDTH], Qt.Orientation.Horizontal)
-        window.resizeDocks([window.capture_dock], [CAPTURE_HEIGHT], Qt.Orientation.Vertical)
+        """A capture starting switches to the Capture arrangement, as a debugger switches modes;
+        the user's own arrangement stays when the capture form is already in it."""
+        dock = self._window.capture_dock
+        if dock.isHidden():
+            arrange(self._window, Arrangement.CAPTURE)
+        else:
+            dock.raise_()  # a tab behind another
 
     @Slot(object)
     def _started(self, live: LiveTrace) -> None:

@@ -14,36 +14,46 @@ from __future__ import annotations
 
 import logging
 import sys
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 import PySide6
-from PySide6.QtCore import QByteArray, Qt, Signal, Slot, qVersion
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QByteArray, Signal, Slot, qVersion
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QResizeEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
+    QLayout,
     QMainWindow,
     QMessageBox,
-    QVBoxLayout,
     QWidget,
 )
 
 from heapgui import __version__
 from heapgui.trace.load import Trace
-from heapgui.ui import menus
-from heapgui.ui.banner import ProblemBanner
+from heapgui.ui import docks, menus
+from heapgui.ui.banner import HeapGuessNotice, ProblemBanner
 from heapgui.ui.capture_panel import CapturePanel
 from heapgui.ui.charts import ChartsPanel
+from heapgui.ui.docks import STATE_VERSION, Arrangement, ChartColumn, scrolled
 from heapgui.ui.exports import Exporter
 from heapgui.ui.file_opening import FileOpener
 from heapgui.ui.help import about_box
 from heapgui.ui.layout_panel import LayoutPanel
 from heapgui.ui.linking import link_time_views
-from heapgui.ui.live_view import DEFAULT_SELECTED_SIZES, STATS_WIDTH, LiveView
+from heapgui.ui.live_view import DEFAULT_SELECTED_SIZES, LiveView
 from heapgui.ui.settings import open_settings
+from heapgui.ui.start_page import StartPage, WindowPages, follow_start_page
 from heapgui.ui.stats_panel import StatsPanel
 from heapgui.ui.theme import apply_theme
 from heapgui.ui.trace_status import TraceStatus
@@ -54,7 +64,6 @@ from heapgui.workspace import HeapSize, Workspace, guess_notice
 logger = logging.getLogger(__name__)
 
 DEFAULT_SIZE = (1400, 900)
-LAYOUT_HEIGHT = 450
 
 
 def show_error(parent: QWidget, message: str) -> None:
@@ -93,14 +102,16 @@ class MainWindow(QMainWindow):
         self.setAccessibleName("heapgui main window")
 
         self.banner = ProblemBanner(self)
+        self.heap_notice = HeapGuessNotice(self)
         self.charts = ChartsPanel(self)
-        central = QWidget(self)
-        column = QVBoxLayout(central)
-        column.setContentsMargins(4, 4, 4, 4)
-        column.addWidget(self.banner)
-        column.addWidget(self.charts, 1)
-        self.setCentralWidget(central)
+        self.chart_page = ChartColumn([self.heap_notice, self.banner], self.charts, self)
+        self.start_page = StartPage(self)
+        self.pages = WindowPages(self.start_page, self.chart_page, self.workspace, self)
+        self.setCentralWidget(self.pages)
         self._build_docks()
+        # The charts' least height grows with the window (heapgui.ui.docks): were it the
+        # window's least height too, a window could never be made smaller again.
+        self.layout().setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
 
         self.status = TraceStatus(self, self.banner, self.workspace)
         self.format_label = self.status.format_label
@@ -119,48 +130,34 @@ class MainWindow(QMainWindow):
         self._follow_workspace()
         self._follow_capture()
         self.linked = link_time_views(self)  # cursor, record range, zoom across the time plots
+        follow_start_page(self)
         self._restore_settings()
         self.status.refresh()
 
     # -- construction --------------------------------------------------------
 
-    def _dock(self, title: str, name: str, widget: QWidget, area) -> QDockWidget:
+    def _dock(self, title: str, name: str, widget: QWidget) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"{name}_dock")
         dock.setWidget(widget)
         dock.setAccessibleName(f"{title} panel")
-        self.addDockWidget(area, dock)
         return dock
 
     def _build_docks(self) -> None:
-        """Statistics on the left, the layout under the charts; the rest on demand."""
-        left, bottom = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
+        """The docks; where they go and which show is the arrangement's (heapgui.ui.docks)."""
         self.stats_panel = StatsPanel(self)
         self.stats_panel.sizes_selected.connect(self.charts.show_sizes)
-        self.stats_dock = self._dock("Statistics", "statistics", self.stats_panel, left)
+        self.stats_dock = self._dock("Statistics", "statistics", self.stats_panel)
+        # The tall panels scroll in a short dock instead of taking the charts' height.
         self.layout_panel = LayoutPanel(self.workspace, self)
-        self.layout_dock = self._dock("Pool layout", "layout", self.layout_panel, bottom)
-        # The statistics column runs the full height; the layout sits under the charts.
-        self.setCorner(Qt.Corner.BottomLeftCorner, left)
-        self.setCorner(Qt.Corner.TopLeftCorner, left)
-        # Hidden until a capture is started (or the View menu shows it): looking at trace
-        # files keeps the statistics column whole, and the charts keep their width anyway.
+        self.layout_dock = self._dock("Pool layout", "layout", scrolled(self.layout_panel))
         self.capture_panel = CapturePanel(self.workspace, self)
-        self.capture_dock = self._dock("Capture", "capture", self.capture_panel, left)
-        self.splitDockWidget(self.stats_dock, self.capture_dock, Qt.Orientation.Vertical)
-        self.capture_dock.hide()
+        self.capture_dock = self._dock("Capture", "capture", scrolled(self.capture_panel))
         self.validate_panel = ValidatePanel(self.workspace, self)
-        self.validate_dock = self._dock("Validation", "validation", self.validate_panel, bottom)
+        self.validate_dock = self._dock("Validation", "validation", self.validate_panel)
         self.traceset_view = TraceSetView(self.workspace, self)
-        self.traceset_dock = self._dock("Trace set", "traceset", self.traceset_view, left)
-        # Shown on demand (Validate, a set opened, the View menu): until then they cost no room.
-        # Hidden before they are tabbed, or an empty tab bar stays behind.
-        for dock, beside in (
-            (self.validate_dock, self.layout_dock),
-            (self.traceset_dock, self.stats_dock),
-        ):
-            dock.hide()
-            self.tabifyDockWidget(beside, dock)
+        self.traceset_dock = self._dock("Trace set", "traceset", self.traceset_view)
+        docks.place_docks(self)
 
     def _follow_workspace(self) -> None:
         """The views this window owns render the workspace; choices go back to it."""
@@ -169,6 +166,7 @@ class MainWindow(QMainWindow):
         ws.shown_changed.connect(self._shown_changed)
         ws.heap_size_changed.connect(self._heap_size_changed)
         ws.validated.connect(self._mark_failures)
+        self.heap_notice.set_requested.connect(partial(docks.show_heap_size_field, self))
         ws.layout_changed.connect(self._mark_edit_failures)
         self.layout_panel.verdict_changed.connect(self._mark_edit_failures)
         self.validate_panel.trace_chosen.connect(ws.show)
@@ -192,7 +190,9 @@ class MainWindow(QMainWindow):
 
     def _traces_changed(self) -> None:
         traces = self.workspace.traces
+        self.heap_notice.forget()
         self._show(self.workspace.trace)
+        docks.fit_side_column(self, grow_only=True)  # wider numbers than the last trace's
         if traces is None:
             self.setWindowTitle("heapgui")
         elif len(traces) == 1:
@@ -229,6 +229,7 @@ class MainWindow(QMainWindow):
             self.status.refresh(self.opener.format_chosen)
         if notice:
             self.statusBar().showMessage(notice, 15000)
+        self.heap_notice.offer(heap)
 
     def _mark_failures(self, *_: object) -> None:
         self.charts.set_failures(self.validate_panel.failed_records(self.trace))
@@ -288,20 +289,29 @@ class MainWindow(QMainWindow):
     # -- settings, theme, about ----------------------------------------------------------
 
     def _restore_settings(self) -> None:
+        """The window and its docks as the user left them, else the Analysis arrangement."""
         settings = open_settings()
         geometry = settings.value("geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        else:
+        if not isinstance(geometry, QByteArray) or not self.restoreGeometry(geometry):
             self.resize(*DEFAULT_SIZE)
-            self.resizeDocks([self.stats_dock], [STATS_WIDTH], Qt.Orientation.Horizontal)
-            self.resizeDocks([self.layout_dock], [LAYOUT_HEIGHT], Qt.Orientation.Vertical)
         state = settings.value("window_state")
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
+        # Without a saved state the docks are fitted once the window has its final size.
+        self._arrange_when_shown = not isinstance(state, QByteArray) or not self.restoreState(
+            state, STATE_VERSION
+        )
         theme = str(settings.value("theme", "system"))
         for action in self.theme_group.actions():
             action.setChecked(action.data() == theme)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        if self._arrange_when_shown:
+            self._arrange_when_shown = False
+            docks.arrange(self, Arrangement.ANALYSIS)
+        super().showEvent(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        docks.keep_chart_room(self)
+        super().resizeEvent(event)
 
     @Slot(QAction)
     def theme_chosen(self, action: QAction) -> None:
@@ -315,7 +325,7 @@ class MainWindow(QMainWindow):
         self.opener.wait_for_threads()
         settings = open_settings()
         settings.setValue("geometry", self.saveGeometry())
-        settings.setValue("window_state", self.saveState())
+        settings.setValue("window_state", self.saveState(STATE_VERSION))
         super().closeEvent(event)
 
     @Slot()

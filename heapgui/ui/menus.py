@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QStyle, QToolBar
 
+from heapgui.ui.docks import Arrangement, arrange
 from heapgui.ui.file_opening import FORMAT_VERSIONS
 from heapgui.ui.help import add_help_actions
 from heapgui.ui.theme import THEMES
@@ -154,6 +155,7 @@ def _view_menu(window: MainWindow, menu) -> None:
     for dock in (window.stats_dock, window.layout_dock):
         menu.addAction(dock.toggleViewAction())
     window.view_menu = menu
+    _arrangement_menu(window, menu)
     window.theme_menu = menu.addMenu("&Theme")  # the toolbar's toggle goes before it
     menu.insertAction(window.theme_menu.menuAction(), window.show_banner_action)
     window.theme_group = QActionGroup(window)
@@ -164,6 +166,36 @@ def _view_menu(window: MainWindow, menu) -> None:
         item.setToolTip(f"Use the {name} colour palette")
         window.theme_group.addAction(item)
     window.theme_group.triggered.connect(window.theme_chosen)
+
+
+def _arrangement_menu(window: MainWindow, menu) -> None:
+    """Arrangements, as Qt Creator's modes: which docks show, and where."""
+    menu.addSeparator()
+    arrangements = menu.addMenu("&Arrangement")
+    arrangements.setToolTipsVisible(True)
+    window.analysis_arrangement_action = action(
+        window,
+        "&Analysis",
+        partial(arrange, window, Arrangement.ANALYSIS),
+        "Ctrl+Alt+1",
+        "The statistics beside the charts and the pool layout under them",
+    )
+    window.capture_arrangement_action = action(
+        window,
+        "&Capture",
+        partial(arrange, window, Arrangement.CAPTURE),
+        "Ctrl+Alt+2",
+        "The capture form and the statistics beside the charts",
+    )
+    arrangements.addActions([window.analysis_arrangement_action, window.capture_arrangement_action])
+    window.reset_layout_action = action(
+        window,
+        "&Reset layout",
+        partial(arrange, window, Arrangement.ANALYSIS),
+        tip="Put every panel back where it starts (the Analysis arrangement), sized to its content",
+    )
+    menu.addAction(window.reset_layout_action)
+    menu.addSeparator()
 
 
 def add_dock_toggles(window: MainWindow) -> None:

@@ -9,17 +9,31 @@ shown: the workspace does, from the config a job found or from the traces.
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from heapgui.errors import HeapguiError
+from heapgui.capture.itm import ItmDemux
+from heapgui.errors import DecodeError, HeapguiError
 from heapgui.layout.config import HeapConfig, find_config, load_config
-from heapgui.trace.load import Trace, read_trace
+from heapgui.trace.formats import DETECT_PREFIX, FORCE_HINT_THRESHOLD, detect, format_scores
+from heapgui.trace.load import Cancelled, Trace, read_trace
 from heapgui.trace.traceset import TraceSet
 
 logger = logging.getLogger(__name__)
+
+HEAPTRACE_PORT = 31
+"""The ITM stimulus port drone's heap tracing writes to (`drone log :31`)."""
+SWO_SUFFIX = ".swo"
+DEMUX_READ = 4 << 20  # a raw capture streams through the demultiplexer in pieces this size
+DEMUX_SHARE = 0.5  # of the progress bar: demultiplexing, then reading the trace it gave
+NOT_A_TRACE = (
+    "not a heap trace (framed, legacy or tagged) nor a raw SWO capture with a heap trace on "
+    "ITM port 31. Open the heaptrace file `drone log` wrote, or capture one with "
+    "Capture → Start; if this is a damaged trace, choose its format with File → Open As"
+)
 
 Progress = Callable[[float], None]
 IsCancelled = Callable[[], bool]
@@ -33,6 +47,8 @@ class LoadedTrace:
     config: HeapConfig | None = None
     """The usable config beside the trace, if there is one."""
     chosen_format: bool = False  # the user chose the format; it was not detected
+    demuxed: int | None = None
+    """For a raw SWO capture: the heap trace's bytes taken out of its ITM port."""
 
 
 @dataclass(frozen=True)
@@ -81,12 +97,105 @@ def load_trace(
     """Read `path`; allocations larger than the config's heap (if any) are refused as the
     firmware would. `fmt` is "auto" (detect) or the format the user chose."""
     config = config_beside(path.parent)
-    trace = _read(path, config, progress, cancelled, fmt)
-    return LoadedTrace(trace, path, config, chosen_format=fmt != "auto")
+    trace, demuxed = _read_file(path, config, progress, cancelled, fmt)
+    return LoadedTrace(trace, path, config, chosen_format=fmt != "auto", demuxed=demuxed)
+
+
+def _read_file(
+    path: Path, config: HeapConfig | None, progress: Progress, cancelled: IsCancelled, fmt: str
+) -> tuple[Trace, int | None]:
+    """A trace file, or the heap trace in a raw SWO capture with the bytes it had."""
+    if fmt == "auto" and is_swo(path):
+        return _read_swo(path, config, progress, cancelled)
+    try:
+        return _read(path, config, progress, cancelled, fmt), None
+    except DecodeError as exc:
+        raise _what_to_do(path, exc, fmt) from None
+
+
+def is_swo(path: Path) -> bool:
+    """A raw SWO capture: named .swo, or ITM packets whose port 31 carries a heap trace.
+
+    Detection goes first for other names, so a trace is never taken for ITM.
+    """
+    if path.suffix.lower() == SWO_SUFFIX:
+        return True
+    try:
+        with path.open("rb") as f:
+            prefix = f.read(DETECT_PREFIX)
+    except OSError:
+        return False  # reading it as a trace reports why it cannot be read
+    try:
+        detect(prefix)
+        return False
+    except DecodeError:
+        pass  # not a trace: reading it reports that, unless it is SWO
+    demux = ItmDemux()
+    payload = demux.feed(prefix).payload(HEAPTRACE_PORT)
+    if not payload or demux.skipped_bytes * 2 > len(prefix):
+        return False
+    try:
+        detect(payload)
+    except DecodeError:
+        return False
+    return True
+
+
+def _what_to_do(path: Path, exc: DecodeError, fmt: str) -> HeapguiError:
+    """Detection found no format: unless one came close (the error then names File → Open
+    As already), say what to open instead. Only detection fails without strict decoding."""
+    if fmt == "auto":
+        with path.open("rb") as f:
+            prefix = f.read(DETECT_PREFIX)
+        if format_scores(prefix)[0][0] < FORCE_HINT_THRESHOLD:
+            return HeapguiError(f"{path}: {NOT_A_TRACE}")
+    return exc if exc.source else exc.with_source(str(path))
+
+
+def _read_swo(
+    path: Path, config: HeapConfig | None, progress: Progress, cancelled: IsCancelled
+) -> tuple[Trace, int]:
+    """Demultiplex port 31 into a private scratch file, then read it as a trace named `path`."""
+    source = f"{path} (ITM port {HEAPTRACE_PORT})"
+    size = max(path.stat().st_size, 1)
+    demux = ItmDemux()
+    with tempfile.TemporaryDirectory(prefix="heapgui-swo-") as scratch:
+        heaptrace = Path(scratch) / "heaptrace"
+        with path.open("rb") as swo, heaptrace.open("wb") as out:
+            while data := swo.read(DEMUX_READ):
+                if cancelled():
+                    raise Cancelled(f"{path}: loading cancelled")
+                out.write(demux.feed(data).payload(HEAPTRACE_PORT))
+                progress(DEMUX_SHARE * swo.tell() / size)
+            out.write(demux.finish().payload(HEAPTRACE_PORT))
+            demuxed = out.tell()
+        if demux.stats.bytes_in and demux.skipped_bytes == demux.stats.bytes_in:
+            raise DecodeError(0, "ITM packets", "none (wrong baud rate?)", str(path))
+        others = sorted(demux.stats.port_bytes)
+        if not demuxed and others:
+            raise HeapguiError(
+                f"{path}: no heap trace on ITM port {HEAPTRACE_PORT}, only data on port "
+                f"{', '.join(map(str, others[:8]))}{'…' if len(others) > 8 else ''}: "
+                "extract another port with heapgui-cli demux --port"
+            )
+
+        def part(fraction: float) -> None:
+            progress(DEMUX_SHARE + (1 - DEMUX_SHARE) * fraction)
+
+        try:
+            trace = _read(heaptrace, config, part, cancelled)
+        except DecodeError as exc:
+            raise exc.with_source(source) from None
+        except HeapguiError as exc:
+            raise HeapguiError(str(exc).replace(str(heaptrace), source)) from None
+    logger.info("%s: demultiplexed %d bytes of heap trace from ITM port 31", path, demuxed)
+    trace.source = str(path)  # the scratch file is gone: the trace is the capture's
+    return trace, demuxed
 
 
 def load_trace_set(paths: list[Path], progress: Progress, cancelled: IsCancelled) -> LoadedSet:
-    """Read every trace of a set against the same config: the one beside the first trace."""
+    """Read every trace of a set against the same config: the one beside the first trace.
+    A raw SWO capture among them is demultiplexed as `load_trace` does."""
     if not paths:
         raise HeapguiError("no trace files given")
     config = config_beside(paths[0].parent)
@@ -96,7 +205,7 @@ def load_trace_set(paths: list[Path], progress: Progress, cancelled: IsCancelled
         def part(fraction: float, done: int = done) -> None:
             progress((done + fraction) / len(paths))
 
-        traces.append(_read(path, config, part, cancelled))
+        traces.append(_read_file(path, config, part, cancelled, "auto")[0])
     logger.info("loaded a set of %d traces", len(traces))
     return LoadedSet(TraceSet.of(traces), list(paths), config)
 
