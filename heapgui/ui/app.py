@@ -101,6 +101,7 @@ class _ReadyProbe(QObject):
 
     def __init__(self, window: MainWindow, path: Path, expect_trace: bool, settle: bool) -> None:
         super().__init__(window)
+        self._window = window
         self._path = path
         self._settling = settle
         self._armed = not expect_trace
@@ -141,6 +142,15 @@ class _ReadyProbe(QObject):
                 }
             )
         )
+        self._window.capture_panel.stop()
+        self._exit_when_stopped()
+
+    def _exit_when_stopped(self) -> None:
+        """Leave once a demo capture has ended, inside the event loop: quitting while its
+        worker still connects or delivers leaves queued work to a torn-down process."""
+        if self._window.capture_panel.running():
+            QTimer.singleShot(50, self._exit_when_stopped)
+            return
         QApplication.exit(0)
 
 

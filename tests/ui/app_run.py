@@ -13,6 +13,8 @@ def run_app(*args: str, home) -> subprocess.CompletedProcess:
         QT_QPA_PLATFORM="offscreen",
         HOME=str(home),
         XDG_CONFIG_HOME=str(home / ".config"),
+        # A crash in the child prints its Python stacks, which the failing test then shows.
+        PYTHONFAULTHANDLER="1",
     )
     return subprocess.run(
         [sys.executable, "-m", "heapgui.ui.app", *args],
