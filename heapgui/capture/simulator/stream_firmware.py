@@ -37,6 +37,8 @@ LOG_STREAM = 0
 PRINT_FRAME = 64  # drone-core's print! writes text in frames of at most this many bytes
 TICK_INTERVAL = 0.5  # seconds of core time between log lines
 MASKED_BATCH = 5000  # frames a core with its streams off skips per call, at most
+CATCH_UP_FRAMES = 50_000
+"""Frames simulated per call at most: a stalled host must not stall the simulation with it."""
 
 # The stm32 template: ram.main at 0x20000000 with a fixed 4K stack first, so Drone Stream
 # grows up from 0x20001000 (the mask) and the buffers follow it.
@@ -119,8 +121,14 @@ class CoreProgram:
             self.time = now
             return
         step = 1.0 / self.frame_rate
-        skipped = 0
+        skipped = written = 0
         while self.time + step <= now:
+            if written >= CATCH_UP_FRAMES:
+                # The host was away so long that simulating every frame since would take
+                # longer than the frames themselves: the firmware's time jumps instead.
+                self.time = now
+                return
+            written += 1
             frame = self._peek()
             if not mask >> frame.stream & 1:
                 self._queue.popleft()  # a gated writer writes nothing
