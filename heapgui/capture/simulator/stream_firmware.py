@@ -37,7 +37,7 @@ LOG_STREAM = 0
 PRINT_FRAME = 64  # drone-core's print! writes text in frames of at most this many bytes
 TICK_INTERVAL = 0.5  # seconds of core time between log lines
 MASKED_BATCH = 5000  # frames a core with its streams off skips per call, at most
-CATCH_UP_FRAMES = 50_000
+CATCH_UP_FRAMES = 2_000
 """Frames simulated per call at most: a stalled host must not stall the simulation with it."""
 
 # The stm32 template: ram.main at 0x20000000 with a fixed 4K stack first, so Drone Stream
