@@ -193,3 +193,18 @@ def test_views_never_see_new_traces_with_the_old_heap(seed, tmp_path: Path):
     ws.traces_changed.connect(lambda: seen.append(ws.heap.describe()))
     ws.open(TraceSet.of([read_trace(seed)]), [], load_config(toml))
     assert seen == ["20K (Drone.toml)"]
+
+
+def test_the_workspace_owns_the_planning_and_its_caches(seed, samples):
+    ws = Workspace()
+    one = TraceSet.of([read_trace(seed)])
+    planning = ws.plan_for(one)
+    assert ws.planning is planning and ws.plan_for(one) is planning  # the caches are kept
+    expected = {}
+    for trace in one.traces:
+        for row in trace.stats.rows():
+            expected[row.size] = max(expected.get(row.size, 0), row.max_load)
+    assert dict(planning.traces.max_loads()) == expected
+    other = TraceSet.of([read_trace(samples / "workload-40k.framed")])
+    assert ws.plan_for(other) is not planning
+    assert ws.plan_for(None).traces is None

@@ -63,7 +63,6 @@ from heapgui.workspace.planning import (
     TIMELINE,
     LayoutOutcome,
     Planned,
-    Planning,
     PlanRequest,
 )
 
@@ -86,7 +85,7 @@ class LayoutPanel(QWidget):
         super().__init__(parent)
         self.workspace = workspace
         self._traces: TraceSet | None = None
-        self.planning = Planning(None)
+        self.planning = workspace.planning
         self._layout: Layout | None = None
         self._text = ""
         self._request: PlanRequest | None = None
@@ -124,7 +123,7 @@ class LayoutPanel(QWidget):
         heap size; without a `path` the config chosen so far stays.
         """
         self._traces = traces if traces is not None and len(traces) else None
-        self.planning = Planning(self._traces)
+        self.planning = self.workspace.plan_for(self._traces)
         self.planner.set_planning(self.planning)
         self.edit_bar.set_traces(self.planning.traces)
         fragmentation = self.planning.fragmentation_by_pools()

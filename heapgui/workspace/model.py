@@ -17,6 +17,7 @@ from heapgui.trace.stats import Statistics
 from heapgui.trace.traceset import TraceSet
 from heapgui.workspace.events import Event
 from heapgui.workspace.heap import HeapSize, HeapSource, guessed_heap_size
+from heapgui.workspace.planning import Planning
 from heapgui.workspace.window import RecordRange, WindowIndexes
 
 
@@ -48,6 +49,10 @@ class Workspace:
         self.live: Any = None
         self.range: RecordRange | None = None
         self.cursor: int | None = None
+        self.planning = Planning(None)
+        """The layouts of the set being planned, with their caches (drone's partitioner, the
+        range peaks, the minimum heaps): see `plan_for`."""
+        self._planned_for: TraceSet | None = None
         self.windows = WindowIndexes()  # the open set's window indexes, built once each
 
         self.traces_changed = Event("traces_changed")
@@ -153,6 +158,16 @@ class Workspace:
         except HeapguiError:
             return None  # no such heap: the layout panel says so where the heap is chosen
         return HeapSize(spec.size, HeapSource.CONFIG, self.config.path.name)
+
+    # Planning
+
+    def plan_for(self, traces: TraceSet | None) -> Planning:
+        """The planning of `traces` (the set, or the records of a chosen range); planning
+        the same set again keeps what its caches learnt."""
+        if traces is not self._planned_for or traces is None:
+            self._planned_for = traces
+            self.planning = Planning(traces)
+        return self.planning
 
     # Results that views render
 
