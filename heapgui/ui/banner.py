@@ -23,44 +23,54 @@ from heapgui.workspace import HeapSize, HeapSource
 ICON_SIZE = 20
 
 
-class ProblemBanner(QFrame):
-    """Hidden while there is nothing to say; the tooltip colours set it apart in any palette."""
+class _Strip(QFrame):
+    """A strip in the tooltip colours, which set it apart in any palette: an icon, the
+    text, and a close button; hidden while there is nothing to say."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, name: str, icon: QStyle.StandardPixmap, close_tip: str, parent) -> None:
         super().__init__(parent)
-        self.setObjectName("problemBanner")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setAutoFillBackground(True)
         self.setBackgroundRole(QPalette.ColorRole.ToolTipBase)
         self.setForegroundRole(QPalette.ColorRole.ToolTipText)
-        self.setAccessibleName("Trace problems")
-
-        icon = QLabel(self)
-        icon.setPixmap(
-            self.style()
-            .standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
-            .pixmap(ICON_SIZE, ICON_SIZE)
-        )
-        icon.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.setAccessibleName(name)
+        self.icon = QLabel(self)
+        self.icon.setPixmap(self.style().standardIcon(icon).pixmap(ICON_SIZE, ICON_SIZE))
         self.label = QLabel(self)
         self.label.setWordWrap(True)
+        self.label.setForegroundRole(QPalette.ColorRole.ToolTipText)
+        self.close_button = QToolButton(self)
+        self.close_button.setIcon(
+            self.style().standardIcon(QStyle.StandardPixmap.SP_DialogCloseButton)
+        )
+        self.close_button.setAutoRaise(True)
+        self.close_button.setToolTip(close_tip)
+        self.close_button.setAccessibleName(f"Dismiss {name.lower()}")
+        self.close_button.clicked.connect(self.hide)
+        self.row = QHBoxLayout(self)
+        self.hide()
+
+
+class ProblemBanner(_Strip):
+    """A trace's problems in plain words."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(
+            "Trace problems",
+            QStyle.StandardPixmap.SP_MessageBoxWarning,
+            "Hide this message (the status bar still counts the problems)",
+            parent,
+        )
+        self.setObjectName("problemBanner")
+        self.close_button.setAccessibleName("Dismiss problems banner")
+        self.icon.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.label.setTextFormat(Qt.TextFormat.RichText)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.label.setForegroundRole(QPalette.ColorRole.ToolTipText)
         self.label.setAccessibleName("Trace problem explanation")
-        close = QToolButton(self)
-        close.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_DialogCloseButton))
-        close.setAutoRaise(True)
-        close.setToolTip("Hide this message (the status bar still counts the problems)")
-        close.setAccessibleName("Dismiss problems banner")
-        close.clicked.connect(self.dismiss)
-
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 6, 4, 6)
-        layout.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
-        self.hide()
+        self.row.setContentsMargins(8, 6, 4, 6)
+        self.row.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
+        self.row.addWidget(self.label, 1)
+        self.row.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
 
     def set_hints(self, hints: list[str]) -> None:
         if not hints:
@@ -77,7 +87,7 @@ class ProblemBanner(QFrame):
         self.hide()
 
 
-class HeapGuessNotice(QFrame):
+class HeapGuessNotice(_Strip):
     """Says once, without a dialog, that the heap size is a guess, and offers to set it.
 
     Every percentage and verdict divides by the heap size, so a guess must not
@@ -88,41 +98,24 @@ class HeapGuessNotice(QFrame):
     """The user wants to type the real size (the window focuses the field for it)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("heapGuessNotice")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setAutoFillBackground(True)
-        self.setBackgroundRole(QPalette.ColorRole.ToolTipBase)
-        self.setForegroundRole(QPalette.ColorRole.ToolTipText)
-        self.setAccessibleName("Heap size notice")
-        self._asked = False  # said for what is open: once is enough
-        icon = QLabel(self)
-        icon.setPixmap(
-            self.style()
-            .standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation)
-            .pixmap(ICON_SIZE, ICON_SIZE)
+        super().__init__(
+            "Heap size notice",
+            QStyle.StandardPixmap.SP_MessageBoxInformation,
+            "Keep the guess (the status bar still says it is one)",
+            parent,
         )
-        self.label = QLabel(self)
-        self.label.setWordWrap(True)
-        self.label.setForegroundRole(QPalette.ColorRole.ToolTipText)
+        self.setObjectName("heapGuessNotice")
+        self._asked = False  # said for what is open: once is enough
         self.label.setAccessibleName("Heap size guessed")
         self.set_button = QPushButton("&Set heap size…", self)
         self.set_button.setToolTip("Type the real heap size in the layout panel")
         self.set_button.setAccessibleName("Set heap size")
         self.set_button.clicked.connect(self.set_requested)
-        close = QToolButton(self)
-        close.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_DialogCloseButton))
-        close.setAutoRaise(True)
-        close.setToolTip("Keep the guess (the status bar still says it is one)")
-        close.setAccessibleName("Dismiss heap size notice")
-        close.clicked.connect(self.hide)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 4, 4, 4)
-        layout.addWidget(icon)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(self.set_button)
-        layout.addWidget(close)
-        self.hide()
+        self.row.setContentsMargins(8, 4, 4, 4)
+        self.row.addWidget(self.icon)
+        self.row.addWidget(self.label, 1)
+        self.row.addWidget(self.set_button)
+        self.row.addWidget(self.close_button)
 
     def forget(self) -> None:
         """Something else is open: its heap, if guessed, is said again."""
