@@ -33,10 +33,11 @@ def window(qtbot, monkeypatch) -> MainWindow:
     return win
 
 
-@pytest.mark.skip(
+@pytest.mark.skipif(
+    os.environ.get("RUN_FLAKY") is None,
     reason="known defect found at the end of a session: this from-reset two-core capture "
     "crashes about one run in two (a segfault while the GUI thread garbage-collects, the "
-    "worker inside the simulated firmware) or hangs; see README, Known limitations"
+    "worker inside the simulated firmware) or hangs; see README, Known limitations",
 )
 def test_a_stream_capture_from_the_master_board_fills_the_window(qtbot, window, tmp_path):
     output = tmp_path / "heaptrace"
@@ -45,7 +46,7 @@ def test_a_stream_capture_from_the_master_board_fills_the_window(qtbot, window, 
     form.select_transport(STREAM)
     form.start_combo.setCurrentIndex(form.start_combo.findData(FROM_RESET))
     form.cores_spin.setValue(2)
-    form.simulator_options = {"record_emitted": True, "seed": 4}
+    form.simulator_options = {"record_emitted": True, "seed": 4, "unique_id": "ui-master-board"}
     form.set_output(output)
     panel = window.capture_panel
     with qtbot.waitSignal(panel.capture_started, timeout=30_000):
@@ -56,9 +57,8 @@ def test_a_stream_capture_from_the_master_board_fills_the_window(qtbot, window, 
     assert "core0: " in shown and "core1: " in shown and "% full" in shown
     assert sum(panel.live.core_records) == panel.live.records
     assert min(panel.live.core_records) > 0
-    devices = list(SimulatedProbe.devices.values())
-    assert len(devices) == 1
-    board = devices[0]
+    assert list(SimulatedProbe.devices) == ["ui-master-board"]
+    board = SimulatedProbe.devices["ui-master-board"]
     assert "core1 boot" in panel.console.port_text(0)
     with qtbot.waitSignal(panel.capture_finished, timeout=30_000):
         panel.stop()
@@ -122,12 +122,14 @@ def test_an_unplugged_probe_says_the_mask_was_left_set(qtbot, window, tmp_path):
     form = window.capture_panel.form
     form.select_source(SIM)
     form.select_transport(STREAM)
+    form.simulator_options = {"record_emitted": False, "unique_id": "ui-unplugged-board"}
     form.set_output(tmp_path / "heaptrace")
     panel = window.capture_panel
     with qtbot.waitSignal(panel.capture_started, timeout=30_000):
         assert panel.start()
     qtbot.waitUntil(lambda: panel.live.records > 100, timeout=30_000)
-    board = next(iter(SimulatedProbe.devices.values()))
+    assert list(SimulatedProbe.devices) == ["ui-unplugged-board"]  # nothing left from before
+    board = SimulatedProbe.devices["ui-unplugged-board"]
     with qtbot.waitSignal(panel.capture_finished, timeout=30_000):
         board.unplug()
     qtbot.waitUntil(lambda: not running_threads(), timeout=30_000)
