@@ -20,6 +20,21 @@ def format_size(size: int) -> str:
     return str(size)
 
 
+def format_bytes(size: int) -> str:
+    """Every byte figure the window shows, written one way: grouped digits and "B".
+
+    Exact, because the figures are compared with drone's to the byte; "1,024 B",
+    never "1K", "1024" or "1K B". Drone's own spelling ("64K") is kept for what a
+    config file holds: the heap-size field and the `[heap]` preview.
+    """
+    return f"{size:,} B"
+
+
+def format_count(number: int) -> str:
+    """Every count the window shows (records, blocks, allocations): grouped digits."""
+    return f"{number:,}"
+
+
 def parse_size(text: str) -> int:
     """Parse a size string; raises HeapguiError naming the text when it is not one."""
     s = text.strip()

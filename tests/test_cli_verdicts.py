@@ -49,7 +49,7 @@ def test_generate_refuses_a_heap_smaller_than_the_demand(capsys, seed, tmp_path,
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == ""
     assert one_error_line(err), err
-    assert f"needs a heap of at least {SEED_NEEDS} bytes" in err
+    assert f"needs a heap of at least {SEED_NEEDS:,} B" in err
     assert config.read_text() == DRONE_TOML  # nothing written
 
 
@@ -62,7 +62,7 @@ def test_one_allocation_bigger_than_the_heap_is_not_an_empty_trace(capsys, tmp_p
     )
     assert code == 2 and out == ""
     assert "empty" not in err
-    assert "needs a heap of at least 64 bytes" in err and one_error_line(err)
+    assert "needs a heap of at least 64 B" in err and one_error_line(err)
     assert config.read_text().endswith("capacity = 8 }]\n")
 
 
@@ -83,8 +83,8 @@ def test_validate_fails_allocations_larger_than_every_block(capsys, seed):
     assert code == 1
     # The seed allocates 128 bytes at records 17 and 19 (docs, section 3: total 2).
     assert "FAILS: 2 failed allocations" in out
-    assert "record 17: no free block for 128 bytes" in out
-    assert "record 19: no free block for 128 bytes" in out
+    assert "record 17: no free block for 128 B" in out
+    assert "record 19: no free block for 128 B" in out
     # The free of the first 128 finds no live block of its size: singular, as it is one.
     assert "Skipped: 1 deallocation matching no live block, 0 zero-size allocations" in out
     code, out, _ = run(capsys, "validate", "-f", seed, "--pools", "4:1,12:3,28:1,32:1", "--json")
@@ -96,20 +96,20 @@ def test_validate_fails_allocations_larger_than_every_block(capsys, seed):
 def test_validate_fails_an_allocation_larger_than_the_heap(capsys, tmp_path):
     trace = write_trace(tmp_path, [("alloc", 4), ("alloc", 5000)])
     code, out, _ = run(capsys, "validate", "-f", trace, "-s", "4K", "--pools", "4:1024")
-    assert code == 1 and "record 1: no free block for 5000 bytes" in out
+    assert code == 1 and "record 1: no free block for 5,000 B" in out
 
 
 def test_pools_larger_than_the_heap_are_an_error(capsys, seed):
     code, out, err = run(capsys, "validate", "-f", seed, "-s", "1", "--pools", "4:1,128:1")
     assert code == 2 and out == "" and one_error_line(err)
-    assert "132 bytes" in err and "heap" in err
+    assert "132 B" in err and "heap" in err
 
 
 def test_pools_larger_than_the_configured_heap_are_an_error(capsys, seed, tmp_path):
     config = tmp_path / "Drone.toml"
     config.write_text(DRONE_TOML.replace("2560", "2561"))
     code, _, err = run(capsys, "validate", "-f", seed, "-c", config)
-    assert code == 2 and one_error_line(err) and "10244 bytes" in err
+    assert code == 2 and one_error_line(err) and "10,244 B" in err
 
 
 def test_pools_smaller_than_the_heap_are_a_warning(capsys, seed):
@@ -117,7 +117,7 @@ def test_pools_smaller_than_the_heap_are_a_warning(capsys, seed):
     code, out, err = run(capsys, "validate", "-f", seed, "-s", "10K", "--pools", spec)
     assert code == 0 and "holds" in out
     assert err.startswith("heapgui-cli: warning: ") and err.count("\n") == 1
-    assert f"{SEED_NEEDS} bytes" in err and "10240" in err and "drone requires" in err
+    assert f"{SEED_NEEDS:,} B" in err and "10,240 B" in err and "drone requires" in err
     code, _, err = run(capsys, "validate", "-f", seed, "-s", str(SEED_NEEDS), "--pools", spec)
     assert code == 0 and err == ""
 

@@ -175,7 +175,7 @@ def test_a_device_layout_that_outgrows_its_heap_is_never_called_holding(tmp_path
     trace.write_bytes(b"")
     code, out, err = run(capsys, "validate", "-f", trace, "--config", config, "--heap", "core0")
     assert code == 2
-    assert "1272 bytes, more than the heap's 1024" in err
+    assert "1,272 B, more than the heap's 1,024 B" in err
     assert "holds" not in out
 
 
@@ -276,7 +276,7 @@ def test_render_named_layout_and_empty_pools():
 @pytest.mark.parametrize(
     ("size", "pools", "expected"),
     [
-        (1000, [Pool(4, 64), Pool(8, 8)], "pools add up to 320 bytes but size is 1000"),
+        (1000, [Pool(4, 64), Pool(8, 8)], "pools add up to 320 B but size is 1,000 B"),
         (320, [Pool(8, 8), Pool(4, 64)], "ascending block order"),
         (256, [Pool(0, 1), Pool(4, 64)], "positive block size"),
     ],

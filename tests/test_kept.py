@@ -73,7 +73,7 @@ def test_minimum_capacity_counts_against_the_heap_but_not_as_fragmentation():
     assert layout.fragmentation == 76
     assert dict((p.block, p.capacity) for p in layout.pools)[64] >= 100
     with pytest.raises(
-        LayoutDoesNotFit, match="with kept blocks 64:100: it needs a heap of at least 6576 bytes"
+        LayoutDoesNotFit, match="with kept blocks 64:100: it needs a heap of at least 6,576 B"
     ):
         generate(rows, 6000, 3, kept=kept)
 

@@ -82,7 +82,7 @@ def test_does_not_fit_names_the_size_needed_and_the_pools_that_fit():
         generate(d, 1130, 1)
     assert err.value.needed == 21000
     assert err.value.fits_with == 3
-    assert "21000" in str(err.value) and "3 pools would fit" in str(err.value)
+    assert "21,000 B" in str(err.value) and "3 pools would fit" in str(err.value)
     with pytest.raises(HeapguiError, match="pool count"):
         generate(d, 1130, 0)
 

@@ -161,7 +161,7 @@ def test_cli_validate_holds(project, capsys):
     code, out, err = run(capsys, "validate", "--heap", "core0")
     assert code == 0, err
     assert "heaptrace: holds" in out
-    assert f"[heap core0], heap {project[1]} bytes" in out
+    assert f"[heap core0], heap {project[1]:,} B" in out
 
 
 def test_cli_generate_write_keeps_stream_and_writes_counts(project, capsys):

@@ -59,8 +59,8 @@ def test_failures_exit_1_and_are_listed(capsys, small):
     code, out, err = run(capsys, "validate", "-f", small, "--pools", "4:2,8:1", "-s", "1K")
     assert code == 1, err
     assert "FAILS: 2 failed allocations" in out
-    assert "record 3: no free block for 8 bytes" in out
-    assert "record 6: no free block for 12 bytes" in out
+    assert "record 3: no free block for 8 B" in out
+    assert "record 6: no free block for 12 B" in out
     assert "Overflows into a larger pool: 1" in out
 
 
@@ -161,8 +161,8 @@ def test_generate_timeline_on_the_sample(capsys, samples, tmp_path):
         capsys, "generate", "-f", sample, "-s", "64K", "-p", "8", "--method", "timeline"
     )
     assert code == 0 and out.startswith("[heap]\n")
-    assert f"this trace needs {heaps['timeline']} bytes" in out
-    assert f"reserves {heaps['drone']} bytes" in out
+    assert f"this trace needs {heaps['timeline']:,} B" in out
+    assert f"reserves {heaps['drone']:,} B" in out
     # The text layout is the JSON one and it validates.
     config = tmp_path / "Drone.toml"
     config.write_text(out.split("# Fragmentation")[0])

@@ -59,10 +59,10 @@ def test_failures_verdict_and_occupancy_follow_the_loop(workload):
         assert per_record(x, y, count) == loop.occupancy[k]
     line = verdict(validation)
     assert line.startswith(f"✘ Fails: {len(loop.failed):,} allocations find no free block")
-    assert "Drone.toml [heap main], heap 64K" in line
+    assert "Drone.toml [heap main], heap 65,536 B" in line
     details = details_html(result)
     for record, size in loop.failed[:SHOWN_FAILURES]:
-        assert f"record {record:,}: no free block for {size:,} bytes" in details
+        assert f"record {record:,}: no free block for {size:,} B" in details
     assert f"{len(loop.failed) - SHOWN_FAILURES:,} more" in details
 
 
@@ -85,7 +85,7 @@ def test_hand_computed_overflow_and_failure(tmp_path):
     (result,) = check(TraceSet.of([trace]), [Pool(8, 2), Pool(16, 1)], 1024).checks
     assert failed_records(result, 10).tolist() == [3]
     details = details_html(result)
-    assert "record 3: no free block for 16 bytes" in details
+    assert "record 3: no free block for 16 B" in details
     assert "Overflows into a larger pool: 1." in details
 
 

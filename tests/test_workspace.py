@@ -52,7 +52,7 @@ def test_a_typed_size_is_kept_when_another_trace_opens_a_config_only_beside_it(
     ws.use_config(load_config(toml))
     assert (ws.heap_size, ws.heap.source) == (20 * 1024, HeapSource.CONFIG)
     ws.open(TraceSet.of([read_trace(seed)]), [], load_config(toml))
-    assert ws.heap.describe() == "20K (Drone.toml)"
+    assert ws.heap.describe() == "20,480 B (Drone.toml)"
     # Another directory without a config: the old config described another firmware.
     workload = TraceSet.of([read_trace(samples / "workload-40k.framed")])
     ws.open(workload, [])
@@ -106,7 +106,7 @@ def test_a_guess_follows_a_growing_capture_but_a_config_never_moves(tmp_path: Pa
     toml.write_text('[heap.main]\nsize = "8K"\npools = []\n')
     ws.use_config(load_config(toml))
     ws.follow_capture(live)
-    assert ws.heap.describe() == "8K (Drone.toml)"
+    assert ws.heap.describe() == "8,192 B (Drone.toml)"
 
 
 def test_a_guess_that_moves_is_announced_with_both_sizes():
@@ -114,8 +114,8 @@ def test_a_guess_that_moves_is_announced_with_both_sizes():
     bigger = HeapSize(128 * 1024, HeapSource.GUESSED)
     config = HeapSize(64 * 1024, HeapSource.CONFIG, "Drone.toml")
     notice = guess_notice(guessed, bigger)
-    assert "128K (guessed)" in notice and "64K (guessed)" in notice
-    assert "64K (Drone.toml)" in guess_notice(config, guessed)  # the config is gone
+    assert "131,072 B (guessed)" in notice and "65,536 B (guessed)" in notice
+    assert "65,536 B (Drone.toml)" in guess_notice(config, guessed)  # the config is gone
     assert guess_notice(None, guessed) == ""  # the first guess is shown, not news
     assert guess_notice(guessed, guessed) == ""
     assert guess_notice(guessed, config) == ""  # the user's own choice
@@ -145,7 +145,7 @@ def test_a_trace_loads_with_the_config_beside_it_which_refuses_larger_blocks(tmp
     assert not loaded.chosen_format and progress and progress == sorted(progress)
     ws = Workspace()
     ws.open(TraceSet.of([loaded.trace]), [loaded.path], loaded.config)
-    assert ws.heap.describe() == "4K (Drone.toml)"
+    assert ws.heap.describe() == "4,096 B (Drone.toml)"
 
 
 def test_without_a_config_nothing_is_refused_and_the_workspace_guesses(tmp_path: Path):
@@ -156,7 +156,7 @@ def test_without_a_config_nothing_is_refused_and_the_workspace_guesses(tmp_path:
     assert [(r.size, r.max_load) for r in loaded.trace.stats.rows()] == [(64, 2), (5000, 1)]
     ws = Workspace()
     ws.open(TraceSet.of([loaded.trace]), [loaded.path])
-    assert ws.heap.describe() == "8K (guessed)"  # 5128 bytes at the peak: 8K holds them
+    assert ws.heap.describe() == "8,192 B (guessed)"  # 5128 bytes at the peak: 8K holds them
 
 
 def test_a_set_shares_the_config_beside_its_first_trace(tmp_path: Path, seed):
@@ -192,7 +192,7 @@ def test_views_never_see_new_traces_with_the_old_heap(seed, tmp_path: Path):
     seen: list[str] = []
     ws.traces_changed.connect(lambda: seen.append(ws.heap.describe()))
     ws.open(TraceSet.of([read_trace(seed)]), [], load_config(toml))
-    assert seen == ["20K (Drone.toml)"]
+    assert seen == ["20,480 B (Drone.toml)"]
 
 
 def test_the_workspace_owns_the_planning_and_its_caches(seed, samples):

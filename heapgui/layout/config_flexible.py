@@ -19,7 +19,7 @@ import struct
 from typing import NamedTuple
 
 from heapgui.errors import HeapguiError
-from heapgui.sizes import parse_size
+from heapgui.sizes import format_bytes, parse_size
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +179,8 @@ def percent_counts(heap_size: int, pools: list[tuple[int, int]]) -> list[str]:
         return []
     if total != heap_size or not pools:
         raise HeapguiError(
-            f"pools add up to {total} bytes but the heap size is {heap_size}; "
+            f"pools add up to {format_bytes(total)} but the heap size is "
+            f"{format_bytes(heap_size)}; "
             "drone requires them to match"
         )
     for digits in range(4, 13):

@@ -49,7 +49,7 @@ from heapgui.layout.config_files import (
 )
 from heapgui.layout.config_flexible import percent_counts
 from heapgui.layout.pool_comments import PoolComments, pool_comments
-from heapgui.sizes import BELOW_2_32, MAX_SIZE, format_size
+from heapgui.sizes import BELOW_2_32, MAX_SIZE, format_bytes, format_size
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +141,8 @@ def checked_pools(heap_name: str, size: int, pools: Sequence[Pool]) -> list[Pool
     used = sum(pool.block * pool.capacity for pool in result)
     if used != size:
         raise HeapguiError(
-            f"heap {heap_name}: pools add up to {used} bytes but size is {size}; "
+            f"heap {heap_name}: pools add up to {format_bytes(used)} but size is "
+            f"{format_bytes(size)}; "
             f"drone requires them to match"
         )
     return result

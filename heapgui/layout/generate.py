@@ -9,7 +9,7 @@ from heapgui.errors import HeapguiError
 from heapgui.layout.distribute import distribute, starter_layout
 from heapgui.layout.kept import Kept, check_kept, check_room
 from heapgui.layout.pools import Partition, Partitioner, Pool
-from heapgui.sizes import format_size
+from heapgui.sizes import format_bytes
 
 MAX_POOLS = 32  # the GUI's spinner range; the CLI accepts more, like drone
 
@@ -35,8 +35,8 @@ class LayoutDoesNotFit(HeapguiError):
         mins = [k.spec() for k in kept if k.min_capacity]
         keeping = f" with kept blocks {', '.join(mins)}" if mins else ""
         super().__init__(
-            f"the trace does not fit a heap of {format_size(heap_size)} in {pools} {noun}"
-            f"{keeping}: it needs a heap of at least {needed} bytes{more}"
+            f"the trace does not fit a heap of {format_bytes(heap_size)} in {pools} {noun}"
+            f"{keeping}: it needs a heap of at least {format_bytes(needed)}{more}"
         )
 
 

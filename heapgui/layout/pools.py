@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from heapgui.errors import HeapguiError
+from heapgui.sizes import format_bytes
 
 if TYPE_CHECKING:
     from heapgui.layout.kept import Kept
@@ -41,12 +42,13 @@ def pools_against_heap(pools: Iterable[Pool], heap_size: int) -> str | None:
     used = sum(p.bytes for p in pools)
     if used > heap_size:
         raise HeapguiError(
-            f"pools add up to {used} bytes, more than the heap's {heap_size}: "
+            f"pools add up to {format_bytes(used)}, more than the heap's "
+            f"{format_bytes(heap_size)}: "
             "expected pools that fit the heap"
         )
     if used < heap_size:
         return (
-            f"pools add up to {used} bytes but the heap size is {heap_size}; "
+            f"pools add up to {format_bytes(used)} but the heap size is {format_bytes(heap_size)}; "
             "drone requires them to match"
         )
     return None

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from heapgui.sizes import format_size
+from heapgui.sizes import format_bytes
 from heapgui.workspace import HeapSize, HeapSource
 
 ICON_SIZE = 20
@@ -131,7 +131,7 @@ class HeapGuessNotice(_Strip):
 
     def _show_guess(self, heap: HeapSize) -> None:
         self.label.setText(
-            f"Heap size guessed: {format_size(heap.size)}. No config names it, so "
+            f"Heap size guessed: {format_bytes(heap.size)}. No config names it, so "
             "percentages and verdicts use the next power of two above drone's bound."
         )
         self.show()

@@ -40,6 +40,8 @@ from heapgui.capture.session import STREAM, CaptureCounters, CaptureUpdate
 from heapgui.capture.sources import PROBE, SIM
 from heapgui.capture.stream_source import NEAR_FULL
 from heapgui.errors import HeapguiError
+from heapgui.report import counted
+from heapgui.sizes import format_bytes, format_count
 from heapgui.ui.capture_worker import CaptureRequest, CaptureRun
 from heapgui.ui.log_console import LogConsole
 from heapgui.ui.source_form import SourceForm
@@ -91,7 +93,7 @@ STREAM_PROBLEMS_TIP = (
 
 def _fill(name: str, fill: float, records: int) -> str:
     """A buffer's fill level and records, flagged when the firmware is probably waiting."""
-    text = f"{name}: {records:,} records, {fill:.0%} full"
+    text = f"{name}: {counted(records, 'record', format_count)}, {fill:.0%} full"
     return f"<b>⚠ {text}</b>" if fill >= NEAR_FULL else text
 
 
@@ -391,7 +393,9 @@ class CapturePanel(QWidget):
         self.rate_label.setText(
             f"<b>{c.byte_rate / 1e3:,.1f}</b> kB/s · <b>{c.record_rate:,.0f}</b> rec/s"
         )
-        self.counts_label.setText(f"{c.bytes_received:,} bytes · {c.records:,} records")
+        self.counts_label.setText(
+            f"{format_bytes(c.bytes_received)} · {counted(c.records, 'record', format_count)}"
+        )
         trace_skipped = (
             f" · {c.trace_skipped_bytes:,} trace bytes skipped" if c.trace_skipped_bytes else ""
         )

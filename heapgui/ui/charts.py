@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from heapgui.sizes import format_size
+from heapgui.sizes import format_bytes
 from heapgui.trace.curves import live_count_curve, timeline_x
 from heapgui.trace.load import Trace
 from heapgui.trace.records import Records
@@ -188,7 +188,7 @@ class ChartsPanel(QWidget):
             if stats.peak_record >= 0:
                 peak_x = float(self._x[stats.peak_record - records.first_index])
                 self.peak_marker.setData([peak_x], [stats.peak_usage])
-                self.peak_label.setText(f"peak {stats.peak_usage:,} B")
+                self.peak_label.setText(f"peak {format_bytes(stats.peak_usage)}")
                 self.peak_label.setPos(peak_x, stats.peak_usage)
             self.show_counts(stats.rows())
         self.live_hint.setVisible(trace is not None)
@@ -240,7 +240,7 @@ class ChartsPanel(QWidget):
         for size in self._selected:
             if size in self._size_curves:
                 continue
-            curve = fast_curve(self.live_plot, name=f"{format_size(size)} B", stepMode="right")
+            curve = fast_curve(self.live_plot, name=format_bytes(size), stepMode="right")
             curve.setData(*self._size_series(size))
             self._size_curves[size] = curve
         self.live_hint.setVisible(not self._selected)
@@ -301,7 +301,7 @@ class ChartsPanel(QWidget):
         if len(x):
             self._follow(int(x[0]), int(x[-1]))
         stats = live.stats
-        peak = f"peak {stats.peak_usage:,} B"
+        peak = f"peak {format_bytes(stats.peak_usage)}"
         if live.peak_x is not None and peak != self.peak_label.toPlainText():
             self.peak_marker.setData([live.peak_x], [stats.peak_usage])
             self.peak_label.setText(peak)  # lays the text out again: only when it changes

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from heapgui.layout.pools import Pool
 from heapgui.layout.verdict import Verdict
-from heapgui.sizes import format_size
+from heapgui.sizes import format_bytes, format_count
 from heapgui.ui.verdict_text import (
     CHECKING,
     first_failure_words,
@@ -45,7 +45,8 @@ ROW_TIPS = (
 
 
 def pools_words(pools: tuple[Pool, ...]) -> str:
-    return ", ".join(f"{format_size(p.block)}:{p.capacity}" for p in pools if p.capacity) or "—"
+    shown = [f"{format_count(p.capacity)} × {format_bytes(p.block)}" for p in pools if p.capacity]
+    return ", ".join(shown) or "—"
 
 
 class CompareView(QTableWidget):

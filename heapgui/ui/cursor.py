@@ -19,6 +19,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, QPointF
 from PySide6.QtGui import QColor
 
+from heapgui.sizes import format_bytes, format_count
 from heapgui.trace.curves import record_at
 from heapgui.trace.load import Trace
 from heapgui.trace.records import KIND_NAMES, Records
@@ -49,9 +50,9 @@ def record_under(records: Records, x: float, by_record: bool = False) -> int:
 def operation(records: Records, position: int) -> str:
     """What the record did: "alloc 24 B", "grow 24 B → 40 B"."""
     kind = int(records.kind[position])
-    text = f"{KIND_NAMES[kind]} {int(records.size[position]):,} B"
+    text = f"{KIND_NAMES[kind]} {format_bytes(int(records.size[position]))}"
     if records.new_size[position]:
-        text += f" → {int(records.new_size[position]):,} B"
+        text += f" → {format_bytes(int(records.new_size[position]))}"
     return text
 
 
@@ -64,15 +65,17 @@ def readout(
     position = record - records.first_index
     if not 0 <= position < len(records):
         return ""
-    parts = [f"Record {record:,}"]
+    parts = [f"Record {format_count(record)}"]
     if records.timestamp is not None:
         ticks = int(records.timestamp[position])
         parts.append(
-            format_seconds(ticks * seconds_per_tick) if seconds_per_tick else f"tick {ticks:,}"
+            format_seconds(ticks * seconds_per_tick)
+            if seconds_per_tick
+            else f"tick {format_count(ticks)}"
         )
     in_use = int(trace.stats.timeline[position])
     share = f" ({percent_of_heap(in_use, heap.size):.2f}% of the heap)" if heap else ""
-    parts.append(f"{in_use:,} B in use{share}")
+    parts.append(f"{format_bytes(in_use)} in use{share}")
     parts.append(operation(records, position))
     return " · ".join(parts)
 

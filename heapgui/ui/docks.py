@@ -133,11 +133,12 @@ def _scene_least(charts: ChartsPanel) -> int:
 def table_width(table: QTableView) -> int:
     """The width that shows every column of `table` whole, with its frame and scroll bar."""
     header = table.horizontalHeader()
-    columns = sum(
-        max(header.sectionSizeHint(c), table.sizeHintForColumn(c))
-        for c in range(header.count())
-        if not header.isSectionHidden(c)
-    )
+    shown = [c for c in range(header.count()) if not header.isSectionHidden(c)]
+    widths = [max(header.sectionSizeHint(c), table.sizeHintForColumn(c)) for c in shown]
+    if widths and header.stretchLastSection():
+        # A stretched last section never gets narrower than the default section size.
+        widths[-1] = max(widths[-1], header.defaultSectionSize())
+    columns = sum(widths)
     # Room for the vertical scroll bar too: a trace with more sizes than rows shown needs it.
     scroll_bar = table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
     return columns + scroll_bar + 2 * table.frameWidth()

@@ -16,6 +16,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QProgressBar, QPushButton, QWidget
 
 from heapgui.layout.config import HeapConfig
+from heapgui.sizes import format_bytes
 from heapgui.trace.traceset import TraceSet
 from heapgui.ui.loader import Task, release_free_memory, running_threads
 from heapgui.ui.open_refusal import ask_format, plausible_formats
@@ -200,7 +201,7 @@ class FileOpener(QObject):
         message = f"Loaded {loaded.path}"
         if loaded.demuxed is not None:
             message += (
-                f" · demultiplexed from SWO: {loaded.demuxed:,} bytes of heap trace on ITM "
+                f" · demultiplexed from SWO: {format_bytes(loaded.demuxed)} of heap trace on ITM "
                 f"port {HEAPTRACE_PORT}"
             )
         self.show(traces, [loaded.path], loaded.config, message, loaded.chosen_format)

@@ -11,6 +11,8 @@ from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QGroupBox, QVBoxLayout, QWidget
 
+from heapgui.report import counted
+from heapgui.sizes import format_bytes
 from heapgui.ui.axes import CountAxis
 from heapgui.ui.plotting import colour_axes
 
@@ -106,7 +108,7 @@ class FragmentationChart(pg.PlotWidget):
         self._marker.setData([shown], [value])
         self._cursor.setValue(shown)
         self._cursor.show()
-        self._value.setText(f"{shown} pools: {value:,} bytes")
+        self._value.setText(f"{counted(shown, 'pool')}: {format_bytes(value)}")
         # Past the middle the label goes left of the cursor so it stays inside the plot.
         self._value.setAnchor((1, 1) if shown > (n + 1) / 2 else (0, 1))
         self._value.setPos(shown, float(self._fragmentation.max()) * 0.9)

@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QPalette
 
-from heapgui.sizes import format_size
+from heapgui.sizes import format_count
 from heapgui.trace.stats import SizeRow
 from heapgui.ui.axes import CountAxis
 from heapgui.ui.theme import series_colour
@@ -34,7 +34,7 @@ class SizeHistogram(QObject):
         # Horizontal bars: one row per size reads well however many sizes there are.
         plot = graphics.addPlot(row=0, col=1, rowspan=2, axisItems={"bottom": CountAxis("bottom")})
         plot.setTitle("Allocations per size")
-        plot.setLabel("left", "block size")
+        plot.setLabel("left", "request size (B)")
         plot.setLabel("bottom", "allocations")
         plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()
@@ -86,7 +86,7 @@ class SizeHistogram(QObject):
             self._key = key
             self.plot.getAxis("bottom").setLogMode(log)
             step = max(1, -(-count // MAX_TICK_LABELS))
-            labelled = [(i, format_size(int(s))) for i, s in enumerate(key[0]) if i % step == 0]
+            labelled = [(i, format_count(int(s))) for i, s in enumerate(key[0]) if i % step == 0]
             self.plot.getAxis("left").setTicks([labelled, [(i, "") for i in range(count)]])
             self.plot.setYRange(-0.6, max(count, 1) - 0.4, padding=0)
         longest = max(float(lengths.max()) if count else 1.0, 1.0)

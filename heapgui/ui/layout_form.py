@@ -33,8 +33,8 @@ from heapgui.layout.config import DEFAULT_HEAP, HeapConfig, load_config
 from heapgui.layout.generate import MAX_POOLS
 from heapgui.layout.plan import MinimumHeaps
 from heapgui.layout.timeline import MAX_HEADROOM
-from heapgui.report import comparison
-from heapgui.sizes import format_size
+from heapgui.report import comparison, counted
+from heapgui.sizes import format_bytes, format_size
 from heapgui.workspace import HeapSize, Workspace
 from heapgui.workspace.heap import parse_heap_size
 from heapgui.workspace.planning import DRONE, TIMELINE, Planning
@@ -53,9 +53,10 @@ METHOD_TIP = (
     "using at once; it still serves every allocation of the traces."
 )
 HEADROOM_TIP = "Extra capacity for every pool, in percent of what the traces need (rounded up)"
-COMPARISON_TIP = (
-    "The least heap each method needs for this pool count and headroom, before the rest of "
-    "the heap is spread:\n"
+HEADLINE_TIP = (
+    "The least heap the pools of the chosen method need for this pool count and headroom, "
+    "before the rest of the heap is spread over them: the one answer to how much heap the "
+    "firmware needs."
 )
 
 
@@ -171,23 +172,33 @@ class LayoutForm(QWidget):
             self.workspace.use_config(self.config, self.heap_name())
 
     def show_heaps(self, heaps: MinimumHeaps | None) -> None:
-        """The least heap each method needs for the pool count asked for."""
+        """The headline: the least heap the chosen method needs for the pool count asked for.
+
+        The other figures a user may meet (the other method's need, the most in use at
+        once, drone's sum of bytes at max load) are explained on hover, not shown beside it.
+        """
         if heaps is None:
-            text = "Minimum heap: computing…"
-        else:
-            traces = self.planning.traces
-            several = traces is not None and len(traces) > 1
-            what = "this set of traces" if several else "this trace"
-            noun = "pool" if heaps.pools == 1 else "pools"
-            text = (
-                f"Minimum heap for {heaps.pools} {noun}: {_kib(heaps.timeline)} with the timeline "
-                f"layout, {_kib(heaps.drone)} drone-style ({heaps.ratio * 100:.1f}%)"
+            self.comparison_label.setText("Heap needed: computing…")
+            self.comparison_label.show()
+            return
+        timeline = self.method() == TIMELINE
+        needed = heaps.timeline if timeline else heaps.drone
+        self.comparison_label.setText(
+            f"<b>Heap needed for {counted(heaps.pools, 'pool')}: {format_bytes(needed)}</b>"
+        )
+        traces = self.planning.traces
+        several = traces is not None and len(traces) > 1
+        sentence = comparison(heaps, "this set of traces" if several else "this trace")
+        lines = [HEADLINE_TIP, f"{sentence[:1].upper()}{sentence[1:]}."]
+        if traces is not None:
+            peak = max(t.stats.peak_usage for t in traces.traces)
+            total = max(t.stats.max_usage for t in traces.traces)
+            lines.append(
+                f"No layout needs less than the most bytes in use at once, "
+                f"{format_bytes(peak)}. Drone's maximum usage, the sum of every size's bytes at "
+                f"its max load, is {format_bytes(total)}."
             )
-            sentence = comparison(heaps, what)
-            self.comparison_label.setToolTip(
-                f"{COMPARISON_TIP}{sentence[:1].upper()}{sentence[1:]}."
-            )
-        self.comparison_label.setText(text)
+        self.comparison_label.setToolTip("\n\n".join(lines))
         self.comparison_label.show()
 
     # ---- reacting ---------------------------------------------------------------------------
@@ -323,7 +334,7 @@ class LayoutForm(QWidget):
         self.source_label.setAccessibleName("Layout source")
         self.source_label.setWordWrap(True)
         self.comparison_label = _WrappingLabel()
-        self.comparison_label.setAccessibleName("Minimum heap comparison")
+        self.comparison_label.setAccessibleName("Heap needed")
         self.comparison_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         size_field = QWidget()
@@ -378,7 +389,3 @@ class _WrappingLabel(QLabel):
         # Before the first layout the width is unknown: assume a line of 80 characters.
         width = self.width() if self.isVisible() else self.fontMetrics().averageCharWidth() * 80
         return QSize(hint.width(), self.heightForWidth(max(width, hint.width())))
-
-
-def _kib(size: int) -> str:
-    return f"{size / 1024:.1f}K" if size >= 1024 else f"{size} bytes"

@@ -17,6 +17,7 @@ from PySide6.QtGui import QGuiApplication, QPalette
 
 from heapgui.layout.generate import Layout
 from heapgui.layout.pools import Pool, align
+from heapgui.sizes import format_bytes, format_count
 from heapgui.ui.headers import header_text
 
 if TYPE_CHECKING:
@@ -131,8 +132,8 @@ class PoolTableModel(QAbstractTableModel):
             return value
         if role == Qt.ItemDataRole.DisplayRole:
             if isinstance(value, list):
-                return ", ".join(map(str, value)) if value else "—"
-            return f"{value:,}"
+                return ", ".join(map(format_count, value)) if value else "—"
+            return format_count(value)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             align_flag = Qt.AlignmentFlag
             horizontal = align_flag.AlignLeft if column == SIZES else align_flag.AlignRight
@@ -180,8 +181,11 @@ class PoolTableModel(QAbstractTableModel):
         if column == SIZES:
             if not served:
                 return "No traced size: this pool comes from drone's starter layout"
-            return f"Serves allocations of {', '.join(map(str, served))} bytes"
-        return f"{pool.capacity:,} blocks of {pool.block:,} bytes = {pool.bytes:,} bytes"
+            return f"Serves requests of {', '.join(map(format_bytes, served))}"
+        return (
+            f"{format_count(pool.capacity)} blocks of {format_bytes(pool.block)} = "
+            f"{format_bytes(pool.bytes)}"
+        )
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole

@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
 from heapgui.layout.config import DRONE_TOML, HeapConfig
 from heapgui.layout.config_write import render_heap_section
 from heapgui.layout.generate import Layout, LayoutDoesNotFit
+from heapgui.report import bytes_of_heap
+from heapgui.sizes import format_bytes
 from heapgui.ui.layout_editing import EditBar
 from heapgui.ui.layout_model import SIZES, PoolTableModel
 from heapgui.ui.no_fit_page import NoFitPage
@@ -39,7 +41,14 @@ RESERVED_TIP = (
 
 
 def fragmentation_line(layout: Layout) -> str:
-    """drone's own summary line, e.g. "Fragmentation: 0 / 0.00%"."""
+    """The panel's fragmentation with its share of the heap, e.g. "Fragmentation: 736 B (1.12%)"."""
+    share = layout.fragmentation_percent()
+    return f"Fragmentation: {format_bytes(layout.fragmentation)} ({share:.2f}%)"
+
+
+def drone_fragmentation_line(layout: Layout) -> str:
+    """drone's own line, e.g. "Fragmentation: 736 / 1.12%": the comment written into the
+    config, where it reads as what `drone heap generate` writes."""
     return f"Fragmentation: {layout.fragmentation} / {layout.fragmentation_percent():.2f}%"
 
 
@@ -52,7 +61,7 @@ def heap_section(layout: Layout, heap_name: str, config: HeapConfig | None, trac
         heap_name, layout.total_bytes, layout.pools, kind, "named" if named else "auto"
     )
     if traced and layout.fragmentation >= 0:
-        text += f"# {fragmentation_line(layout)}\n"
+        text += f"# {drone_fragmentation_line(layout)}\n"
     return text
 
 
@@ -197,7 +206,7 @@ def _fragmentation_text(
             line = "Fragmentation: — (a traced size has no block)"
         else:
             line = fragmentation_line(layout)
-        return f"{line}  (edited; the optimum: {optimum.fragmentation:,})"
+        return f"{line}  (edited; the optimum: {format_bytes(optimum.fragmentation)})"
     used = len(layout.partition.pools)
     more = ""
     if used < pools_asked:
@@ -211,16 +220,14 @@ def _fragmentation_text(
 
 
 def _reserved_text(layout: Layout | None, traced: bool) -> str:
-    """The bytes the pools take (edited) or need (optimized); "" when there is nothing to say."""
-    if layout is not None and layout.partition is None and traced:
-        taken = layout.total_bytes
-        over = taken - layout.heap_size
-        beyond = f", {over:,} bytes more than the heap" if over > 0 else ""
-        return f"Pools take {taken:,} bytes ({taken / layout.heap_size * 100:.2f}%){beyond}"
-    if layout is None or layout.partition is None:
+    """The bytes an edited layout's pools take; "" otherwise: what an optimized layout
+    needs is the form's headline, said once."""
+    if layout is None or layout.partition is not None or not traced:
         return ""
-    needed = layout.partition.bytes
-    return f"Pools need {needed:,} bytes ({needed / layout.heap_size * 100:.2f}%)"
+    taken = layout.total_bytes
+    over = taken - layout.heap_size
+    beyond = f", {format_bytes(over)} more than the heap" if over > 0 else ""
+    return f"Pools take {bytes_of_heap(taken, layout.heap_size)}{beyond}"
 
 
 def _button_for(action: QAction) -> QPushButton:

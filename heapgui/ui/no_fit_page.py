@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStyle, QVBoxLayout, QWidget
 
 from heapgui.layout.generate import LayoutDoesNotFit
+from heapgui.sizes import format_bytes
 
 
 class NoFitPage(QWidget):
@@ -64,7 +65,7 @@ class NoFitPage(QWidget):
         self._fits_with = exc.fits_with
         message = str(exc)
         self.show_message(message[:1].upper() + message[1:] + ".")
-        self.use_needed_button.setText(f"Use a heap of {exc.needed:,} bytes")
+        self.use_needed_button.setText(f"Use a heap of {format_bytes(exc.needed)}")
         self.use_needed_button.show()
         if exc.fits_with is not None:
             self.use_fitting_button.setText(f"Use {exc.fits_with} pools")

@@ -17,7 +17,7 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QWidget
 
 from heapgui.layout.pools import Pool
-from heapgui.sizes import format_size
+from heapgui.sizes import format_bytes
 from heapgui.ui.plotting import colour_axes, colour_legend, fast_curve, set_up_time_plot
 from heapgui.ui.theme import series_colour
 from heapgui.workspace.validation import Series
@@ -107,7 +107,7 @@ class OccupancyChart(pg.PlotWidget):
         self.legend.clear()
         for k, curve in enumerate(self._curves):
             if k < count:
-                self.legend.addItem(curve, f"{format_size(self._pools[k].block)} B blocks")
+                self.legend.addItem(curve, f"{format_bytes(self._pools[k].block)} blocks")
             else:
                 curve.setData([], [])
                 self._lines[k].hide()

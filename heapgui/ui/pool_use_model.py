@@ -9,7 +9,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from PySide6.QtGui import QGuiApplication
 
 from heapgui.layout.pool_replay import Replay
-from heapgui.sizes import format_size
+from heapgui.sizes import format_bytes, format_count
 from heapgui.ui.charts import failure_colour
 from heapgui.ui.headers import header_text
 
@@ -93,12 +93,12 @@ class PoolUseModel(QAbstractTableModel):
             return value
         if role == Qt.ItemDataRole.DisplayRole:
             if column == BLOCK:
-                return format_size(row.block)
+                return format_count(row.block)
             if column == USE:
                 return f"{row.use * 100:.0f}%" if row.capacity else "—"
             if column == AT_RECORD:
-                return f"{row.record:,}" if row.record >= 0 else "—"
-            return f"{value:,}"
+                return format_count(row.record) if row.record >= 0 else "—"
+            return format_count(value)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and row.full and column in (PEAK, USE):
@@ -113,8 +113,8 @@ class PoolUseModel(QAbstractTableModel):
             return "Capacity 0: this pool serves nothing"
         full = " It ran full." if row.full else ""
         return (
-            f"{row.peak:,} of {row.capacity:,} blocks of {row.block:,} bytes in use at the "
-            f"peak.{full}"
+            f"{format_count(row.peak)} of {format_count(row.capacity)} blocks of "
+            f"{format_bytes(row.block)} in use at the peak.{full}"
         )
 
     def headerData(  # noqa: N802 - Qt's signature

@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
+from heapgui.sizes import format_count
 from heapgui.workspace import Workspace
 from heapgui.workspace.window import RecordRange, command_line_range
 
@@ -51,7 +52,7 @@ class RangeChip(QWidget):
         if not shown:
             return
         first, last = chosen
-        self.label.setText(f"records {first:,}–{last:,}")
+        self.label.setText(f"records {format_count(first)}–{format_count(last)}")
         self.setToolTip(
             f"The statistics table, the histogram and the layout's demand cover records "
             f"{first:,} to {last:,} (both included), starting with the blocks live at "

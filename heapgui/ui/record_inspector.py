@@ -6,7 +6,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QLabel, QWidget
 
-from heapgui.sizes import format_size
+from heapgui.sizes import format_bytes, format_count
 from heapgui.trace.curves import live_rows, record_at, statistics_until, timeline_x
 from heapgui.trace.load import Trace
 from heapgui.trace.stats import Statistics, percent_of_heap
@@ -62,7 +62,7 @@ class RecordInspector(QObject):
         records = trace.records
         self.line.setValue(float(timeline_x(records.slice(position, position + 1))[0]))
         self.line.show()
-        self.label.setText(f"Record {records.first_index + position:,}: computing…")
+        self.label.setText(f"Record {format_count(records.first_index + position)}: computing…")
 
         def job(progress, cancelled):
             return statistics_until(records, position)
@@ -76,12 +76,15 @@ class RecordInspector(QObject):
     def _show(self, trace: Trace, position: int, stats: Statistics) -> None:
         records = trace.records
         in_use = int(trace.stats.timeline[position])
-        live = ", ".join(f"{format_size(r.size)} B × {r.live:,}" for r in live_rows(stats))
+        live = ", ".join(
+            f"{format_bytes(r.size)} × {format_count(r.live)}" for r in live_rows(stats)
+        )
         heap = self.heap_size
         percent = f" ({percent_of_heap(in_use, heap):.2f}% of heap)" if heap else ""
+        record = format_count(records.first_index + position)
         self.label.setText(
-            f"<b>Record {records.first_index + position:,}</b> ({operation(records, position)}): "
-            f"{in_use:,} B in use{percent}. Live blocks: {live or 'none'}"
+            f"<b>Record {record}</b> ({operation(records, position)}): "
+            f"{format_bytes(in_use)} in use{percent}. Live blocks: {live or 'none'}"
         )
         self.inspected.emit(position)
 

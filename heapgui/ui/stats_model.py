@@ -24,7 +24,7 @@ from PySide6.QtCore import (
 )
 
 from heapgui.errors import HeapguiError
-from heapgui.sizes import format_size, parse_size
+from heapgui.sizes import format_bytes, format_count, parse_size
 from heapgui.trace.stats import SizeRow, Statistics, percent_of_heap
 from heapgui.trace.window import WindowStatistics
 from heapgui.ui.headers import header_text
@@ -51,15 +51,16 @@ class Column:
 
 
 def _count(value: float) -> str:
-    return f"{int(value):,}"
+    return format_count(int(value))
 
 
 COLUMNS = (
     Column(
-        "Block Size",
-        "Bytes requested per allocation (drone's Block Size)",
+        "Request Size",
+        "Bytes the firmware asked for per allocation (drone's Block Size; a pool's block "
+        "may be larger)",
         lambda r, heap: r.size,
-        lambda v: format_size(int(v)),
+        _count,
     ),
     Column(
         "Max Load",
@@ -78,21 +79,22 @@ COLUMNS = (
         "as one of its new size)",
     ),
     Column(
-        "Live",
+        "Live at End",
         "Blocks of this size still allocated at the end of the trace",
         lambda r, heap: r.live,
         _count,
         "Blocks of this size still allocated at the end of the record range",
     ),
     Column(
-        "Peak Bytes",
-        "Block size × max load: this size's share of drone's maximum usage",
+        "Bytes at Max Load",
+        "Request size × max load: this size's share of drone's maximum usage (not a peak "
+        "of the heap: the sizes reach their max loads at different times)",
         lambda r, heap: r.peak_bytes,
         _count,
     ),
     Column(
         "% of Heap",
-        "Peak bytes as a percentage of the heap size",
+        "Bytes at max load as a percentage of the heap size",
         lambda r, heap: percent_of_heap(r.peak_bytes, heap),
         lambda v: f"{v:.2f}",
     ),
@@ -131,7 +133,7 @@ class StatsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{format_size(row.size)} ({row.size} bytes): {self._tooltip(column).lower()}"
+            return f"Requests of {format_bytes(row.size)}: {self._tooltip(column).lower()}"
         return None
 
     def headerData(
@@ -139,7 +141,8 @@ class StatsModel(QAbstractTableModel):
     ) -> object:
         if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
             return None
-        return header_text(role, COLUMNS[section].title, self._tooltip(COLUMNS[section]))
+        column = COLUMNS[section]
+        return header_text(role, _two_lines(column.title), self._tooltip(column))
 
     def _tooltip(self, column: Column) -> str:
         in_range = isinstance(self._stats, WindowStatistics) and column.range_tooltip
@@ -197,6 +200,16 @@ class StatsModel(QAbstractTableModel):
         for row in self._rows:
             writer.writerow([_plain(column.value(row, self._heap_size)) for column in COLUMNS])
         return out.getvalue()
+
+
+def _two_lines(title: str) -> str:
+    """The title broken at its middle space: the words stay whole and the columns narrow,
+    so the table leaves the charts their room."""
+    words = title.split(" ")
+    if len(words) < 2:
+        return title
+    cut = min(range(1, len(words)), key=lambda k: abs(len(" ".join(words[:k])) - len(title) / 2))
+    return " ".join(words[:cut]) + "\n" + " ".join(words[cut:])
 
 
 def _plain(value: float) -> str:

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from heapgui.errors import HeapguiError
-from heapgui.report import percent
+from heapgui.report import bytes_of_heap
+from heapgui.sizes import format_count
 from heapgui.trace.stats import Statistics
 from heapgui.trace.window import WindowStatistics
 from heapgui.ui.stats_model import SIZE_ROLE, StatsFilterProxy, StatsModel
@@ -143,13 +144,14 @@ class StatsPanel(QWidget):
         if isinstance(stats, WindowStatistics):
             scope = (
                 f"<b>Records {_record_link(stats.start)}–{_record_link(stats.stop - 1)}</b> "
-                f"only, starting with the blocks live at {stats.start:,}<br>"
+                f"only, starting with the blocks live at {format_count(stats.start)}<br>"
             )
         at = "the start" if stats.peak_record < 0 else f"record {_record_link(stats.peak_record)}"
         self.summary.setText(
-            f"{scope}Maximum memory usage (drone, Σ size × max load): "
-            f"<b>{percent(stats.max_usage, heap.size)}</b><br>"
-            f"Simultaneous peak: <b>{percent(stats.peak_usage, heap.size)}</b> at {at}<br>"
+            f"{scope}Most in use at once: <b>{bytes_of_heap(stats.peak_usage, heap.size)}</b> "
+            f"at {at}<br>"
+            f"Σ bytes at max load (drone's maximum usage): "
+            f"<b>{bytes_of_heap(stats.max_usage, heap.size)}</b><br>"
             f"Heap: {heap.describe()}"
         )
 
@@ -209,4 +211,4 @@ RECORD_LINK = "record"
 
 def _record_link(record: int) -> str:
     """A record number the user can click to see it in the charts."""
-    return f'<a href="{RECORD_LINK}:{record}">{record:,}</a>'
+    return f'<a href="{RECORD_LINK}:{record}">{format_count(record)}</a>'

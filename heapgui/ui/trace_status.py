@@ -10,6 +10,8 @@ from __future__ import annotations
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QMainWindow
 
+from heapgui.report import counted
+from heapgui.sizes import format_count
 from heapgui.trace.load import Trace
 from heapgui.trace.problems import usage_hints
 from heapgui.ui.banner import ProblemBanner
@@ -72,7 +74,7 @@ class TraceStatus:
             return
         chosen = " (chosen)" if chosen_format else ""
         self.format_label.setText(f"Format: {trace.format}{chosen}")
-        self.records_label.setText(f"{len(trace.records):,} records")
+        self.records_label.setText(counted(len(trace.records), "record", format_count))
         hints = problem_hints(trace, self._workspace.heap_size)
         if hints != self._banner_hints:
             self._banner_hints = hints
@@ -92,7 +94,9 @@ class TraceStatus:
         self._banner.set_hints([])
         self._banner_hints = None
         self.format_label.setText(f"Live capture ({fmt})")
-        self.records_label.setText("" if records is None else f"{records:,} records · capturing")
+        self.records_label.setText(
+            "" if records is None else f"{counted(records, 'record', format_count)} · capturing"
+        )
         self.problems_label.setText("")
         self.show_banner_action.setEnabled(False)
 

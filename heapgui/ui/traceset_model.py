@@ -11,7 +11,7 @@ import logging
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
-from heapgui.sizes import format_size
+from heapgui.sizes import format_bytes, format_count
 from heapgui.trace.traceset import TraceSet, size_difference
 from heapgui.ui.headers import header_text
 from heapgui.ui.stats_model import SIZE_ROLE, SORT_ROLE
@@ -102,24 +102,26 @@ class TraceSetModel(QAbstractTableModel):
 
     def _size_data(self, size: int, role: int) -> object:
         if role == Qt.ItemDataRole.DisplayRole:
-            return format_size(size)
+            return format_count(size)
         if role == SORT_ROLE:
             return size
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"Allocations of {size:,} bytes"
+            return f"Allocations of {format_bytes(size)}"
         return None
 
     def _load_data(self, size: int, trace: int, role: int) -> object:
         load = self._loads[trace].get(size)
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{load:,}" if load is not None else "—"
+            return format_count(load) if load is not None else "—"
         if role == SORT_ROLE:
             return load or 0
         if role == Qt.ItemDataRole.ToolTipRole:
             name = self._traces.names[trace]
             if load is None:
-                return f"{name} allocates no block of {size:,} bytes"
-            return f"{name}: at most {load:,} blocks of {size:,} bytes alive at once"
+                return f"{name} allocates no block of {format_bytes(size)}"
+            return (
+                f"{name}: at most {format_count(load)} blocks of {format_bytes(size)} alive at once"
+            )
         return None
 
     def _delta_data(self, size: int, role: int) -> object:
@@ -130,7 +132,7 @@ class TraceSetModel(QAbstractTableModel):
             return delta
         if role == Qt.ItemDataRole.ToolTipRole:
             a, b = (self._traces.names[k] for k in self._compared)
-            return f"Max load of {size:,}-byte blocks in {b} minus that in {a}"
+            return f"Max load of {format_bytes(size)} blocks in {b} minus that in {a}"
         return None
 
     def headerData(  # noqa: N802 - Qt's signature

@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from heapgui.report import counted
+from heapgui.sizes import format_bytes, format_count
 from heapgui.trace.traceset import TraceSet
 from heapgui.ui.stats_model import StatsFilterProxy
 from heapgui.ui.traceset_chart import TraceSetChart, swatch
@@ -133,8 +135,9 @@ class TraceSetView(QWidget):
             return "No trace loaded."
         # The swatches are the chart's legend: it stays off the curves.
         lines = [
-            f"{swatch(k, self.palette())} <b>{name}</b>: {len(t.records):,} records, "
-            f"peak {t.stats.peak_usage:,} B in use"
+            f"{swatch(k, self.palette())} <b>{name}</b>: "
+            f"{counted(len(t.records), 'record', format_count)}, "
+            f"peak {format_bytes(t.stats.peak_usage)} in use"
             for k, (name, t) in enumerate(traces)
         ]
         if len(traces) == 1:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from heapgui.layout.verdict import Verdict
+from heapgui.report import bytes_of_heap, counted
+from heapgui.sizes import format_bytes, format_count
 
 CHECKING = "checking…"
 
@@ -10,23 +12,29 @@ CHECKING = "checking…"
 def fragmentation_words(verdict: Verdict) -> str:
     if verdict.fragmentation is None:
         return "— (a traced size has no block)"
-    share = verdict.fragmentation / verdict.heap_size * 100 if verdict.heap_size else 0.0
-    return f"{verdict.fragmentation:,} / {share:.2f}%"
+    if not verdict.heap_size:
+        return format_bytes(verdict.fragmentation)
+    return bytes_of_heap(verdict.fragmentation, verdict.heap_size)
 
 
 def reserved_words(verdict: Verdict) -> str:
     share = verdict.reserved / verdict.heap_size * 100 if verdict.heap_size else 0.0
-    over = f", {verdict.over_heap:,} bytes over the heap" if verdict.over_heap else ""
-    return f"{verdict.reserved:,} bytes ({share:.2f}% of {verdict.heap_size:,}){over}"
+    over = f", {format_bytes(verdict.over_heap)} over the heap" if verdict.over_heap else ""
+    return (
+        f"{format_bytes(verdict.reserved)} ({share:.2f}% of {format_bytes(verdict.heap_size)})"
+        f"{over}"
+    )
 
 
 def first_failure_words(verdict: Verdict, several: bool) -> str:
-    """E.g. "record 1,234 (48 bytes) of boot.framed"; "" when nothing failed."""
+    """E.g. "record 1,234 (48 B) of boot.framed"; "" when nothing failed."""
     first = verdict.first_failure
     if first is None:
         return ""
     where = f" of {first.name}" if several else ""
-    return f"record {first.failure.record:,} ({first.failure.size:,} bytes){where}"
+    return (
+        f"record {format_count(first.failure.record)} ({format_bytes(first.failure.size)}){where}"
+    )
 
 
 def holds_words(verdict: Verdict, several: bool) -> str:
@@ -35,11 +43,12 @@ def holds_words(verdict: Verdict, several: bool) -> str:
         return "✔ Holds"
     reasons = []
     if verdict.failures:
-        noun = "allocation finds" if verdict.failures == 1 else "allocations find"
+        verb = "finds" if verdict.failures == 1 else "find"
         first = first_failure_words(verdict, several)
-        reasons.append(f"{verdict.failures:,} {noun} no free block, the first at {first}")
+        failed = counted(verdict.failures, "allocation", format_count)
+        reasons.append(f"{failed} {verb} no free block, the first at {first}")
     if verdict.over_heap:
-        reasons.append(f"the pools take {verdict.over_heap:,} bytes more than the heap")
+        reasons.append(f"the pools take {format_bytes(verdict.over_heap)} more than the heap")
     return "✘ Fails: " + "; ".join(reasons)
 
 
@@ -49,7 +58,7 @@ def summary(verdict: Verdict, several: bool) -> str:
     traces = "every trace" if several else "the trace"
     return (
         f"{holds_words(verdict, several)} ({traces}, {how}); "
-        f"overflows into larger pools: {verdict.overflows:,}"
+        f"overflows into larger pools: {format_count(verdict.overflows)}"
     )
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from heapgui.errors import HeapguiError
-from heapgui.sizes import MAX_SIZE, format_size, parse_size
+from heapgui.sizes import MAX_SIZE, format_bytes, parse_size
 from heapgui.trace.stats import Statistics
 
 MIN_GUESSED_HEAP = 1024
@@ -31,10 +31,10 @@ class HeapSize:
     """For a config: the file it was read from, as the user named it."""
 
     def describe(self) -> str:
-        """The size with its source, never one without it: "64K (Drone.toml)", "128K (guessed)"."""
+        """The size with its source, never one without it: "65,536 B (Drone.toml)"."""
         if self.source is HeapSource.CONFIG:
-            return f"{format_size(self.size)} ({self.origin or 'config'})"
-        return f"{format_size(self.size)} ({self.source.value})"
+            return f"{format_bytes(self.size)} ({self.origin or 'config'})"
+        return f"{format_bytes(self.size)} ({self.source.value})"
 
 
 def parse_heap_size(text: str) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 from heapgui.layout.pool_replay import Replay, replay
 from heapgui.layout.pools import Pool
 from heapgui.report import failure_line, replay_notes, unread
-from heapgui.sizes import format_size
+from heapgui.sizes import format_bytes
 from heapgui.trace.curves import timeline_x
 from heapgui.trace.load import Cancelled, Trace
 from heapgui.trace.traceset import TraceSet
@@ -107,7 +107,7 @@ def validate_traces(
 
 def verdict(validation: Validation) -> str:
     """One line over the whole set, e.g. "Fails: 12 allocations find no free block"."""
-    where = f"{validation.source}, heap {format_size(validation.heap_size)}"
+    where = f"{validation.source}, heap {format_bytes(validation.heap_size)}"
     warning = f" ⚠ {validation.warning}." if validation.warning else ""
     count = len(validation.checks)
     if validation.holds:

@@ -27,7 +27,7 @@ def test_a_guessed_heap_is_said_once_without_a_dialog(window, samples, errors):
     bound = max(window.trace.stats.max_usage, window.trace.stats.peak_usage)
     assert heap.size == 1 << (bound - 1).bit_length() == guessed_heap_size(window.trace.stats)
     assert window.heap_notice.isVisible()
-    assert "Heap size guessed: 64K" in window.heap_notice.label.text()
+    assert "Heap size guessed: 65,536 B" in window.heap_notice.label.text()
     assert open_dialogs() == [] and errors == []
     window.heap_notice.hide()  # dismissed: a guess that moves later is not asked about again
     window.workspace.set_heap_size(HeapSize(128 * 1024, HeapSource.GUESSED))

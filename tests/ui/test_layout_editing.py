@@ -178,12 +178,12 @@ def test_add_remove_merge_and_revert(seeded):
     panel.edit_bar.merge_action.trigger()
     assert pools_of(panel.layout_text())[0] == (12, 222 + 201 * 4 // 12)
     # The 4-byte allocation now takes a 12-byte block: 8 bytes of fragmentation.
-    assert "Fragmentation: 8 / 0.08%" in panel.fragmentation_label.text()
+    assert "Fragmentation: 8 B (0.08%)" in panel.fragmentation_label.text()
     panel.table.setCurrentIndex(cell(panel, 0, BLOCK))
     panel.edit_bar.remove_action.trigger()
     assert [b for b, _ in pools_of(panel.layout_text())] == [28, 32, 128, 256]
     # 4 and 12 now go to the 28 pool: (28-4)×1 + (28-12)×3.
-    assert "Fragmentation: 72 / 0.70%" in panel.fragmentation_label.text()
+    assert "Fragmentation: 72 B (0.70%)" in panel.fragmentation_label.text()
     panel.edit_bar.revert_action.trigger()
     assert panel.layout_text() == SEED_LAYOUT
     panel.edit_bar.undo_action.trigger()
@@ -218,7 +218,7 @@ def test_failing_edit_marks_its_first_failure_and_asks_before_writing(samples, p
     verdict = panel.edit_bar.verdict()
     assert not verdict.holds and verdict.failures == len(expected)
     first_record = expected[0][0]
-    assert f"the first at record {first_record:,} ({expected[0][1]:,} bytes)" in (
+    assert f"the first at record {first_record:,} ({expected[0][1]:,} B)" in (
         panel.edit_bar.verdict_label.text()
     )
     assert panel.failed_records(trace).tolist() == [r for r, _ in expected]
@@ -250,8 +250,8 @@ def test_compare_view_shows_optimum_edited_and_config(samples, panel, tmp_path):
     view = panel.edit_bar.comparison().view
     optimum, edited, config = "optimum", "edited", "config"
     assert view.text(optimum, 3) == "✔ Holds"
-    assert view.text(optimum, 1) == "0 / 0.00%"
-    assert view.text(optimum, 2).startswith("10,240 bytes (100.00% of 10,240)")
+    assert view.text(optimum, 1) == "0 B (0.00%)"
+    assert view.text(optimum, 2).startswith("10,240 B (100.00% of 10,240 B)")
     # The config: 16:2 and 128:10 by the plain first-fit loop.
     oracle = first_fit(trace.records, [Pool(16, 2), Pool(128, 10)])
     assert view.text(config, 3) == (
@@ -260,7 +260,7 @@ def test_compare_view_shows_optimum_edited_and_config(samples, panel, tmp_path):
     frag = sum((16 - s) * c for s, c in SEED_DEMAND if s <= 16) + sum(
         (128 - s) * c for s, c in SEED_DEMAND if s > 16
     )
-    assert view.text(config, 1) == f"{frag:,} / {frag / 10240 * 100:.2f}%"
+    assert view.text(config, 1) == f"{frag:,} B ({frag / 10240 * 100:.2f}%)"
     pools = [Pool(b, c) for b, c in pools_of(panel.layout_text())]
     oracle = first_fit(trace.records, pools)
     assert view.text(edited, 3).startswith("✔ Holds" if not oracle.failed else "✘ Fails")

@@ -123,15 +123,16 @@ def test_spinner_gives_the_brute_force_minimum(
             # Does not fit: a message with the needed size instead of the table.
             assert layout is None
             assert panel.stack.currentWidget() is panel.no_fit
-            assert f"{needed} bytes" in panel.no_fit_label.text()
+            assert f"{needed:,} B" in panel.no_fit_label.text()
             assert panel.layout_text() == ""
             continue
         frag = brute_partition(workload_demand, pools)
         assert layout.fragmentation == frag
         assert panel.stack.currentWidget() is panel.table
-        line = f"Fragmentation: {frag} / {frag / HEAP_64K * 100:.2f}%"
-        assert panel.fragmentation_label.text() == line
-        assert panel.layout_text().endswith(f"# {line}\n")
+        share = f"{frag / HEAP_64K * 100:.2f}%"
+        assert panel.fragmentation_label.text() == f"Fragmentation: {frag:,} B ({share})"
+        # The config's comment is drone's own line, as `drone heap generate` writes it.
+        assert panel.layout_text().endswith(f"# Fragmentation: {frag} / {share}\n")
         # What the table and the TOML show is that layout, and it holds the trace's demand.
         rows = [
             (
@@ -183,7 +184,7 @@ def test_layout_that_does_not_fit_says_what_would(
     assert needed > 100 * 1024
     fits = next(p for p in range(1, 11) if needed_bytes(workload_demand, p) <= 100 * 1024)
     text = panel.no_fit_label.text()
-    assert f"at least {needed} bytes" in text and f"{fits} pools would fit" in text
+    assert f"at least {needed:,} B" in text and f"{fits} pools would fit" in text
     assert not panel.copy_action.isEnabled() and not panel.write_action.isEnabled()
     assert panel.errors == []
     # The workspace hears why there is no layout, for the request that failed.
@@ -503,7 +504,7 @@ def test_allocation_larger_than_the_heap_is_planned_for(panel, samples):
     set_size(panel, "100")
     # The seed's demand (docs, section 3): 4x1, 12x3, 28x1, 32x1, 128x1 = 228 bytes.
     assert panel.current_layout() is None
-    assert "at least 228 bytes" in panel.no_fit_label.text()
+    assert "at least 228 B" in panel.no_fit_label.text()
     set_size(panel, "10K")
     assert [p.block for p in panel.current_layout().pools] == [4, 12, 28, 32, 128]
     assert '{ block = "128", capacity = 7 }' in panel.layout_text()

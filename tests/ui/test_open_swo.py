@@ -19,7 +19,7 @@ def test_open_swo_shows_its_heap_trace_and_says_it_was_demultiplexed(window, err
     assert window.trace.stats.peak_usage == reference.stats.peak_usage
     demuxed = (samples / "capture.port31").stat().st_size
     said = [m for m in messages if "demultiplexed" in m]
-    assert said and f"{demuxed:,} bytes" in said[0] and "port 31" in said[0]
+    assert said and f"{demuxed:,} B" in said[0] and "port 31" in said[0]
 
 
 def test_a_file_that_is_no_trace_says_what_to_do_next(window, errors, tmp_path):

@@ -63,18 +63,18 @@ def test_rows_equal_the_expected_table(workload):
     want = [(s["size"], s["max_load"], s["total"]) for s in expected["sizes"]]
     got = list(
         zip(
-            column(model, "Block Size"),
+            column(model, "Request Size"),
             column(model, "Max Load"),
             column(model, "Total Allocations"),
             strict=True,
         )
     )
     assert got == want
-    peak_bytes = column(model, "Peak Bytes")
+    peak_bytes = column(model, "Bytes at Max Load")
     assert peak_bytes == [s * m for s, m, _ in want]
     percent = column(model, "% of Heap")
     assert percent == pytest.approx([s * m / HEAP * 100 for s, m, _ in want])
-    assert column(model, "Block Size", Qt.ItemDataRole.DisplayRole)[-1] == "1K"
+    assert column(model, "Request Size", Qt.ItemDataRole.DisplayRole)[-1] == "1,024"
 
 
 def test_percentages_follow_the_heap_size(workload, qtbot):
@@ -117,7 +117,7 @@ def test_update_from_inserts_sizes_and_reports_changed_rows(qtbot):
         done += batch
         model.update_from(stats)
         sizes = sorted({op[1] for op in done})
-        assert column(model, "Block Size") == sizes
+        assert column(model, "Request Size") == sizes
         totals = [sum(1 for op in done if op == ("alloc", s)) for s in sizes]
         assert column(model, "Total Allocations") == totals
     assert resets == []
@@ -136,12 +136,12 @@ def test_proxy_sorts_numerically_and_filters(workload):
     totals = column(proxy, "Total Allocations")
     assert totals == sorted((s["total"] for s in expected["sizes"]), reverse=True)
     proxy.set_size_filter("1K, 20-32")
-    assert sorted(column(proxy, "Block Size")) == [20, 24, 32, 1024]
+    assert sorted(column(proxy, "Request Size")) == [20, 24, 32, 1024]
     proxy.set_size_filter(">200")
-    assert sorted(column(proxy, "Block Size")) == [256, 512, 1024]
+    assert sorted(column(proxy, "Request Size")) == [256, 512, 1024]
     with pytest.raises(HeapguiError, match="'zz'"):
         proxy.set_size_filter("zz")
-    assert sorted(column(proxy, "Block Size")) == [256, 512, 1024]  # old filter kept
+    assert sorted(column(proxy, "Request Size")) == [256, 512, 1024]  # old filter kept
     proxy.set_size_filter("")
     assert proxy.rowCount() == len(expected["sizes"])
 

@@ -199,7 +199,7 @@ def test_timeline_minimum_of_the_set(window, captures):
     best = timeline_minimum(matrices, classes, 3)
     panel.set_method("timeline")
     assert panel.current_layout().partition.bytes == best
-    assert f"needs {best} bytes" in panel.comparison_label.toolTip()
+    assert f"needs {best:,} B (" in panel.comparison_label.toolTip()
     assert "this set of traces" in panel.comparison_label.toolTip()
 
 

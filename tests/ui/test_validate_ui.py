@@ -117,10 +117,10 @@ def test_validate_marks_exactly_the_failures_of_the_replay(window, project):
 
     verdict = window.validate_panel.verdict_label.text()
     assert f"Fails: {len(with_loop.failed):,} allocations" in verdict
-    assert "Drone.toml [heap main]" in verdict and "heap 64K" in verdict
+    assert "Drone.toml [heap main]" in verdict and "heap 65,536 B" in verdict
     details = window.validate_panel.details_label.text()
     for record, size in with_loop.failed[:5]:
-        assert f"record {record:,}: no free block for {size:,} bytes" in details
+        assert f"record {record:,}: no free block for {size:,} B" in details
     assert f"{len(with_loop.failed) - 5:,} more" in details
     assert not window.validate_dock.isHidden()
 
@@ -212,7 +212,7 @@ def test_hand_computed_overflow_and_failure(tmp_path, qtbot, inline_tasks):
     panel.set_source(CONFIG)
     panel.validate()
     assert panel.failed_records(trace).tolist() == [3]
-    assert "record 3: no free block for 16 bytes" in panel.details_label.text()
+    assert "record 3: no free block for 16 B" in panel.details_label.text()
     assert "Overflows into a larger pool: 1." in panel.details_label.text()
     assert [r.peak for r in panel.model.rows()] == [2, 1]
 
@@ -233,7 +233,7 @@ def test_a_proposed_layout_that_does_not_fit_says_why(panels):
     validate.validate()
     assert validate.validation() is None
     text = validate.verdict_label.text()
-    assert "no proposed layout: the trace does not fit a heap of 1K in 2 pools" in text
+    assert "no proposed layout: the trace does not fit a heap of 1,024 B in 2 pools" in text
 
 
 def test_threaded_validation_reports_when_done(qtbot, workload, samples):
@@ -273,12 +273,14 @@ def test_timeline_reserves_fewer_bytes_than_drone(panels, workload, workload_dem
     drone = layout_panel.current_layout()
     needed = sum(s * c for s, c in workload_demand) + brute_partition(workload_demand, 5)
     assert drone.partition.bytes == needed
-    assert f"Pools need {needed:,} bytes" in layout_panel.reserved_label.text()
+    assert f"Heap needed for 5 pools: {needed:,} B" in layout_panel.comparison_label.text()
+    assert layout_panel.reserved_label.text() == ""  # said once, in the headline
 
     layout_panel.set_method("timeline")
     timeline = layout_panel.current_layout()
     assert timeline.partition.bytes < drone.partition.bytes
-    assert f"Pools need {timeline.partition.bytes:,} bytes" in layout_panel.reserved_label.text()
+    needed = timeline.partition.bytes
+    assert f"Heap needed for 5 pools: {needed:,} B" in layout_panel.comparison_label.text()
     assert first_fit(workload.records, list(timeline.partition.pools), HEAP_64K).failed == []
     assert "simultaneous peak" in layout_panel.source_label.text()
 
@@ -286,7 +288,9 @@ def test_timeline_reserves_fewer_bytes_than_drone(panels, workload, workload_dem
     assert layout_panel.current_layout() == drone  # back to drone's exact result
 
 
-def test_minimum_heap_text_shows_both_figures(panels, workload, workload_demand):
+def test_the_heap_needed_headline_names_the_chosen_method_and_explains_the_rest(
+    panels, workload, workload_demand
+):
     layout_panel, _ = panels
     layout_panel.pools_spin.setValue(5)
     classes, live = class_live_counts(workload.records)
@@ -294,15 +298,13 @@ def test_minimum_heap_text_shows_both_figures(panels, workload, workload_demand)
     timeline = timeline_minimum([live], classes, 5)
     drone = sum(s * c for s, c in workload_demand) + brute_partition(workload_demand, 5)
     assert timeline < drone
-    text = layout_panel.comparison_label.text()
-    assert f"{timeline / 1024:.1f}K with the timeline layout" in text
-    assert f"{drone / 1024:.1f}K drone-style" in text
-    assert f"({timeline / drone * 100:.1f}%)" in text
+    assert layout_panel.comparison_label.text() == f"<b>Heap needed for 5 pools: {drone:,} B</b>"
     tip = layout_panel.comparison_label.toolTip()
-    assert f"needs {timeline} bytes" in tip and f"reserves {drone} bytes" in tip
-    # The same figures whichever method is shown.
+    assert f"{timeline:,} B (" in tip and f"{drone:,} B (" in tip  # both methods, on hover
+    assert f"{workload.stats.peak_usage:,} B" in tip and f"{workload.stats.max_usage:,} B" in tip
     layout_panel.set_method("timeline")
-    assert layout_panel.comparison_label.text() == text
+    assert layout_panel.comparison_label.text() == f"<b>Heap needed for 5 pools: {timeline:,} B</b>"
+    assert f"needs {timeline:,} B (" in layout_panel.comparison_label.toolTip()
 
 
 def test_headroom_raises_every_pool(panels, workload):
@@ -335,7 +337,7 @@ def test_timeline_layout_is_planned_off_the_gui_thread(qtbot, monkeypatch, workl
     assert emitted.args == [None]
     qtbot.waitUntil(lambda: panel.current_layout() is not None, timeout=30_000)
     assert panel.current_layout() == expected
-    assert "Minimum heap for 5 pools" in panel.comparison_label.text()
+    assert "Heap needed for 5 pools" in panel.comparison_label.text()
     qtbot.waitUntil(lambda: not running_threads(), timeout=10_000)
 
 
@@ -421,7 +423,7 @@ def test_an_allocation_larger_than_the_heap_fails_validation(
     assert not panel.validation().holds
     assert panel.failed_records(trace).tolist() == [17, 19]  # the seed's two 128-byte blocks
     assert "Fails: 2 allocations" in panel.verdict_label.text()
-    assert "record 17: no free block for 128 bytes" in panel.details_label.text()
+    assert "record 17: no free block for 128 B" in panel.details_label.text()
 
 
 def test_pools_larger_than_the_heap_are_refused(tmp_path, qtbot, samples, inline_tasks):
@@ -434,7 +436,7 @@ def test_pools_larger_than_the_heap_are_refused(tmp_path, qtbot, samples, inline
     panel.validate()
     assert panel.validation() is None
     text = panel.verdict_label.text()
-    assert text.startswith("⚠") and "132 bytes" in text and "more than the heap" in text
+    assert text.startswith("⚠") and "132 B" in text and "more than the heap" in text
 
 
 def test_pools_smaller_than_the_heap_are_a_warning_beside_the_verdict(
@@ -446,7 +448,7 @@ def test_pools_smaller_than_the_heap_are_a_warning_beside_the_verdict(
     panel.validate()
     assert panel.validation().holds
     text = panel.verdict_label.text()
-    assert "Holds" in text and "1024 bytes" in text and "drone requires them to match" in text
+    assert "Holds" in text and "1,024 B" in text and "drone requires them to match" in text
 
 
 def test_details_say_what_could_not_be_read(tmp_path, qtbot, samples, inline_tasks):
@@ -459,6 +461,6 @@ def test_details_say_what_could_not_be_read(tmp_path, qtbot, samples, inline_tas
     layout.size_edit.setText("10K")
     panel.set_source(PROPOSED)
     panel.validate()
-    assert f"{trace.skipped_bytes:,} bytes of the trace could not be read" in (
+    assert f"{trace.skipped_bytes:,} B of the trace could not be read" in (
         panel.details_label.text()
     )
