@@ -92,7 +92,7 @@ class ChartsPanel(QWidget):
         self.inspected = self.inspector.inspected
         self.inspect_record = self.inspector.inspect_record
         self.log_check = QCheckBox("Log scale", self)
-        self.log_check.setChecked(True)
+        self.log_check.setChecked(False)  # linear: the bars compare as the counts do
         self.log_check.setToolTip("Allocation-size histogram with a logarithmic count axis")
         self.log_check.setAccessibleName("Histogram log scale")
         self.log_check.toggled.connect(self.draw_histogram)

@@ -21,6 +21,9 @@ from heapgui.ui.axes import CountAxis
 from heapgui.ui.theme import series_colour
 
 MAX_TICK_LABELS = 24
+MIN_BAR_SHARE = 0.015
+"""A size with any allocation gets at least this share of the longest bar: one allocation
+among thousands would otherwise draw nothing, as if the size had none."""
 LIVE_HEADROOM = 1.25
 """During a capture the count range grows this much at a time, not at every update."""
 
@@ -66,7 +69,11 @@ class SizeHistogram(QObject):
         # Bars start at 1 allocation (10^0) in log mode. A size only live at a range's start
         # has no allocation in it: its bar is empty rather than log(0).
         lengths = np.log10(np.maximum(totals, 1)) if log else totals.astype(float)
-        normal = pg.mkBrush(palette.color(QPalette.ColorRole.Highlight))
+        if count:
+            stub = MIN_BAR_SHARE * max(float(lengths.max()), 1.0)
+            lengths = np.where(totals > 0, np.maximum(lengths, stub), 0.0)
+        # Grey unless selected: the colours are the selected sizes' curves, the legend.
+        normal = pg.mkBrush(palette.color(QPalette.ColorRole.Mid))
         brushes = [
             pg.mkBrush(series_colour(selected.index(size), palette)) if size in selected else normal
             for size in self._sizes.tolist()

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from heapgui.errors import HeapguiError
 from heapgui.trace.load import Cancelled
+from heapgui.ui.collector import collect_in_gui_thread
 from heapgui.workspace.loading import IsCancelled, Job, Progress
 
 logger = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ class Task(QObject):
             self._connect(worker)
             worker.run()
             return
+        collect_in_gui_thread()  # a collection in the worker could destroy Qt objects there
         thread = QThread()
         worker = _Worker(self._job, self._stop)
         worker.moveToThread(thread)

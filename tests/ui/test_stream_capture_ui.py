@@ -33,12 +33,6 @@ def window(qtbot, monkeypatch) -> MainWindow:
     return win
 
 
-@pytest.mark.skipif(
-    os.environ.get("RUN_FLAKY") is None,
-    reason="known defect found at the end of a session: this from-reset two-core capture "
-    "crashes about one run in two (a segfault while the GUI thread garbage-collects, the "
-    "worker inside the simulated firmware) or hangs; see README, Known limitations",
-)
 def test_a_stream_capture_from_the_master_board_fills_the_window(qtbot, window, tmp_path):
     output = tmp_path / "heaptrace"
     form = window.capture_panel.form
