@@ -127,11 +127,13 @@ class HeapGuessNotice(_Strip):
             self.hide()
         elif not self._asked:
             self._asked = True
-            self._show_guess(heap)
+            self._say(heap)
+            self.show()
+        elif not self.isHidden():
+            self._say(heap)  # a guess that grew: the notice on screen must not name the old one
 
-    def _show_guess(self, heap: HeapSize) -> None:
+    def _say(self, heap: HeapSize) -> None:
         self.label.setText(
             f"Heap size guessed: {format_bytes(heap.size)}. No config names it, so "
             "percentages and verdicts use the next power of two above drone's bound."
         )
-        self.show()

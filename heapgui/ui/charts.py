@@ -34,7 +34,7 @@ from heapgui.trace.records import Records
 from heapgui.trace.stats import SizeRow
 from heapgui.ui.axes import ByteAxis
 from heapgui.ui.histogram import SizeHistogram
-from heapgui.ui.plotting import colour_axes, colour_legend, fast_curve, set_up_time_plot
+from heapgui.ui.plotting import colour_axes, fast_curve, set_up_time_plot
 from heapgui.ui.record_inspector import RecordInspector
 from heapgui.ui.theme import series_colour
 from heapgui.workspace import HeapSize
@@ -151,7 +151,7 @@ class ChartsPanel(QWidget):
         set_up_time_plot(plot, "Live blocks of the selected sizes", "live blocks")
         # Linked views align by pixel position, so both plots share column 0.
         plot.setXLink(self.load_plot)
-        self.legend = plot.addLegend(offset=(-10, 10))
+        # No legend over the data: the statistics table shows each curve's colour.
         self.live_plot = plot
         self.live_hint = pg.TextItem("Select sizes in the table", anchor=(0.5, 0.5))
         plot.addItem(self.live_hint, ignoreBounds=True)
@@ -342,7 +342,6 @@ class ChartsPanel(QWidget):
     def _drop_curve(self, size: int) -> None:
         curve = self._size_curves.pop(size)
         self.live_plot.removeItem(curve)
-        self.legend.removeItem(curve)
 
     def _place_live_hint(self) -> None:
         x0, x1 = self.load_plot.vb.viewRange()[0]
@@ -402,7 +401,6 @@ class ChartsPanel(QWidget):
         self.peak_label.fill = pg.mkBrush(label_fill)  # TextItem paints this behind its text
         self.live_hint.setColor(palette.color(QPalette.ColorRole.PlaceholderText))
         self.inspect_line.setPen(pg.mkPen(palette.color(QPalette.ColorRole.Link), width=1))
-        colour_legend(self.legend, palette)
         self._apply_series_colours()
         self.draw_histogram()
 

@@ -22,6 +22,7 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
+from PySide6.QtGui import QColor
 
 from heapgui.errors import HeapguiError
 from heapgui.sizes import format_bytes, format_count, parse_size
@@ -110,6 +111,14 @@ class StatsModel(QAbstractTableModel):
         self._stats = Statistics()
         self._rows: list[SizeRow] = []
         self._heap_size: int | None = None
+        self._swatches: dict[int, QColor] = {}
+
+    def set_swatches(self, colours: dict[int, QColor]) -> None:
+        """The selected sizes' curve colours, drawn beside their sizes: the charts' legend."""
+        self._swatches = dict(colours)
+        if self._rows:
+            last = self.index(len(self._rows) - 1, 0)
+            self.dataChanged.emit(self.index(0, 0), last, [Qt.ItemDataRole.DecorationRole])
 
     # -- Qt model interface ------------------------------------------------
 
@@ -130,6 +139,8 @@ class StatsModel(QAbstractTableModel):
             return column.value(row, self._heap_size)
         if role == SIZE_ROLE:
             return row.size
+        if role == Qt.ItemDataRole.DecorationRole and index.column() == 0:
+            return self._swatches.get(row.size)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:

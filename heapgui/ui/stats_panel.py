@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -26,6 +26,7 @@ from heapgui.sizes import format_count
 from heapgui.trace.stats import Statistics
 from heapgui.trace.window import WindowStatistics
 from heapgui.ui.stats_model import SIZE_ROLE, StatsFilterProxy, StatsModel
+from heapgui.ui.theme import series_colour
 from heapgui.workspace import HeapSize
 
 logger = logging.getLogger(__name__)
@@ -184,7 +185,20 @@ class StatsPanel(QWidget):
 
     @Slot()
     def _selection_changed(self) -> None:
+        self._show_swatches()
         self.sizes_selected.emit(self.selected_sizes())
+
+    def _show_swatches(self) -> None:
+        """Each selected size's curve colour beside it: the table is the charts' legend, so
+        no legend covers the plotted data."""
+        palette = self.palette()
+        sizes = self.selected_sizes()
+        self.model.set_swatches({size: series_colour(k, palette) for k, size in enumerate(sizes)})
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self._show_swatches()  # the curves change colour with the theme
 
     @Slot(str)
     def _filter_changed(self, text: str) -> None:

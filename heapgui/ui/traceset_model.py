@@ -142,7 +142,7 @@ class TraceSetModel(QAbstractTableModel):
             return None
         names = self._traces.names
         if section == SIZE_COLUMN:
-            title, tip = "Block Size", "Bytes requested per allocation"
+            title, tip = "Request Size", "Bytes requested per allocation (drone's Block Size)"
         elif section == DELTA_COLUMN:
             a, b = (names[k] for k in self._compared)
             title = "Δ Max Load (B − A)"

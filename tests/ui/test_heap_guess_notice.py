@@ -65,3 +65,14 @@ def test_a_typed_size_ends_the_notice(window, samples):
     assert window.heap_notice.isVisible()
     window.workspace.type_heap_size(128 * 1024)
     assert not window.heap_notice.isVisible()
+
+
+def test_a_guess_that_grows_while_the_notice_shows_is_named_anew(window, samples):
+    """Seen in the demo: the notice still said 32,768 B after the capture's guess grew."""
+    shown(window)
+    window.open_file(samples / WORKLOAD)
+    assert "Heap size guessed: 65,536 B" in window.heap_notice.label.text()
+    window.workspace.set_heap_size(HeapSize(128 * 1024, HeapSource.GUESSED))
+    assert window.heap_notice.isVisible()
+    assert "Heap size guessed: 131,072 B" in window.heap_notice.label.text()
+    assert "65,536" not in window.heap_notice.label.text()

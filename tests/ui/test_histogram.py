@@ -4,10 +4,12 @@ the sizes selected (their curves' colours)."""
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
 
 from heapgui.trace.framed import encode_framed
 from heapgui.trace.records import Records
+from heapgui.ui.stats_model import SIZE_ROLE
 from heapgui.ui.theme import series_colour
 
 
@@ -48,3 +50,21 @@ def test_only_selected_sizes_are_coloured(window, tmp_path):
     assert colours[16] == colours[200] == grey
     assert colours[48] == series_colour(0, palette).name() != grey
     assert np.allclose(charts.histogram.bars.opts["width"], [50, 30, 5])
+
+
+def test_the_table_is_the_legend_and_no_legend_covers_the_curves(window, tmp_path):
+    ops = [("alloc", 16)] * 50 + [("alloc", 200)] * 5 + [("alloc", 48)] * 30
+    _open(window, tmp_path, ops)
+    window.stats_panel.select_sizes([48, 200])
+    charts, model = window.charts, window.stats_panel.model
+    assert charts.live_plot.legend is None
+    swatches = {
+        model.index(row, 0).data(SIZE_ROLE): model.index(row, 0).data(
+            Qt.ItemDataRole.DecorationRole
+        )
+        for row in range(model.rowCount())
+    }
+    assert swatches[16] is None
+    for size in (48, 200):
+        curve_colour = charts.size_curve(size).opts["pen"].color().name()
+        assert swatches[size].name() == curve_colour
