@@ -22,11 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from heapgui.ui.theme import GREEN_TINT, RED_TINT
+
 logger = logging.getLogger(__name__)
 
 # Translucent backgrounds and a mid blue read on the light and the dark theme alike.
-REMOVED = QColor(248, 81, 73, 70)
-ADDED = QColor(46, 160, 67, 70)
 HUNK = QColor(56, 139, 253)
 
 
@@ -40,8 +40,8 @@ class DiffHighlighter(QSyntaxHighlighter):
             QTextCharFormat(),
             QTextCharFormat(),
         )
-        self.removed.setBackground(REMOVED)
-        self.added.setBackground(ADDED)
+        self.removed.setBackground(RED_TINT)
+        self.added.setBackground(GREEN_TINT)
         self.hunk.setForeground(HUNK)
 
     def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt override

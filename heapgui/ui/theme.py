@@ -71,6 +71,12 @@ def apply_theme(app: QApplication, name: str) -> None:
         app.setPalette(_system_palette)
 
 
+RED_TINT = QColor(248, 81, 73, 70)
+"""A translucent background that reads on the light and the dark theme: removed, more."""
+GREEN_TINT = QColor(46, 160, 67, 70)
+"""Its pair: added, fewer."""
+
+
 def series_colour(index: int, palette: QPalette) -> QColor:
     """Distinct colours for per-size curves, spaced around the hue circle.
 

@@ -15,6 +15,7 @@ from heapgui.sizes import format_bytes, format_count
 from heapgui.trace.traceset import TraceSet, size_difference
 from heapgui.ui.headers import header_text
 from heapgui.ui.stats_model import SIZE_ROLE, SORT_ROLE
+from heapgui.ui.theme import GREEN_TINT, RED_TINT
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +134,8 @@ class TraceSetModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             a, b = (self._traces.names[k] for k in self._compared)
             return f"Max load of {format_bytes(size)} blocks in {b} minus that in {a}"
+        if role == Qt.ItemDataRole.BackgroundRole and delta:
+            return RED_TINT if delta > 0 else GREEN_TINT  # B needs more blocks, or fewer
         return None
 
     def headerData(  # noqa: N802 - Qt's signature
@@ -145,10 +148,18 @@ class TraceSetModel(QAbstractTableModel):
             title, tip = "Request Size", "Bytes requested per allocation (drone's Block Size)"
         elif section == DELTA_COLUMN:
             a, b = (names[k] for k in self._compared)
-            title = "Δ Max Load (B − A)"
+            title = "B − A"
             tip = f"Max load in {b} (B) minus max load in {a} (A), per size"
         else:
             trace = section - FIRST_TRACE_COLUMN
-            title = names[trace]
+            title = _short(names[trace])
             tip = f"Max load in {self._traces.traces[trace].source}: most blocks alive at once"
         return header_text(role, title, tip)
+
+
+SHORT_NAME = 16
+"""Characters of a trace's name in a column header; the tooltip has it whole."""
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= SHORT_NAME else name[: SHORT_NAME - 1] + "…"

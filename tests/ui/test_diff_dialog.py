@@ -5,7 +5,8 @@ from PySide6.QtWidgets import QDialogButtonBox
 from heapgui.layout.config import load_config
 from heapgui.layout.config_write import plan_write
 from heapgui.layout.pools import Pool
-from heapgui.ui.diff_dialog import ADDED, HUNK, REMOVED, DiffDialog
+from heapgui.ui.diff_dialog import HUNK, DiffDialog
+from heapgui.ui.theme import GREEN_TINT, RED_TINT
 
 DRONE_TOML = '[heap]\nsize = "1K"\npools = [\n    { block = "4", capacity = 256 },\n]\n'
 
@@ -34,8 +35,8 @@ def test_removed_and_added_lines_are_coloured_headers_are_not(qtbot, tmp_path):
     removed = [line for line in plan.diff.splitlines() if line.startswith("-    {")]
     added = [line for line in plan.diff.splitlines() if line.startswith("+    {")]
     assert removed and added
-    assert all(colours[line][0] == REMOVED for line in removed)
-    assert all(colours[line][0] == ADDED for line in added)
+    assert all(colours[line][0] == RED_TINT for line in removed)
+    assert all(colours[line][0] == GREEN_TINT for line in added)
     hunk = next(line for line in plan.diff.splitlines() if line.startswith("@@"))
     assert colours[hunk][1] == HUNK
     header = next(line for line in plan.diff.splitlines() if line.startswith("+++"))

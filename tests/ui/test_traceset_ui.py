@@ -23,6 +23,7 @@ from heapgui.trace.workload import workload
 from heapgui.ui import file_opening, main_window
 from heapgui.ui.main_window import MainWindow
 from heapgui.ui.stats_model import SORT_ROLE
+from heapgui.ui.theme import GREEN_TINT, RED_TINT
 from heapgui.ui.traceset_model import (
     DELTA_COLUMN,
     FIRST_TRACE_COLUMN,
@@ -129,8 +130,13 @@ def test_difference_column_is_b_minus_a(window, captures, a, b):
     view.set_compared(a, b)
     assert view.model.compared() == (a, b)
     expected = [max_loads(records) for _, records in captures]
-    for size, (delta, _) in table(view.model).items():
+    model = view.model
+    for row in range(model.rowCount()):
+        size = model.index(row, SIZE_COLUMN).data(SORT_ROLE)
+        delta = model.index(row, DELTA_COLUMN).data(SORT_ROLE)
         assert delta == expected[b].get(size, 0) - expected[a].get(size, 0)
+        tint = model.index(row, DELTA_COLUMN).data(Qt.ItemDataRole.BackgroundRole)
+        assert tint == (None if delta == 0 else RED_TINT if delta > 0 else GREEN_TINT)
     title = view.model.headerData(DELTA_COLUMN, HORIZONTAL)
     tip = view.model.headerData(DELTA_COLUMN, HORIZONTAL, role=Qt.ItemDataRole.ToolTipRole)
     assert "B − A" in title and captures[b][0].name in tip and captures[a][0].name in tip
