@@ -164,9 +164,10 @@ def place_docks(window: MainWindow) -> None:
     """Every dock in its area, in its order; which ones show is the arrangement's choice.
 
     The statistics (and a set's comparison, as a tab) beside the charts; the pool
-    layout under both, with the capture form and the validation as tabs beside it:
-    their forms and tables are wide, and a statistics table of a few rows has no
-    use for the full height. A dock tabbed while hidden leaves no empty tab bar.
+    layout under both, with the capture form as a tab of it: their forms and tables
+    are wide, and a statistics table of a few rows has no use for the full height.
+    The validation sits beside the layout it judges, not over it. A dock tabbed
+    while hidden leaves no empty tab bar.
     """
     docks = [
         window.stats_dock,
@@ -182,9 +183,12 @@ def place_docks(window: MainWindow) -> None:
     window.addDockWidget(BOTTOM, window.layout_dock)
     window.setCorner(Qt.Corner.BottomLeftCorner, BOTTOM)
     window.setCorner(Qt.Corner.TopLeftCorner, LEFT)
+    # Split before tabbing: a dock split off a tabbed one would join its tabs instead.
+    window.addDockWidget(BOTTOM, window.validate_dock)
+    window.splitDockWidget(window.layout_dock, window.validate_dock, HORIZONTAL)
+    window.validate_dock.hide()
     for dock, beside, area in (
         (window.capture_dock, window.layout_dock, BOTTOM),
-        (window.validate_dock, window.layout_dock, BOTTOM),
         (window.traceset_dock, window.stats_dock, LEFT),
     ):
         window.addDockWidget(area, dock)

@@ -115,6 +115,8 @@ class StatsModel(QAbstractTableModel):
 
     def set_swatches(self, colours: dict[int, QColor]) -> None:
         """The selected sizes' curve colours, drawn beside their sizes: the charts' legend."""
+        if colours == self._swatches:
+            return  # no change to say: a sorting proxy answers dataChanged with a new selection
         self._swatches = dict(colours)
         if self._rows:
             last = self.index(len(self._rows) - 1, 0)

@@ -31,10 +31,11 @@ def plot_heights(window: MainWindow) -> dict[str, float]:
 
 
 def front_tab(window: MainWindow, dock) -> str:
-    """The title of the tab in front, in the tab bar that holds `dock`."""
+    """The title of the tab in front, in the tab group that holds `dock` (Qt may keep a
+    one-tab bar of an earlier arrangement around, which is no group)."""
     for bar in window.findChildren(QTabBar):
         titles = [bar.tabText(i) for i in range(bar.count())]
-        if bar.isVisible() and dock.windowTitle() in titles:
+        if bar.isVisible() and dock.windowTitle() in titles and len(titles) > 1:
             return bar.tabText(bar.currentIndex())
     return ""
 
@@ -140,3 +141,16 @@ def test_a_dismissed_banner_gives_its_room_back(window, samples):
     window.show_banner_action.trigger()
     QApplication.processEvents()
     assert window.chart_page.minimumHeight() == with_banner
+
+
+def test_validation_shows_beside_the_layout_it_judges(window, samples):
+    window.open_file(samples / "workload-40k.framed")
+    settle(window, SIZES[0])
+    window.show_validation()
+    QApplication.processEvents()
+    layout, validation = window.layout_dock, window.validate_dock
+    assert layout.isVisible() and validation.isVisible()  # both at once, not tabs
+    assert validation not in window.tabifiedDockWidgets(layout)
+    assert validation.x() >= layout.x() + layout.width()  # to its right
+    assert abs(validation.y() - layout.y()) < 5
+    assert min(plot_heights(window).values()) >= MIN_PLOT_HEIGHT
