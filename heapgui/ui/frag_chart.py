@@ -41,7 +41,8 @@ class FragmentationChart(pg.PlotWidget):
             "click a pool count to choose it"
         )
         self.setToolTip(
-            "Fragmentation of the best layout for each pool count.\n"
+            "Fragmentation of the best layout for each pool count, from two pools on (one "
+            "pool's dwarfs the rest).\nFilled points: pool counts whose layout fits the heap.\n"
             "Click a pool count to choose it."
         )
         self.setMinimumHeight(160)
@@ -60,7 +61,12 @@ class FragmentationChart(pg.PlotWidget):
         item.addItem(self._cursor)
         self._value = pg.TextItem(anchor=(0, 1))
         item.addItem(self._value)
+        self._fits = pg.ScatterPlotItem(size=7, symbol="o", pen=None)
+        self._fits.setZValue(5)
+        item.addItem(self._fits)
         self._fragmentation: np.ndarray = np.zeros(0, np.int64)
+        self._needs: np.ndarray = np.zeros(0, np.int64)
+        self._heap: int | None = None
         self._current = 1
         self.scene().sigMouseClicked.connect(self._clicked)
         self._apply_palette()
@@ -70,15 +76,44 @@ class FragmentationChart(pg.PlotWidget):
         self._fragmentation = np.asarray(fragmentation, np.int64)
         n = len(self._fragmentation)
         self._curve.setData(np.arange(1, n + 1), self._fragmentation)
-        item = self.getPlotItem()
-        item.setXRange(0.5, max(n, 1) + 0.5, padding=0)
-        top = int(self._fragmentation.max()) if n else 0
-        item.setYRange(0, max(top, 1) * 1.08, padding=0)
+        self._frame()
+        self._mark_fits()
         self._place_marker()
 
     def set_current(self, pools: int) -> None:
         self._current = pools
+        self._frame()
         self._place_marker()
+
+    def set_fits(self, heap_size: int, needs: Sequence[int]) -> None:
+        """Fill the points of the pool counts whose pools, taking `needs[p - 1]` bytes,
+        fit `heap_size`."""
+        self._heap = heap_size
+        self._needs = np.asarray(needs, np.int64)
+        self._mark_fits()
+
+    def fitting_counts(self) -> list[int]:
+        """The pool counts marked as fitting the heap."""
+        points = self._fits.data
+        return [int(x) for x in points["x"]] if len(points) else []
+
+    def _frame(self) -> None:
+        """One pool's fragmentation dwarfs the rest and would flatten the useful range, so
+        the view starts at two pools unless one is chosen."""
+        n = len(self._fragmentation)
+        first = 2 if n >= 3 and self._current >= 2 else 1
+        item = self.getPlotItem()
+        item.setXRange(first - 0.5, max(n, 1) + 0.5, padding=0)
+        top = int(self._fragmentation[first - 1 :].max()) if n else 0
+        item.setYRange(0, max(top, 1) * 1.08, padding=0)
+
+    def _mark_fits(self) -> None:
+        n = min(len(self._fragmentation), len(self._needs))
+        if self._heap is None or not n:
+            self._fits.setData([], [])
+            return
+        counts = np.flatnonzero(self._needs[:n] <= self._heap) + 1
+        self._fits.setData(counts, self._fragmentation[counts - 1])
 
     def curve_data(self) -> tuple[np.ndarray, np.ndarray]:
         """(pool counts, fragmentation bytes) as plotted."""
@@ -142,6 +177,7 @@ class FragmentationChart(pg.PlotWidget):
         self._curve.setPen(pg.mkPen(text, width=1.5))
         self._curve.setSymbolPen(pg.mkPen(text))
         self._curve.setSymbolBrush(pg.mkBrush(palette.color(QPalette.ColorRole.Base)))
+        self._fits.setBrush(pg.mkBrush(text))  # filled: the layout fits the heap
         self._marker.setPen(pg.mkPen(accent, width=2))
         self._marker.setBrush(pg.mkBrush(accent))
         self._cursor.setPen(pg.mkPen(accent, style=Qt.PenStyle.DashLine))

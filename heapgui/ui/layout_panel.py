@@ -339,6 +339,8 @@ class LayoutPanel(QWidget):
         planning = self.planning
         pools = self.pools_spin.value()
         self.chart.set_current(pools)
+        headroom = self.headroom_spin.value()
+        self.chart.set_fits(self.form.size, planning.bytes_by_pools(headroom))
         kept = self.editor.edited.kept() if planning.partitioner is not None else ()
         request = PlanRequest(
             self.form.size, pools, self.method(), self.headroom_spin.value(), kept

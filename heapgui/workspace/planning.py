@@ -16,7 +16,14 @@ from dataclasses import dataclass, replace
 
 from heapgui.layout.generate import MAX_POOLS, Layout, LayoutDoesNotFit, generate
 from heapgui.layout.kept import Kept
-from heapgui.layout.plan import MinimumHeaps, minimum_heaps, plan_layout, range_peaks, whole_demand
+from heapgui.layout.plan import (
+    MinimumHeaps,
+    drone_partition,
+    minimum_heaps,
+    plan_layout,
+    range_peaks,
+    whole_demand,
+)
 from heapgui.layout.pools import Partitioner, demand
 from heapgui.layout.timeline import RangePeaks
 from heapgui.trace.traceset import TraceSet
@@ -85,6 +92,7 @@ class Planning:
         self.partitioner = Partitioner(needed, MAX_POOLS) if needed else None
         self.peaks: RangePeaks | None = None
         self._heaps: dict[tuple[int, float], MinimumHeaps] = {}
+        self._bytes_by_pools: dict[float, list[int]] = {}  # by headroom
 
     @property
     def records(self) -> int:
@@ -94,6 +102,22 @@ class Planning:
         """drone's fragmentation for 1, 2, … pools (empty without a traced allocation)."""
         part = self.partitioner
         return [] if part is None else [part.fragmentation(p) for p in range(1, part.max_pools + 1)]
+
+    def bytes_by_pools(self, headroom: float = 0.0) -> list[int]:
+        """The least heap drone's partition takes for 1, 2, … pools (the same counts as
+        `fragmentation_by_pools`) with `headroom`: which pool counts fit a heap."""
+        part = self.partitioner
+        if part is None:
+            return []
+        counts = range(1, part.max_pools + 1)
+        if not headroom:
+            return [part.partition(p).bytes for p in counts]
+        if headroom not in self._bytes_by_pools:
+            rows = self.traces.max_loads()
+            self._bytes_by_pools[headroom] = [
+                drone_partition(rows, p, headroom).bytes for p in counts
+            ]
+        return self._bytes_by_pools[headroom]
 
     def heaps(self, request: PlanRequest) -> MinimumHeaps | None:
         """The minimum heaps for the request's pool count and headroom, if already known."""

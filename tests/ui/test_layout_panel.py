@@ -307,11 +307,13 @@ def test_clicking_the_chart_sets_the_spinner(qtbot, panel, workload, workload_pa
     qtbot.waitExposed(panel)
     panel.pools_spin.setValue(8)
     chart = panel.chart
-    for pools in (3, 6, 1):
+    for pools in (3, 6, 2):  # the view starts at two pools: one pool's value dwarfs the rest
         point = chart.mapFromScene(chart.scene_position(pools))
         # A click a few pixels beside the point still picks that pool count.
         qtbot.mouseClick(chart.viewport(), Qt.MouseButton.LeftButton, pos=point + QPoint(3, -8))
         assert panel.pools_spin.value() == pools
+    panel.pools_spin.setValue(1)  # chosen with the spinner, one pool comes into view
+    assert chart.getPlotItem().getViewBox().viewRange()[0][0] < 1
 
 
 # ---- copy and write ----------------------------------------------------------------------------
@@ -508,3 +510,21 @@ def test_allocation_larger_than_the_heap_is_planned_for(panel, samples):
     set_size(panel, "10K")
     assert [p.block for p in panel.current_layout().pools] == [4, 12, 28, 32, 128]
     assert '{ block = "128", capacity = 7 }' in panel.layout_text()
+
+
+def test_the_fragmentation_strip_marks_the_pool_counts_that_fit(
+    qtbot, panel, workload, workload_path, workload_demand
+):
+    panel.set_trace(workload, workload_path)
+    sizes = len(workload_demand)
+    for heap in ("64K", "46K", "45K"):
+        set_size(panel, heap)
+        fits = [
+            p for p in range(1, sizes + 1) if needed_bytes(workload_demand, p) <= panel.heap_size()
+        ]
+        assert panel.chart.fitting_counts() == fits
+    assert panel.chart.fitting_counts() != list(range(1, sizes + 1))  # some do not fit at 45K
+    # One pool's fragmentation dwarfs the rest: the view starts at two pools.
+    panel.pools_spin.setValue(4)
+    low, high = panel.chart.getPlotItem().getViewBox().viewRange()[0]
+    assert 1 < low < 2 and high >= sizes
