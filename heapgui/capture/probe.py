@@ -45,6 +45,7 @@ from pyocd.target import TARGET, normalise_target_type_name
 from pyocd.target.pack.pack_target import ManagedPacks
 from pyocd.utility.sequencer import CallSequence
 
+from heapgui.capture.swo_clock import swo_clock_problem
 from heapgui.capture.targets import DEFAULT_TARGET
 from heapgui.errors import HeapguiError
 
@@ -398,17 +399,9 @@ class ProbeSource(PyocdLink):
         return _ItmSnapshot(self)
 
     def _check_clocks(self) -> None:
-        s = self.settings
-        if s.core_clock <= 0 or s.swo_baud <= 0:
-            raise ProbeFailure(
-                f"{self.name}: core clock and SWO baud rate must be positive, "
-                f"got {s.core_clock} Hz and {s.swo_baud} baud"
-            )
-        if s.swo_baud > s.core_clock:
-            raise ProbeFailure(
-                f"{self.name}: SWO baud rate {s.swo_baud} exceeds the core clock "
-                f"{s.core_clock} Hz it is divided from"
-            )
+        problem = swo_clock_problem(self.settings.core_clock, self.settings.swo_baud)
+        if problem is not None:
+            raise ProbeFailure(f"{self.name}: {problem}")
 
     def _start_trace(self, session: Session) -> None:
         """DEMCR.TRCENA, TPIU in UART mode at the baud rate, SWO reception, then the ITM."""

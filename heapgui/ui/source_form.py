@@ -47,6 +47,7 @@ from heapgui.capture.sources import (
     SourceSpec,
 )
 from heapgui.capture.stream_source import ATTACH, FROM_RESET
+from heapgui.capture.swo_clock import swo_clock_problem
 from heapgui.capture.tcp import DEFAULT_HOST, TCP_PRESETS
 from heapgui.errors import HeapguiError
 from heapgui.layout.config import DRONE_TOML, load_config
@@ -364,6 +365,7 @@ class SourceForm(QWidget):
             replay_pace=str(self.pace_combo.currentData()),
             simulator={"byte_rate": self.rate_spin.value() * 1000.0, **self.simulator_options},
         )
+        self._check_clocks(kind)
         heap = config_heap_size(output.parent)
         if self.transport() == STREAM:
             return CaptureRequest(
@@ -431,6 +433,17 @@ class SourceForm(QWidget):
         self.probes.refresh()
 
     # -- helpers -------------------------------------------------------------------
+
+    def _check_clocks(self, kind: str) -> None:
+        """Refuse before Start the clocks the TPIU cannot use (the probe would, after it)."""
+        if self.transport() == STREAM or kind not in (PROBE, SIM):
+            return  # no SWO set up: Drone Stream, a debugger's server, a recording
+        clock, baud = self.clock_spin.value(), self.baud_spin.value()
+        if kind == SIM and not (clock and baud):
+            return  # the simulated board picks its own clocks when none are given
+        problem = swo_clock_problem(clock, baud)
+        if problem is not None:
+            raise HeapguiError(f"{problem[:1].upper()}{problem[1:]}")
 
     def _spec(self, kind: str, outputs: list[Path | None]) -> SourceSpec:
         if kind == PROBE:

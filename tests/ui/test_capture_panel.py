@@ -124,3 +124,17 @@ def test_a_probe_that_may_be_opened_gets_no_help(qtbot, panel, monkeypatch):
         form.refresh_probes()
     assert form.probes.access_help == "" and form.probes.access_label.isHidden()
     qtbot.waitUntil(lambda: not running_threads(), timeout=30_000)
+
+
+def test_clocks_the_tpiu_cannot_divide_are_refused_before_start(qtbot, panel, tmp_path):
+    form = panel.form
+    form.select_source(SIM)
+    form.set_output(tmp_path / "heaptrace")
+    form.clock_spin.setValue(72_000_000)
+    form.baud_spin.setValue(5_300_000)  # 72 MHz / 13 is 4.5% off: pyOCD would refuse it
+    assert not panel.start()
+    assert "within 3%" in panel.state_label.text() and not running_threads()
+    assert not (tmp_path / "heaptrace").exists()  # nothing started, nothing written
+    form.baud_spin.setValue(2_000_000)
+    form.clock_spin.setValue(0)  # unset: the simulated board picks its own clocks
+    assert form.request().settings.core_clock is None
