@@ -14,6 +14,7 @@ from heapgui.layout.pool_replay import Failure, Replay
 from heapgui.layout.replay_stream import ReplaySummary
 from heapgui.sizes import KIB, MIB, format_bytes
 from heapgui.trace.load import Trace
+from heapgui.trace.window import WindowStatistics
 
 DEFAULT_TRACE = "heaptrace"
 """The file name drone's recipes capture to, and what every front end reads by default."""
@@ -79,6 +80,14 @@ def as_json(trace: Trace, heap_size: int | None) -> dict:
         "peak_record": stats.peak_record,
         **problems_json(trace),
     }
+
+
+def window_json(trace: Trace) -> dict:
+    """The record range a trace's statistics cover, if any (half-open, as `--range A:B`)."""
+    stats = trace.stats
+    if not isinstance(stats, WindowStatistics):
+        return {}
+    return {"range": {"start": stats.start, "stop": stats.stop}}
 
 
 def unread(trace: Trace, number: Number = str) -> str:

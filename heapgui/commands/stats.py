@@ -17,9 +17,8 @@ from heapgui.commands.window_option import (
     add_range_option,
     load_window,
     window_header,
-    window_json,
 )
-from heapgui.report import as_json, percent
+from heapgui.report import as_json, percent, window_json
 from heapgui.sizes import format_size
 from heapgui.trace.load import Trace
 from heapgui.trace.stats import Statistics

@@ -89,14 +89,6 @@ def load_traces(args: argparse.Namespace, heap_size: int, spool: bool) -> TraceS
     )
 
 
-def window_json(trace: Trace) -> dict:
-    """The window a trace's statistics cover, if any, for a command's JSON report."""
-    stats = trace.stats
-    if not isinstance(stats, WindowStatistics):
-        return {}
-    return {"range": {"start": stats.start, "stop": stats.stop}}
-
-
 def window_header(trace: Trace) -> str:
     """The line that says a table covers a window, not the whole trace."""
     stats = trace.stats

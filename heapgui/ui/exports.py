@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QWidget
 
-from heapgui.report import as_json
+from heapgui.report import as_json, window_json
+from heapgui.trace.window import WindowStatistics
 from heapgui.ui.charts import ChartsPanel
 from heapgui.ui.stats_panel import StatsPanel
 from heapgui.workspace import Workspace
@@ -50,12 +52,16 @@ class Exporter:
             self.chart(path)
 
     def statistics(self, path: Path) -> None:
-        """CSV for a .csv path, else JSON (the shape of heapgui-cli stats --json)."""
+        """CSV for a .csv path, else JSON (the shape of heapgui-cli stats --json); both cover
+        what the table shows: the record range when one is selected, else the trace."""
         trace = self._workspace.trace
         if path.suffix.lower() == ".csv":
             text = self._stats_panel.model.to_csv()
         elif trace is not None:
-            text = json.dumps(as_json(trace, self._workspace.heap_size), indent=1) + "\n"
+            stats = self._stats_panel.model.stats
+            shown = replace(trace, stats=stats) if isinstance(stats, WindowStatistics) else trace
+            document = {**as_json(shown, self._workspace.heap_size), **window_json(shown)}
+            text = json.dumps(document, indent=1) + "\n"
         else:
             self._report(f"{path}: no trace loaded, nothing to export")
             return

@@ -6,8 +6,11 @@ the sums below), never from the code under test.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
+from cli_run import run
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
@@ -330,3 +333,22 @@ def test_opening_another_trace_forgets_the_cursor_and_the_range(window, qtbot, s
     assert not any(line.isVisible() for line in win.linked.cursor.lines())
     assert not win.linked.chip.isVisible()
     assert len(table(win)) == 5  # the seed example's whole table
+
+
+def test_a_ranges_json_export_is_what_stats_range_prints(window, qtbot, samples, tmp_path, capsys):
+    """File ▸ Export covers what the table shows: with records 10,000-19,999 selected, the
+    same document as `heapgui-cli stats --range 10000:20000 --json` (half-open there)."""
+    win = loaded(window, qtbot, samples / WORKLOAD)
+    win.workspace.select_range((10_000, 19_999))
+    saved = tmp_path / "range.json"
+    win.export_statistics(saved)
+    code, printed, err = run(
+        capsys, "stats", "-f", samples / WORKLOAD, "-s", "64K", "--range", "10000:20000", "--json"
+    )
+    assert (code, err) == (0, "")
+    exported = json.loads(saved.read_text())
+    assert exported == json.loads(printed)
+    assert exported["range"] == {"start": 10_000, "stop": 20_000}
+    win.workspace.select_range(None)  # cleared: the whole trace again, as plain `stats --json`
+    win.export_statistics(saved)
+    assert "range" not in json.loads(saved.read_text())
