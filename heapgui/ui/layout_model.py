@@ -19,6 +19,7 @@ from heapgui.layout.generate import Layout
 from heapgui.layout.pools import Pool, align
 from heapgui.sizes import format_bytes, format_count
 from heapgui.ui.headers import header_text
+from heapgui.ui.theme import RED_TINT
 
 if TYPE_CHECKING:
     from heapgui.ui.pool_editor import PoolEditor
@@ -27,11 +28,15 @@ logger = logging.getLogger(__name__)
 
 Index = QModelIndex | QPersistentModelIndex
 
-BLOCK, CAPACITY, BYTES, SIZES, LOCKED = range(5)
-HEADERS = ("Block", "Capacity", "Bytes", "Traced sizes", "Lock")
+BLOCK, CAPACITY, NEEDED, SPARE, BYTES, SIZES, LOCKED = range(7)
+HEADERS = ("Block", "Capacity", "Needed", "Spare", "Bytes", "Traced sizes", "Lock")
 HEADER_TIPS = (
     "Bytes in each block of the pool (double-click to edit)",
     "Number of blocks in the pool (double-click to edit)",
+    "Blocks the traced sizes this pool serves need, by the method's rule and before "
+    "headroom: drone's sum of max loads, or the timeline method's simultaneous peak",
+    "Capacity − needed: the headroom and the rest of the heap spread over the pools "
+    "(negative: the pool is short; — when the need is not known)",
     "Block × capacity: the heap bytes the pool takes",
     "Allocation sizes from the trace that this pool serves (sizes are word-aligned first)",
     "A locked pool keeps its block, and at least its capacity, when the layout is optimized again",
@@ -63,7 +68,8 @@ class PoolTableModel(QAbstractTableModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._layout: Layout | None = None
-        self._rows: list[tuple[Pool, list[int]]] = []  # each pool with the traced sizes it serves
+        self._rows: list[tuple[Pool, list[int], int | None]] = []
+        """Each pool with the traced sizes it serves and the blocks they need (None: unknown)."""
         self._locked: frozenset[int] = frozenset()  # blocks of the locked pools
         self.editor: PoolEditor | None = None
         """Takes the edits; without one the table is read-only."""
@@ -77,17 +83,19 @@ class PoolTableModel(QAbstractTableModel):
         layout: Layout | None,
         traced_sizes: Sequence[int] = (),
         locked: frozenset[int] = frozenset(),
+        needs: Sequence[int | None] = (),
     ) -> None:
         """Show `layout` (None: no rows); `traced_sizes` are the sizes seen in the trace.
 
-        `locked` are the blocks of the pools shown as locked.
+        `locked` are the blocks of the pools shown as locked; `needs` the blocks each pool
+        needs (Planning.pool_needs), none known when it is empty.
         """
         self._locked = locked
-        rows = (
-            list(zip(layout.pools, traced_sizes_per_pool(layout, traced_sizes), strict=True))
-            if layout is not None
-            else []
-        )
+        rows = []
+        if layout is not None:
+            served = traced_sizes_per_pool(layout, traced_sizes)
+            known = list(needs) or [None] * len(layout.pools)
+            rows = list(zip(layout.pools, served, known, strict=True))
         old, new = len(self._rows), len(rows)
         # Rows come and go at the end, and the rows that stay change in place
         # afterwards, so views keep their selection across spinner steps.
@@ -115,7 +123,7 @@ class PoolTableModel(QAbstractTableModel):
         row, column = index.row(), index.column()
         if not (index.isValid() and 0 <= row < len(self._rows) and 0 <= column < len(HEADERS)):
             return None
-        pool, served = self._rows[row]
+        pool, served, need = self._rows[row]
         if column == LOCKED:
             locked = pool.block in self._locked
             if role == Qt.ItemDataRole.CheckStateRole:
@@ -125,7 +133,8 @@ class PoolTableModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.ToolTipRole:
                 return HEADER_TIPS[LOCKED]
             return None
-        value: int | list[int] = (pool.block, pool.capacity, pool.bytes, served)[column]
+        spare = None if need is None else pool.capacity - need
+        value = (pool.block, pool.capacity, need, spare, pool.bytes, served)[column]
         if role == Qt.ItemDataRole.EditRole and column in (BLOCK, CAPACITY):
             return value
         if role == VALUE_ROLE:
@@ -133,13 +142,17 @@ class PoolTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if isinstance(value, list):
                 return ", ".join(map(format_count, value)) if value else "—"
-            return format_count(value)
+            if value is None:
+                return "—"
+            return f"{value:+,}" if column == SPARE and value else format_count(value)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             align_flag = Qt.AlignmentFlag
             horizontal = align_flag.AlignLeft if column == SIZES else align_flag.AlignRight
             return int(horizontal | align_flag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(pool, served, column)
+        if role == Qt.ItemDataRole.BackgroundRole and column == SPARE and spare is not None:
+            return RED_TINT if spare < 0 else None  # short of what the trace needs
         if role == Qt.ItemDataRole.ForegroundRole and pool.capacity == 0:
             # Disabled text comes from the palette, so dark themes keep working.
             return QGuiApplication.palette().brush(

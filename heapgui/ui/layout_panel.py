@@ -425,7 +425,8 @@ class LayoutPanel(QWidget):
         self._layout = layout
         self._text = text
         locked = self.editor.edited.locked_blocks() if layout is not None else frozenset()
-        self.model.set_layout(layout, self.planning.traced_sizes, locked)
+        needs = self.planning.pool_needs(layout, self.method()) if layout is not None else ()
+        self.model.set_layout(layout, self.planning.traced_sizes, locked, needs)
         self.results.show_layout(
             layout,
             text,

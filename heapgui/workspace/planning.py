@@ -12,7 +12,10 @@ the exception: a job refines them in place, so one job runs at a time.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, replace
+
+import numpy as np
 
 from heapgui.layout.generate import MAX_POOLS, Layout, LayoutDoesNotFit, generate
 from heapgui.layout.kept import Kept
@@ -102,6 +105,39 @@ class Planning:
         """drone's fragmentation for 1, 2, … pools (empty without a traced allocation)."""
         part = self.partitioner
         return [] if part is None else [part.fragmentation(p) for p in range(1, part.max_pools + 1)]
+
+    def pool_needs(self, layout: Layout, method: str) -> list[int | None]:
+        """Blocks each pool of `layout` must hold for the traced demand it serves, by the
+        method's own rule and before headroom: drone's sum of max loads, or the timeline
+        method's simultaneous peak of its sizes. None where that is not known here: no
+        traced size, or a timeline peak not yet made exact (it is, for an optimized layout).
+        """
+        part = self.partitioner
+        if part is None:
+            return [None] * len(layout.pools)
+        served = [k for k, p in sorted(enumerate(layout.pools), key=lambda kp: kp[1].block)]
+        served = [k for k in served if layout.pools[k].capacity]
+        blocks = [layout.pools[k].block for k in served]
+        groups: dict[int, list[int]] = {}  # pool -> indices into the demand, ascending
+        for i, (size, _count) in enumerate(part.demand):
+            at = bisect_left(blocks, size)  # first fit: the smallest block that holds it
+            if at < len(blocks):
+                groups.setdefault(served[at], []).append(i)
+        needs: list[int | None] = [0] * len(layout.pools)
+        for k, indices in groups.items():
+            if method != TIMELINE:
+                needs[k] = sum(part.demand[i][1] for i in indices)
+                continue
+            peaks = self.peaks
+            if peaks is None:
+                needs[k] = None
+                continue
+            first, last = np.searchsorted(
+                peaks.classes, [part.demand[i][0] for i in (indices[0], indices[-1])]
+            )
+            exact = peaks.is_exact(int(first), int(last))
+            needs[k] = int(peaks.lower[first, last]) if exact else None
+        return needs
 
     def bytes_by_pools(self, headroom: float = 0.0) -> list[int]:
         """The least heap drone's partition takes for 1, 2, … pools (the same counts as

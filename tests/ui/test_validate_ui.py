@@ -26,6 +26,8 @@ from heapgui.trace.load import read_trace
 from heapgui.trace.records import Records
 from heapgui.trace.traceset import TraceSet
 from heapgui.ui import layout_planner
+from heapgui.ui.layout_model import HEADERS as LAYOUT_HEADERS
+from heapgui.ui.layout_model import VALUE_ROLE as LAYOUT_VALUE
 from heapgui.ui.layout_panel import LayoutPanel
 from heapgui.ui.loader import running_threads
 from heapgui.ui.occupancy_chart import FULL
@@ -464,3 +466,40 @@ def test_details_say_what_could_not_be_read(tmp_path, qtbot, samples, inline_tas
     assert f"{trace.skipped_bytes:,} B of the trace could not be read" in (
         panel.details_label.text()
     )
+
+
+def _needs_and_spares(panel) -> list[tuple[int, int, int | None, int | None]]:
+    model = panel.model
+    column = {title: k for k, title in enumerate(LAYOUT_HEADERS)}
+    return [
+        tuple(
+            model.index(row, column[title]).data(LAYOUT_VALUE)
+            for title in ("Block", "Capacity", "Needed", "Spare")
+        )
+        for row in range(model.rowCount())
+    ]
+
+
+@pytest.mark.parametrize("method", ["drone", "timeline"])
+def test_needed_and_spare_split_capacity_and_headroom_adds_only_spare(panels, workload, method):
+    layout_panel, _ = panels
+    layout_panel.pools_spin.setValue(5)
+    layout_panel.set_method(method)
+    classes, live = class_live_counts(workload.records)  # an independent loop over the records
+    rows = _needs_and_spares(layout_panel)
+    served_by: dict[int, list[int]] = {}
+    blocks = sorted(block for block, capacity, _, _ in rows if capacity)
+    for k, size in enumerate(classes):
+        served_by.setdefault(next(b for b in blocks if b >= size), []).append(k)
+    for block, capacity, needed, spare in rows:
+        columns = served_by.get(block, [])
+        if method == "drone":
+            want = int(live[:, columns].max(axis=0).sum()) if columns else 0  # Σ max loads
+        else:
+            want = int(live[:, columns].sum(axis=1).max()) if columns else 0  # one peak
+        assert (needed, spare) == (want, capacity - want), block
+        assert spare >= 0  # an optimized layout holds what its method needs
+    layout_panel.headroom_spin.setValue(20.0)
+    raised = _needs_and_spares(layout_panel)
+    assert [r[2] for r in raised] == [r[2] for r in rows]  # the need is the trace's alone
+    assert all(spare >= 0.2 * needed - 1 for _, _, needed, spare in raised)  # headroom is spare
