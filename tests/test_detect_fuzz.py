@@ -188,3 +188,13 @@ def test_fixed_seed_fuzz_of_every_decoder(fmt):
                 or strict_records.to_tuples() == Records.from_tuples(rows_as_ops(rows)).to_tuples()
             )
     assert time.perf_counter() - started < 60, "the fuzz run must stay short"
+
+
+def test_data_no_format_reads_gets_advice_not_a_score():
+    """Noise is no damaged trace: the error says which file to open, not "at best 0% tagged"."""
+    noise = random.Random(11).randbytes(3000)
+    with pytest.raises(DecodeError) as err:
+        detect(noise)
+    message = str(err.value)
+    assert "at best" not in message and "no trace format reads" in message
+    assert "heaptrace file the capture wrote" in message and ".swo" in message

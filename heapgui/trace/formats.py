@@ -39,11 +39,18 @@ def detect(prefix: bytes) -> str:
     if score >= DETECT_THRESHOLD:
         return name
     failed = min((p.first_offset for p in decoder.problems), default=0)
-    found = f"data that is at best {score:.0%} {name}, which fails at offset {failed}"
     if score >= FORCE_HINT_THRESHOLD:
-        found += (
-            f"; if it is a damaged {name} trace, read it anyway as {name}: "
+        found = (
+            f"data that is at best {score:.0%} {name}, which fails at offset {failed}; "
+            f"if it is a damaged {name} trace, read it anyway as {name}: "
             f"--format {name} on the command line, File → Open As → {name} in the window"
+        )
+    else:
+        # Too little decodes to be a damaged trace: say which file to open instead.
+        found = (
+            f"data that no trace format reads ({_share(score)} of its first "
+            f"{len(prefix):,} bytes); open the heaptrace file the capture wrote (ITM port 31), "
+            "or a raw SWO recording saved as .swo, which heapgui demultiplexes"
         )
     raise DecodeError(failed, "a heap trace (framed, legacy or tagged)", found)
 
@@ -59,3 +66,7 @@ def format_scores(prefix: bytes) -> list[tuple[float, str, Decoder]]:
         decoder.finish()
         scores.append((decoder.record_bytes / len(prefix), name, decoder))
     return sorted(scores, key=lambda item: item[0], reverse=True)
+
+
+def _share(score: float) -> str:
+    return "under 1%" if score < 0.01 else f"at most {score:.0%}"
