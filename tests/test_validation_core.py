@@ -102,3 +102,19 @@ def test_the_validation_core_loads_no_qt():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_progress_moves_within_one_trace_and_a_cancel_stops_its_replay(workload):
+    traces = TraceSet.of([workload])
+    seen: list[float] = []
+    validate_traces(traces, "x", HEAP_64K, SMALL_LAYOUT, seen.append, lambda: False)
+    assert seen == sorted(seen) and seen[-1] == 1.0
+    assert len([f for f in seen if 0 < f < 1]) >= 3  # it moves while the one trace replays
+    asked: list[bool] = []
+
+    def cancelled() -> bool:
+        asked.append(True)
+        return len(asked) > 2  # cancelled while the replay is under way
+
+    with pytest.raises(Cancelled):
+        validate_traces(traces, "x", HEAP_64K, SMALL_LAYOUT, lambda f: None, cancelled)

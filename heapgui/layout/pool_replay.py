@@ -29,6 +29,7 @@ blocks, so a block that never drains does not keep the replay sequential.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -132,9 +133,17 @@ class Replay:
 # -- the replay ----------------------------------------------------------------
 
 
-def replay(records: Records, pools: list[Pool] | tuple[Pool, ...]) -> Replay:
-    """Replay `records` against `pools` (any order; served in ascending block order)."""
-    return _Replayer(records, tuple(pools)).run()
+def replay(
+    records: Records,
+    pools: list[Pool] | tuple[Pool, ...],
+    progress: Callable[[float], None] | None = None,
+) -> Replay:
+    """Replay `records` against `pools` (any order; served in ascending block order).
+
+    `progress(fraction)` hears how far the replay got, between windows of events; it may
+    raise to stop the replay (a cancelled job).
+    """
+    return _Replayer(records, tuple(pools)).run(progress)
 
 
 class _Replayer:
@@ -143,6 +152,7 @@ class _Replayer:
     def __init__(self, records: Records, pools: tuple[Pool, ...]) -> None:
         self.records = records
         self.layout = pools
+        self._progress: Callable[[float], None] | None = None
         ev = Events.of(records)
         self.ev = ev
         m = len(ev.size)
@@ -189,11 +199,13 @@ class _Replayer:
         self.unmatched = 0
         self.event_pool = np.full(m, -1, np.int16 if npools < 1 << 15 else np.int32)
 
-    def run(self) -> Replay:
+    def run(self, progress: Callable[[float], None] | None = None) -> Replay:
         m = len(self.step)
+        self._progress = progress
         pos, window, quiet = 0, FIRST_WINDOW, QUIET
         sequential = 0
         while pos < m:
+            self._report(pos)
             hi = min(m, pos + window)
             conflict = self._window(pos, hi)
             if conflict is None:
@@ -209,6 +221,10 @@ class _Replayer:
             pos, window = end, FIRST_WINDOW
         logger.debug("replay: %d of %d events replayed one at a time", sequential, m)
         return self._result()
+
+    def _report(self, event: int) -> None:
+        if self._progress is not None:
+            self._progress(event / len(self.step))
 
     # -- vectorised windows --------------------------------------------------
 
@@ -374,6 +390,7 @@ class _Replayer:
         last_conflict = start
         i = start
         while i < m and i - last_conflict < quiet:
+            self._report(i)
             stop = min(m, i + FIRST_WINDOW)
             out = [-1] * (stop - i)
             e = i - 1

@@ -83,6 +83,10 @@ class Validation:
         return next((c for c in self.checks if c.trace is trace), None)
 
 
+PROGRESS_STEP = 0.01
+"""The least progress a validation reports at a time."""
+
+
 def validate_traces(
     traces: TraceSet,
     source: str,
@@ -94,10 +98,20 @@ def validate_traces(
 ) -> Validation:
     """The job: replay each trace as `heapgui-cli validate` does."""
     checks = []
+    said = [0.0]  # the last share said: a hundred steps are enough for a progress bar
     for done, (name, trace) in enumerate(traces):
-        if cancelled():
-            raise Cancelled("validation cancelled")
-        result = replay(trace.records, pools)
+
+        def replayed(fraction: float, done: int = done) -> None:
+            # The replay is nearly all of the work: its progress is the job's, and a
+            # cancel stops it between windows instead of after a long trace.
+            if cancelled():
+                raise Cancelled("validation cancelled")
+            share = (done + fraction) / len(traces)
+            if share - said[0] >= PROGRESS_STEP:
+                said[0] = share
+                progress(share)
+
+        result = replay(trace.records, pools, replayed)
         x = timeline_x(trace.records)
         occupancy = [occupancy_steps(result.occupancy(k), x) for k in range(len(result.pools))]
         checks.append(TraceCheck(name, trace, result, occupancy))
