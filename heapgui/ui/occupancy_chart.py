@@ -17,8 +17,7 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QWidget
 
 from heapgui.layout.pools import Pool
-from heapgui.sizes import format_bytes
-from heapgui.ui.plotting import colour_axes, colour_legend, fast_curve, set_up_time_plot
+from heapgui.ui.plotting import colour_axes, fast_curve, set_up_time_plot
 from heapgui.ui.theme import series_colour
 from heapgui.workspace.validation import Series
 
@@ -43,7 +42,6 @@ class OccupancyChart(pg.PlotWidget):
         self.setMinimumHeight(100)
         item = self.getPlotItem()
         set_up_time_plot(item, "Pool occupancy", "blocks in use")
-        self.legend = item.addLegend(offset=(-10, 10))
         self._curves: list[pg.PlotDataItem] = []
         self._lines: list[pg.InfiniteLine] = []
         self._pools: tuple[Pool, ...] = ()
@@ -104,11 +102,9 @@ class OccupancyChart(pg.PlotWidget):
             line = pg.InfiniteLine(angle=0, movable=False)
             item.addItem(line)
             self._lines.append(line)
-        self.legend.clear()
+        # No legend over the data: the pool table beside shows each curve's colour.
         for k, curve in enumerate(self._curves):
-            if k < count:
-                self.legend.addItem(curve, f"{format_bytes(self._pools[k].block)} blocks")
-            else:
+            if k >= count:
                 curve.setData([], [])
                 self._lines[k].hide()
         self._apply_series_colours()
@@ -137,7 +133,6 @@ class OccupancyChart(pg.PlotWidget):
         item = self.getPlotItem()
         colour_axes(item, text)
         item.titleLabel.setText(item.titleLabel.text, color=text)
-        colour_legend(self.legend, palette)
         self._apply_series_colours()
 
     def _apply_series_colours(self) -> None:

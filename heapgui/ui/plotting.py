@@ -6,15 +6,13 @@ import logging
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor
 
 from heapgui.ui.axes import CountAxis, TimeAxis, fixed_width
 
 logger = logging.getLogger(__name__)
 
 DOWNSAMPLE_FACTOR = 1.0
-LEGEND_ALPHA = 200
-"""Legends keep the curves behind them faintly visible."""
 
 
 def fast_curve(plot: pg.PlotItem, **options) -> pg.PlotDataItem:
@@ -55,14 +53,6 @@ def colour_axes(plot: pg.PlotItem, text: QColor) -> None:
         axis = plot.getAxis(name)
         axis.setPen(pg.mkPen(text))
         axis.setTextPen(pg.mkPen(text))
-
-
-def colour_legend(legend: pg.LegendItem, palette: QPalette) -> None:
-    """Legend text in the text colour on a mostly opaque base."""
-    legend.setLabelTextColor(palette.color(QPalette.ColorRole.Text))
-    fill = palette.color(QPalette.ColorRole.Base)
-    fill.setAlpha(LEGEND_ALPHA)
-    legend.setBrush(pg.mkBrush(fill))
 
 
 def fit_y(plot: pg.PlotItem) -> None:

@@ -12,6 +12,7 @@ from heapgui.layout.pool_replay import Replay
 from heapgui.sizes import format_bytes, format_count
 from heapgui.ui.charts import failure_colour
 from heapgui.ui.headers import header_text
+from heapgui.ui.theme import series_colour
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +102,11 @@ class PoolUseModel(QAbstractTableModel):
             return format_count(value)
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.DecorationRole and column == BLOCK and row.capacity:
+            # The occupancy chart draws the pools with capacity in order: the same colour
+            # here makes the table its legend.
+            drawn = sum(1 for r in self._rows[: index.row()] if r.capacity)
+            return series_colour(drawn, QGuiApplication.palette())
         if role == Qt.ItemDataRole.ForegroundRole and row.full and column in (PEAK, USE):
             return failure_colour(QGuiApplication.palette())
         if role == Qt.ItemDataRole.ToolTipRole:

@@ -503,3 +503,17 @@ def test_needed_and_spare_split_capacity_and_headroom_adds_only_spare(panels, wo
     raised = _needs_and_spares(layout_panel)
     assert [r[2] for r in raised] == [r[2] for r in rows]  # the need is the trace's alone
     assert all(spare >= 0.2 * needed - 1 for _, _, needed, spare in raised)  # headroom is spare
+
+
+def test_the_pool_table_is_the_occupancy_charts_legend(window, samples):
+    window.open_file(samples / WORKLOAD)
+    window.show_validation()
+    window.validate_action.trigger()
+    panel = window.validate_panel
+    chart = panel.chart
+    assert chart.getPlotItem().legend is None  # nothing drawn over the curves
+    model = panel.model
+    drawn = [row for row in range(model.rowCount()) if model.index(row, 1).data(VALUE_ROLE)]
+    pens = [curve.opts["pen"].color().name() for curve in chart.curves()]
+    swatches = [model.index(row, 0).data(Qt.ItemDataRole.DecorationRole).name() for row in drawn]
+    assert swatches == pens and len(pens) == len(drawn) > 1
