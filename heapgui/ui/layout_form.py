@@ -365,6 +365,10 @@ class LayoutForm(QWidget):
             method_row.addWidget(label)
             method_row.addWidget(field)
         method_row.addWidget(self.comparison_label, 1)
+        # Without a trace the headline hides: the fields keep their width, the row its end.
+        method_row.addStretch(0)
+        for field in (self.method_combo, self.headroom_spin):
+            field.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         inputs.addLayout(method_row, 1, 0, 1, 8)
         inputs.addWidget(self.size_error, 2, 0, 1, 8)
         box = QVBoxLayout(self)

@@ -53,7 +53,7 @@ from heapgui.trace.traceset import TraceSet
 from heapgui.ui.diff_dialog import DiffDialog
 from heapgui.ui.frag_chart import FragmentationStrip
 from heapgui.ui.layout_form import METHOD_NAMES, LayoutForm
-from heapgui.ui.layout_model import SIZES
+from heapgui.ui.layout_model import NEEDED, SIZES, SPARE
 from heapgui.ui.layout_planner import LayoutPlanner
 from heapgui.ui.layout_results import LayoutResults, heap_section
 from heapgui.ui.pool_editor import PoolEditor
@@ -131,8 +131,9 @@ class LayoutPanel(QWidget):
             self.chart.set_fragmentation(fragmentation)
         traced = self.planning.partitioner is not None
         self.chart_box.setVisible(traced)
-        # Without a trace no pool serves a traced size: the column would only hold dashes.
-        self.table.setColumnHidden(SIZES, not traced)
+        # Without a trace no pool serves a traced size: the columns would only hold dashes.
+        for column in (NEEDED, SPARE, SIZES):
+            self.table.setColumnHidden(column, not traced)
         self.form.set_planning(self.planning)
         self.form.trace_dir = Path(path).parent if path is not None else None
         if self.form.trace_dir is not None:
