@@ -133,7 +133,13 @@ class HeapGuessNotice(_Strip):
             self._say(heap)  # a guess that grew: the notice on screen must not name the old one
 
     def _say(self, heap: HeapSize) -> None:
+        # One line where it can: the notice's height is the charts'. The tooltip says how.
         self.label.setText(
-            f"Heap size guessed: {format_bytes(heap.size)}. No config names it, so "
-            "percentages and verdicts use the next power of two above drone's bound."
+            f"Heap size guessed: {format_bytes(heap.size)}. No config names it; verdicts use "
+            "the guess."
+        )
+        self.label.setToolTip(
+            "The next power of two above drone's bound (the sum of each size's bytes at its "
+            "max load). Percentages of the heap and every verdict use it until you set the "
+            "real size or choose a config."
         )

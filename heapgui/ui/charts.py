@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QGraphicsItem,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -45,7 +46,7 @@ logger = logging.getLogger(__name__)
 FILL_ALPHA = 60
 LIVE_HEADROOM = 1.25
 """During a capture the time range grows this much at a time, not at every tick."""
-READOUT_HINT = "Point at a time plot to read a record; Shift-drag to see a range's statistics."
+READOUT_HINT = "Point: read a record · Click: what was live · Shift-drag: a range's statistics"
 LIVE_HINT = "Live capture: the charts follow the data; after zooming, the A button follows again."
 
 
@@ -97,20 +98,27 @@ class ChartsPanel(QWidget):
         self.log_check.setAccessibleName("Histogram log scale")
         self.log_check.toggled.connect(self.draw_histogram)
 
-        # Above the plots, never over them: the record under the cursor, and the range chip.
+        # Above the plots, never over them: the record under the cursor, the range chip and
+        # the histogram's scale, on one line (the hints share it too: height is the charts').
+        self.resting_hint = READOUT_HINT
         self.readout_label = QLabel(READOUT_HINT, self)
         self.readout_label.setAccessibleName("Record under the cursor")
         self.readout_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.readout_label.setToolTip(
+            "Point at a time plot to read the record under the cursor; click the load chart to "
+            "see what was live after a record; Shift-drag to select records and see their "
+            "statistics"
+        )
+        # A long readout is cut, not allowed to widen the window.
+        self.readout_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.header = QHBoxLayout()
         self.header.addWidget(self.readout_label, 1)
-        below = QHBoxLayout()
-        below.addWidget(self.inspect_label, 1)
-        below.addWidget(self.log_check, 0, Qt.AlignmentFlag.AlignTop)
+        self.header.addWidget(self.log_check, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self.header)
         layout.addWidget(self.graphics, 1)
-        layout.addLayout(below)
+        layout.addWidget(self.inspect_label)  # shown with the first clicked record
         # An axis replays its labels and grid lines at every paint; cached as a pixmap, one
         # that did not change (most of them while a capture redraws the curves) is copied.
         self._axes = [
@@ -160,6 +168,8 @@ class ChartsPanel(QWidget):
 
     def set_trace(self, trace: Trace | None) -> None:
         self.inspector.set_trace(trace)
+        self.resting_hint = READOUT_HINT
+        self.readout_label.setText(READOUT_HINT)
         self._trace = trace
         self._live = None
         for size in list(self._size_curves):
@@ -286,7 +296,9 @@ class ChartsPanel(QWidget):
             plot.setLimits(xMin=None, xMax=None)
         self.load_plot.enableAutoRange(axis=pg.ViewBox.XAxis)  # read as "follow" below
         self.set_time_scale(live.core_clock)
-        self.inspector.set_trace(None, LIVE_HINT)
+        self.inspector.set_trace(None)
+        self.resting_hint = LIVE_HINT
+        self.readout_label.setText(LIVE_HINT)
         self.live_hint.setVisible(True)
 
     def update_live(self) -> None:

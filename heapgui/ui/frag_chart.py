@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QGroupBox, QVBoxLayout, QWidget
 
@@ -45,13 +45,12 @@ class FragmentationChart(pg.PlotWidget):
             "pool's dwarfs the rest).\nFilled points: pool counts whose layout fits the heap.\n"
             "Click a pool count to choose it."
         )
-        self.setMinimumHeight(160)
         item = self.getPlotItem()
         item.setMenuEnabled(False)
         item.hideButtons()
         item.setMouseEnabled(x=False, y=False)
         item.setLabel("bottom", "Pools")
-        item.setLabel("left", "Fragmentation (bytes)")
+        item.setLabel("left", "bytes")  # the strip's title says of what
         item.showGrid(x=True, y=True, alpha=0.25)
         self._curve = item.plot([], [], symbol="o", symbolSize=6)
         self._marker = pg.ScatterPlotItem(size=13, symbol="o")
@@ -184,15 +183,18 @@ class FragmentationChart(pg.PlotWidget):
         self._value.setColor(text)
 
 
-COMPACT_CHART_HEIGHT = 160
-"""Pixels of the fragmentation strip: its axes whole, no more (the pool table grows instead)."""
+COMPACT_CHART_HEIGHT = 80
+"""The least pixels of the fragmentation chart: its axes and a few points, no more."""
+STRIP_PANEL_WIDTH = 1000
+"""A layout panel narrower than this (validation beside it, a small window) drops the chart:
+the pool table and the preview need the width more."""
 
 
 class FragmentationStrip(QGroupBox):
-    """The fragmentation chart as a compact strip of fixed height under the pool table.
+    """The fragmentation chart in a narrow column beside the pool table.
 
-    The pool table and preview matter more than the chart, so they take what
-    height is left; the strip keeps its axes whole.
+    The pool table and preview matter more than the chart, so the chart takes
+    the height they are given and no more than its least width.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -201,12 +203,36 @@ class FragmentationStrip(QGroupBox):
         box = QVBoxLayout(self)
         box.setContentsMargins(4, 4, 4, 4)  # the plot has margins of its own
         box.addWidget(self.chart)
-        self.chart.setFixedHeight(COMPACT_CHART_HEIGHT)
+        self.chart.setMinimumHeight(COMPACT_CHART_HEIGHT)
+        self._traced = True
+        self._room = True
+
+    def show_for(self, traced: bool) -> None:
+        """Shown for a traced layout (without one every pool count fragments nothing)."""
+        self._traced = traced
+        self._show_if_room()
+
+    def follow_width_of(self, panel: QWidget) -> None:
+        """Hide while `panel` is narrower than `STRIP_PANEL_WIDTH`."""
+        panel.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Resize:
+            self._room = watched.width() >= STRIP_PANEL_WIDTH
+            self._show_if_room()
+        return False
+
+    def _show_if_room(self) -> None:
+        self.setVisible(self._traced and self._room)
 
     def name_method(self, timeline: bool) -> None:
         """The chart shows drone's partitions: say so when the layout comes from elsewhere."""
         self.setTitle(
-            "Fragmentation by pool count (drone-compatible partitions)"
+            "Fragmentation, drone's partitions" if timeline else "Fragmentation by pool count"
+        )
+        self.setToolTip(
+            "The timeline layout is not a partition of the sizes: the chart shows the "
+            "drone-compatible partitions for each pool count"
             if timeline
-            else "Fragmentation by pool count"
+            else ""
         )

@@ -16,13 +16,14 @@ import logging
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence, QPalette
-from PySide6.QtWidgets import QLabel, QTableView, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QTableView, QToolBar, QVBoxLayout, QWidget
 
 from heapgui.layout.pools import Pool
 from heapgui.layout.verdict import Verdict
 from heapgui.trace.traceset import TraceSet
 from heapgui.ui.charts import failure_colour
 from heapgui.ui.compare_view import CONFIG, EDITED, OPTIMUM, CompareDialog
+from heapgui.ui.elided_label import ElidedLabel
 from heapgui.ui.pool_editor import PoolEditor
 from heapgui.ui.verdict_runner import VerdictRunner
 from heapgui.ui.verdict_text import CHECKING, summary
@@ -178,16 +179,15 @@ class EditBar(QWidget):
             if self.tool_bar.actions():
                 self.tool_bar.addSeparator()
             self.tool_bar.addActions(group)
-        self.verdict_label = QLabel()
-        self.verdict_label.setAccessibleName("Edited layout verdict")
-        self.verdict_label.setWordWrap(True)
-        self.verdict_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.verdict_label.setToolTip(
+        # One line under the tool bar: the verdict leads ("✔ Holds"), the details may be cut.
+        self.verdict_label = ElidedLabel(
             "Whether the layout shown serves every allocation of the traces, by replay with "
             "drone's allocator rule (or, when no pool can ever fill, from the traces' peaks)"
         )
+        self.verdict_label.setAccessibleName("Edited layout verdict")
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(0)
         box.addWidget(self.tool_bar)
         box.addWidget(self.verdict_label)
         self.table.selectionModel().currentRowChanged.connect(self._sync_actions)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSignalBlocker, QSize, Qt, Signal, Slot
+from PySide6.QtCore import QSignalBlocker, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSpinBox,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +36,7 @@ from heapgui.layout.plan import MinimumHeaps
 from heapgui.layout.timeline import MAX_HEADROOM
 from heapgui.report import comparison, counted
 from heapgui.sizes import format_bytes, format_size
+from heapgui.ui.elided_label import ElidedLabel
 from heapgui.workspace import HeapSize, Workspace
 from heapgui.workspace.heap import parse_heap_size
 from heapgui.workspace.planning import DRONE, TIMELINE, Planning
@@ -330,10 +332,9 @@ class LayoutForm(QWidget):
         self.config_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         # A long path or error must not widen the panel; the tooltip has it whole.
         self.config_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.source_label = QLabel()
+        self.source_label = ElidedLabel()
         self.source_label.setAccessibleName("Layout source")
-        self.source_label.setWordWrap(True)
-        self.comparison_label = _WrappingLabel()
+        self.comparison_label = QLabel()  # one short line: no wrapping
         self.comparison_label.setAccessibleName("Heap needed")
         self.comparison_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
@@ -343,6 +344,7 @@ class LayoutForm(QWidget):
         size_row.addWidget(self.size_edit)
         size_row.addWidget(self.size_source)
         inputs = QGridLayout()
+        inputs.setVerticalSpacing(2)  # the dock's height is the pool table's
         for column, (text, field, buddy) in enumerate(
             (
                 ("Heap &size:", size_field, self.size_edit),
@@ -359,14 +361,20 @@ class LayoutForm(QWidget):
         inputs.setColumnStretch(7, 1)
         # How the heap is laid out, in a row of its own: its widths do not align with the above.
         method_row = QHBoxLayout()
+        # A row nested in a grid of unequal spacings would get none of its own.
+        method_row.setSpacing(
+            self.style().pixelMetric(QStyle.PixelMetric.PM_LayoutHorizontalSpacing)
+        )
         for text, field in (("&Method:", self.method_combo), ("Head&room:", self.headroom_spin)):
             label = QLabel(text)
             label.setBuddy(field)
             method_row.addWidget(label)
             method_row.addWidget(field)
-        method_row.addWidget(self.comparison_label, 1)
-        # Without a trace the headline hides: the fields keep their width, the row its end.
-        method_row.addStretch(0)
+        method_row.addWidget(self.comparison_label)
+        method_row.addSpacing(self.fontMetrics().averageCharWidth() * 2)
+        # What the layout is optimized for, beside the headline: a line of the dock's height
+        # is the pool table's. Without a trace the headline hides and the fields keep their width.
+        method_row.addWidget(self.source_label, 1)
         for field in (self.method_combo, self.headroom_spin):
             field.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         inputs.addLayout(method_row, 1, 0, 1, 8)
@@ -374,22 +382,3 @@ class LayoutForm(QWidget):
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.addLayout(inputs)
-        box.addWidget(self.source_label)
-
-
-class _WrappingLabel(QLabel):
-    """A word-wrapped label that asks for the height of its text at its current width.
-
-    QLabel's own hint picks a narrow, tall shape for wrapped text, which would
-    take the height the fragmentation chart below needs.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setWordWrap(True)
-
-    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        hint = super().sizeHint()
-        # Before the first layout the width is unknown: assume a line of 80 characters.
-        width = self.width() if self.isVisible() else self.fontMetrics().averageCharWidth() * 80
-        return QSize(hint.width(), self.heightForWidth(max(width, hint.width())))

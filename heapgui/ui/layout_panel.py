@@ -130,7 +130,7 @@ class LayoutPanel(QWidget):
         if fragmentation:
             self.chart.set_fragmentation(fragmentation)
         traced = self.planning.partitioner is not None
-        self.chart_box.setVisible(traced)
+        self.strip.show_for(traced)
         # Without a trace no pool serves a traced size: the columns would only hold dashes.
         for column in (NEEDED, SPARE, SIZES):
             self.table.setColumnHidden(column, not traced)
@@ -293,14 +293,17 @@ class LayoutPanel(QWidget):
         self.copy_button, self.write_button = results.copy_button, results.write_button
         self.chart, self.chart_box = self.strip.chart, self.strip
 
-        # The pool table and preview grow first; the fragmentation strip keeps its height.
-        main = QSplitter(Qt.Orientation.Vertical)
+        # The fragmentation chart beside the table and preview, not under them: the dock's
+        # height, which the time charts hold down, goes to the pool table's rows.
+        main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(results)
         main.addWidget(self.strip)
-        main.setStretchFactor(0, 1)
-        main.setStretchFactor(1, 0)
+        main.setStretchFactor(0, 5)
+        main.setStretchFactor(1, 2)
         main.setCollapsible(0, False)
+        self.strip.follow_width_of(self)
         box = QVBoxLayout(self)
+        box.setContentsMargins(6, 2, 6, 2)  # the dock's height is short: rows, not margins
         box.addWidget(form)
         box.addWidget(main, 1)
         box.addWidget(self.status_label)

@@ -97,9 +97,9 @@ class LayoutResults(QSplitter):
         figures.addWidget(self.fragmentation_label)
         figures.addSpacing(self.fontMetrics().averageCharWidth() * 2)
         figures.addWidget(self.reserved_label, 1)
+        figures.addWidget(self.edit_bar)  # on the figures' line: a row more for the pools
         left_box.addLayout(figures)
         left_box.addWidget(self.stack, 1)
-        left_box.addWidget(self.edit_bar)
         right = QWidget()
         right_box = QVBoxLayout(right)
         right_box.setContentsMargins(0, 0, 0, 0)

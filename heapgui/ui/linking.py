@@ -22,7 +22,6 @@ from PySide6.QtGui import QAction, QKeySequence, QPalette
 from PySide6.QtWidgets import QMenu
 
 from heapgui.trace.window import WindowStatistics
-from heapgui.ui.charts import READOUT_HINT
 from heapgui.ui.cursor import TimeCursor, readout, x_of_record
 from heapgui.ui.plotting import fit_y, share_x_range
 from heapgui.ui.range_chip import RangeChip
@@ -101,10 +100,10 @@ class LinkedViews(QObject):
         charts, ws = self._window.charts, self._workspace
         trace = ws.trace
         if record is None or trace is None or trace.records is None:
-            charts.readout_label.setText(READOUT_HINT)
+            charts.readout_label.setText(charts.resting_hint)
             return
         text = readout(trace, record, ws.heap, charts.seconds_per_tick())
-        charts.readout_label.setText(text or READOUT_HINT)
+        charts.readout_label.setText(text or charts.resting_hint)
 
     def _show_statistics(self, stats: WindowStatistics | None) -> None:
         """The table and the histogram cover the range, or the whole trace again."""

@@ -13,8 +13,6 @@ from heapgui.trace.stats import Statistics, percent_of_heap
 from heapgui.ui.cursor import operation
 from heapgui.ui.loader import Task
 
-INSPECT_HINT = "Click the load chart to see what was live at a record."
-
 
 class RecordInspector(QObject):
     """A line at the clicked record on `plot` and the live blocks after it in `label`."""
@@ -28,7 +26,8 @@ class RecordInspector(QObject):
         self._trace: Trace | None = None
         self._task: Task | None = None
         self.heap_size = 0
-        self.label = QLabel(INSPECT_HINT, parent)
+        self.label = QLabel(parent)
+        self.label.hide()  # until a record is clicked: the chart hint says how
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.label.setAccessibleName("Record inspector")
@@ -38,11 +37,12 @@ class RecordInspector(QObject):
         plot.addItem(self.line, ignoreBounds=True)
         plot.scene().sigMouseClicked.connect(self._clicked)
 
-    def set_trace(self, trace: Trace | None, hint: str = INSPECT_HINT) -> None:
+    def set_trace(self, trace: Trace | None) -> None:
         self._cancel()
         self._trace = trace
         self.line.hide()
-        self.label.setText(hint)
+        self.label.clear()
+        self.label.hide()
 
     def _clicked(self, event) -> None:
         trace = self._trace
@@ -63,6 +63,7 @@ class RecordInspector(QObject):
         self.line.setValue(float(timeline_x(records.slice(position, position + 1))[0]))
         self.line.show()
         self.label.setText(f"Record {format_count(records.first_index + position)}: computing…")
+        self.label.show()
 
         def job(progress, cancelled):
             return statistics_until(records, position)

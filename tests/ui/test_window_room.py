@@ -4,7 +4,7 @@ their content, arrangements, Reset layout, and dock geometry kept across session
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QTabBar
 
 from heapgui.ui.main_window import MainWindow
@@ -153,4 +153,21 @@ def test_validation_shows_beside_the_layout_it_judges(window, samples):
     assert validation not in window.tabifiedDockWidgets(layout)
     assert validation.x() >= layout.x() + layout.width()  # to its right
     assert abs(validation.y() - layout.y()) < 5
+    assert min(plot_heights(window).values()) >= MIN_PLOT_HEIGHT
+
+
+@pytest.mark.parametrize(("size", "least_rows"), [((1280, 800), 2), ((1600, 1000), 5)])
+def test_the_layout_docks_height_goes_to_the_pool_table(window, samples, size, least_rows):
+    """The fragmentation chart sits beside the table, so the dock's few pixels are rows: the
+    panel fits without scrolling and the table shows whole rows (8 pools here)."""
+    window.open_file(samples / "workload-40k.framed")
+    settle(window, size)
+    panel = window.layout_panel
+    area = window.layout_dock.widget()
+    assert not area.verticalScrollBar().isVisible()  # nothing of the panel is out of sight
+    strip, table = panel.strip, panel.table
+    left_of = lambda widget: widget.mapTo(panel, QPoint(0, 0)).x()  # noqa: E731
+    assert strip.isVisible() and left_of(strip) >= left_of(table) + table.width()  # beside
+    row = table.verticalHeader().defaultSectionSize()
+    assert table.viewport().height() // row >= least_rows
     assert min(plot_heights(window).values()) >= MIN_PLOT_HEIGHT
