@@ -197,22 +197,24 @@ class CapturePanel(QWidget):
 
         content = QWidget(self)
         layout = QVBoxLayout(content)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addWidget(self.settings_button)
+        layout.setContentsMargins(4, 0, 4, 4)
         layout.addWidget(self.form)
-        layout.addLayout(buttons)
-        layout.addWidget(self.state_label)
         layout.addLayout(status)
         layout.addWidget(log_box, 1)
-        # Scrolls rather than forcing its height on the window when the dock is short.
+        # The settings scroll rather than force their height on the window when the dock is
+        # short; Start, Stop and what they said stay above them, in view at any height.
         scroll = QScrollArea(self)
         scroll.setWidget(content)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumHeight(self.fontMetrics().height() * 3)  # a dock may be short
+        buttons.insertWidget(0, self.settings_button)
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        outer.setContentsMargins(4, 4, 4, 0)
+        outer.addLayout(buttons)
+        outer.addWidget(self.state_label)
+        outer.addWidget(scroll, 1)
         self._show_counters(None)
         self._set_running(False)
 

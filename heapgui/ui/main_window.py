@@ -152,7 +152,8 @@ class MainWindow(QMainWindow):
         self.layout_panel = LayoutPanel(self.workspace, self)
         self.layout_dock = self._dock("Pool layout", "layout", scrolled(self.layout_panel))
         self.capture_panel = CapturePanel(self.workspace, self)
-        self.capture_dock = self._dock("Capture", "capture", scrolled(self.capture_panel))
+        # The capture panel scrolls its settings itself, under Start and Stop.
+        self.capture_dock = self._dock("Capture", "capture", self.capture_panel)
         self.validate_panel = ValidatePanel(self.workspace, self)
         self.validate_dock = self._dock("Validation", "validation", self.validate_panel)
         self.traceset_view = TraceSetView(self.workspace, self)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QApplication, QTabBar
+from PySide6.QtWidgets import QApplication, QScrollArea, QTabBar, QToolButton
 
+from heapgui.capture.sources import SIM
 from heapgui.ui.main_window import MainWindow
 
 MIN_PLOT_HEIGHT = 120
@@ -170,4 +171,28 @@ def test_the_layout_docks_height_goes_to_the_pool_table(window, samples, size, l
     assert strip.isVisible() and left_of(strip) >= left_of(table) + table.width()  # beside
     row = table.verticalHeader().defaultSectionSize()
     assert table.viewport().height() // row >= least_rows
+    assert min(plot_heights(window).values()) >= MIN_PLOT_HEIGHT
+
+
+def test_start_and_its_errors_stay_in_view_in_a_short_capture_dock(window, samples, tmp_path):
+    """At 1280×800 the capture settings do not fit the dock: they scroll, while Start, Stop
+    and the line that says why Start refused stay above them, whole and visible."""
+    window.open_file(samples / "workload-40k.framed")
+    settle(window, SIZES[0])
+    window.capture_arrangement_action.trigger()
+    QApplication.processEvents()
+    panel = window.capture_panel
+    panel.form.select_source(SIM)
+    panel.form.set_output(tmp_path / "missing" / "heaptrace")
+    assert not panel.start()
+    QApplication.processEvents()
+    assert "does not exist" in panel.state_label.text()
+    start = next(
+        b for b in panel.findChildren(QToolButton) if b.defaultAction() is panel.start_action
+    )
+    for widget in (start, panel.state_label):
+        assert widget.isVisible()
+        assert widget.visibleRegion().boundingRect() == widget.rect(), widget  # not cut off
+    settings = panel.form.parentWidget().parentWidget().parentWidget()  # the scroll area
+    assert isinstance(settings, QScrollArea) and settings.verticalScrollBar().isVisible()
     assert min(plot_heights(window).values()) >= MIN_PLOT_HEIGHT
