@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from brute import live_at, live_series, peak
 from PySide6.QtCore import QLibraryInfo, QMimeData, QPoint, QPointF, Qt, QUrl, QVersionNumber
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QAction, QColor, QDragEnterEvent, QDropEvent, QIcon, QImage, QPalette
+from PySide6.QtWidgets import QApplication, QToolButton
 
 from heapgui.trace.load import Cancelled, read_trace
 from heapgui.trace.problems import QUIRK_HINT
@@ -294,6 +294,55 @@ def test_dark_theme_reaches_the_charts(window, qapp):
         base = window.charts.palette().color(window.charts.palette().ColorRole.Base)
         assert base.lightnessF() < 0.5
         assert window.charts.graphics.backgroundBrush().color() == base
+    finally:
+        apply_theme(qapp, "system")
+
+
+def _icon_contrast(icon: QIcon, background: QColor, mode: QIcon.Mode) -> float:
+    """How far the icon's drawn pixels are, on average, from `background`: the largest
+    difference of one channel (0-1), so a saturated colour counts as well as a light one."""
+    image = icon.pixmap(16, 16, mode).toImage()
+    drawn = [
+        image.pixelColor(x, y)
+        for x in range(image.width())
+        for y in range(image.height())
+        if image.pixelColor(x, y).alpha() > 128
+    ]
+    assert drawn, "the icon draws nothing"
+    far = [
+        max(
+            abs(c.redF() - background.redF()),
+            abs(c.greenF() - background.greenF()),
+            abs(c.blueF() - background.blueF()),
+        )
+        for c in drawn
+    ]
+    return sum(far) / len(far)
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_every_icon_stays_visible_in_either_theme(qtbot, inline_tasks, qapp, theme):
+    """Fusion's play, stop and close icons are black: on the dark theme they vanished. The
+    window is made after the start-up theme, as the app does, then the theme is switched."""
+    from heapgui.ui.theme import apply_theme
+
+    apply_theme(qapp, "system")
+    window = MainWindow()
+    qtbot.addWidget(window)
+    icons = {a.text(): a.icon() for a in window.findChildren(QAction) if not a.icon().isNull()}
+    icons |= {
+        b.accessibleName() or b.toolTip(): b.icon()
+        for b in window.findChildren(QToolButton)
+        if not b.icon().isNull()
+    }
+    assert {"&Start capture", "S&top capture", "Dismiss heap size notice"} <= set(icons)
+    try:
+        apply_theme(qapp, theme)
+        QApplication.processEvents()
+        background = qapp.palette().color(QPalette.ColorRole.Window)
+        for name, icon in icons.items():
+            # Black on the dark window is 0.19; the green tick, the least of the rest, 0.30.
+            assert _icon_contrast(icon, background, QIcon.Mode.Normal) > 0.25, name
     finally:
         apply_theme(qapp, "system")
 
