@@ -517,8 +517,7 @@ class CaptureSession:
         now = self._clock()
         held = self._held if len(self._held.records) else _Held.empty(records.first_index)
         if len(records):
-            ends = records.offset + self._record_bytes[records.kind]
-            np.maximum.accumulate(ends, out=ends)
+            ends = records.ends(self._record_bytes)
             np.maximum(ends, self._last_end, out=ends)
             self._last_end = int(ends[-1])
             held = _Held(

@@ -111,6 +111,16 @@ class Records:
             timestamp=timestamp,
         )
 
+    def ends(self, lengths: np.ndarray) -> np.ndarray:
+        """The stream offset just after each record, given each kind's length in bytes.
+
+        Never before an earlier record's end: a record interrupted by another is
+        complete only once both are, which is what dates it.
+        """
+        ends = self.offset + np.asarray(lengths, np.int64)[self.kind]
+        np.maximum.accumulate(ends, out=ends)
+        return ends
+
     def slice(self, start: int, stop: int) -> Records:
         ts = None if self.timestamp is None else self.timestamp[start:stop]
         return Records(

@@ -165,7 +165,10 @@ class SourceForm(QWidget):
         self.overwrite_label.setWordWrap(True)
         self.overwrite_label.setAccessibleName("Output file warning")
         self.raw_check = QCheckBox("Keep raw SWO", self)
-        self.raw_check.setToolTip("Also save every SWO byte received, for replays and bug reports")
+        self.raw_check.setToolTip(
+            "Also save every SWO byte received: File ▸ Open on it keeps the time axis (the "
+            "heaptrace file has no timestamps); also for replays and bug reports"
+        )
         self.raw_edit = QLineEdit(self)
         self.raw_edit.setPlaceholderText("capture.swo")
         self.raw_edit.setToolTip("Raw SWO output file")

@@ -1,10 +1,10 @@
-"""Every trace's heap in use over its records, one curve each, in the trace-set view.
+"""Every trace's heap in use, one curve each, in the trace-set view.
 
-The traces of a set are captures of different runs: their timestamps do not
-line up, their record numbers do (the n-th allocation of each run), so the
-curves are aligned by record. The legend is outside the data: the view's
-list of traces puts a swatch of each curve's colour before its name
-(`swatch`).
+The traces of a set are captures of different runs, so their curves are
+aligned at their starts: by record (the n-th allocation of each run), or,
+when every trace kept its timestamps (a raw .swo capture), by the time since
+its first record. The legend is outside the data: the view's list of traces
+puts a swatch of each curve's colour before its name (`swatch`).
 """
 
 from __future__ import annotations
@@ -15,12 +15,23 @@ from PySide6.QtCore import QEvent
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QWidget
 
+from heapgui.trace.records import Records
 from heapgui.trace.traceset import TraceSet
 from heapgui.ui.axes import ByteAxis
 from heapgui.ui.plotting import colour_axes, fast_curve, set_up_time_plot
 from heapgui.ui.theme import series_colour
 
 MIN_HEIGHT = 140
+
+
+def timed(traces: TraceSet) -> bool:
+    """Whether every trace of the set with records kept their timestamps."""
+    return all(t.records.timestamp is not None for _, t in traces if t.records is not None)
+
+
+def since_start(records: Records) -> np.ndarray:
+    """Each record's timestamp counted from the trace's first record."""
+    return records.timestamp - records.timestamp[0]
 
 
 def swatch(index: int, palette: QPalette) -> str:
@@ -38,10 +49,17 @@ class TraceSetChart(pg.PlotWidget):
         self._curves: list[pg.PlotDataItem] = []
         self._apply_palette()
 
-    def set_traces(self, traces: TraceSet | None) -> None:
+    def set_traces(self, traces: TraceSet | None, by_time: bool = False) -> None:
+        """One curve per trace; `by_time` (every trace timed, `timed`) aligns their starts in
+        time, else their records."""
         for curve in self._curves:
             self.plot_item.removeItem(curve)
         self._curves = []
+        by_time = by_time and traces is not None and timed(traces)
+        self.plot_item.setTitle("Heap in use, by time" if by_time else "Heap in use, by record")
+        self.plot_item.setLabel(
+            "bottom", "timestamp ticks since each trace's first record" if by_time else "record"
+        )
         if traces is None:
             return
         longest = 1
@@ -49,11 +67,15 @@ class TraceSetChart(pg.PlotWidget):
             if trace.records is None or not len(trace.records):
                 continue
             records = trace.records
-            x = np.arange(records.first_index, records.first_index + len(records))
+            x = (
+                since_start(records)
+                if by_time
+                else np.arange(records.first_index, records.first_index + len(records))
+            )
             curve = fast_curve(self.plot_item, name=name, stepMode="right")
             curve.setData(x, trace.stats.timeline)
             self._curves.append(curve)
-            longest = max(longest, records.first_index + len(records))
+            longest = max(longest, int(x[-1]) + 1)
         self.plot_item.setLimits(xMin=-longest * 0.01, xMax=longest * 1.01)
         self.plot_item.vb.disableAutoRange(axis=pg.ViewBox.XAxis)  # clipping needs it off
         self.plot_item.setXRange(0, longest, padding=0.01)

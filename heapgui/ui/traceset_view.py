@@ -25,7 +25,7 @@ from heapgui.report import counted
 from heapgui.sizes import format_bytes, format_count
 from heapgui.trace.traceset import TraceSet
 from heapgui.ui.stats_model import StatsFilterProxy
-from heapgui.ui.traceset_chart import TraceSetChart, swatch
+from heapgui.ui.traceset_chart import TraceSetChart, swatch, timed
 from heapgui.ui.traceset_model import TraceSetModel
 from heapgui.workspace import Workspace
 
@@ -43,6 +43,7 @@ class TraceSetView(QWidget):
     def __init__(self, workspace: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._workspace = workspace
+        self._traces: TraceSet | None = None
         self.model = TraceSetModel(self)
         self.proxy = StatsFilterProxy(self)  # numeric sorting by SORT_ROLE
         self.proxy.setSourceModel(self.model)
@@ -60,6 +61,9 @@ class TraceSetView(QWidget):
         self.b_combo = QComboBox()
         self.b_combo.setAccessibleName("Compared trace B")
         self.b_combo.setToolTip("The capture compared with A: the last column is B − A")
+        self.align_combo = QComboBox()
+        self.align_combo.addItems(["By record", "By time"])
+        self.align_combo.setAccessibleName("Align the curves")
         controls = QFormLayout()
         # Labels go above their combo boxes when the dock is narrow.
         controls.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
@@ -67,6 +71,7 @@ class TraceSetView(QWidget):
             ("S&how:", self.shown_combo),
             ("Compare &A:", self.a_combo),
             ("with &B:", self.b_combo),
+            ("A&lign:", self.align_combo),
         ):
             # Long file names must not widen the dock: the list shows them in full.
             combo.setSizeAdjustPolicy(
@@ -104,11 +109,13 @@ class TraceSetView(QWidget):
         self.shown_combo.currentIndexChanged.connect(self._shown_changed)
         self.a_combo.currentIndexChanged.connect(self._compared_changed)
         self.b_combo.currentIndexChanged.connect(self._compared_changed)
+        self.align_combo.currentIndexChanged.connect(self._draw_curves)
         self.set_traces(None)
         workspace.traces_changed.connect(lambda: self.set_traces(workspace.traces))
         workspace.shown_changed.connect(self.show_trace)
 
     def set_traces(self, traces: TraceSet | None) -> None:
+        self._traces = traces
         self.model.set_traces(traces)
         names = traces.names if traces is not None else []
         a, b = self.model.compared()
@@ -119,7 +126,24 @@ class TraceSetView(QWidget):
                 combo.setCurrentIndex(current if names else -1)
             combo.setEnabled(len(names) > 1)
         self.summary.setText(self._summary(traces))
-        self.chart.set_traces(traces)
+        # Time is offered only when every trace has it: a heaptrace file keeps no timestamps.
+        can_time = traces is not None and len(traces) > 1 and timed(traces)
+        self.align_combo.setEnabled(can_time)
+        self.align_combo.setToolTip(
+            "Line the curves up at each trace's start: by record number, or by the time "
+            "since its first record"
+            if can_time
+            else "By time needs every trace's timestamps: open the raw .swo captures, not "
+            "their heaptrace files"
+        )
+        with QSignalBlocker(self.align_combo):
+            if not can_time:
+                self.align_combo.setCurrentIndex(0)
+        self._draw_curves()
+
+    @Slot()
+    def _draw_curves(self) -> None:
+        self.chart.set_traces(self._traces, self.align_combo.currentIndex() == 1)
 
     def show_trace(self, index: int) -> None:
         """Follow the trace shown (chosen here or elsewhere) without asking for it again."""

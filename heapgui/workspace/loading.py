@@ -16,9 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from heapgui.capture.itm import ItmDemux
+from heapgui.capture.itm_results import DemuxChunk, PortClock
 from heapgui.errors import DecodeError, HeapguiError
 from heapgui.layout.config import HeapConfig, find_config, load_config
-from heapgui.trace.formats import DETECT_PREFIX, FORCE_HINT_THRESHOLD, detect, format_scores
+from heapgui.trace.formats import (
+    DETECT_PREFIX,
+    FORCE_HINT_THRESHOLD,
+    detect,
+    format_scores,
+    make_decoder,
+)
 from heapgui.trace.load import Cancelled, Trace, read_trace
 from heapgui.trace.traceset import TraceSet
 
@@ -159,15 +166,21 @@ def _read_swo(
     source = f"{path} (ITM port {HEAPTRACE_PORT})"
     size = max(path.stat().st_size, 1)
     demux = ItmDemux()
+    clock = PortClock()  # the capture's local timestamps: the charts' time axis
+
+    def keep(chunk: DemuxChunk) -> bytes:
+        clock.add(chunk.times.get(HEAPTRACE_PORT))
+        return chunk.payload(HEAPTRACE_PORT)
+
     with tempfile.TemporaryDirectory(prefix="heapgui-swo-") as scratch:
         heaptrace = Path(scratch) / "heaptrace"
         with path.open("rb") as swo, heaptrace.open("wb") as out:
             while data := swo.read(DEMUX_READ):
                 if cancelled():
                     raise Cancelled(f"{path}: loading cancelled")
-                out.write(demux.feed(data).payload(HEAPTRACE_PORT))
+                out.write(keep(demux.feed(data)))
                 progress(DEMUX_SHARE * swo.tell() / size)
-            out.write(demux.finish().payload(HEAPTRACE_PORT))
+            out.write(keep(demux.finish()))
             demuxed = out.tell()
         if demux.stats.bytes_in and demux.skipped_bytes == demux.stats.bytes_in:
             raise DecodeError(0, "ITM packets", "none (wrong baud rate?)", str(path))
@@ -190,7 +203,18 @@ def _read_swo(
             raise HeapguiError(str(exc).replace(str(heaptrace), source)) from None
     logger.info("%s: demultiplexed %d bytes of heap trace from ITM port 31", path, demuxed)
     trace.source = str(path)  # the scratch file is gone: the trace is the capture's
+    if demux.stats.timestamps:
+        _date(trace, clock, demux.stats.ticks)
     return trace, demuxed
+
+
+def _date(trace: Trace, clock: PortClock, last_ticks: int) -> None:
+    """Date each record as a live capture does: by the timestamp packet that completed its
+    last byte; bytes after the last such packet take the stream's final time."""
+    records = trace.records
+    ticks = clock.ticks_at(records.ends(make_decoder(trace.format).lengths) - 1)
+    ticks[ticks < 0] = last_ticks
+    records.timestamp = ticks
 
 
 def load_trace_set(paths: list[Path], progress: Progress, cancelled: IsCancelled) -> LoadedSet:

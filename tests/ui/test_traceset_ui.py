@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from allocator import class_live_counts, first_fit, timeline_minimum
 from brute import replay as brute_replay
+from capture_runs import dated_stream
 from PySide6.QtCore import Qt
 
 from heapgui.layout.pools import Pool
@@ -231,3 +232,44 @@ def test_validating_a_small_config_marks_each_traces_own_failures(window, captur
     failing = sum(1 for _, r in captures if first_fit(r, pools, HEAP_BYTES).failed)
     verdict = window.validate_panel.verdict_label.text()
     assert "Fails" in verdict and f"in {failing} of 3 traces" in verdict
+
+
+def test_curves_align_by_time_when_every_trace_has_timestamps(
+    qtbot, monkeypatch, inline_tasks, tmp_path, captures
+):
+    """Raw .swo captures keep their timestamps: their curves can start together in time.
+    A heaptrace file in the set keeps none, so then only records are offered."""
+    chosen = []
+    for seed, (path, _) in enumerate(captures[:2], start=1):
+        swo, _ticks = dated_stream(path.read_bytes(), seed)  # each run with its own pace
+        chosen.append(tmp_path / f"{path.stem}.swo")
+        chosen[-1].write_bytes(swo)
+    monkeypatch.setattr(main_window, "show_error", lambda parent, message: None)
+    monkeypatch.setattr(file_opening, "ask_open_paths", lambda parent, directory: chosen)
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.open_set_action.trigger()
+    view = win.traceset_view
+    traces = [t for _, t in win.workspace.traces]
+    assert len(traces) == 2 and all(t.records.timestamp is not None for t in traces)
+    assert view.align_combo.isEnabled()
+
+    def curve_x() -> list[list[int]]:
+        return [np.asarray(c.xData).tolist() for c in view.chart.curves()]
+
+    # By record: the n-th record of each run at x = n.
+    assert curve_x() == [list(range(len(t.records))) for t in traces]
+    view.align_combo.setCurrentIndex(1)
+    # By time: each curve starts at 0 and keeps its own record's distance in ticks.
+    assert curve_x() == [
+        [int(v - t.records.timestamp[0]) for v in t.records.timestamp] for t in traces
+    ]
+    assert curve_x()[0] != curve_x()[1][: len(curve_x()[0])]
+    assert "time" in view.chart.plot_item.titleLabel.text
+
+    chosen[1] = captures[2][0]  # a framed heaptrace file: no timestamps
+    win.open_set_action.trigger()
+    assert not view.align_combo.isEnabled() and view.align_combo.currentIndex() == 0
+    assert "record" in view.chart.plot_item.titleLabel.text
+    shown = [t for _, t in win.workspace.traces]
+    assert curve_x() == [list(range(len(t.records))) for t in shown]
