@@ -10,7 +10,7 @@ from oracles import brute_partition
 from heapgui.errors import HeapguiError
 from heapgui.layout.distribute import starter_layout, weights
 from heapgui.layout.generate import LayoutDoesNotFit, generate
-from heapgui.layout.pools import Partitioner, Pool, demand
+from heapgui.layout.pools import Partitioner, Pool, demand, first_fit
 
 SEED_ROWS = [(1, 1), (12, 3), (28, 1), (32, 1), (128, 1)]
 SEED_LAYOUT = [(4, 201), (12, 222), (28, 115), (32, 83), (128, 7)]
@@ -97,3 +97,20 @@ def test_starter_layout_without_trace():
     assert sum(p.bytes for p in pools) <= 10240
     assert 10240 - sum(p.bytes for p in pools) < 4
     assert starter_layout(1000, 1) == [Pool(4, 250)]
+
+
+@given(
+    st.lists(st.tuples(st.integers(1, 64), st.integers(0, 3)), max_size=8),
+    st.lists(st.integers(1, 80), max_size=12),
+)
+def test_first_fit_sends_each_size_to_the_smallest_block_that_holds_it(pools, sizes):
+    """Against a scan of every pool: the least block at or above the size, among pools that
+    have blocks; pools of equal blocks take the first listed."""
+    layout = [Pool(block * 4, capacity) for block, capacity in pools]
+    served = first_fit(layout, sizes)
+    expected: list[list[int]] = [[] for _ in layout]
+    for i, size in enumerate(sizes):
+        fits = [(p.block, k) for k, p in enumerate(layout) if p.capacity and p.block >= size]
+        if fits:
+            expected[min(fits)[1]].append(i)
+    assert served == expected

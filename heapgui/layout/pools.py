@@ -7,6 +7,7 @@ for every pool count at once, in O(P·n²) with numpy rows.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -66,6 +67,20 @@ def checked_layout(source: str, pools: list[Pool], heap_size: int) -> str | None
 def align(size: int) -> int:
     """Round up to the allocator's word size, as drone does before sizing pools."""
     return -(-size // WORD_SIZE) * WORD_SIZE
+
+
+def first_fit(pools: Sequence[Pool], sizes: Sequence[int]) -> list[list[int]]:
+    """For each pool, the indices of the `sizes` (word-aligned) the allocator sends to it: the
+    smallest block that holds each. A pool of capacity 0 serves nothing; a size above every
+    block, no pool. Indices keep the order of `sizes`."""
+    served: list[list[int]] = [[] for _ in pools]
+    order = sorted((p.block, k) for k, p in enumerate(pools) if p.capacity)
+    blocks = [block for block, _ in order]
+    for i, size in enumerate(sizes):
+        at = bisect_left(blocks, size)
+        if at < len(order):
+            served[order[at][1]].append(i)
+    return served
 
 
 def demand(rows: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:

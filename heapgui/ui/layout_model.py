@@ -8,7 +8,6 @@ whose new layout comes back through `set_layout`.
 from __future__ import annotations
 
 import logging
-from bisect import bisect_left
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -16,7 +15,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from PySide6.QtGui import QGuiApplication, QPalette
 
 from heapgui.layout.generate import Layout
-from heapgui.layout.pools import Pool, align
+from heapgui.layout.pools import Pool, align, first_fit
 from heapgui.sizes import format_bytes, format_count
 from heapgui.ui.headers import header_text
 from heapgui.ui.theme import RED_TINT
@@ -52,14 +51,9 @@ def traced_sizes_per_pool(layout: Layout, traced_sizes: Sequence[int]) -> list[l
     from the statistics table (a 2-byte allocation is served as 4 bytes).
     A pool of capacity 0 serves nothing; a size above every block, no pool.
     """
-    served: list[list[int]] = [[] for _ in layout.pools]
-    order = sorted((p.block, k) for k, p in enumerate(layout.pools) if p.capacity)
-    blocks = [b for b, _ in order]
-    for size in sorted(traced_sizes):
-        at = bisect_left(blocks, align(size))
-        if at < len(order):
-            served[order[at][1]].append(size)
-    return served
+    sizes = sorted(traced_sizes)
+    groups = first_fit(layout.pools, [align(size) for size in sizes])
+    return [[sizes[i] for i in group] for group in groups]
 
 
 class PoolTableModel(QAbstractTableModel):

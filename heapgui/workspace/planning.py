@@ -12,7 +12,6 @@ the exception: a job refines them in place, so one job runs at a time.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -27,7 +26,7 @@ from heapgui.layout.plan import (
     range_peaks,
     whole_demand,
 )
-from heapgui.layout.pools import Partitioner, demand
+from heapgui.layout.pools import Partitioner, demand, first_fit
 from heapgui.layout.timeline import RangePeaks
 from heapgui.trace.traceset import TraceSet
 
@@ -115,16 +114,12 @@ class Planning:
         part = self.partitioner
         if part is None:
             return [None] * len(layout.pools)
-        served = [k for k, p in sorted(enumerate(layout.pools), key=lambda kp: kp[1].block)]
-        served = [k for k in served if layout.pools[k].capacity]
-        blocks = [layout.pools[k].block for k in served]
-        groups: dict[int, list[int]] = {}  # pool -> indices into the demand, ascending
-        for i, (size, _count) in enumerate(part.demand):
-            at = bisect_left(blocks, size)  # first fit: the smallest block that holds it
-            if at < len(blocks):
-                groups.setdefault(served[at], []).append(i)
+        # Each pool's indices into the demand (ascending, word-aligned sizes).
+        groups = first_fit(layout.pools, [size for size, _count in part.demand])
         needs: list[int | None] = [0] * len(layout.pools)
-        for k, indices in groups.items():
+        for k, indices in enumerate(groups):
+            if not indices:
+                continue
             if method != TIMELINE:
                 needs[k] = sum(part.demand[i][1] for i in indices)
                 continue
