@@ -80,6 +80,36 @@ def test_range_peaks_match_brute_force(ops, heap_size):
     assert peaks.max_load.tolist() == [int(expected[k, k]) for k in range(n)]
 
 
+def peaks_in_chunks(ops: list[tuple], heap_size: int | None, chunk: int) -> RangePeaks:
+    """RangePeaks built `chunk` events and records at a time (CHUNK is a module setting)."""
+    whole = timeline.CHUNK
+    timeline.CHUNK = chunk
+    try:
+        return RangePeaks([Records.from_tuples(ops)], heap_size)
+    finally:
+        timeline.CHUNK = whole
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(OP, max_size=70), st.sampled_from([None, 16]), st.integers(1, 9))
+def test_range_peaks_built_in_chunks_equal_one_pass_and_brute_force(ops, heap_size, chunk):
+    """Chunk boundaries anywhere (inside a size's run, between a grow's two events): the
+    same bounds before any exact work, the same sampled moments and the brute-force peaks."""
+    chunked = peaks_in_chunks(ops, heap_size, chunk)
+    whole = peaks_in_chunks(ops, heap_size, 1 << 20)
+    assert chunked.classes.tolist() == whole.classes.tolist()
+    assert chunked.lower.tolist() == whole.lower.tolist()
+    assert chunked.upper.tolist() == whole.upper.tolist()
+    (a,), (b,) = chunked._traces, whole._traces
+    for name in ("step", "cls", "order", "live", "class_peak", "class_peak_at"):
+        assert getattr(a, name).tolist() == getattr(b, name).tolist(), name
+    for count in (1, 3, 64):
+        assert (
+            a.busiest(chunked.classes, count).tolist() == b.busiest(whole.classes, count).tolist()
+        )
+    assert chunked.matrix().tolist() == brute_peaks(ops, heap_size)[1].tolist()
+
+
 @settings(max_examples=80, deadline=None)
 @given(st.lists(OP, max_size=50), st.lists(OP, max_size=50))
 def test_range_peaks_of_a_set_are_the_largest_over_its_traces(ops_a, ops_b):

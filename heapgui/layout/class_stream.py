@@ -28,8 +28,8 @@ from heapgui.errors import HeapguiError
 from heapgui.layout.pools import WORD_SIZE
 from heapgui.trace.events import (
     Events,
-    clamped_walk,
     distinct_sizes,
+    drop_unmatched,
     largest_first,
     size_ids,
 )
@@ -60,25 +60,7 @@ class ClassEventSpool:
         number = np.argsort(self.sizes, kind="stable")[number]
         step = np.where(ev.up, 1, -1).astype(np.int8)
         step[ev.size == 0] = 0
-        # A 16-bit key makes the stable sort a radix sort.
-        key = number.astype(np.uint16) if len(self.sizes) <= 1 << 16 else number
-        order = np.argsort(key, kind="stable")
-        counts = np.bincount(number, minlength=len(self.sizes))
-        steps = step[order]
-        # Each size's walk is the running sum over its group, from its carried count:
-        # its lowest point says, in two passes, whether any deallocation is unmatched.
-        walk = np.cumsum(steps, dtype=np.int64)
-        present = counts > 0
-        heads = (np.cumsum(counts) - counts)[present]
-        ends = heads + counts[present] - 1
-        base = self._live[present] - np.append(0, walk)[heads]
-        if (np.minimum.reduceat(walk, heads) + base).min(initial=0) < 0:
-            # Rare: a deallocation with nothing live, which the walk skips.
-            after, before = clamped_walk(counts, steps, self._live)
-            step[order[(steps < 0) & (before == 0)]] = 0
-            self._live[present] = after[ends]
-        else:
-            self._live[present] = walk[ends] + base
+        drop_unmatched(number, step, self._live)
         keep = step != 0
         codes = number[keep].astype(np.uint32) * np.uint32(2) + (step[keep] > 0)
         self.kept += np.bincount(number[keep], minlength=len(self.sizes))

@@ -40,14 +40,14 @@ from heapgui.layout.kept import Kept
 from heapgui.layout.pools import INFINITE, WORD_SIZE, Partition, Pool, SplitTable
 from heapgui.trace.events import (
     Events,
-    clamped_walk,
     distinct_sizes,
+    drop_unmatched,
     group_heads,
     largest_first,
-    segmented_cumsum,
     size_ids,
+    stable_order,
 )
-from heapgui.trace.records import Records
+from heapgui.trace.records import GROW, Records
 
 logger = logging.getLogger(__name__)
 
@@ -73,46 +73,70 @@ def with_headroom(counts: np.ndarray, factor: Fraction) -> np.ndarray:
     return -(-(counts * factor.numerator) // factor.denominator)
 
 
+CHUNK = 1 << 20
+"""Events handled at a time while building: the temporaries are a chunk's, not the trace's."""
+
+
 class _ClassEvents:
     """One trace's events that take or free a block, as (size class, ±1).
 
     A size class is a word-aligned size, as in the demand. Zero-size and
     (with a heap size) larger-than-heap allocations and unmatched
     deallocations are dropped exactly as the statistics drop them.
+
+    Built chunk by chunk, it holds about ten bytes an event (the step, the
+    class, and 32-bit positions and live counts in class order) and never much
+    more: a whole-array pass would hold several 64-bit temporaries at once.
     """
 
     def __init__(self, records: Records, heap_size: int | None) -> None:
-        ev = Events.of(records)
-        step = np.where(ev.up, 1, -1).astype(np.int8)
-        neutral = ev.size == 0
-        if heap_size is not None:
-            neutral |= ev.up & (ev.size > heap_size)
-        step[neutral] = 0
-        sizes = distinct_sizes(ev.size)
-        sid = size_ids(ev.size, sizes)
-        order = np.argsort(sid.astype(np.uint16) if len(sizes) <= 1 << 16 else sid, kind="stable")
-        counts = np.bincount(sid, minlength=len(sizes))
-        _, before = clamped_walk(counts, step[order], np.zeros(len(sizes), np.int64))
-        step[order[(step[order] < 0) & (before == 0)]] = 0
-        keep = step != 0
-        self.step = step[keep]
-        self.aligned = -(-ev.size[keep].astype(np.int64) // WORD_SIZE) * WORD_SIZE
+        double = records.kind >= GROW
+        sizes = np.union1d(
+            distinct_sizes(records.size), distinct_sizes(records.new_size[double])
+        ).astype(np.uint32)
+        live = np.zeros(len(sizes), np.int64)
+        steps, numbers = [], []
+        for lo in range(0, len(records), CHUNK):
+            ev = Events.of(records.slice(lo, lo + CHUNK))
+            number = size_ids(ev.size, sizes)
+            number = number.astype(np.uint16) if len(sizes) <= 1 << 16 else number
+            step = np.where(ev.up, 1, -1).astype(np.int8)
+            neutral = ev.size == 0
+            if heap_size is not None:
+                neutral |= ev.up & (ev.size > heap_size)
+            step[neutral] = 0
+            drop_unmatched(number, step, live)
+            keep = step != 0
+            steps.append(step[keep])
+            numbers.append(number[keep])
+        self.step = np.concatenate(steps) if steps else np.empty(0, np.int8)
+        self._number = np.concatenate(numbers) if numbers else np.empty(0, np.uint16)
+        self._aligned_of = -(-sizes.astype(np.int64) // WORD_SIZE) * WORD_SIZE
+        self._used = np.bincount(self._number, minlength=len(sizes)) > 0
+        self.aligned = np.unique(self._aligned_of[self._used])  # the classes this trace has
         self.cls = np.empty(0, np.uint8)
 
     def bind(self, classes: np.ndarray) -> None:
         """Number the events by class; sort them by class for sampling live counts."""
         n = len(classes)
-        self.cls = size_ids(self.aligned, classes).astype(np.uint8 if n <= 1 << 8 else np.uint16)
-        del self.aligned
-        # 32-bit positions and counts: these two arrays are most of the memory.
-        self.order = np.argsort(self.cls, kind="stable").astype(np.int32)
+        class_of = np.zeros(len(self._aligned_of), np.uint8 if n <= 1 << 8 else np.uint16)
+        class_of[self._used] = size_ids(self._aligned_of[self._used], classes)
+        self.cls = class_of[self._number]
+        del self._number
         self.counts = np.bincount(self.cls, minlength=n)
-        self.live = segmented_cumsum(self.step[self.order], self.counts).astype(np.int32)
+        # 32-bit positions and counts: these two arrays are most of the memory.
+        self.order = stable_order(self.cls, self.counts, CHUNK)
+        self.live = np.cumsum(self.step[self.order], dtype=np.int32)
         heads = group_heads(self.counts)
+        # Each class's count starts at 0: take off the total before its first event, in place.
+        before = np.zeros(n, np.int32)
+        later = heads > 0
+        before[later] = self.live[heads[later] - 1]
         self.class_peak = np.zeros(n, np.int64)
         self.class_peak_at = np.zeros(n, np.int64)
         for k in np.flatnonzero(self.counts):
             seg = self.live[heads[k] : heads[k] + self.counts[k]]
+            seg -= before[k]
             top = int(np.argmax(seg))
             self.class_peak[k] = seg[top]
             self.class_peak_at[k] = self.order[heads[k] + top]
@@ -123,10 +147,20 @@ class _ClassEvents:
             return np.empty(0, np.int64)
         # A maximum of any range sum lies at the end of a run of allocations.
         ends = np.flatnonzero((self.step > 0) & np.append(self.step[1:] < 0, True))
-        blocks = np.cumsum(self.step, dtype=np.int64)[ends]
-        nbytes = np.cumsum(self.step * classes[self.cls], dtype=np.int64)[ends]
         if len(ends) <= count:
             return ends
+        blocks = np.empty(len(ends), np.int64)
+        nbytes = np.empty(len(ends), np.int64)
+        totals = [0, 0]
+        for lo in range(0, len(self.step), CHUNK):
+            step = self.step[lo : lo + CHUNK]
+            at = slice(*np.searchsorted(ends, [lo, lo + len(step)]))
+            for out, k, walk in (
+                (blocks, 0, np.cumsum(step, dtype=np.int64)),
+                (nbytes, 1, np.cumsum(step * classes[self.cls[lo : lo + CHUNK]], dtype=np.int64)),
+            ):
+                out[at] = walk[ends[at] - lo] + totals[k]
+                totals[k] += int(walk[-1])
         return np.concatenate([ends[largest_first(v, count)] for v in (blocks, nbytes)])
 
     def live_at(self, moments: np.ndarray, n: int) -> np.ndarray:

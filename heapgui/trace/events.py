@@ -118,6 +118,48 @@ def clamped_walk(
     return after, before
 
 
+def drop_unmatched(number: np.ndarray, step: np.ndarray, live: np.ndarray) -> None:
+    """Zero, in place, the -1 steps that find no live block of their size.
+
+    `number` is each event's size number, `step` its ±1 (0: ignored) and `live`
+    the live blocks of every size before these events, carried forward in
+    place: a trace can come chunk after chunk. Two passes when, as usual, every
+    deallocation matches; the clamped walk only when one does not.
+    """
+    if not len(number):
+        return
+    key = number.astype(np.uint16) if len(live) <= 1 << 16 else number  # a radix sort
+    order = np.argsort(key, kind="stable")
+    counts = np.bincount(number, minlength=len(live))
+    steps = step[order]
+    walk = np.cumsum(steps, dtype=np.int64)
+    present = counts > 0
+    heads = (np.cumsum(counts) - counts)[present]
+    ends = heads + counts[present] - 1
+    base = live[present] - np.append(0, walk)[heads]
+    if (np.minimum.reduceat(walk, heads) + base).min(initial=0) < 0:
+        after, before = clamped_walk(counts, steps, live)
+        step[order[(steps < 0) & (before == 0)]] = 0
+        live[present] = after[ends]
+    else:
+        live[present] = walk[ends] + base
+
+
+def stable_order(groups: np.ndarray, counts: np.ndarray, chunk: int) -> np.ndarray:
+    """`np.argsort(groups, kind="stable")` as int32, `chunk` items at a time: a counting sort
+    that never holds the 64-bit positions of the whole array (groups are few)."""
+    order = np.empty(len(groups), np.int32)
+    filled = group_heads(counts)
+    for lo in range(0, len(groups), chunk):
+        part = groups[lo : lo + chunk]
+        sub = np.argsort(part, kind="stable")
+        in_part = np.bincount(part, minlength=len(counts))
+        ranked = part[sub]
+        order[filled[ranked] + np.arange(len(sub)) - group_heads(in_part)[ranked]] = sub + lo
+        filled += in_part
+    return order
+
+
 def largest_first(values: np.ndarray, count: int) -> np.ndarray:
     """Indices of the `count` largest values, ties going to the earliest, ascending.
 

@@ -82,12 +82,13 @@ def _fail(message: str) -> int:
     return EXIT_ERROR
 
 
-def resident_kib() -> int:
-    """Resident memory now (Linux); elsewhere the peak, which is what the OS reports."""
+def resident_kib(field: str = "VmRSS") -> int:
+    """Resident memory now (Linux), or its peak so far with `field="VmHWM"`; elsewhere the
+    peak, which is what the OS reports."""
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             for line in status:
-                if line.startswith("VmRSS:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1])
     except OSError:
         pass
@@ -106,7 +107,8 @@ class _ReadyProbe(QObject):
         self._settling = settle
         self._armed = not expect_trace
         self._done = False
-        self._viewport = window.charts.graphics.viewport()
+        # An empty window shows its start page, not the charts.
+        self._viewport = window.charts.graphics.viewport() if expect_trace else window.start_page
         self._viewport.installEventFilter(self)
         window.trace_loaded.connect(self._arm)
         window.load_failed.connect(lambda message: QApplication.exit(EXIT_ERROR))
@@ -139,6 +141,7 @@ class _ReadyProbe(QObject):
                     "time": self._painted,
                     "rss_at_paint_kib": self._rss_at_paint,
                     "rss_kib": resident_kib(),
+                    "peak_kib": resident_kib("VmHWM"),
                 }
             )
         )
