@@ -62,6 +62,11 @@ def timeline_x(records: Records) -> np.ndarray:
     """
     if records.timestamp is not None:
         return records.timestamp
+    return record_numbers(records)
+
+
+def record_numbers(records: Records) -> np.ndarray:
+    """Each record's number in its trace, as int32 while the numbers fit."""
     end = records.first_index + len(records)
     dtype = np.int32 if end < 2**31 else np.int64
     return np.arange(records.first_index, end, dtype=dtype)

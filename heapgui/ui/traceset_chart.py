@@ -15,6 +15,7 @@ from PySide6.QtCore import QEvent
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QWidget
 
+from heapgui.trace.curves import record_numbers
 from heapgui.trace.records import Records
 from heapgui.trace.traceset import TraceSet
 from heapgui.ui.axes import ByteAxis
@@ -66,12 +67,7 @@ class TraceSetChart(pg.PlotWidget):
         for name, trace in traces:
             if trace.records is None or not len(trace.records):
                 continue
-            records = trace.records
-            x = (
-                since_start(records)
-                if by_time
-                else np.arange(records.first_index, records.first_index + len(records))
-            )
+            x = since_start(trace.records) if by_time else record_numbers(trace.records)
             curve = fast_curve(self.plot_item, name=name, stepMode="right")
             curve.setData(x, trace.stats.timeline)
             self._curves.append(curve)

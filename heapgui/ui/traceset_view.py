@@ -143,7 +143,9 @@ class TraceSetView(QWidget):
 
     @Slot()
     def _draw_curves(self) -> None:
-        self.chart.set_traces(self._traces, self.align_combo.currentIndex() == 1)
+        # One trace has its load chart already: a second copy of its curve only costs memory.
+        traces = self._traces if self._traces is not None and len(self._traces) > 1 else None
+        self.chart.set_traces(traces, self.align_combo.currentIndex() == 1)
 
     def show_trace(self, index: int) -> None:
         """Follow the trace shown (chosen here or elsewhere) without asking for it again."""
