@@ -128,6 +128,23 @@ def test_the_record_buffer_doubles_and_leaves_earlier_views_alone():
     assert len(buffer) == len(records)
 
 
+def test_a_file_under_4_gib_keeps_offsets_in_32_bits_and_widens_past_them():
+    """Offsets below the file's size fit 32 bits; a file that grew past 4 GiB while it was
+    read widens the column instead of wrapping an offset."""
+    records = workload(300, seed=12)
+    buffer = RecordBuffer(1000, stream_bytes=len(records) * 12)
+    buffer.append(records)
+    assert buffer.records().offset.dtype == np.uint32
+    assert buffer.records().offset.tolist() == records.offset.tolist()
+    far = records.slice(0, 10)
+    far.offset = far.offset + (1 << 32) + 5
+    buffer.append(far)
+    got = buffer.records().offset
+    assert got.dtype == np.int64
+    assert got.tolist() == records.offset.tolist() + far.offset.tolist()
+    assert RecordBuffer(10, stream_bytes=(1 << 32) + 1).records().offset.dtype == np.int64
+
+
 def test_the_live_trace_keeps_what_the_worker_counted(tmp_path):
     records = workload(1500, seed=10)  # under the envelope's buckets: every point kept
     session, batches = captured(tmp_path, records)

@@ -214,7 +214,9 @@ def _read(f: BinaryIO, source: str, reading: _Reading) -> Trace:
     parts = None
     if reading.keep:
         # Columns sized once from the file size; a pipe's start at one chunk's worth and grow.
-        parts = RecordBuffer((CHUNK if total is None else total) // min(decoder.lengths) + 1)
+        parts = RecordBuffer(
+            (CHUNK if total is None else total) // min(decoder.lengths) + 1, stream_bytes=total
+        )
     done = 0
     count = 0
 

@@ -144,17 +144,20 @@ class RecordBuffer:
 
     `records()` is a view: later appends write past its end or into new
     columns, never into it, so a view handed to another reader stays valid.
-    With `timed`, the records' timestamps are kept too.
+    With `timed`, the records' timestamps are kept too. With `stream_bytes`
+    (a file's size) under 4 GiB, byte offsets are kept in 32 bits: 4 bytes a
+    record less; they widen like any integer in arithmetic with 64-bit values.
     """
 
     COLUMNS = ("kind", "size", "new_size", "offset")
 
-    def __init__(self, capacity: int, timed: bool = False) -> None:
-        self._columns = Records.build(
+    def __init__(self, capacity: int, timed: bool = False, stream_bytes: int | None = None) -> None:
+        narrow = stream_bytes is not None and stream_bytes <= 1 << 32
+        self._columns = Records(
             np.empty(capacity, np.uint8),
             np.empty(capacity, np.uint32),
             np.empty(capacity, np.uint32),
-            np.empty(capacity, np.int64),
+            np.empty(capacity, np.uint32 if narrow else np.int64),
         )
         if timed:
             self._columns.timestamp = np.empty(capacity, np.int64)
@@ -165,6 +168,9 @@ class RecordBuffer:
         return self._length
 
     def append(self, records: Records) -> None:
+        offset = self._columns.offset
+        if offset.dtype == np.uint32 and len(records) and int(records.offset.max()) >> 32:
+            self._columns.offset = offset.astype(np.int64)  # the file grew past 4 GiB as read
         start, stop = self._length, self._length + len(records)
         if stop > len(self._columns):
             grown = Records.empty()
