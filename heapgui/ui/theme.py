@@ -113,26 +113,16 @@ class _ThemedEngine(QIconEngine):
     def __init__(self, source: QIcon) -> None:
         super().__init__()
         self._source = source
+        self._dark: dict[tuple, QPixmap] = {}  # the dark palette's pixmaps: one test per size
 
     def pixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QPixmap:
-        drawn = self._source.pixmap(size, mode, state)
         window = QApplication.palette().color(QPalette.ColorRole.Window)
-        if window.lightnessF() >= 0.5 or drawn.isNull():
-            return drawn
-        image = drawn.toImage().convertToFormat(QImage.Format.Format_ARGB32)
-        width, height = image.width(), image.height()
-        pixels = np.frombuffer(image.constBits(), np.uint8).reshape(height, image.bytesPerLine())
-        argb = pixels[:, : width * 4].reshape(height, width, 4)  # bytes B, G, R, A
-        colour, opaque = argb[..., :3].astype(np.int16), argb[..., 3] > 0
-        spread = colour.max(axis=2) - colour.min(axis=2)
-        if np.any(spread[opaque] > GREY_SPREAD):
-            return drawn  # a coloured icon reads on either base
-        argb = argb.copy()
-        argb[..., :3] = 255 - argb[..., :3]
-        inverted = QImage(argb.tobytes(), width, height, width * 4, QImage.Format.Format_ARGB32)
-        result = QPixmap.fromImage(inverted.copy())
-        result.setDevicePixelRatio(drawn.devicePixelRatio())
-        return result
+        if window.lightnessF() >= 0.5:
+            return self._source.pixmap(size, mode, state)
+        key = (size.width(), size.height(), mode, state)
+        if key not in self._dark:
+            self._dark[key] = _light_if_grey(self._source.pixmap(size, mode, state))
+        return self._dark[key]
 
     def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode, state: QIcon.State) -> None:
         painter.drawPixmap(rect, self.pixmap(rect.size(), mode, state))
@@ -152,3 +142,23 @@ class _ThemedEngine(QIconEngine):
 
 
 _clones: list[_ThemedEngine] = []
+
+
+def _light_if_grey(drawn: QPixmap) -> QPixmap:
+    """`drawn` with its lightness inverted when every pixel is grey; a coloured one as is."""
+    if drawn.isNull():
+        return drawn
+    image = drawn.toImage().convertToFormat(QImage.Format.Format_ARGB32)
+    width, height = image.width(), image.height()
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(height, image.bytesPerLine())
+    argb = pixels[:, : width * 4].reshape(height, width, 4)  # bytes B, G, R, A
+    colour, opaque = argb[..., :3].astype(np.int16), argb[..., 3] > 0
+    spread = colour.max(axis=2) - colour.min(axis=2)
+    if np.any(spread[opaque] > GREY_SPREAD):
+        return drawn  # a coloured icon reads on either base
+    argb = argb.copy()
+    argb[..., :3] = 255 - argb[..., :3]
+    inverted = QImage(argb.tobytes(), width, height, width * 4, QImage.Format.Format_ARGB32)
+    result = QPixmap.fromImage(inverted.copy())
+    result.setDevicePixelRatio(drawn.devicePixelRatio())
+    return result
