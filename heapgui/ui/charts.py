@@ -168,8 +168,7 @@ class ChartsPanel(QWidget):
 
     def set_trace(self, trace: Trace | None) -> None:
         self.inspector.set_trace(trace)
-        self.resting_hint = READOUT_HINT
-        self.readout_label.setText(READOUT_HINT)
+        self._rest(READOUT_HINT)
         self._trace = trace
         self._live = None
         for size in list(self._size_curves):
@@ -204,6 +203,11 @@ class ChartsPanel(QWidget):
         self.live_hint.setVisible(trace is not None)
         self._place_live_hint()
         self.draw_histogram()
+
+    def _rest(self, hint: str) -> None:
+        """The line above the charts says `hint` whenever no record is pointed at."""
+        self.resting_hint = hint
+        self.readout_label.setText(hint)
 
     def set_failures(self, records: np.ndarray) -> None:
         """Mark failed allocations (record numbers as in the trace) at the load there."""
@@ -297,8 +301,7 @@ class ChartsPanel(QWidget):
         self.load_plot.enableAutoRange(axis=pg.ViewBox.XAxis)  # read as "follow" below
         self.set_time_scale(live.core_clock)
         self.inspector.set_trace(None)
-        self.resting_hint = LIVE_HINT
-        self.readout_label.setText(LIVE_HINT)
+        self._rest(LIVE_HINT)
         self.live_hint.setVisible(True)
 
     def update_live(self) -> None:
